@@ -1,0 +1,84 @@
+import { Command, InvalidArgumentError } from 'commander';
+import { startServer, type RunningServer, type ServerOptions } from '@sfx/server';
+import { runDemo } from './demo.js';
+
+function port(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new InvalidArgumentError('--port must be a whole number from 0 to 65535.');
+  return n;
+}
+
+function stopOnSignal(server: RunningServer): void {
+  const stop = (signal: string): void => {
+    process.stderr.write(`\n${signal} received, stopping...\n`);
+    server.close().then(
+      () => process.exit(0),
+      () => process.exit(1),
+    );
+  };
+  process.once('SIGINT', () => stop('SIGINT'));
+  process.once('SIGTERM', () => stop('SIGTERM'));
+}
+
+interface ServerFlags {
+  port: number;
+  host: string;
+  data: string;
+  token: string;
+  rootKey?: string;
+  durability: 'full' | 'relaxed';
+  allowPrivateUrlImports?: boolean;
+  log: ServerOptions['logLevel'];
+}
+
+export function buildProgram(): Command {
+  const program = new Command('sfx').description('The Scaleflex (Filerobot) connector: local server, DAM operations and flows.');
+  program
+    .command('server')
+    .description('Start the local Filerobot-compatible server')
+    .option('--port <port>', 'TCP port (0 picks a free one)', port, 7010)
+    .option('--host <host>', 'interface to listen on', '127.0.0.1')
+    .option('--data <dir>', 'data folder (database and files)', '.sfx/server')
+    .option('--token <token>', 'project token', 'demo')
+    .option('--root-key <key>', 'root API key (default: SFX_ROOT_KEY, or one generated and kept in the data folder)')
+    .option('--durability <mode>', 'full (survives power loss) or relaxed (survives crashes, faster)', 'full')
+    .option('--allow-private-url-imports', 'let URL imports reach loopback and private addresses (local testing)')
+    .option('--log <level>', 'silent, error, warn, info or debug', 'warn')
+    .action(async (flags: ServerFlags) => {
+      if (flags.durability !== 'full' && flags.durability !== 'relaxed') throw new InvalidArgumentError('--durability must be full or relaxed.');
+      const server = await startServer({
+        port: flags.port,
+        host: flags.host,
+        data: flags.data,
+        token: flags.token,
+        rootKey: flags.rootKey,
+        durability: flags.durability,
+        allowPrivateUrlImports: flags.allowPrivateUrlImports ?? false,
+        logLevel: flags.log,
+      });
+      process.stdout.write(
+        [
+          `sfx server listening on ${server.url}`,
+          `API base URL: ${server.url}/${server.token}/v5`,
+          `Root API key: ${server.rootKey}`,
+          `Try: curl -H "X-Filerobot-Key: $KEY" ${server.url}/${server.token}/v5/files`,
+          '',
+        ].join('\n'),
+      );
+      stopOnSignal(server);
+    });
+  program
+    .command('demo')
+    .description('Start the server with a demo project seeded with sample assets')
+    .option('--port <port>', 'TCP port (0 picks a free one)', port, 7010)
+    .option('--data <dir>', 'data folder', '.sfx/demo')
+    .action(async (flags: { port: number; data: string }) => {
+      const server = await runDemo(flags);
+      stopOnSignal(server);
+    });
+  return program;
+}
+
+export async function main(argv: string[]): Promise<void> {
+  await buildProgram().parseAsync(argv);
+}

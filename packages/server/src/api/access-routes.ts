@@ -1,0 +1,64 @@
+import type { ApiKeyRecord } from '../auth/api-keys.js';
+import { isPermission, PERMISSIONS, type Permission } from '../auth/permissions.js';
+import { badRequest } from '../errors.js';
+import type { RouteSpec } from '../http/route.js';
+import { bodyObject, uuidParam } from './params.js';
+
+function permissionList(value: unknown, field = 'permissions'): Permission[] {
+  if (!Array.isArray(value)) {
+    throw badRequest('INVALID_PARAMETER', `"${field}" must be an array of permission names.`, `Known permissions: ${PERMISSIONS.join(', ')}.`);
+  }
+  const unknown = value.filter((p) => !isPermission(p));
+  if (unknown.length > 0) {
+    throw badRequest('INVALID_PERMISSION', `Unknown permission${unknown.length > 1 ? 's' : ''}: ${unknown.map((u) => JSON.stringify(u)).join(', ')}.`,
+      `Known permissions: ${PERMISSIONS.join(', ')}.`);
+  }
+  return [...new Set(value as Permission[])];
+}
+
+function description(value: unknown): string | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== 'string' || value.length > 500) throw badRequest('INVALID_PARAMETER', '"description" must be a string of at most 500 characters.');
+  return value;
+}
+
+const keyObject = (key: ApiKeyRecord): Record<string, unknown> => ({ ...key });
+
+export const accessRoutes: RouteSpec[] = [
+  {
+    method: 'GET', path: '/access/keys', versions: ['v5'], permissions: ['ACCESS_READ'], summary: 'List API keys',
+    handler: (call) => ({ keys: call.ctx.keys.list().map(keyObject) }),
+  },
+  {
+    method: 'POST', path: '/access/keys', versions: ['v5'], permissions: ['ACCESS_MANAGE'], summary: 'Create an API key (the secret is shown once)',
+    handler: (call) => {
+      const body = bodyObject(call.body);
+      const created = call.ctx.keys.create(description(body.description) ?? '', permissionList(body.permissions));
+      return { key: { ...keyObject(created.key), secret: created.secret } };
+    },
+  },
+  {
+    method: 'GET', path: '/access/keys/:uuid', versions: ['v5'], permissions: ['ACCESS_READ'], summary: 'API key details',
+    handler: (call) => ({ key: keyObject(call.ctx.keys.require(uuidParam(call.params.uuid, 'uuid'))) }),
+  },
+  {
+    method: 'PATCH', path: '/access/keys/:uuid', versions: ['v5'], permissions: ['ACCESS_MANAGE'], summary: 'Change, deactivate or reactivate an API key',
+    handler: (call) => {
+      const body = bodyObject(call.body);
+      if (body.active !== undefined && typeof body.active !== 'boolean') throw badRequest('INVALID_PARAMETER', '"active" must be true or false.');
+      const key = call.ctx.keys.update(uuidParam(call.params.uuid, 'uuid'), {
+        description: description(body.description),
+        permissions: body.permissions === undefined ? undefined : permissionList(body.permissions),
+        active: body.active as boolean | undefined,
+      });
+      return { key: keyObject(key) };
+    },
+  },
+  {
+    method: 'DELETE', path: '/access/keys/:uuid', versions: ['v5'], permissions: ['ACCESS_MANAGE'], summary: 'Delete an API key',
+    handler: (call) => {
+      const key = call.ctx.keys.delete(uuidParam(call.params.uuid, 'uuid'));
+      return { action: 'key_deleted', key_uuid: key.uuid };
+    },
+  },
+];

@@ -1,0 +1,302 @@
+import { compileSearch } from '../search/query.js';
+import { ApiError, badRequest } from '../errors.js';
+import type { Call, RouteSpec } from '../http/route.js';
+import { sendError } from '../http/app.js';
+import { checkName, normalizeFolderPath } from '../store/names.js';
+import type { FileTags, JsonObject } from '../store/rows.js';
+import {
+  bodyObject,
+  boolParam,
+  dateParam,
+  intParam,
+  objectField,
+  single,
+  sortParam,
+  stringParam,
+  uuidList,
+  uuidParam,
+} from './params.js';
+import { fileObject, folderObject, prettySize } from './serialize.js';
+import { commitUploads, receiveBase64, receiveMultipart, receiveStream, receiveUrls, type StagedUpload, type UploadOutcome } from './uploads.js';
+
+const FILE_SORT: Record<string, string> = {
+  name: 'f.name',
+  filename: 'f.name',
+  created_at: 'f.created_at',
+  created: 'f.created_at',
+  uploaded_at: 'f.created_at',
+  updated_at: 'f.modified_at',
+  modified_at: 'f.modified_at',
+  updated: 'f.modified_at',
+  size: 'f.size',
+  type: 'f.type',
+};
+
+export const MAX_LIMIT = 4000;
+const MAX_META_BYTES = 256 * 1024;
+
+/** Builds the WHERE filter shared by the list and the stats calls. */
+function fileFilter(call: Call): { folder: string; recursive: boolean; where: { sql: string; params: unknown[] } } {
+  const { query } = call;
+  const folder = normalizeFolderPath(single(query.folder) ?? '/', 'folder');
+  const recursive = boolParam(query.recursive, 'recursive');
+  const parts: string[] = [];
+  const params: unknown[] = [];
+  const q = stringParam(query.q, 'q');
+  if (q) {
+    const compiled = compileSearch(q);
+    parts.push(compiled.where);
+    params.push(...compiled.params);
+  }
+  const mime = stringParam(query.mime, 'mime', 255);
+  if (mime) {
+    parts.push(mime.endsWith('/*') ? 'f.type LIKE ?' : 'f.type = ?');
+    params.push(mime.endsWith('/*') ? mime.slice(0, -1) + '%' : mime.toLowerCase());
+  }
+  const dates: Array<[string, string, string]> = [
+    ['created_after', 'f.created_at', '>='],
+    ['created_before', 'f.created_at', '<'],
+    ['updated_after', 'f.modified_at', '>='],
+    ['updated_before', 'f.modified_at', '<'],
+  ];
+  for (const [field, column, op] of dates) {
+    const value = dateParam(query[field], field);
+    if (value) {
+      parts.push(`${column} ${op} ?`);
+      params.push(value);
+    }
+  }
+  return { folder, recursive, where: { sql: parts.length ? parts.join(' AND ') : '1', params } };
+}
+
+function listFiles(call: Call): Record<string, unknown> {
+  const { ctx, query, url } = call;
+  const filter = fileFilter(call);
+  const limit = intParam(query.limit, 'limit', { min: 1, max: MAX_LIMIT, fallback: 1000 });
+  const offset = intParam(query.offset, 'offset', { min: 0, max: Number.MAX_SAFE_INTEGER, fallback: 0 });
+  const orderBy = sortParam(query, FILE_SORT, 'f.created_at DESC');
+  const base = ctx.store.folderByPath(filter.folder);
+  const result = base
+    ? ctx.store.listFiles({ ...filter, orderBy: `${orderBy}, f.id ${orderBy.endsWith('DESC') ? 'DESC' : 'ASC'}`, limit, offset })
+    : { files: [], total: 0, bytes: 0 };
+  return {
+    type: 'LIST',
+    base: base ? folderObject(url, base, ctx.store.folderCounts(base)) : null,
+    files: result.files.map((file) => fileObject(url, file)),
+    folders: [],
+    warnings: base ? [] : [`The folder ${filter.folder} does not exist.`],
+    limit,
+    offset,
+    stats: { approx_files_count: result.total, approx_files_size: result.bytes, approx_files_count_method: 'COUNT_EXACT' },
+    info: { total_files_count: result.total, total_files_size: result.bytes, total_files_size_pretty: prettySize(result.bytes) },
+  };
+}
+
+function fileStats(call: Call): Record<string, unknown> {
+  const filter = fileFilter(call);
+  const result = call.ctx.store.folderByPath(filter.folder)
+    ? call.ctx.store.listFiles({ ...filter, orderBy: 'f.id', limit: 0, offset: 0 })
+    : { total: 0, bytes: 0 };
+  return {
+    stats: { approx_files_count: result.total, approx_files_size: result.bytes },
+    info: { total_files_count: result.total, total_files_size: result.bytes },
+  };
+}
+
+function uploadReply(call: Call, outcomes: UploadOutcome[], failures: Array<{ source: string; error: ApiError }>, single: boolean): Record<string, unknown> | undefined {
+  const files = outcomes.flatMap((o) => (o.ok ? [fileObject(call.url, o.file, { upload: { overwrite: o.overwrite } })] : []));
+  const errors = [
+    ...outcomes.flatMap((o) => (o.ok ? [] : [{ source: o.source, error: o.error }])),
+    ...failures,
+  ].map(({ source, error }) => ({ source, status: 'error', code: error.code, msg: error.message, hint: error.hint ?? '', ...error.extra }));
+  const info = { uploaded_files: files.length, files_count: outcomes.length + failures.length };
+  if (single && files.length === 0 && errors.length === 1) {
+    const only = [...outcomes.flatMap((o) => (o.ok ? [] : [o.error])), ...failures.map((f) => f.error)][0]!;
+    // The duplicate reply is HTTP 200 with status "error", as the real API sends it.
+    sendError(call.reply, new ApiError(only.httpStatus, only.code, only.message, only.hint, { ...only.extra, info }));
+    return undefined;
+  }
+  if (files.length === 0 && errors.length > 0) {
+    call.reply.code(400).send({ status: 'error', code: 'UPLOAD_FAILED', msg: 'None of the files could be uploaded.', hint: 'See "errors" for each file.', errors, info });
+    return undefined;
+  }
+  const reply: Record<string, unknown> = single && files.length === 1 ? { file: files[0] } : { files };
+  if (errors.length > 0) reply.errors = errors;
+  reply.info = info;
+  return reply;
+}
+
+function uploadOptions(call: Call): { folder: string; overwrite: boolean } {
+  return {
+    folder: normalizeFolderPath(single(call.query.folder) ?? single(call.query.dir) ?? '/', 'folder'),
+    overwrite: boolParam(call.query.overwrite, 'overwrite'),
+  };
+}
+
+async function upload(call: Call): Promise<Record<string, unknown> | undefined> {
+  const options = uploadOptions(call);
+  const contentType = String(call.req.headers['content-type'] ?? '').toLowerCase();
+  if (contentType.startsWith('multipart/form-data')) {
+    const staged = await receiveMultipart(call.ctx, call.req.raw, call.req.headers, options.folder);
+    return uploadReply(call, await commitUploads(call.ctx, staged, options), [], staged.length === 1);
+  }
+  if (call.body === undefined) {
+    throw badRequest('INVALID_REQUEST', 'An upload needs a multipart body with a "file" part, or a JSON body.',
+      'Send multipart/form-data, or JSON {"files_urls":[...]} or {"name","data","postactions":"decode_base64"}.');
+  }
+  const body = bodyObject(call.body);
+  if (Array.isArray(body.files_urls)) {
+    const { uploads, failures } = await receiveUrls(call.ctx, body.files_urls, options.folder);
+    const outcomes = await commitUploads(call.ctx, uploads, options);
+    return uploadReply(call, outcomes, failures, body.files_urls.length === 1);
+  }
+  if (body.files_urls !== undefined) throw badRequest('INVALID_PARAMETER', '"files_urls" must be an array of {url, name?, meta?, tags?}.');
+  if (body.postactions !== undefined && body.postactions !== 'decode_base64') {
+    throw badRequest('INVALID_PARAMETER', `"postactions" must be "decode_base64"; got ${JSON.stringify(body.postactions)}.`);
+  }
+  if (typeof body.data === 'string' || Array.isArray(body.files)) {
+    const staged = await receiveBase64(call.ctx, body, options.folder);
+    return uploadReply(call, await commitUploads(call.ctx, staged, options), [], staged.length === 1);
+  }
+  throw badRequest('INVALID_REQUEST', 'The JSON body is neither a URL import nor a base64 upload.',
+    'Send {"files_urls":[{"url":"https://..."}]} or {"name":"a.png","data":"<base64>","postactions":"decode_base64"}.');
+}
+
+async function streamUpload(call: Call): Promise<Record<string, unknown> | undefined> {
+  const options = uploadOptions(call);
+  const filename = stringParam(call.query.filename ?? call.query.name, 'filename', 4096);
+  if (!filename) throw badRequest('INVALID_PARAMETER', '"filename" is required for a streamed upload.', 'PUT /v4/files?folder=/videos&filename=big.mp4');
+  if (call.body !== undefined) throw badRequest('INVALID_REQUEST', 'Send the file bytes as the body with Content-Type: application/octet-stream.');
+  const staged: StagedUpload[] = await receiveStream(call.ctx, call.req.raw, options.folder, filename, call.req.headers['content-type']);
+  return uploadReply(call, await commitUploads(call.ctx, staged, options), [], true);
+}
+
+export function checkMeta(value: unknown, field = 'meta'): JsonObject {
+  const meta = objectField(value, field);
+  if (Buffer.byteLength(JSON.stringify(meta)) > MAX_META_BYTES) {
+    throw badRequest('META_TOO_LARGE', `"${field}" is larger than ${MAX_META_BYTES} bytes of JSON.`);
+  }
+  for (const key of Object.keys(meta)) {
+    if (key.length === 0 || key.length > 256 || /[\u0000-\u001f]/.test(key)) {
+      throw badRequest('INVALID_META_KEY', `Metadata key ${JSON.stringify(key)} must be 1-256 characters without control characters.`);
+    }
+  }
+  return meta;
+}
+
+function updateMeta(call: Call, mode: 'replace' | 'merge'): Record<string, unknown> {
+  const uuid = uuidParam(call.params.uuid, 'uuid');
+  const body = bodyObject(call.body);
+  if (body.meta === undefined) throw badRequest('INVALID_PARAMETER', '"meta" is required.', 'Example: {"meta": {"title": {"en": "Sky"}}}');
+  const file = call.ctx.store.updateFileMeta(uuid, checkMeta(body.meta), mode);
+  return { action: 'meta_updated', file_uuid: file.uuid, meta: JSON.parse(file.meta) as unknown, file: fileObject(call.url, file) };
+}
+
+function setTags(call: Call): Record<string, unknown> {
+  const uuid = uuidParam(call.params.uuid, 'uuid');
+  const body = bodyObject(call.body);
+  const lang = typeof body.lang === 'string' && /^[a-z]{2}([_-][A-Za-z]{2})?$/.test(body.lang) ? body.lang : 'en';
+  const list = (value: unknown, field: string): string[] => {
+    if (value === undefined || value === null) return [];
+    if (!Array.isArray(value) || value.some((v) => typeof v !== 'string')) throw badRequest('INVALID_PARAMETER', `"${field}" must be an array of strings.`);
+    return value as string[];
+  };
+  const existing = list(body.existing_tags, 'existing_tags');
+  const added = list(body.new_tags, 'new_tags');
+  const { store } = call.ctx;
+  const file = store.requireFile(uuid);
+  // The tag editor sends the sids it keeps plus the labels it adds; tags named by neither are removed.
+  const next = store.transaction(() => {
+    const entries = [...existing, ...added].map((value) => store.resolveTag(value, lang, true)).filter((e) => e !== undefined);
+    const tags = JSON.parse(file.tags) as FileTags;
+    tags[lang] = [...new Map(entries.map((e) => [e.sid, e])).values()];
+    if (tags[lang]!.length === 0) delete tags[lang];
+    return store.setFileTags(uuid, tags);
+  });
+  return { action: 'tags_updated', file_uuid: uuid, file: fileObject(call.url, next) };
+}
+
+function rename(call: Call): Record<string, unknown> {
+  const uuid = uuidParam(call.params.uuid, 'uuid');
+  const body = bodyObject(call.body);
+  const { store } = call.ctx;
+  if (body.name === undefined && body.meta === undefined) {
+    throw badRequest('INVALID_PARAMETER', '"name" is required.', 'Example: {"name": "new-name.jpg"}');
+  }
+  if (body.meta !== undefined && !call.principal?.permissions.has('FILE_META_CHANGE')) {
+    throw new ApiError(403, 'PERMISSION_DENIED', 'Changing "meta" needs the FILE_META_CHANGE permission.', 'Use a key that has it, or PATCH /v5/file/{uuid}/meta.');
+  }
+  let file = store.requireFile(uuid);
+  if (body.name !== undefined) file = store.renameFile(uuid, checkName(body.name));
+  if (body.meta !== undefined) file = store.updateFileMeta(uuid, checkMeta(body.meta), 'merge');
+  return { action: 'file_renamed', file_uuid: uuid, file: fileObject(call.url, file) };
+}
+
+function moveOne(call: Call): Record<string, unknown> {
+  const uuid = uuidParam(call.params.uuid, 'uuid');
+  const dest = call.ctx.store.requireFolder(uuidParam(call.params.folder_uuid, 'folder_uuid'));
+  const files = call.ctx.store.moveFiles([uuid], dest);
+  return { action: 'files_moved', files_uuids: [uuid], new_folder_uuid: dest.uuid, files: files.map((f) => fileObject(call.url, f)) };
+}
+
+function moveMany(call: Call): Record<string, unknown> {
+  const body = bodyObject(call.body);
+  const uuids = uuidList(body.files_uuids, 'files_uuids');
+  const { store } = call.ctx;
+  const dest = typeof body.new_folder_uuid === 'string'
+    ? store.requireFolder(uuidParam(body.new_folder_uuid, 'new_folder_uuid'))
+    : store.ensureFolder(normalizeFolderPath(body.new_folder_name, 'new_folder_name'));
+  const files = store.moveFiles(uuids, dest);
+  return { action: 'files_moved', files_uuids: uuids, new_folder_uuid: dest.uuid, files: files.map((f) => fileObject(call.url, f)) };
+}
+
+async function deleteOne(call: Call): Promise<Record<string, unknown>> {
+  const uuid = uuidParam(call.params.uuid, 'uuid');
+  call.ctx.store.requireFile(uuid);
+  call.ctx.store.deleteFiles([uuid]);
+  await call.ctx.reclaimBlobs();
+  return { action: 'file_deleted', file_uuid: uuid };
+}
+
+async function deleteMany(call: Call): Promise<Record<string, unknown>> {
+  const body = bodyObject(call.body);
+  const uuids = uuidList(body.files_uuids ?? body.file_uuids, 'files_uuids');
+  const { deleted, missing } = call.ctx.store.deleteFiles(uuids);
+  await call.ctx.reclaimBlobs();
+  return { action: 'files_deleted', files_uuids: deleted.map((f) => f.uuid), not_found_uuids: missing };
+}
+
+function details(call: Call): Record<string, unknown> {
+  const file = call.ctx.store.requireFile(uuidParam(call.params.uuid, 'uuid'));
+  return { file: fileObject(call.url, file) };
+}
+
+/** The permalink answers with a redirect to the CDN URL, which survives renames and moves. */
+function permalink(call: Call): undefined {
+  const file = call.ctx.store.requireFile(uuidParam(call.params.uuid, 'uuid'));
+  const target = fileObject(call.url, file).url as { cdn: string };
+  call.reply.header('cache-control', 'no-cache').redirect(target.cdn, 302);
+  return undefined;
+}
+
+export const fileRoutes: RouteSpec[] = [
+  { method: 'GET', path: '/files', versions: ['v4', 'v5'], permissions: ['OBJECTS_LIST'], summary: 'List and search files', handler: listFiles },
+  { method: 'GET', path: '/files/stats', versions: ['v5'], permissions: ['OBJECTS_LIST'], summary: 'Count and size of a search', handler: fileStats },
+  { method: 'GET', path: '/files/:uuid', versions: ['v4', 'v5'], permissions: ['OBJECTS_FETCH'], summary: 'File details', handler: details },
+  { method: 'GET', path: '/file/:uuid', versions: ['v5'], permissions: ['OBJECTS_FETCH'], summary: 'File details (singular path)', handler: details },
+  {
+    method: 'POST', path: '/files', versions: ['v4', 'v5'], permissions: ['FILE_UPLOAD'], summary: 'Upload files (multipart, URLs or base64)',
+    streamBody: true, bodyLimit: (ctx) => ctx.limits.maxJsonUploadBytes, handler: upload,
+  },
+  { method: 'PUT', path: '/files', versions: ['v4', 'v5'], permissions: ['FILE_UPLOAD'], summary: 'Streamed upload of one large file', streamBody: true, handler: streamUpload },
+  { method: 'PATCH', path: '/files/:uuid', versions: ['v4', 'v5'], permissions: ['FILE_RENAME'], summary: 'Rename a file', handler: rename },
+  { method: 'PUT', path: '/files/:uuid/folders/:folder_uuid', versions: ['v4', 'v5'], permissions: ['FILE_MOVE'], summary: 'Move one file', handler: moveOne },
+  { method: 'POST', path: '/files/move', versions: ['v4', 'v5'], permissions: ['FILE_MOVE'], summary: 'Move many files', handler: moveMany },
+  { method: 'DELETE', path: '/files/:uuid', versions: ['v4', 'v5'], permissions: ['FILE_DELETE'], summary: 'Delete one file', handler: deleteOne },
+  { method: 'DELETE', path: '/files', versions: ['v4', 'v5'], permissions: ['FILE_DELETE', 'OBJECTS_FETCH'], summary: 'Delete many files', handler: deleteMany },
+  { method: 'PUT', path: '/file/:uuid/meta', versions: ['v4', 'v5'], permissions: ['FILE_META_CHANGE'], summary: 'Update file metadata (merge)', handler: (c) => updateMeta(c, 'merge') },
+  { method: 'PATCH', path: '/file/:uuid/meta', versions: ['v5'], permissions: ['FILE_META_CHANGE'], summary: 'Update file metadata (merge)', handler: (c) => updateMeta(c, 'merge') },
+  { method: 'PUT', path: '/file/:uuid/tags', versions: ['v5'], permissions: ['FILE_META_CHANGE'], summary: 'Set the tags of a file', handler: setTags },
+  { method: 'GET', path: '/get/:uuid', versions: ['v4', 'v5'], permissions: 'public', summary: 'Permalink: redirect to the CDN URL', handler: permalink },
+];
+

@@ -1,0 +1,142 @@
+import { createHash, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
+import type { Database } from 'better-sqlite3';
+import { ApiError, badRequest, notFound } from '../errors.js';
+import { isPermission, PERMISSIONS, type Permission } from './permissions.js';
+
+export interface ApiKeyRecord {
+  uuid: string;
+  description: string;
+  permissions: Permission[];
+  active: boolean;
+  root: boolean;
+  created_at: string;
+}
+
+interface KeyRow {
+  uuid: string;
+  key_id: string;
+  secret_hash: string;
+  description: string;
+  permissions: string;
+  active: number;
+  is_root: number;
+  created_at: string;
+}
+
+const sha256 = (value: string): Buffer => createHash('sha256').update(value, 'utf8').digest();
+
+/** A non-secret lookup index: the first bytes of the secret's hash. Collisions are harmless. */
+const lookupId = (hash: Buffer): string => hash.subarray(0, 8).toString('hex');
+
+export const unauthorized = (msg: string, code = 'UNAUTHORIZED'): ApiError =>
+  new ApiError(401, code, msg, 'Send a valid API key of this project in the X-Filerobot-Key header.');
+
+/**
+ * API keys of the project. Only a SHA-256 of each secret is stored; a presented key is looked up
+ * by a prefix of its hash and then compared in constant time, and nothing here ever logs or
+ * returns a secret except `create`, once.
+ */
+export class ApiKeyStore {
+  constructor(private readonly db: Database) {}
+
+  /** Generates a secret in the shape of Filerobot's keys: 32 random bytes in hex. */
+  static newSecret(): string {
+    return randomBytes(32).toString('hex');
+  }
+
+  create(description: string, permissions: Permission[], secret = ApiKeyStore.newSecret()): { key: ApiKeyRecord; secret: string } {
+    const hash = sha256(secret);
+    const uuid = randomUUID();
+    this.db
+      .prepare(
+        `INSERT INTO api_keys (uuid, key_id, secret_hash, description, permissions, active, is_root, created_at)
+         VALUES (?, ?, ?, ?, ?, 1, 0, ?)`,
+      )
+      .run(uuid, lookupId(hash), hash.toString('hex'), description, JSON.stringify(permissions), new Date().toISOString());
+    return { key: this.require(uuid), secret };
+  }
+
+  /** Makes `secret` the root key (all permissions), replacing any earlier root key. */
+  setRoot(secret: string): ApiKeyRecord {
+    const hash = sha256(secret);
+    return this.db.transaction(() => {
+      const existing = this.db.prepare('SELECT uuid FROM api_keys WHERE is_root = 1').get() as { uuid: string } | undefined;
+      if (existing) {
+        this.db
+          .prepare('UPDATE api_keys SET key_id = ?, secret_hash = ?, permissions = ?, active = 1 WHERE uuid = ?')
+          .run(lookupId(hash), hash.toString('hex'), JSON.stringify(PERMISSIONS), existing.uuid);
+        return this.require(existing.uuid);
+      }
+      const uuid = randomUUID();
+      this.db
+        .prepare(
+          `INSERT INTO api_keys (uuid, key_id, secret_hash, description, permissions, active, is_root, created_at)
+           VALUES (?, ?, ?, 'root key', ?, 1, 1, ?)`,
+        )
+        .run(uuid, lookupId(hash), hash.toString('hex'), JSON.stringify(PERMISSIONS), new Date().toISOString());
+      return this.require(uuid);
+    })();
+  }
+
+  /** Resolves a presented secret to its key, or throws 401 saying whether it is unknown or deactivated. */
+  authenticate(secret: string): ApiKeyRecord {
+    const hash = sha256(secret);
+    const candidates = this.db.prepare('SELECT * FROM api_keys WHERE key_id = ?').all(lookupId(hash)) as KeyRow[];
+    const match = candidates.find((row) => timingSafeEqual(Buffer.from(row.secret_hash, 'hex'), hash));
+    if (!match) throw unauthorized('The API key is not valid for this project.');
+    if (!match.active) {
+      throw unauthorized('This API key has been deactivated.', 'KEY_DEACTIVATED');
+    }
+    return toRecord(match);
+  }
+
+  list(): ApiKeyRecord[] {
+    return (this.db.prepare('SELECT * FROM api_keys ORDER BY created_at, id').all() as KeyRow[]).map(toRecord);
+  }
+
+  get(uuid: string): ApiKeyRecord | undefined {
+    const row = this.db.prepare('SELECT * FROM api_keys WHERE uuid = ?').get(uuid) as KeyRow | undefined;
+    return row ? toRecord(row) : undefined;
+  }
+
+  require(uuid: string): ApiKeyRecord {
+    const key = this.get(uuid);
+    if (!key) throw notFound('KEY_NOT_FOUND', `No API key has the uuid ${uuid}.`, 'List keys with GET /v5/access/keys.');
+    return key;
+  }
+
+  update(uuid: string, change: { description?: string; permissions?: Permission[]; active?: boolean }): ApiKeyRecord {
+    const key = this.require(uuid);
+    if (key.root && (change.active === false || change.permissions)) {
+      throw badRequest('ROOT_KEY', 'The root key cannot be deactivated or narrowed.', 'Restart the server with another --root-key to change it.');
+    }
+    this.db
+      .prepare('UPDATE api_keys SET description = ?, permissions = ?, active = ? WHERE uuid = ?')
+      .run(
+        change.description ?? key.description,
+        JSON.stringify(change.permissions ?? key.permissions),
+        (change.active ?? key.active) ? 1 : 0,
+        uuid,
+      );
+    return this.require(uuid);
+  }
+
+  delete(uuid: string): ApiKeyRecord {
+    const key = this.require(uuid);
+    if (key.root) throw badRequest('ROOT_KEY', 'The root key cannot be deleted.');
+    this.db.prepare('DELETE FROM api_keys WHERE uuid = ?').run(uuid);
+    return key;
+  }
+}
+
+function toRecord(row: KeyRow): ApiKeyRecord {
+  const permissions = (JSON.parse(row.permissions) as unknown[]).filter(isPermission);
+  return {
+    uuid: row.uuid,
+    description: row.description,
+    permissions,
+    active: row.active === 1,
+    root: row.is_root === 1,
+    created_at: row.created_at.replace(/\.\d{3}Z$/, 'Z'),
+  };
+}

@@ -1,0 +1,186 @@
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import type { Call, RouteSpec } from '../http/route.js';
+import { notFound } from '../errors.js';
+import { uuidParam } from '../api/params.js';
+import type { FileWithFolder } from '../store/rows.js';
+import { splitPath } from '../store/names.js';
+import { parseTransformParams } from './transform.js';
+
+interface Body {
+  path: string;
+  size: number;
+  type: string;
+  etag: string;
+}
+
+/** Parses a single `bytes=` range; multiple ranges are answered with the whole body, as RFC 9110 allows. */
+export function parseRange(
+  header: string | undefined,
+  size: number,
+): { start: number; end: number } | 'unsatisfiable' | undefined {
+  if (!header) return undefined;
+  const match = /^bytes=(\d*)-(\d*)$/.exec(header.trim());
+  if (!match) return undefined;
+  const [, from, to] = match;
+  if (from === '' && to === '') return undefined;
+  let start: number;
+  let end: number;
+  if (from === '') {
+    const suffix = Number(to);
+    if (suffix === 0) return 'unsatisfiable';
+    start = Math.max(0, size - suffix);
+    end = size - 1;
+  } else {
+    start = Number(from);
+    end = to === '' ? size - 1 : Math.min(Number(to), size - 1);
+  }
+  if (start >= size || start > end) return 'unsatisfiable';
+  return { start, end };
+}
+
+function etagMatches(header: string | undefined, etag: string): boolean {
+  if (!header) return false;
+  return header.split(',').some((candidate) => {
+    const value = candidate.trim().replace(/^W\//, '');
+    return value === '*' || value === etag;
+  });
+}
+
+/** Sends a file body with validators, ranges and caching headers; HEAD gets the headers only. */
+function sendBody(call: Call, file: FileWithFolder, body: Body, disposition?: 'attachment'): undefined {
+  const { req, reply } = call;
+  const lastModified = new Date(file.modified_at);
+  lastModified.setMilliseconds(0);
+  reply.header('etag', body.etag);
+  reply.header('last-modified', lastModified.toUTCString());
+  reply.header('accept-ranges', 'bytes');
+  reply.header('content-type', body.type);
+  const versioned = typeof call.query.vh === 'string' && file.sha1.startsWith(call.query.vh);
+  // A URL carrying the current version hash never changes meaning; other URLs must revalidate.
+  reply.header(
+    'cache-control',
+    versioned ? 'public, max-age=31536000, immutable' : 'public, max-age=0, must-revalidate',
+  );
+  if (disposition) {
+    reply.header(
+      'content-disposition',
+      `attachment; filename="${file.name.replace(/["\\]/g, '_')}"; filename*=UTF-8''${encodeURIComponent(file.name)}`,
+    );
+  }
+  const ifNoneMatch = req.headers['if-none-match'];
+  const ifModifiedSince = req.headers['if-modified-since'];
+  if (
+    etagMatches(ifNoneMatch, body.etag) ||
+    (!ifNoneMatch && ifModifiedSince && Date.parse(ifModifiedSince) >= lastModified.getTime())
+  ) {
+    reply.code(304).send();
+    return undefined;
+  }
+  const ifRange = req.headers['if-range'];
+  const rangeAllowed = !ifRange || ifRange === body.etag;
+  const range = rangeAllowed ? parseRange(req.headers.range, body.size) : undefined;
+  if (range === 'unsatisfiable') {
+    reply
+      .code(416)
+      .header('content-range', `bytes */${body.size}`)
+      .header('content-type', 'application/json; charset=utf-8');
+    reply.send({
+      status: 'error',
+      code: 'RANGE_NOT_SATISFIABLE',
+      msg: `The file has ${body.size} bytes; the requested range is outside it.`,
+      hint: '',
+    });
+    return undefined;
+  }
+  const length = range ? range.end - range.start + 1 : body.size;
+  if (range) reply.code(206).header('content-range', `bytes ${range.start}-${range.end}/${body.size}`);
+  reply.header('content-length', String(length));
+  if (req.method === 'HEAD' || length === 0) {
+    reply.send();
+    return undefined;
+  }
+  reply.send(createReadStream(body.path, range));
+  return undefined;
+}
+
+function fileAtPath(call: Call, rawPath: string): FileWithFolder {
+  const segments = splitPath(rawPath);
+  const name = segments.pop();
+  const missing = notFound(
+    'FILE_NOT_FOUND',
+    `No file is published at /${segments.join('/')}${segments.length ? '/' : ''}${name ?? ''}.`,
+    'The CDN path is the folder path plus the file name; it changes when a file is renamed or moved.',
+  );
+  if (!name) throw missing;
+  const folder = call.ctx.store.folderByPath('/' + segments.join('/'));
+  const file = folder && call.ctx.store.fileByName(folder.id, name);
+  if (!file) throw missing;
+  return file;
+}
+
+async function deliver(call: Call, withTransforms: boolean): Promise<undefined> {
+  const file = fileAtPath(call, call.params['*'] ?? '');
+  const original: Body = {
+    path: call.ctx.blobs.pathOf(file.blob_id),
+    size: file.size,
+    type: file.type,
+    etag: `"${file.sha1}"`,
+  };
+  const params = withTransforms ? parseTransformParams(call.query) : undefined;
+  if (!params) return sendBody(call, file, original);
+  const accept = call.req.headers.accept;
+  const out = await call.ctx.transforms.get(file.blob_id, original.path, file.type, params, accept);
+  const variant = createHash('sha1')
+    .update(JSON.stringify(params))
+    .update(out.type)
+    .digest('hex')
+    .slice(0, 12);
+  call.reply.header('vary', 'Accept');
+  return sendBody(call, file, {
+    path: out.path,
+    size: out.size,
+    type: out.type,
+    etag: `"${file.sha1}-${variant}"`,
+  });
+}
+
+export const cdnRoutes: RouteSpec[] = [
+  {
+    method: 'GET',
+    path: '/cdn/*',
+    versions: [],
+    permissions: 'public',
+    summary: 'CDN delivery with Cloudimage-style transforms',
+    handler: (call) => deliver(call, true),
+  },
+  {
+    method: 'GET',
+    path: '/store/*',
+    versions: [],
+    permissions: 'public',
+    summary: 'Origin store delivery (no transforms)',
+    handler: (call) => deliver(call, false),
+  },
+  {
+    method: 'GET',
+    path: '/get/:uuid/download',
+    versions: ['v4', 'v5'],
+    permissions: 'public',
+    summary: 'Download the original bytes',
+    handler: (call) => {
+      const file = call.ctx.store.requireFile(uuidParam(call.params.uuid, 'uuid'));
+      return sendBody(
+        call,
+        file,
+        {
+          path: call.ctx.blobs.pathOf(file.blob_id),
+          size: file.size,
+          type: file.type,
+          etag: `"${file.sha1}"`,
+        },
+        'attachment',
+      );
+    },
+  },
+];

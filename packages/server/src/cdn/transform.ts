@@ -1,0 +1,582 @@
+/**
+ * Cloudimage-style image transforms for CDN delivery (`?w=400&h=300&func=crop&force_format=webp`),
+ * plus a bounded on-disk cache of the results. The cache is purely derived data: deleting its
+ * directory (even while the server runs) is always safe, entries are simply recomputed.
+ */
+import { createHash, randomUUID } from 'node:crypto';
+import { mkdirSync, readdirSync, statSync, unlinkSync, type Stats } from 'node:fs';
+import { mkdir, rename, rm, stat, unlink, utimes } from 'node:fs/promises';
+import { join } from 'node:path';
+import sharp, { type Metadata, type ResizeOptions, type Sharp } from 'sharp';
+import { ApiError, badRequest } from '../errors.js';
+
+export type OutputFormat = 'jpeg' | 'png' | 'webp' | 'avif' | 'gif';
+/** A `force_format` candidate: `awebp`/`agif` are the animation-preserving variants of webp/gif. */
+export type FormatToken = OutputFormat | 'awebp' | 'agif';
+export type TransformFunc = 'crop' | 'cover' | 'fit' | 'bound' | 'proxy';
+
+export interface TransformParams {
+  w?: number;
+  h?: number;
+  func?: TransformFunc;
+  q?: number;
+  /** The first `force_format` candidate; `get` honours `formats` (and `accept`) when present. */
+  format?: OutputFormat;
+  /** All `force_format` candidates in preference order; the first one the requester accepts wins. */
+  formats?: FormatToken[];
+  gravity?: string;
+  dpr?: number;
+  org_if_sml?: boolean;
+  r?: number;
+  bg_colour?: string;
+  greyscale?: boolean;
+}
+
+export interface TransformResult {
+  path: string;
+  type: string;
+  size: number;
+}
+
+const MAX_DIMENSION = 10_000;
+const DEFAULT_QUALITY = 80;
+const DEFAULT_BACKGROUND = '#ffffff';
+/** sharp's own default for `limitInputPixels`, checked up front so a bomb is refused before decoding. */
+const MAX_INPUT_PIXELS = 0x3fff * 0x3fff;
+const HINT = 'e.g. ?w=400&h=300&func=crop&gravity=auto&force_format=webp,jpeg&q=80';
+
+const MIME: Record<OutputFormat, string> = {
+  jpeg: 'image/jpeg',
+  png: 'image/png',
+  webp: 'image/webp',
+  avif: 'image/avif',
+  gif: 'image/gif',
+};
+const EXTENSION: Record<OutputFormat, string> = {
+  jpeg: 'jpg',
+  png: 'png',
+  webp: 'webp',
+  avif: 'avif',
+  gif: 'gif',
+};
+const FORMAT_TOKENS: Record<string, FormatToken> = {
+  jpeg: 'jpeg',
+  jpg: 'jpeg',
+  png: 'png',
+  webp: 'webp',
+  avif: 'avif',
+  gif: 'gif',
+  awebp: 'awebp',
+  agif: 'agif',
+};
+const FUNCS: readonly TransformFunc[] = ['crop', 'cover', 'fit', 'bound', 'proxy'];
+/** Cloudimage gravity names onto sharp positions; `face` has no detector here, so saliency stands in. */
+const GRAVITY: Record<string, string> = {
+  center: 'centre',
+  centre: 'centre',
+  north: 'north',
+  south: 'south',
+  east: 'east',
+  west: 'west',
+  northeast: 'northeast',
+  northwest: 'northwest',
+  southeast: 'southeast',
+  southwest: 'southwest',
+  top: 'north',
+  bottom: 'south',
+  left: 'west',
+  right: 'east',
+  auto: 'attention',
+  face: 'attention',
+  smart: 'attention',
+  entropy: 'entropy',
+};
+
+// ---------------------------------------------------------------------------------------------
+// Query parsing
+
+const invalid = (name: string, value: string, expected: string): ApiError =>
+  badRequest(
+    'INVALID_TRANSFORM',
+    `Invalid transform parameter "${name}": "${value}"; expected ${expected}`,
+    HINT,
+  );
+
+/** Query parsers hand over strings, repeated keys as arrays, and sometimes already-coerced values. */
+function queryValue(query: Record<string, unknown>, ...names: string[]): [string, string] | undefined {
+  for (const name of names) {
+    let value = query[name];
+    if (Array.isArray(value)) value = value[0];
+    if (value === undefined || value === null) continue;
+    if (typeof value === 'string') return [name, value.trim()];
+    if (typeof value === 'number' || typeof value === 'boolean') return [name, String(value)];
+    throw invalid(name, String(value), 'a single value');
+  }
+  return undefined;
+}
+
+function parseInteger(entry: [string, string], min: number, max: number): number {
+  const [name, raw] = entry;
+  const value = Number(raw);
+  if (!/^-?\d+$/.test(raw) || value < min || value > max) {
+    throw invalid(name, raw, `an integer ${min}..${max}`);
+  }
+  return value;
+}
+
+function parseDecimal(entry: [string, string], min: number, max: number): number {
+  const [name, raw] = entry;
+  const value = Number(raw);
+  if (!/^\d+(\.\d+)?$/.test(raw) || value < min || value > max) {
+    throw invalid(name, raw, `a number ${min}..${max}`);
+  }
+  return value;
+}
+
+/** A bare flag (`?greyscale`) arrives as an empty string and means on. */
+function parseFlag(entry: [string, string]): boolean {
+  const [name, raw] = entry;
+  const value = raw.toLowerCase();
+  if (value === '' || value === '1' || value === 'true') return true;
+  if (value === '0' || value === 'false') return false;
+  throw invalid(name, raw, '1 or 0');
+}
+
+function parseFunc(entry: [string, string]): TransformFunc {
+  const value = entry[1].toLowerCase() as TransformFunc;
+  if (!FUNCS.includes(value)) throw invalid(entry[0], entry[1], `one of ${FUNCS.join(', ')}`);
+  return value;
+}
+
+function parseGravity(entry: [string, string]): string {
+  const value = entry[1].toLowerCase();
+  if (!(value in GRAVITY)) throw invalid(entry[0], entry[1], `one of ${Object.keys(GRAVITY).join(', ')}`);
+  return value;
+}
+
+function parseFormats(entry: [string, string]): FormatToken[] {
+  const tokens = entry[1]
+    .toLowerCase()
+    .split(',')
+    .map((token) => token.trim());
+  return tokens.map((token) => {
+    const format = FORMAT_TOKENS[token];
+    if (!format)
+      throw invalid(entry[0], entry[1], `a comma list of ${Object.keys(FORMAT_TOKENS).join(', ')}`);
+    return format;
+  });
+}
+
+/** Hex (`fff`, `#ff0000`, `ff000080`) or a CSS colour name; sharp's own parser is the judge of names. */
+function parseColour(entry: [string, string]): string {
+  const raw = entry[1];
+  const colour = /^#?([0-9a-f]{3,4}|[0-9a-f]{6}|[0-9a-f]{8})$/i.test(raw) ? `#${raw.replace(/^#/, '')}` : raw;
+  try {
+    if (!/^#|^[a-z]{3,30}$/i.test(colour)) throw new Error('not a colour');
+    sharp().flatten({ background: colour });
+  } catch {
+    throw invalid(entry[0], raw, 'a hex colour (fff, ff0000, ff000080) or a CSS colour name');
+  }
+  return colour.toLowerCase();
+}
+
+function toFormat(token: FormatToken): OutputFormat {
+  if (token === 'awebp') return 'webp';
+  if (token === 'agif') return 'gif';
+  return token;
+}
+
+/**
+ * Reads the Cloudimage parameters out of a request query. Returns undefined when nothing would
+ * change the original (no transform parameter, or `func=proxy`), so the caller streams the file
+ * as is. Unknown parameters (including the `vh` version hash) are ignored like the real CDN does.
+ */
+export function parseTransformParams(query: Record<string, unknown>): TransformParams | undefined {
+  const params: TransformParams = {};
+  const get = (...names: string[]) => queryValue(query, ...names);
+  const w = get('w', 'width');
+  const h = get('h', 'height');
+  const func = get('func');
+  const q = get('q');
+  const force = get('force_format');
+  const gravity = get('gravity');
+  const dpr = get('dpr');
+  const orgIfSml = get('org_if_sml');
+  const r = get('r');
+  const bg = get('bg_colour', 'bg_color');
+  const grey = get('greyscale', 'grey', 'gray');
+  if (w) params.w = parseInteger(w, 1, MAX_DIMENSION);
+  if (h) params.h = parseInteger(h, 1, MAX_DIMENSION);
+  if (func) params.func = parseFunc(func);
+  if (q) params.q = parseInteger(q, 1, 100);
+  if (force) {
+    params.formats = parseFormats(force);
+    params.format = toFormat(params.formats[0] as FormatToken);
+  }
+  if (gravity) params.gravity = parseGravity(gravity);
+  if (dpr) params.dpr = parseDecimal(dpr, 1, 5);
+  if (orgIfSml && parseFlag(orgIfSml)) params.org_if_sml = true;
+  if (r) params.r = parseInteger(r, -360, 360);
+  if (bg) params.bg_colour = parseColour(bg);
+  if (grey && parseFlag(grey)) params.greyscale = true;
+  if (params.func === 'proxy' || Object.keys(params).length === 0) return undefined;
+  return params;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Format negotiation and cache keys
+
+/** jpeg/png/gif every client can show; the newer formats only when the Accept header says so. */
+function acceptable(format: OutputFormat, accept: string | undefined): boolean {
+  if (accept === undefined || (format !== 'webp' && format !== 'avif')) return true;
+  return accept.toLowerCase().includes(`image/${format}`);
+}
+
+/** The `force_format` candidate to use, or 'auto' (derived from the source) when none fits. */
+export function chooseFormat(params: TransformParams, accept?: string): FormatToken | 'auto' {
+  const candidates: FormatToken[] = params.formats ?? (params.format ? [params.format] : []);
+  return candidates.find((token) => acceptable(toFormat(token), accept)) ?? 'auto';
+}
+
+function canonicalJson(value: Record<string, unknown>): string {
+  const keys = Object.keys(value)
+    .filter((key) => value[key] !== undefined)
+    .sort();
+  return JSON.stringify(keys.map((key) => [key, value[key]]));
+}
+
+/** The format fields are replaced by the chosen one, so `webp` and `webp,jpeg` share a webp entry. */
+function cacheKey(sourceKey: string, params: TransformParams, chosen: string): string {
+  const { format: _format, formats: _formats, ...rest } = params;
+  return createHash('sha256')
+    .update(sourceKey)
+    .update('\0')
+    .update(canonicalJson(rest as Record<string, unknown>))
+    .update('\0')
+    .update(chosen)
+    .digest('hex');
+}
+
+// ---------------------------------------------------------------------------------------------
+// Rendering
+
+/** Without `force_format` keep the source's format when browsers can show it, else jpeg (png for alpha). */
+function defaultFormat(meta: Metadata): OutputFormat {
+  const format = meta.format as string;
+  if (format === 'jpeg' || format === 'png' || format === 'webp' || format === 'gif') return format;
+  if (format === 'heif' && meta.compression === 'av1') return 'avif';
+  return meta.hasAlpha ? 'png' : 'jpeg';
+}
+
+function position(gravity: string | undefined, animated: boolean): string | number {
+  const name = GRAVITY[gravity ?? 'center'] ?? 'centre';
+  // Saliency strategies work on a single frame only.
+  if (name === 'attention') return animated ? 'centre' : sharp.strategy.attention;
+  if (name === 'entropy') return animated ? 'centre' : sharp.strategy.entropy;
+  return name;
+}
+
+/** Scales w/h by dpr, lowering dpr rather than exceeding the dimension limit so the ratio survives. */
+function targetSize(params: TransformParams): { width?: number; height?: number } {
+  const largest = Math.max(params.w ?? 0, params.h ?? 0);
+  const dpr = Math.min(params.dpr ?? 1, MAX_DIMENSION / largest);
+  const scale = (value: number | undefined) =>
+    value === undefined ? undefined : Math.max(1, Math.round(value * dpr));
+  return { width: scale(params.w), height: scale(params.h) };
+}
+
+function resizeOptions(params: TransformParams, animated: boolean): ResizeOptions | undefined {
+  if (params.w === undefined && params.h === undefined) return undefined;
+  const base: ResizeOptions = { ...targetSize(params), withoutEnlargement: params.org_if_sml === true };
+  switch (params.func) {
+    case 'crop':
+    case 'cover':
+      return { ...base, fit: 'cover', position: position(params.gravity, animated) };
+    case 'fit':
+      return { ...base, fit: 'contain', background: params.bg_colour ?? DEFAULT_BACKGROUND };
+    case 'bound':
+      return { ...base, fit: 'inside', withoutEnlargement: true };
+    default:
+      return { ...base, fit: 'inside' };
+  }
+}
+
+function encode(image: Sharp, format: OutputFormat, params: TransformParams): Sharp {
+  const quality = params.q ?? DEFAULT_QUALITY;
+  switch (format) {
+    case 'jpeg':
+      return image.jpeg({ quality, mozjpeg: true });
+    case 'webp':
+      return image.webp({ quality });
+    // A lower effort keeps first-request latency reasonable; AVIF at default effort is slow.
+    case 'avif':
+      return image.avif({ quality, effort: 2 });
+    case 'gif':
+      return image.gif();
+    case 'png':
+      return image.png();
+  }
+}
+
+/** Builds the sharp pipeline. The source is read from its path so large files are never buffered whole. */
+function pipeline(
+  sourcePath: string,
+  params: TransformParams,
+  meta: Metadata,
+  format: OutputFormat,
+  animated: boolean,
+): Sharp {
+  const background = params.bg_colour ?? DEFAULT_BACKGROUND;
+  let image = sharp(sourcePath, { animated }).autoOrient();
+  if (params.r !== undefined && params.r % 360 !== 0) {
+    image = params.r % 90 === 0 ? image.rotate(params.r) : image.rotate(params.r, { background });
+  }
+  const resize = resizeOptions(params, animated);
+  if (resize) image = image.resize(resize);
+  if (params.greyscale) image = image.greyscale();
+  if (format === 'jpeg' && meta.hasAlpha) image = image.flatten({ background });
+  return encode(image, format, params);
+}
+
+const tooManyPixels = (): ApiError =>
+  new ApiError(
+    413,
+    'IMAGE_TOO_LARGE',
+    'Source image has too many pixels to transform',
+    'Request the original instead',
+  );
+
+async function readMetadata(sourcePath: string): Promise<Metadata> {
+  let meta: Metadata;
+  try {
+    meta = await sharp(sourcePath).metadata();
+  } catch (error) {
+    const message = String(error);
+    if (/exceeds pixel limit/i.test(message)) throw tooManyPixels();
+    if (/Input file is missing/.test(message)) throw error;
+    throw new ApiError(
+      415,
+      'NOT_AN_IMAGE',
+      'The file is not an image that can be transformed',
+      'Request it without transform parameters to get the original',
+    );
+  }
+  if ((meta.width ?? 0) * (meta.height ?? 0) > MAX_INPUT_PIXELS) throw tooManyPixels();
+  return meta;
+}
+
+/** Decoder failures are the source's fault (415); failures writing the cache are ours and pass through. */
+function classifyRenderError(error: unknown): unknown {
+  const message = error instanceof Error ? error.message : String(error);
+  if (/exceeds pixel limit/i.test(message)) return tooManyPixels();
+  if (/unable to open for write|system error/i.test(message)) return error;
+  return new ApiError(
+    415,
+    'NOT_AN_IMAGE',
+    `The image could not be decoded: ${message.split('\n')[0]}`,
+    'Request it without transform parameters to get the original',
+  );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Cache
+
+interface Entry {
+  path: string;
+  type: string;
+  size: number;
+}
+
+const FILE_PATTERN = /^([0-9a-f]{64})\.(jpg|png|webp|avif|gif)$/;
+const TEMP_PREFIX = '.tmp-';
+/** Temp files older than this are leftovers of a crash, not a render still in progress. */
+const STALE_TEMP_MS = 60_000;
+
+export interface TransformCacheOptions {
+  dir: string;
+  maxBytes: number;
+  maxEntries?: number;
+}
+
+export class TransformCache {
+  readonly stats = { hits: 0, renders: 0, evictions: 0 };
+  private readonly dir: string;
+  private readonly maxBytes: number;
+  private readonly maxEntries: number;
+  /** Map order is recency order: the first entry is the least recently used. */
+  private readonly index = new Map<string, Entry>();
+  private readonly inflight = new Map<string, Promise<TransformResult>>();
+  private bytes = 0;
+
+  constructor(options: TransformCacheOptions) {
+    this.dir = options.dir;
+    this.maxBytes = options.maxBytes;
+    this.maxEntries = options.maxEntries ?? 10_000;
+    mkdirSync(this.dir, { recursive: true });
+    this.load();
+  }
+
+  get totalBytes(): number {
+    return this.bytes;
+  }
+
+  get entryCount(): number {
+    return this.index.size;
+  }
+
+  /**
+   * Returns the path and MIME type of the transformed image, computing it once per (sourceKey, params)
+   * and reusing it after. `sourceKey` must change whenever the source content does (e.g. uuid + hash).
+   */
+  async get(
+    sourceKey: string,
+    sourcePath: string,
+    sourceType: string,
+    params: TransformParams,
+    accept?: string,
+  ): Promise<TransformResult> {
+    if (params.func === 'proxy') return this.original(sourcePath, sourceType);
+    const chosen = chooseFormat(params, accept);
+    const key = cacheKey(sourceKey, params, chosen);
+    const pending = this.inflight.get(key);
+    if (pending) return pending;
+    const hit = await this.lookup(key);
+    if (hit) return hit;
+    // Re-check: another caller may have started the same render while we awaited the lookup.
+    const started = this.inflight.get(key);
+    if (started) return started;
+    const render = this.render(key, sourcePath, params, chosen).finally(() => this.inflight.delete(key));
+    this.inflight.set(key, render);
+    return render;
+  }
+
+  private async original(sourcePath: string, sourceType: string): Promise<TransformResult> {
+    const info = await stat(sourcePath);
+    return { path: sourcePath, type: sourceType, size: info.size };
+  }
+
+  /** Touching the file checks it still exists (the cache dir may be wiped) and records use for restarts. */
+  private async lookup(key: string): Promise<TransformResult | undefined> {
+    const entry = this.index.get(key);
+    if (!entry) return undefined;
+    try {
+      const now = new Date();
+      await utimes(entry.path, now, now);
+    } catch {
+      this.forget(key);
+      return undefined;
+    }
+    if (this.index.get(key) !== entry) return undefined;
+    this.index.delete(key);
+    this.index.set(key, entry);
+    this.stats.hits++;
+    return { ...entry };
+  }
+
+  private async render(
+    key: string,
+    sourcePath: string,
+    params: TransformParams,
+    chosen: FormatToken | 'auto',
+  ): Promise<TransformResult> {
+    this.stats.renders++;
+    const meta = await readMetadata(sourcePath);
+    const format = chosen === 'auto' ? defaultFormat(meta) : toFormat(chosen);
+    const animated = chosen === 'awebp' || chosen === 'agif';
+    await mkdir(this.dir, { recursive: true });
+    // Written aside and renamed in, so a concurrent reader never sees a partial file.
+    const temp = join(this.dir, `${TEMP_PREFIX}${key}-${randomUUID()}`);
+    let size: number;
+    try {
+      size = (await pipeline(sourcePath, params, meta, format, animated).toFile(temp)).size;
+    } catch (error) {
+      await rm(temp, { force: true });
+      throw classifyRenderError(error);
+    }
+    const entry: Entry = { path: join(this.dir, `${key}.${EXTENSION[format]}`), type: MIME[format], size };
+    await rename(temp, entry.path);
+    this.insert(key, entry);
+    return { ...entry };
+  }
+
+  private insert(key: string, entry: Entry): void {
+    this.forget(key);
+    this.index.set(key, entry);
+    this.bytes += entry.size;
+    this.evict(key);
+  }
+
+  private forget(key: string): Entry | undefined {
+    const entry = this.index.get(key);
+    if (!entry) return undefined;
+    this.index.delete(key);
+    this.bytes -= entry.size;
+    return entry;
+  }
+
+  /**
+   * Drops least-recently-used entries until the bounds hold. The entry just inserted is kept even
+   * if it alone exceeds maxBytes, since the caller is about to serve it; the next insert evicts it.
+   */
+  private evict(keep?: string, sync = false): void {
+    for (const key of this.index.keys()) {
+      if (this.bytes <= this.maxBytes && this.index.size <= this.maxEntries) return;
+      if (key === keep) continue;
+      const entry = this.forget(key);
+      if (!entry) continue;
+      this.stats.evictions++;
+      if (sync) removeQuietly(entry.path);
+      else unlink(entry.path).catch(() => undefined);
+    }
+  }
+
+  /** Rebuilds the index from disk so a restart keeps its cache; mtimes (touched on use) give LRU order. */
+  private load(): void {
+    const found: Array<{ key: string; entry: Entry; used: number }> = [];
+    for (const name of readdirSync(this.dir)) {
+      const file = join(this.dir, name);
+      if (name.startsWith(TEMP_PREFIX)) {
+        removeStaleTemp(file);
+        continue;
+      }
+      const match = FILE_PATTERN.exec(name);
+      const info = match ? statOrUndefined(file) : undefined;
+      if (!match || !info?.isFile()) continue;
+      const format = (Object.keys(EXTENSION) as OutputFormat[]).find(
+        (f) => EXTENSION[f] === match[2],
+      ) as OutputFormat;
+      found.push({
+        key: match[1] as string,
+        entry: { path: file, type: MIME[format], size: info.size },
+        used: info.mtimeMs,
+      });
+    }
+    found.sort((a, b) => a.used - b.used);
+    for (const { key, entry } of found) {
+      this.index.set(key, entry);
+      this.bytes += entry.size;
+    }
+    this.evict(undefined, true);
+  }
+}
+
+function statOrUndefined(file: string): Stats | undefined {
+  try {
+    return statSync(file);
+  } catch {
+    return undefined;
+  }
+}
+
+function removeQuietly(file: string): void {
+  try {
+    unlinkSync(file);
+  } catch {
+    // Already gone: nothing to reclaim.
+  }
+}
+
+function removeStaleTemp(file: string): void {
+  const info = statOrUndefined(file);
+  if (info && Date.now() - info.mtimeMs > STALE_TEMP_MS) removeQuietly(file);
+}

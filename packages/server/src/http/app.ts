@@ -1,0 +1,155 @@
+import { randomUUID } from 'node:crypto';
+import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import { unauthorized } from '../auth/api-keys.js';
+import type { ApiVersion } from '../api/serialize.js';
+import type { ServerContext } from '../context.js';
+import { ApiError } from '../errors.js';
+import { type Call, type Principal, type RouteSpec, urlsOf } from './route.js';
+
+const KEY_HEADER = 'x-filerobot-key';
+
+function errorBody(error: ApiError): Record<string, unknown> {
+  return { status: 'error', code: error.code, msg: error.message, hint: error.hint ?? '', ...error.extra };
+}
+
+export function sendError(reply: FastifyReply, error: ApiError): FastifyReply {
+  if (error.headers) reply.headers(error.headers);
+  return reply.code(error.httpStatus).type('application/json; charset=utf-8').send(errorBody(error));
+}
+
+/** Turns fastify's own errors (body parsing, limits) into API errors with a message a user can act on. */
+function fromFastify(error: FastifyError, maxJsonBytes: number): ApiError | undefined {
+  switch (error.code) {
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      return new ApiError(413, 'PAYLOAD_TOO_LARGE', `The request body is larger than this endpoint accepts (${maxJsonBytes} bytes for JSON).`,
+        'Send large files as multipart or with the streamed PUT /v4/files upload.');
+    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+      return new ApiError(400, 'INVALID_JSON', 'The body is empty but Content-Type says JSON.', 'Send a JSON object, or drop the Content-Type header.');
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+      return new ApiError(415, 'UNSUPPORTED_MEDIA_TYPE', 'This Content-Type is not accepted here.', 'Use application/json, multipart/form-data or application/octet-stream.');
+    case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
+      return new ApiError(400, 'INVALID_CONTENT_LENGTH', 'Content-Length does not match the body that was sent.');
+    default:
+      break;
+  }
+  if (error instanceof SyntaxError || error.code === 'FST_ERR_CTP_INVALID_JSON_BODY') {
+    return new ApiError(400, 'INVALID_JSON', `The body is not valid JSON: ${error.message}`, 'Check quotes, commas and brackets.');
+  }
+  if (error.validation) return new ApiError(400, 'INVALID_REQUEST', error.message);
+  if (typeof error.statusCode === 'number' && error.statusCode >= 400 && error.statusCode < 500) {
+    return new ApiError(error.statusCode, error.code ?? 'BAD_REQUEST', error.message);
+  }
+  return undefined;
+}
+
+function authenticate(call: Pick<Call, 'req' | 'ctx'>): Principal {
+  const raw = call.req.headers[KEY_HEADER];
+  const secret = Array.isArray(raw) ? raw[0] : raw;
+  if (!secret) throw unauthorized('No API key was sent.', 'UNAUTHORIZED');
+  const key = call.ctx.keys.authenticate(secret.trim());
+  return { kind: 'api-key', key, permissions: new Set(key.permissions) };
+}
+
+function requirePermissions(principal: Principal, spec: RouteSpec): void {
+  if (spec.permissions === 'public') return;
+  const missing = spec.permissions.filter((p) => !principal.permissions.has(p));
+  if (missing.length > 0) {
+    throw new ApiError(
+      403,
+      'PERMISSION_DENIED',
+      `This key lacks the ${missing.join(' and ')} permission${missing.length > 1 ? 's' : ''} needed for ${spec.method} ${spec.path}.`,
+      'Grant the permission to the key (PATCH /v5/access/keys/{uuid}) or use a key that has it.',
+    );
+  }
+}
+
+function baseUrl(req: FastifyRequest): string {
+  return `${req.protocol}://${req.headers.host ?? `${req.hostname}`}`;
+}
+
+/** Builds the HTTP app: one fastify route per (spec, version), all errors in the Filerobot envelope. */
+export function buildApp(ctx: ServerContext, routes: RouteSpec[]): FastifyInstance {
+  const app = Fastify({
+    logger: false,
+    routerOptions: { ignoreTrailingSlash: true, ignoreDuplicateSlashes: true, maxParamLength: 2048 },
+    bodyLimit: ctx.limits.maxJsonBytes,
+    genReqId: () => randomUUID(),
+    // Uploads can be large and slow; the idle socket timeout below still catches dead peers.
+    requestTimeout: 0,
+    connectionTimeout: 0,
+    keepAliveTimeout: 65_000,
+  });
+
+  // Everything but JSON reaches handlers as the raw request stream: uploads are never buffered.
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (req, body, done) => {
+    const text = typeof body === 'string' ? body : body.toString('utf8');
+    if (text.trim() === '') {
+      done(null, undefined);
+      return;
+    }
+    try {
+      done(null, JSON.parse(text));
+    } catch (error) {
+      const e = error as Error;
+      done(new ApiError(400, 'INVALID_JSON', `The body is not valid JSON: ${e.message}`, 'Check quotes, commas and brackets.'), undefined);
+    }
+  });
+  app.addContentTypeParser('*', (_req, _payload, done) => done(null, undefined));
+
+  app.addHook('onRequest', async (req, reply) => {
+    reply.header('x-request-id', req.id);
+  });
+
+  app.setErrorHandler((error: FastifyError | ApiError, req, reply) => {
+    if (error instanceof ApiError) return sendError(reply, error);
+    const mapped = fromFastify(error, ctx.limits.maxJsonBytes);
+    if (mapped) return sendError(reply, mapped);
+    ctx.log('error', 'unhandled error', { requestId: req.id, method: req.method, route: req.routeOptions.url, error: String(error.stack ?? error) });
+    return sendError(reply, new ApiError(500, 'INTERNAL_ERROR', 'The server failed to handle this request.', `Report it with the request id ${req.id}.`));
+  });
+
+  app.setNotFoundHandler((req, reply) =>
+    sendError(
+      reply,
+      new ApiError(404, 'ROUTE_NOT_FOUND', `No API route matches ${req.method} ${req.url.split('?')[0]}.`,
+        'Paths look like /{token}/v5/files; check the method, the token and the version segment.'),
+    ),
+  );
+
+  for (const spec of routes) {
+    for (const url of urlsOf(spec)) {
+      const version = (url.match(/^\/:token\/(v4|v5)\//)?.[1] ?? 'v5') as ApiVersion;
+      app.route({
+        method: spec.method,
+        url,
+        bodyLimit: spec.bodyLimit?.(ctx),
+        handler: async (req, reply) => {
+          const params = req.params as Record<string, string>;
+          if (params.token !== ctx.token) {
+            throw new ApiError(404, 'PROJECT_NOT_FOUND', `No project has the token "${params.token}" on this server.`,
+              `This server serves the project "${ctx.token}".`);
+          }
+          const call: Call = {
+            req,
+            reply,
+            ctx,
+            url: { base: baseUrl(req), token: ctx.token, version },
+            principal: undefined,
+            params,
+            query: (req.query ?? {}) as Record<string, unknown>,
+            body: req.body,
+          };
+          if (spec.permissions !== 'public') {
+            call.principal = authenticate(call);
+            requirePermissions(call.principal, spec);
+          }
+          const result = await spec.handler(call);
+          if (result === undefined) return reply;
+          return reply.type('application/json; charset=utf-8').send({ status: 'success', ...result });
+        },
+      });
+    }
+  }
+  return app;
+}

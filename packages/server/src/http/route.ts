@@ -1,0 +1,56 @@
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { ApiKeyRecord } from '../auth/api-keys.js';
+import type { Permission } from '../auth/permissions.js';
+import type { ApiVersion, UrlContext } from '../api/serialize.js';
+import type { ServerContext } from '../context.js';
+
+export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE' | 'HEAD';
+
+/** Who made the request: for now an API key; SASS keys join later with their template's rules. */
+export interface Principal {
+  kind: 'api-key';
+  key: ApiKeyRecord;
+  permissions: ReadonlySet<Permission>;
+}
+
+export interface Call {
+  req: FastifyRequest;
+  reply: FastifyReply;
+  ctx: ServerContext;
+  url: UrlContext;
+  principal: Principal | undefined;
+  params: Record<string, string>;
+  query: Record<string, unknown>;
+  body: unknown;
+}
+
+/** What a handler returns: fields for the success envelope, or `undefined` when it replied itself. */
+export type HandlerResult = Record<string, unknown> | undefined;
+
+/**
+ * One API route. `path` follows the `/{token}/{version}` prefix (or the token alone when
+ * `versions` is empty). `permissions` lists every permission the caller must hold; `public`
+ * routes authenticate differently (CDN, key exchange) and say so.
+ */
+export interface RouteSpec {
+  method: HttpMethod;
+  path: string;
+  versions: ApiVersion[];
+  permissions: Permission[] | 'public';
+  summary: string;
+  /** The request body is a stream the handler reads itself (uploads). */
+  streamBody?: boolean;
+  /** JSON body limit for this route, when it differs from the default. */
+  bodyLimit?: (ctx: ServerContext) => number;
+  handler: (call: Call) => Promise<HandlerResult> | HandlerResult;
+}
+
+export function route(spec: RouteSpec): RouteSpec {
+  return spec;
+}
+
+/** The URL patterns (fastify syntax) a route is served at. */
+export function urlsOf(spec: RouteSpec): string[] {
+  if (spec.versions.length === 0) return [`/:token${spec.path}`];
+  return spec.versions.map((v) => `/:token/${v}${spec.path}`);
+}

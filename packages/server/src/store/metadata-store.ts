@@ -1,0 +1,546 @@
+import { randomUUID } from 'node:crypto';
+import type { Database, Statement } from 'better-sqlite3';
+import { ApiError, badRequest, conflict, notFound } from '../errors.js';
+import { extensionOf, isWithin, joinPath, splitPath } from './names.js';
+import type { FileRow, FileTags, FileWithFolder, FolderRow, JsonObject } from './rows.js';
+
+const FILE_SELECT = `SELECT f.*, d.uuid AS folder_uuid, d.path AS folder_path FROM files f JOIN folders d ON d.id = f.folder_id`;
+
+export interface NewFile {
+  folderId: number;
+  name: string;
+  extension: string;
+  type: string;
+  size: number;
+  sha1: string;
+  blobId: string;
+  meta: JsonObject;
+  tags: FileTags;
+  info: JsonObject;
+  productRef?: string | null;
+  productPosition?: number | null;
+}
+
+export interface FileListQuery {
+  folder: string;
+  recursive: boolean;
+  /** Extra WHERE fragment over `f` (files) and `d` (folders), with its parameters. */
+  where?: { sql: string; params: unknown[] };
+  orderBy: string;
+  limit: number;
+  offset: number;
+}
+
+export interface FolderListQuery {
+  folder: string;
+  recursive: boolean;
+  nameLike?: string;
+  orderBy: string;
+  limit: number;
+  offset: number;
+}
+
+export const now = (): string => new Date().toISOString();
+
+export const alreadyExists = (what: string): ApiError =>
+  conflict('E801_ALREADY_EXIST', `${what} already exists.`, 'Pick another name, or delete or rename the existing one first.');
+
+/**
+ * Folders, files and tags in SQLite. Every method is synchronous and each write runs in one
+ * transaction, so a reply is only sent once the change is committed (read-after-write), and a
+ * crash leaves either the old state or the new one.
+ */
+export class MetadataStore {
+  private readonly stmt: Record<string, Statement>;
+
+  constructor(readonly db: Database) {
+    this.stmt = {
+      folderByUuid: db.prepare('SELECT * FROM folders WHERE uuid = ?'),
+      folderByPath: db.prepare('SELECT * FROM folders WHERE path = ?'),
+      folderById: db.prepare('SELECT * FROM folders WHERE id = ?'),
+      insertFolder: db.prepare(
+        `INSERT INTO folders (uuid, parent_id, name, path, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)`,
+      ),
+      fileByUuid: db.prepare(`${FILE_SELECT} WHERE f.uuid = ?`),
+      fileById: db.prepare(`${FILE_SELECT} WHERE f.id = ?`),
+      fileByName: db.prepare(`${FILE_SELECT} WHERE f.folder_id = ? AND f.name = ?`),
+      fileBySha1InFolder: db.prepare(`${FILE_SELECT} WHERE f.folder_id = ? AND f.sha1 = ? LIMIT 1`),
+      blobReferenced: db.prepare('SELECT 1 FROM files WHERE blob_id = ? LIMIT 1'),
+      ftsDelete: db.prepare('DELETE FROM files_fts WHERE rowid = ?'),
+      ftsInsert: db.prepare('INSERT INTO files_fts (rowid, name, meta, tags) VALUES (?, ?, ?, ?)'),
+      tagsDeleteFile: db.prepare('DELETE FROM file_tags WHERE file_id = ?'),
+      tagsInsertFile: db.prepare('INSERT OR IGNORE INTO file_tags (file_id, label) VALUES (?, ?)'),
+      pendingDelete: db.prepare('INSERT OR IGNORE INTO pending_blob_deletes (blob_id) VALUES (?)'),
+    };
+    this.ensureRoot();
+  }
+
+  private ensureRoot(): void {
+    if (!this.stmt.folderByPath!.get('/')) {
+      const at = now();
+      this.stmt.insertFolder!.run(randomUUID(), null, '', '/', at, at);
+    }
+  }
+
+  // ---- folders ---------------------------------------------------------------------------
+
+  root(): FolderRow {
+    return this.stmt.folderByPath!.get('/') as FolderRow;
+  }
+
+  folderByUuid(uuid: string): FolderRow | undefined {
+    return this.stmt.folderByUuid!.get(uuid) as FolderRow | undefined;
+  }
+
+  folderByPath(path: string): FolderRow | undefined {
+    return this.stmt.folderByPath!.get(path) as FolderRow | undefined;
+  }
+
+  requireFolder(uuid: string): FolderRow {
+    const folder = this.folderByUuid(uuid);
+    if (!folder) throw notFound('FOLDER_NOT_FOUND', `No folder has the uuid ${uuid}.`, 'List folders with GET /v5/folders to find its uuid.');
+    return folder;
+  }
+
+  /** Returns the folder at `path`, creating it and any missing parents. */
+  ensureFolder(path: string): FolderRow {
+    return this.db.transaction(() => {
+      let folder = this.root();
+      let current = '/';
+      for (const segment of splitPath(path)) {
+        current = joinPath(current, segment);
+        const existing = this.folderByPath(current);
+        if (existing) {
+          folder = existing;
+          continue;
+        }
+        const at = now();
+        const info = this.stmt.insertFolder!.run(randomUUID(), folder.id, segment, current, at, at);
+        folder = this.stmt.folderById!.get(info.lastInsertRowid) as FolderRow;
+      }
+      return folder;
+    }).immediate();
+  }
+
+  createFolder(path: string): FolderRow {
+    if (path === '/' || this.folderByPath(path)) throw alreadyExists(`The folder ${path}`);
+    return this.ensureFolder(path);
+  }
+
+  renameFolder(uuid: string, name: string): FolderRow {
+    return this.db.transaction(() => {
+      const folder = this.requireFolder(uuid);
+      if (folder.parent_id === null) throw badRequest('ROOT_FOLDER', 'The root folder cannot be renamed.');
+      const parent = this.stmt.folderById!.get(folder.parent_id) as FolderRow;
+      const newPath = joinPath(parent.path, name);
+      if (newPath === folder.path) throw alreadyExists(`The folder ${newPath}`);
+      if (this.folderByPath(newPath)) throw alreadyExists(`The folder ${newPath}`);
+      this.repath(folder, newPath, parent.id, name);
+      return this.folderByUuid(uuid)!;
+    }).immediate();
+  }
+
+  /** Moves folders under `dest`. Refuses a move into itself or its own sub-folder. */
+  moveFolders(uuids: string[], dest: FolderRow): FolderRow[] {
+    return this.db.transaction(() => {
+      const moved: FolderRow[] = [];
+      for (const uuid of uuids) {
+        const folder = this.requireFolder(uuid);
+        if (folder.parent_id === null) throw badRequest('ROOT_FOLDER', 'The root folder cannot be moved.');
+        if (isWithin(dest.path, folder.path)) {
+          throw badRequest('INVALID_MOVE', `The folder ${folder.path} cannot be moved into itself or its sub-folder ${dest.path}.`);
+        }
+        const newPath = joinPath(dest.path, folder.name);
+        if (newPath !== folder.path) {
+          if (this.folderByPath(newPath)) throw alreadyExists(`The folder ${newPath}`);
+          this.repath(folder, newPath, dest.id, folder.name);
+        }
+        moved.push(this.folderByUuid(uuid)!);
+      }
+      return moved;
+    }).immediate();
+  }
+
+  private repath(folder: FolderRow, newPath: string, parentId: number, name: string): void {
+    const at = now();
+    const oldPrefix = folder.path + '/';
+    this.db
+      .prepare(
+        `UPDATE folders SET path = ? || substr(path, ?), updated_at = ?
+         WHERE path >= ? AND path < ?`,
+      )
+      .run(newPath + '/', oldPrefix.length + 1, at, oldPrefix, folder.path + '0');
+    this.db
+      .prepare('UPDATE folders SET parent_id = ?, name = ?, path = ?, updated_at = ? WHERE id = ?')
+      .run(parentId, name, newPath, at, folder.id);
+  }
+
+  /** Deletes a folder with everything below it; returns the blob ids to remove from disk. */
+  deleteFolder(uuid: string): { folder: FolderRow; files: number; folders: number } {
+    return this.db.transaction(() => {
+      const folder = this.requireFolder(uuid);
+      if (folder.parent_id === null) throw badRequest('ROOT_FOLDER', 'The root folder cannot be deleted.');
+      const range = [folder.path, folder.path + '/', folder.path + '0'];
+      const inTree = `folder_id IN (SELECT id FROM folders WHERE path = ? OR (path >= ? AND path < ?))`;
+      const fileIds = this.db.prepare(`SELECT id, blob_id FROM files WHERE ${inTree}`).all(...range) as Array<{ id: number; blob_id: string }>;
+      for (const file of fileIds) {
+        this.stmt.ftsDelete!.run(file.id);
+        this.stmt.pendingDelete!.run(file.blob_id);
+      }
+      this.db.prepare(`DELETE FROM files WHERE ${inTree}`).run(...range);
+      // Children first, so parent_id references never dangle mid-statement.
+      const folders = this.db
+        .prepare('DELETE FROM folders WHERE path = ? OR (path >= ? AND path < ?)')
+        .run(...range).changes;
+      return { folder, files: fileIds.length, folders };
+    }).immediate();
+  }
+
+  setFolderMeta(uuid: string, meta: JsonObject, mode: 'replace' | 'merge'): FolderRow {
+    return this.db.transaction(() => {
+      const folder = this.requireFolder(uuid);
+      const next = mode === 'replace' ? meta : dropNulls({ ...parseObject(folder.meta), ...meta });
+      this.db.prepare('UPDATE folders SET meta = ?, updated_at = ? WHERE id = ?').run(JSON.stringify(next), now(), folder.id);
+      return this.folderByUuid(uuid)!;
+    }).immediate();
+  }
+
+  folderCounts(folder: FolderRow): { filesDirect: number; filesRecursive: number; bytesRecursive: number } {
+    const direct = this.db.prepare('SELECT count(*) AS n FROM files WHERE folder_id = ?').get(folder.id) as { n: number };
+    const recursive = (folder.path === '/'
+      ? this.db.prepare('SELECT count(*) AS n, coalesce(sum(size), 0) AS bytes FROM files').get()
+      : this.db
+          .prepare(
+            `SELECT count(*) AS n, coalesce(sum(f.size), 0) AS bytes FROM files f JOIN folders d ON d.id = f.folder_id
+             WHERE d.path = ? OR (d.path >= ? AND d.path < ?)`,
+          )
+          .get(folder.path, folder.path + '/', folder.path + '0')) as { n: number; bytes: number };
+    return { filesDirect: direct.n, filesRecursive: recursive.n, bytesRecursive: recursive.bytes };
+  }
+
+  listFolders(query: FolderListQuery): { folders: FolderRow[]; total: number } {
+    const base = this.folderByPath(query.folder);
+    if (!base) return { folders: [], total: 0 };
+    const where: string[] = [];
+    const params: unknown[] = [];
+    if (query.recursive) {
+      where.push('path >= ? AND path < ?');
+      params.push(base.path === '/' ? '/' : base.path + '/', base.path === '/' ? '0' : base.path + '0');
+      where.push('parent_id IS NOT NULL');
+    } else {
+      where.push('parent_id = ?');
+      params.push(base.id);
+    }
+    if (query.nameLike) {
+      where.push(`name LIKE ? ESCAPE '\\'`);
+      params.push(`%${escapeLike(query.nameLike)}%`);
+    }
+    const sql = `FROM folders WHERE ${where.join(' AND ')}`;
+    const total = (this.db.prepare(`SELECT count(*) AS n ${sql}`).get(...params) as { n: number }).n;
+    const folders = this.db
+      .prepare(`SELECT * ${sql} ORDER BY ${query.orderBy} LIMIT ? OFFSET ?`)
+      .all(...params, query.limit, query.offset) as FolderRow[];
+    return { folders, total };
+  }
+
+  // ---- files -----------------------------------------------------------------------------
+
+  fileByUuid(uuid: string): FileWithFolder | undefined {
+    return this.stmt.fileByUuid!.get(uuid) as FileWithFolder | undefined;
+  }
+
+  requireFile(uuid: string): FileWithFolder {
+    const file = this.fileByUuid(uuid);
+    if (!file) throw notFound('FILE_NOT_FOUND', `No file has the uuid ${uuid}.`, 'Search with GET /v5/files to find its uuid.');
+    return file;
+  }
+
+  fileByName(folderId: number, name: string): FileWithFolder | undefined {
+    return this.stmt.fileByName!.get(folderId, name) as FileWithFolder | undefined;
+  }
+
+  sameContentInFolder(folderId: number, sha1: string): FileWithFolder | undefined {
+    return this.stmt.fileBySha1InFolder!.get(folderId, sha1) as FileWithFolder | undefined;
+  }
+
+  isBlobReferenced(blobId: string): boolean {
+    return this.stmt.blobReferenced!.get(blobId) !== undefined;
+  }
+
+  insertFile(file: NewFile): FileWithFolder {
+    const at = now();
+    const info = this.db
+      .prepare(
+        `INSERT INTO files (uuid, folder_id, name, extension, type, size, sha1, blob_id, meta, tags, info,
+           product_ref, product_position, created_at, modified_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      )
+      .run(
+        randomUUID(),
+        file.folderId,
+        file.name,
+        file.extension,
+        file.type,
+        file.size,
+        file.sha1,
+        file.blobId,
+        JSON.stringify(file.meta),
+        JSON.stringify(file.tags),
+        JSON.stringify(file.info),
+        file.productRef ?? null,
+        file.productPosition ?? null,
+        at,
+        at,
+      );
+    const id = Number(info.lastInsertRowid);
+    this.reindex(id, file.name, file.meta, file.tags);
+    return this.stmt.fileById!.get(id) as FileWithFolder;
+  }
+
+  /** Overwrite: new bytes under the same uuid; the old blob is queued for deletion. */
+  replaceContent(existing: FileRow, file: NewFile): FileWithFolder {
+    this.stmt.pendingDelete!.run(existing.blob_id);
+    this.db
+      .prepare(
+        `UPDATE files SET extension = ?, type = ?, size = ?, sha1 = ?, blob_id = ?, meta = ?, tags = ?, info = ?,
+           modified_at = ? WHERE id = ?`,
+      )
+      .run(
+        file.extension,
+        file.type,
+        file.size,
+        file.sha1,
+        file.blobId,
+        JSON.stringify({ ...parseObject(existing.meta), ...file.meta }),
+        JSON.stringify(Object.keys(file.tags).length > 0 ? file.tags : parseObject(existing.tags)),
+        JSON.stringify(file.info),
+        now(),
+        existing.id,
+      );
+    const updated = this.stmt.fileById!.get(existing.id) as FileWithFolder;
+    this.reindex(updated.id, updated.name, parseObject(updated.meta), parseObject(updated.tags) as FileTags);
+    return updated;
+  }
+
+  transaction<T>(work: () => T): T {
+    return this.db.transaction(work).immediate();
+  }
+
+  renameFile(uuid: string, name: string): FileWithFolder {
+    return this.transaction(() => {
+      const file = this.requireFile(uuid);
+      // The real API answers 409 even when the new name equals the current one (reference §3.7).
+      if (this.fileByName(file.folder_id, name)) throw alreadyExists(`A file named ${name} in ${file.folder_path}`);
+      this.db.prepare('UPDATE files SET name = ?, extension = ?, modified_at = ? WHERE id = ?').run(name, extensionOf(name), now(), file.id);
+      this.reindex(file.id, name, parseObject(file.meta), parseObject(file.tags) as FileTags);
+      return this.requireFile(uuid);
+    });
+  }
+
+  moveFiles(uuids: string[], dest: FolderRow): FileWithFolder[] {
+    return this.transaction(() => {
+      const files = uuids.map((uuid) => this.requireFile(uuid));
+      for (const file of files) {
+        if (file.folder_id === dest.id) continue;
+        if (this.fileByName(dest.id, file.name)) throw alreadyExists(`A file named ${file.name} in ${dest.path}`);
+        this.db.prepare('UPDATE files SET folder_id = ?, modified_at = ? WHERE id = ?').run(dest.id, now(), file.id);
+      }
+      return uuids.map((uuid) => this.requireFile(uuid));
+    });
+  }
+
+  /** Deletes the files that exist; returns the uuids deleted and those not found. */
+  deleteFiles(uuids: string[]): { deleted: FileWithFolder[]; missing: string[] } {
+    return this.transaction(() => {
+      const deleted: FileWithFolder[] = [];
+      const missing: string[] = [];
+      for (const uuid of uuids) {
+        const file = this.fileByUuid(uuid);
+        if (!file) {
+          missing.push(uuid);
+          continue;
+        }
+        this.stmt.ftsDelete!.run(file.id);
+        this.stmt.pendingDelete!.run(file.blob_id);
+        this.db.prepare('DELETE FROM files WHERE id = ?').run(file.id);
+        deleted.push(file);
+      }
+      return { deleted, missing };
+    });
+  }
+
+  /** `merge` keeps keys not named and removes keys set to null; `replace` swaps the whole object. */
+  updateFileMeta(uuid: string, meta: JsonObject, mode: 'replace' | 'merge'): FileWithFolder {
+    return this.transaction(() => {
+      const file = this.requireFile(uuid);
+      const next = mode === 'replace' ? dropNulls(meta) : dropNulls({ ...parseObject(file.meta), ...meta });
+      this.db.prepare('UPDATE files SET meta = ?, modified_at = ? WHERE id = ?').run(JSON.stringify(next), now(), file.id);
+      this.reindex(file.id, file.name, next, parseObject(file.tags) as FileTags);
+      return this.requireFile(uuid);
+    });
+  }
+
+  setFileTags(uuid: string, tags: FileTags): FileWithFolder {
+    return this.transaction(() => {
+      const file = this.requireFile(uuid);
+      this.db.prepare('UPDATE files SET tags = ?, modified_at = ? WHERE id = ?').run(JSON.stringify(tags), now(), file.id);
+      this.reindex(file.id, file.name, parseObject(file.meta), tags);
+      return this.requireFile(uuid);
+    });
+  }
+
+  setFileProduct(uuid: string, ref: string | null, position: number | null): FileWithFolder {
+    return this.transaction(() => {
+      const file = this.requireFile(uuid);
+      this.db
+        .prepare('UPDATE files SET product_ref = ?, product_position = ?, modified_at = ? WHERE id = ?')
+        .run(ref, position, now(), file.id);
+      return this.requireFile(uuid);
+    });
+  }
+
+  listFiles(query: FileListQuery): { files: FileWithFolder[]; total: number; bytes: number } {
+    const where: string[] = [];
+    const params: unknown[] = [];
+    if (query.recursive) {
+      if (query.folder !== '/') {
+        where.push('(d.path = ? OR (d.path >= ? AND d.path < ?))');
+        params.push(query.folder, query.folder + '/', query.folder + '0');
+      }
+    } else {
+      where.push('d.path = ?');
+      params.push(query.folder);
+    }
+    if (query.where) {
+      where.push(`(${query.where.sql})`);
+      params.push(...query.where.params);
+    }
+    const from = `FROM files f JOIN folders d ON d.id = f.folder_id ${where.length ? 'WHERE ' + where.join(' AND ') : ''}`;
+    const totals = this.db.prepare(`SELECT count(*) AS n, coalesce(sum(f.size), 0) AS bytes ${from}`).get(...params) as {
+      n: number;
+      bytes: number;
+    };
+    const files = this.db
+      .prepare(`SELECT f.*, d.uuid AS folder_uuid, d.path AS folder_path ${from} ORDER BY ${query.orderBy} LIMIT ? OFFSET ?`)
+      .all(...params, query.limit, query.offset) as FileWithFolder[];
+    return { files, total: totals.n, bytes: totals.bytes };
+  }
+
+  // ---- tags dictionary -------------------------------------------------------------------
+
+  /** Finds a tag by sid or label (case-insensitive), creating it when `create` is set. */
+  resolveTag(value: string, lang: string, create: boolean): { sid: string; label: string } | undefined {
+    const trimmed = value.trim();
+    if (trimmed.startsWith('#')) {
+      const row = this.db.prepare('SELECT sid, names, primary_lang FROM tags WHERE sid = ?').get(trimmed) as TagRow | undefined;
+      if (row) return { sid: row.sid, label: tagLabel(row, lang) };
+    }
+    const label = trimmed.replace(/^#/, '');
+    if (!label) return undefined;
+    const slug = slugify(label);
+    const row = this.db.prepare('SELECT sid, names, primary_lang FROM tags WHERE slug = ?').get(slug) as TagRow | undefined;
+    if (row) return { sid: row.sid, label: tagLabel(row, lang) || label };
+    if (!create) return undefined;
+    const at = now();
+    const sid = `#tg${randomUUID().replaceAll('-', '').slice(0, 8)}`;
+    this.db
+      .prepare('INSERT INTO tags (uuid, sid, slug, names, primary_lang, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)')
+      .run(randomUUID(), sid, slug, JSON.stringify({ [lang]: label }), lang, at, at);
+    return { sid, label };
+  }
+
+  createTag(slug: string, names: Record<string, string>, primary: string): TagDictionaryRow {
+    const at = now();
+    const clean = slugify(slug);
+    if (!clean) throw badRequest('INVALID_TAG', '"tag.slug" must hold at least one letter or digit.');
+    if (this.db.prepare('SELECT 1 FROM tags WHERE slug = ?').get(clean)) throw alreadyExists(`The tag ${clean}`);
+    const sid = `#tg${randomUUID().replaceAll('-', '').slice(0, 8)}`;
+    this.db
+      .prepare('INSERT INTO tags (uuid, sid, slug, names, primary_lang, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)')
+      .run(randomUUID(), sid, clean, JSON.stringify(names), primary, at, at);
+    return this.db.prepare('SELECT * FROM tags WHERE sid = ?').get(sid) as TagDictionaryRow;
+  }
+
+  listTags(search: string | undefined, limit: number, offset: number): { tags: TagDictionaryRow[]; total: number } {
+    const where = search ? `WHERE slug LIKE ? ESCAPE '\\' OR names LIKE ? ESCAPE '\\'` : '';
+    const params = search ? [`%${escapeLike(slugify(search))}%`, `%${escapeLike(search)}%`] : [];
+    const total = (this.db.prepare(`SELECT count(*) AS n FROM tags ${where}`).get(...params) as { n: number }).n;
+    const tags = this.db
+      .prepare(`SELECT * FROM tags ${where} ORDER BY slug LIMIT ? OFFSET ?`)
+      .all(...params, limit, offset) as TagDictionaryRow[];
+    return { tags, total };
+  }
+
+  // ---- blob bookkeeping ------------------------------------------------------------------
+
+  pendingBlobDeletes(): string[] {
+    return (this.db.prepare('SELECT blob_id FROM pending_blob_deletes').all() as Array<{ blob_id: string }>).map((r) => r.blob_id);
+  }
+
+  clearPendingBlobDelete(blobId: string): void {
+    this.db.prepare('DELETE FROM pending_blob_deletes WHERE blob_id = ?').run(blobId);
+  }
+
+  queueBlobDelete(blobId: string): void {
+    this.stmt.pendingDelete!.run(blobId);
+  }
+
+  private reindex(id: number, name: string, meta: JsonObject, tags: FileTags): void {
+    this.stmt.ftsDelete!.run(id);
+    const labels = Object.values(tags).flatMap((list) => (Array.isArray(list) ? list.map((t) => t.label) : []));
+    this.stmt.ftsInsert!.run(id, name.replace(/[._-]+/g, ' ') + ' ' + name, flattenText(meta), labels.join(' '));
+    this.stmt.tagsDeleteFile!.run(id);
+    for (const label of labels) this.stmt.tagsInsertFile!.run(id, label.toLowerCase());
+  }
+}
+
+interface TagRow {
+  sid: string;
+  names: string;
+  primary_lang: string;
+}
+
+export interface TagDictionaryRow extends TagRow {
+  id: number;
+  uuid: string;
+  slug: string;
+  created_at: string;
+  updated_at: string;
+}
+
+function tagLabel(row: TagRow, lang: string): string {
+  const names = parseObject(row.names) as Record<string, string>;
+  return names[lang] ?? names[row.primary_lang] ?? Object.values(names)[0] ?? '';
+}
+
+export function slugify(label: string): string {
+  return label
+    .normalize('NFKD')
+    .replace(/[\u0300-\u036f]/g, '')
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, '-')
+    .replace(/^-+|-+$/g, '');
+}
+
+export function parseObject(text: string): JsonObject {
+  try {
+    const value: unknown = JSON.parse(text);
+    return value && typeof value === 'object' && !Array.isArray(value) ? (value as JsonObject) : {};
+  } catch {
+    return {};
+  }
+}
+
+function dropNulls(meta: JsonObject): JsonObject {
+  return Object.fromEntries(Object.entries(meta).filter(([, v]) => v !== null && v !== undefined));
+}
+
+function flattenText(value: unknown): string {
+  if (value === null || value === undefined) return '';
+  if (typeof value === 'object') return Object.values(value as object).map(flattenText).join(' ');
+  return String(value);
+}
+
+export function escapeLike(value: string): string {
+  return value.replace(/[\\%_]/g, (c) => '\\' + c);
+}
