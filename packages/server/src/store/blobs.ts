@@ -64,7 +64,7 @@ export class BlobStore {
       },
     });
     try {
-      await pipeline(source, meter, createWriteStream(tempPath, { flush: this.sync }));
+      await pipeline(source, meter, createWriteStream(tempPath, { flush: this.sync, highWaterMark: 1 << 20 }));
     } catch (error) {
       await rm(tempPath, { force: true });
       throw error;
