@@ -29,8 +29,7 @@ export interface StagedUpload {
 }
 
 export type UploadOutcome =
-  | { ok: true; file: FileWithFolder; overwrite: boolean }
-  | { ok: false; source: string; error: ApiError };
+  { ok: true; file: FileWithFolder; overwrite: boolean } | { ok: false; source: string; error: ApiError };
 
 export interface UploadOptions {
   folder: string;
@@ -49,7 +48,8 @@ function withSuffix(name: string): string {
 
 export function mimeFor(name: string, declared?: string): string {
   const clean = declared?.split(';')[0]?.trim().toLowerCase();
-  if (clean && clean !== 'application/octet-stream' && /^[a-z0-9.+-]+\/[a-z0-9.+-]+$/.test(clean)) return clean;
+  if (clean && clean !== 'application/octet-stream' && /^[a-z0-9.+-]+\/[a-z0-9.+-]+$/.test(clean))
+    return clean;
   return mime.lookup(name) || 'application/octet-stream';
 }
 
@@ -59,7 +59,10 @@ function placeName(folder: string, rawName: string, field: string): { folder: st
     const segments = splitPath(rawName);
     const name = segments.pop();
     if (!name) throw badRequest('INVALID_NAME', `"${field}" ends with "/" and names no file.`);
-    const sub = normalizeFolderPath(rawName.startsWith('/') ? '/' + segments.join('/') : `${folder}/${segments.join('/')}`, field);
+    const sub = normalizeFolderPath(
+      rawName.startsWith('/') ? '/' + segments.join('/') : `${folder}/${segments.join('/')}`,
+      field,
+    );
     return { folder: sub, name: checkName(name, field) };
   }
   return { folder, name: checkName(rawName, field) };
@@ -75,9 +78,14 @@ function tagList(value: unknown, field: string): string[] {
       parsed = value.split(',');
     }
   }
-  if (parsed && typeof parsed === 'object' && !Array.isArray(parsed)) parsed = (parsed as JsonObject).new_tags ?? [];
+  if (parsed && typeof parsed === 'object' && !Array.isArray(parsed))
+    parsed = (parsed as JsonObject).new_tags ?? [];
   if (!Array.isArray(parsed) || parsed.some((t) => typeof t !== 'string')) {
-    throw badRequest('INVALID_PARAMETER', `"${field}" must be a list of tag labels.`, 'Example: ["summer", "beach"]');
+    throw badRequest(
+      'INVALID_PARAMETER',
+      `"${field}" must be a list of tag labels.`,
+      'Example: ["summer", "beach"]',
+    );
   }
   return (parsed as string[]).map((t) => t.trim()).filter((t) => t.length > 0);
 }
@@ -87,7 +95,8 @@ function productField(value: unknown, field: string): StagedUpload['product'] {
   const object = objectField(value, field);
   const ref = object.ref === undefined || object.ref === null ? null : String(object.ref);
   const position = object.position === undefined || object.position === null ? null : Number(object.position);
-  if (position !== null && !Number.isInteger(position)) throw badRequest('INVALID_PARAMETER', `"${field}.position" must be a whole number.`);
+  if (position !== null && !Number.isInteger(position))
+    throw badRequest('INVALID_PARAMETER', `"${field}.position" must be a whole number.`);
   return { ref, position };
 }
 
@@ -98,7 +107,13 @@ async function imageInfo(path: string, type: string): Promise<JsonObject> {
     if (!meta.width || !meta.height) return {};
     const ratio = meta.width / meta.height;
     const orientation = ratio > 2 ? 'PA' : ratio > 1.05 ? 'LD' : ratio < 0.95 ? 'PO' : 'SQ';
-    return { img_w: meta.width, img_h: meta.height, img_type: meta.format, img_o: orientation, area: meta.width * meta.height };
+    return {
+      img_w: meta.width,
+      img_h: meta.height,
+      img_type: meta.format,
+      img_o: orientation,
+      area: meta.width * meta.height,
+    };
   } catch {
     return {};
   }
@@ -109,56 +124,81 @@ async function imageInfo(path: string, type: string): Promise<JsonObject> {
  * that places the row (creating the folder, applying the duplicate policy and the name-clash
  * rule). Anything not committed is discarded, so a failed request leaves nothing behind.
  */
-export async function commitUploads(ctx: ServerContext, uploads: StagedUpload[], options: UploadOptions): Promise<UploadOutcome[]> {
+export async function commitUploads(
+  ctx: ServerContext,
+  uploads: StagedUpload[],
+  options: UploadOptions,
+): Promise<UploadOutcome[]> {
   const outcomes: UploadOutcome[] = [];
+  let next = 0;
   try {
-    for (const upload of uploads) {
+    for (; next < uploads.length; next++) {
+      const upload = uploads[next]!;
       const info = { ...(await imageInfo(upload.staged.tempPath, upload.type)), ...upload.info };
       await ctx.blobs.commit(upload.staged);
-      const outcome = ctx.store.transaction((): UploadOutcome => {
-        const folder = ctx.store.ensureFolder(upload.folder);
-        const tags = resolveTags(ctx, upload.tags);
-        const record: NewFile = {
-          folderId: folder.id,
-          name: upload.name,
-          extension: extensionOf(upload.name),
-          type: upload.type,
-          size: upload.staged.size,
-          sha1: upload.staged.sha1,
-          blobId: upload.staged.blobId,
-          meta: upload.meta,
-          tags,
-          info,
-          productRef: upload.product?.ref ?? null,
-          productPosition: upload.product?.position ?? null,
-        };
-        const clash = ctx.store.fileByName(folder.id, upload.name);
-        if (clash && options.overwrite) {
-          return { ok: true, file: ctx.store.replaceContent(clash, record), overwrite: true };
-        }
-        if (ctx.duplicatePolicy === 'skip') {
-          const same = ctx.store.sameContentInFolder(folder.id, upload.staged.sha1);
-          if (same) {
-            ctx.store.queueBlobDelete(upload.staged.blobId);
-            return {
-              ok: false,
-              source: upload.source,
-              error: new ApiError(200, 'SAME_ASSET_EXISTS_SKIP_UPLOAD', `The same content already exists as ${same.folder_path === '/' ? '' : same.folder_path}/${same.name}.`,
-                'The upload was skipped; use the existing file, or upload with overwrite=1 to replace it.',
-                { existing_file_uuid: same.uuid, similar_file_path: '' }),
-            };
-          }
-        }
-        if (clash) record.name = withSuffix(upload.name);
-        return { ok: true, file: ctx.store.insertFile(record), overwrite: false };
-      });
-      outcomes.push(outcome);
+      try {
+        outcomes.push(placeCommitted(ctx, upload, info, options));
+      } catch (error) {
+        // Its bytes are already in blobs/, not tmp/: queue them for removal like any unreferenced blob.
+        ctx.store.queueBlobDelete(upload.staged.blobId);
+        next++;
+        throw error;
+      }
     }
   } finally {
-    for (const upload of uploads.slice(outcomes.length)) await ctx.blobs.discard(upload.staged);
+    for (const upload of uploads.slice(next)) await ctx.blobs.discard(upload.staged);
     await ctx.reclaimBlobs();
   }
   return outcomes;
+}
+
+function placeCommitted(
+  ctx: ServerContext,
+  upload: StagedUpload,
+  info: JsonObject,
+  options: UploadOptions,
+): UploadOutcome {
+  return ctx.store.transaction((): UploadOutcome => {
+    const folder = ctx.store.ensureFolder(upload.folder);
+    const tags = resolveTags(ctx, upload.tags);
+    const record: NewFile = {
+      folderId: folder.id,
+      name: upload.name,
+      extension: extensionOf(upload.name),
+      type: upload.type,
+      size: upload.staged.size,
+      sha1: upload.staged.sha1,
+      blobId: upload.staged.blobId,
+      meta: upload.meta,
+      tags,
+      info,
+      productRef: upload.product?.ref ?? null,
+      productPosition: upload.product?.position ?? null,
+    };
+    const clash = ctx.store.fileByName(folder.id, upload.name);
+    if (clash && options.overwrite) {
+      return { ok: true, file: ctx.store.replaceContent(clash, record), overwrite: true };
+    }
+    if (ctx.duplicatePolicy === 'skip') {
+      const same = ctx.store.sameContentInFolder(folder.id, upload.staged.sha1);
+      if (same) {
+        ctx.store.queueBlobDelete(upload.staged.blobId);
+        return {
+          ok: false,
+          source: upload.source,
+          error: new ApiError(
+            200,
+            'SAME_ASSET_EXISTS_SKIP_UPLOAD',
+            `The same content already exists as ${same.folder_path === '/' ? '' : same.folder_path}/${same.name}.`,
+            'The upload was skipped; use the existing file, or upload with overwrite=1 to replace it.',
+            { existing_file_uuid: same.uuid, similar_file_path: '' },
+          ),
+        };
+      }
+    }
+    if (clash) record.name = withSuffix(upload.name);
+    return { ok: true, file: ctx.store.insertFile(record), overwrite: false };
+  });
 }
 
 function resolveTags(ctx: ServerContext, labels: string[]): FileTags {
@@ -178,7 +218,12 @@ const KEYED = /^(meta|tags|info|product)\[(.*)\]$/;
  * `info` and `product` parts apply to the file whose part name or filename they name, or to all
  * files when unkeyed. Parts may come before or after the file they describe.
  */
-export async function receiveMultipart(ctx: ServerContext, request: Readable, headers: Record<string, unknown>, folder: string): Promise<StagedUpload[]> {
+export async function receiveMultipart(
+  ctx: ServerContext,
+  request: Readable,
+  headers: Record<string, unknown>,
+  folder: string,
+): Promise<StagedUpload[]> {
   const fields = new Map<string, string>();
   const keyed: Array<{ kind: string; key: string; value: string }> = [];
   const files: Array<{ part: string; filename: string; type: string; staged: Promise<StagedBlob> }> = [];
@@ -196,7 +241,11 @@ export async function receiveMultipart(ctx: ServerContext, request: Readable, he
       },
     });
   } catch (error) {
-    throw badRequest('INVALID_MULTIPART', `The multipart body cannot be read: ${(error as Error).message}.`, 'Let your HTTP library set the multipart boundary.');
+    throw badRequest(
+      'INVALID_MULTIPART',
+      `The multipart body cannot be read: ${(error as Error).message}.`,
+      'Let your HTTP library set the multipart boundary.',
+    );
   }
 
   const done = new Promise<void>((resolve, reject) => {
@@ -211,37 +260,65 @@ export async function receiveMultipart(ctx: ServerContext, request: Readable, he
       if (match) keyed.push({ kind: match[1]!, key: match[2]!, value });
       else fields.set(name, value);
     });
-    parser.on('filesLimit', () => reject(badRequest('TOO_MANY_FILES', `At most ${ctx.limits.maxFilesPerRequest} files can be sent in one request.`)));
-    parser.on('partsLimit', () => reject(badRequest('TOO_MANY_PARTS', 'The multipart body has too many parts.')));
-    parser.on('fieldsLimit', () => reject(badRequest('TOO_MANY_PARTS', 'The multipart body has too many fields.')));
-    parser.on('error', (error: Error) => reject(badRequest('INVALID_MULTIPART', `The multipart body is malformed: ${error.message}.`)));
+    parser.on('filesLimit', () =>
+      reject(
+        badRequest(
+          'TOO_MANY_FILES',
+          `At most ${ctx.limits.maxFilesPerRequest} files can be sent in one request.`,
+        ),
+      ),
+    );
+    parser.on('partsLimit', () =>
+      reject(badRequest('TOO_MANY_PARTS', 'The multipart body has too many parts.')),
+    );
+    parser.on('fieldsLimit', () =>
+      reject(badRequest('TOO_MANY_PARTS', 'The multipart body has too many fields.')),
+    );
+    parser.on('error', (error: Error) =>
+      reject(badRequest('INVALID_MULTIPART', `The multipart body is malformed: ${error.message}.`)),
+    );
     parser.on('close', () => resolve());
-    request.on('aborted', () => reject(badRequest('REQUEST_ABORTED', 'The client closed the connection before the upload ended.')));
+    request.on('aborted', () =>
+      reject(badRequest('REQUEST_ABORTED', 'The client closed the connection before the upload ended.')),
+    );
   });
 
   request.pipe(parser);
   const settled = await Promise.allSettled([done, ...files.map((f) => f.staged)]);
   // Files may have been announced after `done` settled; wait for all of them too.
   const stagedAll = await Promise.allSettled(files.map((f) => f.staged));
-  const failure = [...settled, ...stagedAll].find((r) => r.status === 'rejected') as PromiseRejectedResult | undefined;
+  const failure = [...settled, ...stagedAll].find((r) => r.status === 'rejected') as
+    PromiseRejectedResult | undefined;
   if (failure) {
     for (const r of stagedAll) if (r.status === 'fulfilled') await ctx.blobs.discard(r.value);
     throw failure.reason;
   }
   if (files.length === 0) {
-    throw badRequest('NO_FILE', 'The multipart body holds no file part.', 'Send the file in a part named "file" with a filename.');
+    throw badRequest(
+      'NO_FILE',
+      'The multipart body holds no file part.',
+      'Send the file in a part named "file" with a filename.',
+    );
   }
 
   const uploads: StagedUpload[] = [];
   try {
     for (const [index, file] of files.entries()) {
       const staged = (stagedAll[index] as PromiseFulfilledResult<StagedBlob>).value;
-      const matches = (entry: { key: string }): boolean => entry.key === file.part || entry.key === file.filename;
+      const matches = (entry: { key: string }): boolean =>
+        entry.key === file.part || entry.key === file.filename;
       const valueFor = (kind: string): string | undefined =>
-        keyed.find((e) => e.kind === kind && matches(e))?.value ?? (files.length === 1 ? keyed.find((e) => e.kind === kind)?.value : undefined) ?? fields.get(kind);
+        keyed.find((e) => e.kind === kind && matches(e))?.value ??
+        (files.length === 1 ? keyed.find((e) => e.kind === kind)?.value : undefined) ??
+        fields.get(kind);
       const info = objectField(valueFor('info'), `info[${file.part}]`);
       const rawName = typeof info.name === 'string' && info.name ? info.name : file.filename;
-      if (!rawName) throw badRequest('INVALID_NAME', `The file part "${file.part}" has no filename.`, 'Send filename="..." in the part header.');
+      if (!rawName)
+        throw badRequest(
+          'INVALID_NAME',
+          `The file part "${file.part}" has no filename.`,
+          'Send filename="..." in the part header.',
+        );
       const placed = placeName(folder, rawName, `filename of part "${file.part}"`);
       uploads.push({
         staged,
@@ -266,21 +343,35 @@ export async function receiveMultipart(ctx: ServerContext, request: Readable, he
 
 const BASE64 = /^[A-Za-z0-9+/\r\n]*={0,2}\s*$/;
 
-export async function receiveBase64(ctx: ServerContext, body: JsonObject, folder: string): Promise<StagedUpload[]> {
+export async function receiveBase64(
+  ctx: ServerContext,
+  body: JsonObject,
+  folder: string,
+): Promise<StagedUpload[]> {
   const items = Array.isArray(body.files) ? (body.files as unknown[]) : [body];
   const uploads: StagedUpload[] = [];
   try {
     for (const [index, raw] of items.entries()) {
       const field = Array.isArray(body.files) ? `files[${index}]` : 'body';
       const item = objectField(raw, field);
-      if (typeof item.data !== 'string') throw badRequest('INVALID_PARAMETER', `"${field}.data" must hold the file's bytes in base64.`);
+      if (typeof item.data !== 'string')
+        throw badRequest('INVALID_PARAMETER', `"${field}.data" must hold the file's bytes in base64.`);
       let data = item.data;
       const comma = data.startsWith('data:') ? data.indexOf(',') : -1;
       if (comma >= 0) data = data.slice(comma + 1);
-      if (!BASE64.test(data)) throw badRequest('INVALID_BASE64', `"${field}.data" is not valid base64.`, 'Encode the bytes with standard base64 (A-Z a-z 0-9 + /).');
-      if (typeof item.name !== 'string') throw badRequest('INVALID_NAME', `"${field}.name" must name the file, e.g. "logo.png".`);
+      if (!BASE64.test(data))
+        throw badRequest(
+          'INVALID_BASE64',
+          `"${field}.data" is not valid base64.`,
+          'Encode the bytes with standard base64 (A-Z a-z 0-9 + /).',
+        );
+      if (typeof item.name !== 'string')
+        throw badRequest('INVALID_NAME', `"${field}.name" must name the file, e.g. "logo.png".`);
       const placed = placeName(folder, item.name, `${field}.name`);
-      const staged = await ctx.blobs.stage(Readable.from([Buffer.from(data, 'base64')]), ctx.limits.maxUploadBytes);
+      const staged = await ctx.blobs.stage(
+        Readable.from([Buffer.from(data, 'base64')]),
+        ctx.limits.maxUploadBytes,
+      );
       uploads.push({
         staged,
         name: placed.name,
@@ -309,14 +400,20 @@ async function assertPublicHost(ctx: ServerContext, url: URL): Promise<void> {
   for (const address of addresses) {
     const parsed = ipaddr.process(address);
     if (parsed.range() !== 'unicast') {
-      throw badRequest('URL_NOT_ALLOWED', `${url.hostname} resolves to a ${parsed.range()} address, which imports may not reach.`,
-        'Import from a public address, or start the server with --allow-private-url-imports for local testing.');
+      throw badRequest(
+        'URL_NOT_ALLOWED',
+        `${url.hostname} resolves to a ${parsed.range()} address, which imports may not reach.`,
+        'Import from a public address, or start the server with --allow-private-url-imports for local testing.',
+      );
     }
   }
 }
 
 /** Fetches one URL with its body streamed to a temp file; follows up to 5 redirects, each checked. */
-async function fetchToStage(ctx: ServerContext, rawUrl: string): Promise<{ staged: StagedBlob; type: string; finalUrl: URL }> {
+async function fetchToStage(
+  ctx: ServerContext,
+  rawUrl: string,
+): Promise<{ staged: StagedBlob; type: string; finalUrl: URL }> {
   let url: URL;
   try {
     url = new URL(rawUrl);
@@ -333,7 +430,10 @@ async function fetchToStage(ctx: ServerContext, rawUrl: string): Promise<{ stage
     try {
       response = await fetch(url, { redirect: 'manual', signal });
     } catch (error) {
-      const reason = (error as Error).name === 'TimeoutError' ? `took longer than ${ctx.limits.urlFetchTimeoutMs} ms` : (error as Error).message;
+      const reason =
+        (error as Error).name === 'TimeoutError'
+          ? `took longer than ${ctx.limits.urlFetchTimeoutMs} ms`
+          : (error as Error).message;
       throw badRequest('URL_FETCH_FAILED', `Fetching ${url.href} failed: ${reason}.`);
     }
     if (response.status >= 300 && response.status < 400 && response.headers.get('location')) {
@@ -348,7 +448,11 @@ async function fetchToStage(ctx: ServerContext, rawUrl: string): Promise<{ stage
     const declared = Number(response.headers.get('content-length'));
     if (Number.isFinite(declared) && declared > ctx.limits.maxUploadBytes) {
       await response.body.cancel();
-      throw new ApiError(413, 'PAYLOAD_TOO_LARGE', `${url.href} is ${declared} bytes, more than the ${ctx.limits.maxUploadBytes} an upload accepts.`);
+      throw new ApiError(
+        413,
+        'PAYLOAD_TOO_LARGE',
+        `${url.href} is ${declared} bytes, more than the ${ctx.limits.maxUploadBytes} an upload accepts.`,
+      );
     }
     const body = Readable.fromWeb(response.body as unknown as WebReadableStream<Uint8Array>);
     const staged = await ctx.blobs.stage(body, ctx.limits.maxUploadBytes);
@@ -372,18 +476,29 @@ export async function receiveUrls(
   items: unknown[],
   folder: string,
 ): Promise<{ uploads: StagedUpload[]; failures: Array<{ source: string; index: number; error: ApiError }> }> {
-  if (items.length === 0) throw badRequest('INVALID_PARAMETER', '"files_urls" is empty.', 'Example: {"files_urls": [{"url": "https://example.com/a.jpg"}]}');
+  if (items.length === 0)
+    throw badRequest(
+      'INVALID_PARAMETER',
+      '"files_urls" is empty.',
+      'Example: {"files_urls": [{"url": "https://example.com/a.jpg"}]}',
+    );
   if (items.length > ctx.limits.maxUrlsPerRequest) {
-    throw badRequest('TOO_MANY_URLS', `"files_urls" holds ${items.length} URLs; at most ${ctx.limits.maxUrlsPerRequest} are accepted per request.`,
-      `Send them in batches of ${ctx.limits.maxUrlsPerRequest}.`);
+    throw badRequest(
+      'TOO_MANY_URLS',
+      `"files_urls" holds ${items.length} URLs; at most ${ctx.limits.maxUrlsPerRequest} are accepted per request.`,
+      `Send them in batches of ${ctx.limits.maxUrlsPerRequest}.`,
+    );
   }
   const parsed = items.map((raw, index) => {
     const field = `files_urls[${index}]`;
     const item = typeof raw === 'string' ? { url: raw } : objectField(raw, field);
-    if (typeof item.url !== 'string') throw badRequest('INVALID_PARAMETER', `"${field}.url" must be a URL string.`);
+    if (typeof item.url !== 'string')
+      throw badRequest('INVALID_PARAMETER', `"${field}.url" must be a URL string.`);
     return { field, index, item: item as unknown as UrlImportItem };
   });
-  const results: Array<StagedUpload | { source: string; index: number; error: ApiError }> = new Array(parsed.length);
+  const results: Array<StagedUpload | { source: string; index: number; error: ApiError }> = new Array(
+    parsed.length,
+  );
   let next = 0;
   const worker = async (): Promise<void> => {
     while (next < parsed.length) {
@@ -391,7 +506,8 @@ export async function receiveUrls(
       try {
         const fetched = await fetchToStage(ctx, item.url);
         try {
-          const fallbackName = decodeURIComponent(fetched.finalUrl.pathname.split('/').filter(Boolean).pop() ?? '') || 'file';
+          const fallbackName =
+            decodeURIComponent(fetched.finalUrl.pathname.split('/').filter(Boolean).pop() ?? '') || 'file';
           const placed = placeName(folder, item.name ?? fallbackName, `${field}.name`);
           results[index] = {
             staged: fetched.staged,
@@ -409,7 +525,10 @@ export async function receiveUrls(
           throw error;
         }
       } catch (error) {
-        const apiError = error instanceof ApiError ? error : badRequest('URL_FETCH_FAILED', `Importing ${item.url} failed: ${(error as Error).message}`);
+        const apiError =
+          error instanceof ApiError
+            ? error
+            : badRequest('URL_FETCH_FAILED', `Importing ${item.url} failed: ${(error as Error).message}`);
         results[index] = { source: item.url, index, error: apiError };
       }
     }
@@ -426,8 +545,25 @@ export async function receiveUrls(
 
 // ---- streamed PUT ------------------------------------------------------------------------
 
-export async function receiveStream(ctx: ServerContext, request: Readable, folder: string, filename: string, declaredType?: string): Promise<StagedUpload[]> {
+export async function receiveStream(
+  ctx: ServerContext,
+  request: Readable,
+  folder: string,
+  filename: string,
+  declaredType?: string,
+): Promise<StagedUpload[]> {
   const placed = placeName(folder, filename, 'filename');
   const staged = await ctx.blobs.stage(request, ctx.limits.maxUploadBytes);
-  return [{ staged, name: placed.name, folder: placed.folder, type: mimeFor(placed.name, declaredType), meta: {}, tags: [], info: {}, source: placed.name }];
+  return [
+    {
+      staged,
+      name: placed.name,
+      folder: placed.folder,
+      type: mimeFor(placed.name, declaredType),
+      meta: {},
+      tags: [],
+      info: {},
+      source: placed.name,
+    },
+  ];
 }

@@ -40,6 +40,7 @@ export class BlobStore {
   async init(): Promise<void> {
     await mkdir(this.tmpDir, { recursive: true });
     await mkdir(this.blobDir, { recursive: true });
+    if (this.sync) await fsyncDir(join(this.blobDir, '..'));
   }
 
   pathOf(blobId: string): string {
@@ -75,9 +76,13 @@ export class BlobStore {
   /** Moves a staged blob to its final place durably. After this the caller commits the row. */
   async commit(staged: StagedBlob): Promise<void> {
     const dir = join(this.blobDir, staged.blobId.slice(0, 2));
-    await mkdir(dir, { recursive: true });
+    const created = await mkdir(dir, { recursive: true });
     await rename(staged.tempPath, this.pathOf(staged.blobId));
-    if (this.sync) await fsyncDir(dir);
+    if (this.sync) {
+      await fsyncDir(dir);
+      // A new shard folder is itself an entry of blobs/, which must reach the disk too.
+      if (created !== undefined) await fsyncDir(this.blobDir);
+    }
   }
 
   async discard(staged: StagedBlob): Promise<void> {
@@ -107,8 +112,10 @@ export class BlobStore {
       await rm(join(this.tmpDir, name), { force: true, recursive: true });
       temps++;
     }
-    for (const shard of await readdir(this.blobDir)) {
-      const shardDir = join(this.blobDir, shard);
+    for (const shard of await readdir(this.blobDir, { withFileTypes: true })) {
+      // Only shard folders hold blobs; anything else here (a stray .DS_Store) is not ours to judge.
+      if (!shard.isDirectory()) continue;
+      const shardDir = join(this.blobDir, shard.name);
       for (const blobId of await readdir(shardDir)) {
         if (!isReferenced(blobId)) {
           await unlink(join(shardDir, blobId));
