@@ -404,7 +404,8 @@ export class MetadataStore {
     const params: unknown[] = [];
     if (query.recursive) {
       if (query.folder !== '/') {
-        where.push('(d.path = ? OR (d.path >= ? AND d.path < ?))');
+        // A folder-id subquery lets SQLite pick the files index; a range on the joined path does not.
+        where.push('f.folder_id IN (SELECT id FROM folders WHERE path = ? OR (path >= ? AND path < ?))');
         params.push(query.folder, query.folder + '/', query.folder + '0');
       }
     } else {
