@@ -1,5 +1,6 @@
 import type { FileWithFolder, FolderRow } from '../store/rows.js';
 import { parseObject } from '../store/metadata-store.js';
+import { joinPath } from '../store/names.js';
 
 export type ApiVersion = 'v4' | 'v5';
 
@@ -35,7 +36,7 @@ export function encodePath(path: string): string {
 }
 
 export function filePath(file: FileWithFolder): string {
-  return file.folder_path === '/' ? `/${file.name}` : `${file.folder_path}/${file.name}`;
+  return joinPath(file.folder_path, file.name);
 }
 
 export function cdnUrl(ctx: UrlContext, file: FileWithFolder): string {

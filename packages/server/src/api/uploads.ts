@@ -9,7 +9,7 @@ import sharp from 'sharp';
 import type { ServerContext } from '../context.js';
 import { ApiError, badRequest } from '../errors.js';
 import type { NewFile } from '../store/metadata-store.js';
-import { checkName, extensionOf, normalizeFolderPath, splitPath } from '../store/names.js';
+import { checkName, extensionOf, joinPath, normalizeFolderPath, splitPath } from '../store/names.js';
 import type { StagedBlob } from '../store/blobs.js';
 import type { FileTags, FileWithFolder, JsonObject } from '../store/rows.js';
 import { objectField } from './params.js';
@@ -189,7 +189,7 @@ function placeCommitted(
           error: new ApiError(
             200,
             'SAME_ASSET_EXISTS_SKIP_UPLOAD',
-            `The same content already exists as ${same.folder_path === '/' ? '' : same.folder_path}/${same.name}.`,
+            `The same content already exists as ${joinPath(same.folder_path, same.name)}.`,
             'The upload was skipped; use the existing file, or upload with overwrite=1 to replace it.',
             { existing_file_uuid: same.uuid, similar_file_path: '' },
           ),
@@ -284,11 +284,10 @@ export async function receiveMultipart(
   });
 
   request.pipe(parser);
-  const settled = await Promise.allSettled([done, ...files.map((f) => f.staged)]);
-  // Files may have been announced after `done` settled; wait for all of them too.
+  // Every 'file' event fires before 'close', so `files` is complete once `done` settles.
+  const [parsed] = await Promise.allSettled([done]);
   const stagedAll = await Promise.allSettled(files.map((f) => f.staged));
-  const failure = [...settled, ...stagedAll].find((r) => r.status === 'rejected') as
-    PromiseRejectedResult | undefined;
+  const failure = [parsed!, ...stagedAll].find((r) => r.status === 'rejected') as PromiseRejectedResult | undefined;
   if (failure) {
     for (const r of stagedAll) if (r.status === 'fulfilled') await ctx.blobs.discard(r.value);
     throw failure.reason;

@@ -188,7 +188,7 @@ export class MetadataStore {
         this.stmt.pendingDelete!.run(file.blob_id);
       }
       this.db.prepare(`DELETE FROM files WHERE ${inTree}`).run(...range);
-      // Children first, so parent_id references never dangle mid-statement.
+      // One statement removes the whole subtree; foreign keys are checked when it completes.
       const folders = this.db
         .prepare('DELETE FROM folders WHERE path = ? OR (path >= ? AND path < ?)')
         .run(...range).changes;
