@@ -1,0 +1,183 @@
+import { ApiCore, type KeyProvider } from './core/http.js';
+import { parseEndpoint, type ApiVersion, type Endpoint } from './core/config.js';
+import { APIError, ConfigurationError } from './core/errors.js';
+import { DEFAULT_RETRY, RequestRateLimiter, type RetryPolicy } from './core/retry.js';
+import { undiciTransport, type Transport } from './core/transport.js';
+import { Access, exchangeTemplate } from './resources/access.js';
+import { Bulk } from './resources/bulk.js';
+import { Collections } from './resources/collections.js';
+import { Files } from './resources/files.js';
+import { Folders } from './resources/folders.js';
+import { Labels } from './resources/labels.js';
+import { MetaResource } from './resources/meta.js';
+import { Products } from './resources/products.js';
+import { Settings } from './resources/settings.js';
+import { Shares } from './resources/shares.js';
+import { Tags } from './resources/tags.js';
+
+export const CLIENT_VERSION = '0.1.0';
+
+export interface ClientOptions {
+  /**
+   * API endpoint. May hold the token and version: `https://api.filerobot.com/acme/v5`. Default
+   * `https://api.filerobot.com`. For the local server: the URL `sfx server` prints.
+   */
+  endpoint?: string;
+  /** Project token, when the endpoint does not hold it. */
+  token?: string;
+  /** `v5` (default) or `v4`. Operations that exist only in one version use it regardless. */
+  apiVersion?: ApiVersion;
+  /** Secret API key, sent as `X-Filerobot-Key`. */
+  apiKey?: string;
+  /**
+   * A security template id instead of an API key: exchanged for a SASS key on first use, and
+   * exchanged again once when the API says the key expired.
+   */
+  securityTemplate?: string;
+  /** Per-request timeout; for streamed bodies, the longest stall. Default 60 s. */
+  timeoutMs?: number;
+  /** Retries of transient failures; `maxRetries: 0` turns them off. */
+  retry?: Partial<RetryPolicy>;
+  /** Most requests in flight at once over the default transport. Default 16. */
+  concurrency?: number;
+  /** Spread requests so no more than this many start per second. */
+  requestsPerSecond?: number;
+  /** Added before the client's own user agent. */
+  userAgent?: string;
+  /** Replaces the HTTP transport (tests, proxies, logging). */
+  transport?: Transport;
+  /** Randomness for backoff jitter (tests pin it). */
+  random?: () => number;
+}
+
+/**
+ * A Filerobot (Scaleflex DAM) API client:
+ *
+ *   const client = new Filerobot({ endpoint: 'https://api.filerobot.com/acme', apiKey: process.env.FILEROBOT_KEY });
+ *   const { file } = await client.files.upload('./hero.jpg', { folder: '/site', meta: { alt: 'Hero' } });
+ */
+export class Filerobot {
+  readonly files: Files;
+  readonly folders: Folders;
+  readonly meta: MetaResource;
+  readonly tags: Tags;
+  readonly labels: Labels;
+  readonly collections: Collections;
+  readonly products: Products;
+  readonly shares: Shares;
+  readonly settings: Settings;
+  readonly bulk: Bulk;
+  readonly access: Access;
+  readonly endpoint: Endpoint;
+  private readonly core: ApiCore;
+  private readonly ownTransport: { close(): Promise<void> } | undefined;
+
+  constructor(options: ClientOptions = {}) {
+    this.endpoint = parseEndpoint(options.endpoint, options.token, options.apiVersion);
+    if (options.apiKey !== undefined && options.securityTemplate !== undefined) {
+      throw new ConfigurationError('give apiKey or securityTemplate, not both.');
+    }
+    if (
+      options.apiKey !== undefined &&
+      (typeof options.apiKey !== 'string' || options.apiKey.trim() === '')
+    ) {
+      throw new ConfigurationError('apiKey is empty. Pass the secret key (or use securityTemplate).');
+    }
+    if (options.requestsPerSecond !== undefined && !(options.requestsPerSecond > 0)) {
+      throw new ConfigurationError('requestsPerSecond must be a positive number.');
+    }
+    const retry = { ...DEFAULT_RETRY, ...options.retry };
+    if (!Number.isInteger(retry.maxRetries) || retry.maxRetries < 0)
+      throw new ConfigurationError('retry.maxRetries must be a whole number >= 0.');
+    let transport = options.transport;
+    if (!transport) {
+      const own = undiciTransport({ connections: options.concurrency ?? 16 });
+      this.ownTransport = own;
+      transport = own;
+    }
+    const userAgent = `${options.userAgent ? `${options.userAgent} ` : ''}sfx-client/${CLIENT_VERSION} node/${process.versions.node}`;
+    const keys: KeyProvider = options.securityTemplate
+      ? new SassKeys(() => this.core, options.securityTemplate)
+      : { key: async () => options.apiKey };
+    this.core = new ApiCore({
+      endpoint: this.endpoint,
+      transport,
+      keys,
+      retry,
+      timeoutMs: options.timeoutMs ?? 60_000,
+      userAgent,
+      limiter: options.requestsPerSecond ? new RequestRateLimiter(options.requestsPerSecond) : undefined,
+      random: options.random,
+    });
+    this.files = new Files(this.core);
+    this.folders = new Folders(this.core);
+    this.meta = new MetaResource(this.core);
+    this.tags = new Tags(this.core);
+    this.labels = new Labels(this.core);
+    this.collections = new Collections(this.core);
+    this.products = new Products(this.core);
+    this.shares = new Shares(this.core);
+    this.settings = new Settings(this.core);
+    this.bulk = new Bulk(this.core);
+    this.access = new Access(this.core);
+  }
+
+  /** `{base}/{token}/{version}`: the API root this client talks to. */
+  get baseUrl(): string {
+    return this.core.url('');
+  }
+
+  /**
+   * A cheap call that proves the endpoint, token and key work (`GET /files?limit=1`, which needs
+   * only OBJECTS_LIST). Resolves `{ok: false, reason}` instead of throwing.
+   */
+  async check(
+    options: { signal?: AbortSignal } = {},
+  ): Promise<{ ok: true } | { ok: false; reason: string; status?: number; code?: string }> {
+    try {
+      await this.core.json({
+        method: 'GET',
+        path: '/files',
+        query: { limit: 1, folder: '/' },
+        signal: options.signal,
+      });
+      return { ok: true };
+    } catch (error) {
+      if (error instanceof APIError)
+        return { ok: false, reason: error.message, status: error.status, code: error.code };
+      return { ok: false, reason: error instanceof Error ? error.message : String(error) };
+    }
+  }
+
+  /** Closes pooled connections of the default transport. */
+  async close(): Promise<void> {
+    await this.ownTransport?.close();
+  }
+}
+
+/** Obtains a SASS key from a security template on first use and renews it once when it expires. */
+class SassKeys implements KeyProvider {
+  private current: Promise<string> | undefined;
+
+  constructor(
+    private readonly core: () => ApiCore,
+    private readonly templateId: string,
+  ) {}
+
+  key(signal?: AbortSignal): Promise<string> {
+    this.current ??= exchangeTemplate(this.core(), this.templateId, { signal }).catch((error: unknown) => {
+      this.current = undefined;
+      throw error;
+    });
+    return this.current;
+  }
+
+  async refresh(rejected: APIError, refusedKey: string | undefined, signal?: AbortSignal): Promise<boolean> {
+    if (rejected.code !== 'KEY_EXPIRED' && rejected.code !== 'UNAUTHORIZED') return false;
+    // Many calls in flight fail together when a key expires; only the first to notice exchanges
+    // again (the API allows a few exchanges per minute per IP), the others reuse its new key.
+    const current = await this.current?.catch(() => undefined);
+    if (current === refusedKey) this.current = undefined;
+    return (await this.key(signal)) !== refusedKey;
+  }
+}

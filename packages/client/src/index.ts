@@ -1,0 +1,57 @@
+export { Filerobot, CLIENT_VERSION, type ClientOptions } from './client.js';
+export { parseEndpoint, DEFAULT_ENDPOINT, type ApiVersion, type Endpoint } from './core/config.js';
+export {
+  FilerobotError,
+  APIError,
+  BadRequestError,
+  AuthenticationError,
+  PermissionDeniedError,
+  NotFoundError,
+  ConflictError,
+  PayloadTooLargeError,
+  UnprocessableEntityError,
+  RateLimitError,
+  InternalServerError,
+  ConnectionError,
+  TimeoutError,
+  AbortError,
+  ConfigurationError,
+  redactRequest,
+  type RedactedRequest,
+} from './core/errors.js';
+export { PagePromise, MAX_PAGE_SIZE, type PagingOptions } from './core/pagination.js';
+export { DEFAULT_RETRY, type RetryPolicy } from './core/retry.js';
+export {
+  undiciTransport,
+  type Transport,
+  type TransportRequest,
+  type TransportResponse,
+  type RequestBody,
+} from './core/transport.js';
+export { cdnUrl, type Transform } from './cdn.js';
+export type { UploadSource } from './uploads/source.js';
+export type * from './types.js';
+export { sizeInBytes, blurHashOf } from './types.js';
+export type {
+  FileFilters,
+  FileListParams,
+  UploadOptions,
+  UploadResult,
+  UrlImport,
+  UrlImportResult,
+  BulkItem,
+  BulkItemResult,
+  BulkProgress,
+  BulkUploadOptions,
+  BulkUploadReport,
+} from './resources/files.js';
+export type { FolderListParams, FolderPreview } from './resources/folders.js';
+export type { MetaUpdateOptions } from './resources/meta.js';
+export type { SetTagsInput } from './resources/tags.js';
+export type { LabelInput } from './resources/labels.js';
+export type { ShareInput } from './resources/shares.js';
+export type { BulkChange } from './resources/bulk.js';
+export type { TemplateInput } from './resources/access.js';
+export type { MetadataField, MetadataModelEntry, ProjectSettings } from './resources/settings.js';
+export { checkProductRef } from './resources/products.js';
+export type { CallOptions } from './resources/resource.js';

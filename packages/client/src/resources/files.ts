@@ -1,0 +1,654 @@
+import { createHash } from 'node:crypto';
+import { createWriteStream } from 'node:fs';
+import { rename, rm } from 'node:fs/promises';
+import { Writable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import mime from 'mime-types';
+import pLimit from 'p-limit';
+import { ConfigurationError, FilerobotError } from '../core/errors.js';
+import type { Recovery } from '../core/http.js';
+import { PagePromise, type PagingOptions } from '../core/pagination.js';
+import type { FileListPage, FileObject, FileStats, Meta } from '../types.js';
+import { multipartBody } from '../uploads/multipart.js';
+import { resolveSource, type ResolvedSource, type UploadSource } from '../uploads/source.js';
+import { dateParam, Resource, seg, type CallOptions } from './resource.js';
+
+export interface FileFilters {
+  /** Start folder path (default `/`). */
+  folder?: string;
+  recursive?: boolean;
+  /** Search expression: `"full text"`, `#tag`, `key:value`, `size>1000` ... (reference §3.1.1). */
+  q?: string;
+  mime?: string;
+  created_after?: string | Date;
+  created_before?: string | Date;
+  updated_after?: string | Date;
+  updated_before?: string | Date;
+  collection_uuid?: string;
+  f64?: string;
+}
+
+export interface FileListParams extends FileFilters, PagingOptions, CallOptions {
+  /** `field:dir`, e.g. `created_at:desc`, `name:asc`. */
+  sort?: string;
+  /** e.g. `select:human+tags:json_full`. */
+  format?: string;
+  lang?: string;
+}
+
+export interface UploadOptions extends CallOptions {
+  /** Target folder path; created when missing. Default `/`. */
+  folder?: string;
+  /** The asset's name; defaults to the file's base name. Required for bytes and streams. */
+  name?: string;
+  meta?: Meta;
+  /** Tag labels to attach. */
+  tags?: string[];
+  info?: Record<string, unknown>;
+  product?: { ref: string; position?: number };
+  /** Replace the asset of the same name in the folder (keeps its uuid). Makes the upload idempotent. */
+  overwrite?: boolean;
+  /** MIME type of the content; guessed from the name when absent. */
+  contentType?: string;
+  /**
+   * `multipart` (POST, up to 500 MB on the real API), `stream` (PUT /v4/files, for larger files),
+   * or `auto` (default): stream above `streamThreshold`.
+   */
+  via?: 'auto' | 'multipart' | 'stream';
+  /** Bytes above which `auto` uses the streamed PUT. Default 500 MB. */
+  streamThreshold?: number;
+  /** Called as bytes are sent. */
+  onProgress?: (progress: { loaded: number; total: number | undefined }) => void;
+}
+
+export interface UploadResult {
+  file: FileObject;
+  /**
+   * True when the API skipped the upload because the folder already holds the same content
+   * (`SAME_ASSET_EXISTS_SKIP_UPLOAD`); `file` is then the existing asset.
+   */
+  duplicate: boolean;
+}
+
+export interface UrlImport {
+  url: string;
+  /** New name, or a full path such as `/folder/a.jpg`. */
+  name?: string;
+  meta?: Meta;
+  tags?: string[];
+  info?: Record<string, unknown>;
+}
+
+export interface UrlImportResult {
+  files: FileObject[];
+  /** Items the API could not import (`source` is the URL). Duplicates are resolved into `files` instead. */
+  errors: Array<{ source: string; code?: string; msg?: string; hint?: string }>;
+}
+
+export type BulkItem =
+  UploadSource | ({ source: UploadSource } & Omit<UploadOptions, 'signal' | 'onProgress'>);
+
+export interface BulkProgress {
+  total: number;
+  done: number;
+  failed: number;
+  duplicates: number;
+  bytesSent: number;
+}
+
+export type BulkItemResult =
+  | { index: number; source: string; ok: true; file: FileObject; duplicate: boolean }
+  | { index: number; source: string; ok: false; error: Error };
+
+export interface BulkUploadOptions extends Omit<UploadOptions, 'name' | 'onProgress'> {
+  /** Uploads in flight at once. Default 4. */
+  concurrency?: number;
+  onProgress?: (progress: BulkProgress) => void;
+  onItem?: (result: BulkItemResult) => void;
+}
+
+export interface BulkUploadReport extends BulkProgress {
+  results: BulkItemResult[];
+}
+
+const URLS_PER_REQUEST = 20;
+const DUPLICATE = 'SAME_ASSET_EXISTS_SKIP_UPLOAD';
+type UploadReply = {
+  file?: FileObject;
+  files?: FileObject[];
+  code?: string;
+  existing_file_uuid?: string;
+  status: string;
+};
+
+/** Files (assets): list and search, details, uploads, rename, move, delete, download. */
+export class Files extends Resource {
+  /**
+   * Lists or searches files. Await for one page; iterate for every file.
+   *
+   *   for await (const file of client.files.list({ folder: '/shoes', recursive: true, q: '#summer' })) ...
+   */
+  list(params: FileListParams = {}): PagePromise<FileListPage, FileObject> {
+    const { signal, timeoutMs, offset, limit, pageSize, maxItems, ...filters } = params;
+    return new PagePromise(
+      (page) =>
+        this.core.json<FileListPage>({
+          method: 'GET',
+          path: '/files',
+          query: {
+            ...filterQuery(filters),
+            sort: params.sort,
+            format: params.format,
+            lang: params.lang,
+            limit: page.limit,
+            offset: page.offset,
+          },
+          signal,
+          timeoutMs,
+        }),
+      (page) => page.files ?? [],
+      (page) => page.info?.total_files_count ?? page.stats?.approx_files_count,
+      { offset, limit, pageSize, maxItems, defaultLimit: 1000 },
+    );
+  }
+
+  /** Count and total size of what a search matches (v5). */
+  async stats(params: FileFilters & CallOptions = {}): Promise<FileStats> {
+    const { signal, timeoutMs, ...filters } = params;
+    const reply = await this.core.json<{
+      stats: FileStats;
+      info?: { total_files_count?: number; total_files_size?: number };
+    }>({
+      method: 'GET',
+      path: '/files/stats',
+      version: 'v5',
+      query: filterQuery(filters),
+      signal,
+      timeoutMs,
+    });
+    return { ...reply.stats, ...reply.info };
+  }
+
+  async get(
+    uuid: string,
+    options: CallOptions & { format?: string; lang?: string } = {},
+  ): Promise<FileObject> {
+    const reply = await this.core.json<{ file: FileObject }>({
+      method: 'GET',
+      path: `/files/${seg(uuid, 'uuid')}`,
+      query: { format: options.format, lang: options.lang },
+      signal: options.signal,
+      timeoutMs: options.timeoutMs,
+    });
+    return reply.file;
+  }
+
+  /**
+   * Uploads one file from a path, bytes or a stream, with its metadata, tags and product link.
+   * Memory stays flat: the content is streamed from its source. Paths and bytes are retried after
+   * transient failures; when a failure leaves it unknown whether the upload landed, the folder is
+   * searched for the same content (by sha1) before anything is sent again, so a retry never makes a
+   * second copy.
+   */
+  async upload(source: UploadSource, options: UploadOptions = {}): Promise<UploadResult> {
+    const resolved = await resolveSource(source, options.name);
+    const folder = options.folder ?? '/';
+    const threshold = options.streamThreshold ?? 500 * 1024 * 1024;
+    const via =
+      options.via === 'stream' || (options.via !== 'multipart' && (resolved.size ?? 0) > threshold)
+        ? 'stream'
+        : 'multipart';
+    const contentType = options.contentType ?? (mime.lookup(resolved.name) || 'application/octet-stream');
+    const sent = new SentContent(resolved, options.onProgress);
+    const startedAt = Date.now();
+
+    const reply = await this.core.json<UploadReply>({
+      method: via === 'stream' ? 'PUT' : 'POST',
+      path: '/files',
+      version: via === 'stream' ? 'v4' : undefined,
+      query: {
+        folder,
+        filename: via === 'stream' ? resolved.name : undefined,
+        overwrite: options.overwrite ? 1 : undefined,
+      },
+      body: () => {
+        const content = sent.open();
+        if (via === 'stream')
+          return { body: content, contentType: 'application/octet-stream', contentLength: resolved.size };
+        return multipartBody(uploadFields(options), {
+          field: 'file',
+          filename: resolved.name,
+          contentType,
+          size: resolved.size,
+          content,
+        });
+      },
+      replayable: resolved.replayable,
+      idempotent: options.overwrite === true,
+      recover: () => this.recoverUpload(folder, resolved.name, sent.sha1, startedAt, options),
+      acceptErrorCodes: [DUPLICATE],
+      signal: options.signal,
+      timeoutMs: options.timeoutMs,
+    });
+    const result = await this.uploadResult(reply, options);
+    // The streamed PUT carries no metadata: apply it in a second call so both paths end the same.
+    if (via === 'stream' && !result.duplicate)
+      result.file = await this.applyAfterStream(result.file, options);
+    return result;
+  }
+
+  /** Uploads bytes as base64 JSON (the API's third upload form); for small files only. */
+  async uploadBase64(data: Uint8Array, options: UploadOptions & { name: string }): Promise<UploadResult> {
+    const reply = await this.core.json<UploadReply>({
+      method: 'POST',
+      path: '/files',
+      query: { folder: options.folder ?? '/', overwrite: options.overwrite ? 1 : undefined },
+      json: {
+        name: options.name,
+        data: Buffer.from(data).toString('base64'),
+        postactions: 'decode_base64',
+        meta: options.meta,
+        tags: options.tags,
+      },
+      idempotent: options.overwrite === true,
+      recover: () =>
+        this.recoverUpload(
+          options.folder ?? '/',
+          options.name,
+          createHash('sha1').update(data).digest('hex'),
+          Date.now() - 1000,
+          options,
+        ),
+      acceptErrorCodes: [DUPLICATE],
+      signal: options.signal,
+      timeoutMs: options.timeoutMs,
+    });
+    return this.uploadResult(reply, options);
+  }
+
+  /**
+   * Imports files from remote URLs, in requests of at most 20 (the API's limit). Items the API
+   * could not fetch come back in `errors`; duplicates resolve to the existing assets.
+   */
+  async importUrls(
+    items: ReadonlyArray<string | UrlImport>,
+    options: CallOptions & { folder?: string } = {},
+  ): Promise<UrlImportResult> {
+    const all = items.map((item) => (typeof item === 'string' ? { url: item } : item));
+    for (const [index, item] of all.entries()) {
+      if (!/^https?:\/\//i.test(item.url ?? ''))
+        throw new ConfigurationError(
+          `items[${index}].url must be an http(s) URL, got ${JSON.stringify(item.url)}.`,
+        );
+    }
+    const result: UrlImportResult = { files: [], errors: [] };
+    for (let start = 0; start < all.length; start += URLS_PER_REQUEST) {
+      const batch = all.slice(start, start + URLS_PER_REQUEST);
+      const startedAt = Date.now();
+      const reply = await this.core.json<UploadReply & { errors?: Array<Record<string, string>> }>({
+        method: 'POST',
+        path: '/files',
+        query: { folder: options.folder ?? '/' },
+        json: { files_urls: batch },
+        recover: () => this.recoverImport(options.folder ?? '/', batch, startedAt, options),
+        acceptErrorCodes: [DUPLICATE],
+        signal: options.signal,
+        timeoutMs: options.timeoutMs,
+      });
+      if (reply.status === 'error') {
+        result.files.push(await this.get(String(reply.existing_file_uuid), options));
+        continue;
+      }
+      result.files.push(...(reply.files ?? (reply.file ? [reply.file] : [])));
+      for (const error of reply.errors ?? []) {
+        if (error.code === DUPLICATE && error.existing_file_uuid)
+          result.files.push(await this.get(error.existing_file_uuid, options));
+        else
+          result.errors.push({
+            source: String(error.source ?? ''),
+            code: error.code,
+            msg: error.msg,
+            hint: error.hint,
+          });
+      }
+    }
+    return result;
+  }
+
+  /**
+   * Uploads many files with bounded concurrency. Never throws for one item: each ends in
+   * `results` (in input order) as created, duplicate, or failed with its error.
+   */
+  async uploadMany(items: Iterable<BulkItem>, options: BulkUploadOptions = {}): Promise<BulkUploadReport> {
+    const { concurrency = 4, onProgress, onItem, ...shared } = options;
+    if (!Number.isInteger(concurrency) || concurrency < 1)
+      throw new ConfigurationError('concurrency must be a whole number >= 1.');
+    const list = [...items];
+    const limit = pLimit(concurrency);
+    const progress: BulkProgress = { total: list.length, done: 0, failed: 0, duplicates: 0, bytesSent: 0 };
+    const results: BulkItemResult[] = new Array(list.length);
+    await Promise.all(
+      list.map((item, index) =>
+        limit(async () => {
+          const entry: { source: UploadSource } & Omit<UploadOptions, 'signal' | 'onProgress'> = isBulkEntry(
+            item,
+          )
+            ? item
+            : { source: item };
+          const { source, ...own } = entry;
+          const label = typeof source === 'string' ? source : (own.name ?? `item ${index}`);
+          let lastLoaded = 0;
+          let result: BulkItemResult;
+          try {
+            const uploaded = await this.upload(source, {
+              ...shared,
+              ...own,
+              onProgress: ({ loaded }) => {
+                // A retry starts again from 0: count only growth so the total stays honest.
+                if (loaded > lastLoaded) progress.bytesSent += loaded - lastLoaded;
+                lastLoaded = loaded;
+              },
+            });
+            result = { index, source: label, ok: true, file: uploaded.file, duplicate: uploaded.duplicate };
+            if (uploaded.duplicate) progress.duplicates++;
+          } catch (error) {
+            if (error instanceof Error && error.name === 'AbortError') throw error;
+            result = {
+              index,
+              source: label,
+              ok: false,
+              error: error instanceof Error ? error : new Error(String(error)),
+            };
+            progress.failed++;
+          }
+          progress.done++;
+          results[index] = result;
+          onItem?.(result);
+          onProgress?.({ ...progress });
+        }),
+      ),
+    );
+    return { ...progress, results };
+  }
+
+  /** `{name}` → `file_renamed`. A taken name is a ConflictError (409 `E801_ALREADY_EXIST`). */
+  async rename(uuid: string, name: string, options: CallOptions = {}): Promise<FileObject> {
+    const reply = await this.core.json<{ file: FileObject }>({
+      method: 'PATCH',
+      path: `/files/${seg(uuid, 'uuid')}`,
+      json: { name },
+      ...options,
+    });
+    return reply.file;
+  }
+
+  /** Moves one file into the folder with this uuid. */
+  async move(uuid: string, folderUuid: string, options: CallOptions = {}): Promise<FileObject[]> {
+    const reply = await this.core.json<{ files: FileObject[] }>({
+      method: 'PUT',
+      path: `/files/${seg(uuid, 'uuid')}/folders/${seg(folderUuid, 'folderUuid')}`,
+      ...options,
+    });
+    return reply.files;
+  }
+
+  /** Moves files into a folder given by path (created when missing). */
+  async moveMany(
+    uuids: readonly string[],
+    folderPath: string,
+    options: CallOptions = {},
+  ): Promise<FileObject[]> {
+    const reply = await this.core.json<{ files: FileObject[] }>({
+      method: 'POST',
+      path: '/files/move',
+      json: { files_uuids: uuids, new_folder_name: folderPath },
+      // Moving to the same place twice has the same effect: safe to retry.
+      idempotent: true,
+      ...options,
+    });
+    return reply.files;
+  }
+
+  async delete(uuid: string, options: CallOptions = {}): Promise<void> {
+    await this.core.json({ method: 'DELETE', path: `/files/${seg(uuid, 'uuid')}`, ...options });
+  }
+
+  async deleteMany(uuids: readonly string[], options: CallOptions = {}): Promise<{ files_uuids: string[] }> {
+    return this.core.json<{ files_uuids: string[] }>({
+      method: 'DELETE',
+      path: '/files',
+      json: { files_uuids: uuids },
+      ...options,
+    });
+  }
+
+  /** Image variants of an asset (v4). */
+  async variants(uuid: string, options: CallOptions = {}): Promise<unknown[]> {
+    const reply = await this.core.json<{ variants?: unknown[] }>({
+      method: 'GET',
+      path: `/files/${seg(uuid, 'uuid')}/variants`,
+      version: 'v4',
+      ...options,
+    });
+    return reply.variants ?? [];
+  }
+
+  /** The stable permalink (`/{v}/get/{uuid}`), which redirects to the current CDN URL. */
+  permalink(uuid: string): string {
+    return this.core.url(`/get/${seg(uuid, 'uuid')}`);
+  }
+
+  /**
+   * Downloads the original bytes, streamed, to a path (written to `<path>.part`, then renamed, so a
+   * failed download never leaves a truncated file) or to a writable stream. When the expected
+   * sha1 is known (pass the file object), the bytes are checked against it.
+   */
+  async download(
+    file: string | FileObject,
+    to: string | Writable,
+    options: CallOptions = {},
+  ): Promise<{ bytes: number; sha1: string }> {
+    const uuid = typeof file === 'string' ? file : file.uuid;
+    const expected = typeof file === 'string' ? undefined : file.hash?.sha1;
+    const response = await this.core.raw({
+      method: 'GET',
+      path: `/get/${seg(uuid, 'uuid')}/download`,
+      headers: { accept: '*/*' },
+      ...options,
+    });
+    const hash = createHash('sha1');
+    let bytes = 0;
+    async function* counted(source: AsyncIterable<Uint8Array>): AsyncGenerator<Uint8Array> {
+      for await (const chunk of source) {
+        hash.update(chunk);
+        bytes += chunk.byteLength;
+        yield chunk;
+      }
+    }
+    if (typeof to === 'string') {
+      const partial = `${to}.part`;
+      try {
+        await pipeline(response.body, counted, createWriteStream(partial));
+        checkSha1(expected, hash.copy().digest('hex'), uuid);
+        await rename(partial, to);
+      } catch (error) {
+        await rm(partial, { force: true });
+        throw error;
+      }
+    } else {
+      await pipeline(response.body, counted, to);
+      checkSha1(expected, hash.copy().digest('hex'), uuid);
+    }
+    return { bytes, sha1: hash.digest('hex') };
+  }
+
+  private async uploadResult(reply: UploadReply, options: CallOptions): Promise<UploadResult> {
+    if (reply.status === 'error' && reply.code === DUPLICATE) {
+      return { file: await this.get(String(reply.existing_file_uuid), options), duplicate: true };
+    }
+    const file = reply.file ?? reply.files?.[0];
+    if (!file) throw new FilerobotError('The upload reply held neither "file" nor "files".');
+    return { file, duplicate: false };
+  }
+
+  private async applyAfterStream(file: FileObject, options: UploadOptions): Promise<FileObject> {
+    let current = file;
+    if (options.meta && Object.keys(options.meta).length > 0) {
+      await this.core.json({
+        method: 'PATCH',
+        path: `/file/${seg(file.uuid, 'uuid')}/meta`,
+        version: 'v5',
+        json: { meta: options.meta },
+        signal: options.signal,
+      });
+    }
+    if (options.tags && options.tags.length > 0) {
+      await this.core.json({
+        method: 'PUT',
+        path: `/file/${seg(file.uuid, 'uuid')}/tags`,
+        version: 'v5',
+        json: { lang: 'en', existing_tags: existingSids(file), new_tags: options.tags },
+        signal: options.signal,
+      });
+    }
+    if (options.meta || options.tags) current = await this.get(file.uuid, options);
+    return current;
+  }
+
+  /**
+   * After an ambiguous failure: did the upload land? Looks in the folder for a file created since
+   * the first attempt (allowing two minutes of clock skew) whose name starts like ours and whose
+   * sha1 matches. Without a sha1 (the body was never fully sent) it cannot have landed.
+   */
+  private async recoverUpload(
+    folder: string,
+    name: string,
+    sha1: string | undefined,
+    since: number,
+    options: CallOptions,
+  ): Promise<Recovery<UploadReply>> {
+    if (!sha1) return { landed: false };
+    const found = await this.findRecent(folder, name, since, options, (f) => f.hash?.sha1 === sha1);
+    return found ? { landed: true, value: { status: 'success', file: found } } : { landed: false };
+  }
+
+  private async recoverImport(
+    folder: string,
+    batch: UrlImport[],
+    since: number,
+    options: CallOptions,
+  ): Promise<Recovery<UploadReply>> {
+    const found: FileObject[] = [];
+    for (const item of batch) {
+      const name = (item.name ?? new URL(item.url).pathname.split('/').pop() ?? '').split('/').pop() ?? '';
+      const file = name ? await this.findRecent(folder, name, since, options, () => true) : undefined;
+      if (file) found.push(file);
+    }
+    // Nothing of the batch is there: sending it again cannot duplicate anything.
+    if (found.length === 0) return { landed: false };
+    if (found.length < batch.length) {
+      throw new FilerobotError(
+        `URL import to ${folder} failed part-way: ${found.length} of ${batch.length} files landed; re-run it for the rest.`,
+      );
+    }
+    return { landed: true, value: { status: 'success', files: found } };
+  }
+
+  private async findRecent(
+    folder: string,
+    name: string,
+    since: number,
+    options: CallOptions,
+    accept: (file: FileObject) => boolean,
+  ): Promise<FileObject | undefined> {
+    const stem = name
+      .replace(/\.[^.]*$/, '')
+      .replace(/"/g, ' ')
+      .trim();
+    const page = await this.list({
+      folder,
+      q: stem ? `"${stem}"` : undefined,
+      sort: 'created_at:desc',
+      limit: 100,
+      signal: options.signal,
+    });
+    const skewMs = 120_000;
+    return page.files.find((file) => {
+      const created = file.created_at ? Date.parse(file.created_at) : Number.NaN;
+      const recent = Number.isNaN(created) || created >= since - skewMs;
+      return recent && file.name.startsWith(stem) && accept(file);
+    });
+  }
+}
+
+/** Counts, hashes and reports the bytes of each attempt; keeps the sha1 of the last complete one. */
+class SentContent {
+  sha1: string | undefined;
+  constructor(
+    private readonly source: ResolvedSource,
+    private readonly onProgress?: (progress: { loaded: number; total: number | undefined }) => void,
+  ) {}
+
+  open(): AsyncIterable<Uint8Array> {
+    const content = this.source.open();
+    const hash = createHash('sha1');
+    const total = this.source.size;
+    const onProgress = this.onProgress;
+    const done = (digest: string): void => {
+      this.sha1 = digest;
+    };
+    return (async function* () {
+      let loaded = 0;
+      for await (const chunk of content) {
+        hash.update(chunk);
+        loaded += chunk.byteLength;
+        onProgress?.({ loaded, total });
+        yield chunk;
+      }
+      done(hash.digest('hex'));
+    })();
+  }
+}
+
+function uploadFields(options: UploadOptions): Array<[string, string]> {
+  const fields: Array<[string, string]> = [];
+  if (options.info) fields.push(['info[file]', JSON.stringify(options.info)]);
+  if (options.meta) fields.push(['meta[file]', JSON.stringify(options.meta)]);
+  if (options.tags) fields.push(['tags[file]', JSON.stringify(options.tags)]);
+  if (options.product) fields.push(['product[file]', JSON.stringify(options.product)]);
+  return fields;
+}
+
+function filterQuery(filters: FileFilters): Record<string, string | boolean | undefined> {
+  return {
+    folder: filters.folder,
+    recursive: filters.recursive,
+    q: filters.q,
+    mime: filters.mime,
+    created_after: dateParam(filters.created_after),
+    created_before: dateParam(filters.created_before),
+    updated_after: dateParam(filters.updated_after),
+    updated_before: dateParam(filters.updated_before),
+    collection_uuid: filters.collection_uuid,
+    f64: filters.f64,
+  };
+}
+
+function existingSids(file: FileObject): string[] {
+  const tags = (file.tags ?? {}) as Record<string, Array<{ sid: string }>>;
+  return [...new Set(Object.values(tags).flatMap((list) => list.map((tag) => tag.sid)))];
+}
+
+function isBulkEntry(
+  item: BulkItem,
+): item is { source: UploadSource } & Omit<UploadOptions, 'signal' | 'onProgress'> {
+  return typeof item === 'object' && item !== null && !(item instanceof Uint8Array) && 'source' in item;
+}
+
+function checkSha1(expected: string | undefined, actual: string, uuid: string): void {
+  if (expected && expected !== actual) {
+    throw new FilerobotError(
+      `download of ${uuid} is corrupt: sha1 ${actual} does not match the asset's ${expected}. Nothing was kept.`,
+    );
+  }
+}
