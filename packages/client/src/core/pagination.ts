@@ -51,6 +51,14 @@ export class PagePromise<Page, Item> implements PromiseLike<Page>, AsyncIterable
     return this.firstPage.then(onFulfilled, onRejected);
   }
 
+  catch<B = never>(onRejected?: ((reason: unknown) => B | PromiseLike<B>) | null): Promise<Page | B> {
+    return this.then(undefined, onRejected);
+  }
+
+  finally(onFinally?: (() => void) | null): Promise<Page> {
+    return this.then().finally(onFinally);
+  }
+
   /** Every page in turn. */
   async *pages(): AsyncGenerator<Page> {
     const pageSize = Math.min(MAX_PAGE_SIZE, Math.max(1, this.options.pageSize ?? MAX_PAGE_SIZE));

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { lookup } from 'node:dns/promises';
-import { Readable } from 'node:stream';
+import { PassThrough, Readable } from 'node:stream';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import busboy from 'busboy';
 import ipaddr from 'ipaddr.js';
@@ -250,9 +250,16 @@ export async function receiveMultipart(
 
   const done = new Promise<void>((resolve, reject) => {
     parser.on('file', (part, stream, info) => {
-      const staged = ctx.blobs.stage(stream, ctx.limits.maxUploadBytes);
+      // Stage through a pass-through: when staging fails (too large, disk error) the pipeline
+      // destroys its source, and a destroyed busboy part stream would stall the whole parser.
+      const through = new PassThrough({ highWaterMark: 1 << 20 });
+      stream.pipe(through);
+      const staged = ctx.blobs.stage(through, ctx.limits.maxUploadBytes);
       // Keep reading the request if one part fails, so the error reply is not a reset.
-      staged.catch(() => stream.resume());
+      staged.catch(() => {
+        stream.unpipe(through);
+        stream.resume();
+      });
       files.push({ part, filename: info.filename ?? '', type: info.mimeType, staged });
     });
     parser.on('field', (name, value) => {
