@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// `npm run bench`: runs every benchmark in bench/ (today: upload-memory.mjs), passing its own
+// `npm run bench`: runs the size-driven benchmarks in bench/ (upload-memory, client-upload-memory), passing its own
 // arguments through (`npm run bench -- --bytes 512MiB`), and keeps each JSON summary under
 // bench/results/ (gitignored). Exits with the first non-zero status of a benchmark.
 
@@ -9,7 +9,7 @@ import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
-const BENCHES = ['upload-memory.mjs'];
+const BENCHES = ['upload-memory.mjs', 'client-upload-memory.mjs'];
 
 function runBench(script, args) {
   return new Promise((resolvePromise, reject) => {
