@@ -8,6 +8,12 @@ function port(value: string): number {
   return n;
 }
 
+function count(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError('--rate-limit must be a whole number >= 0.');
+  return n;
+}
+
 function stopOnSignal(server: RunningServer): void {
   const stop = (signal: string): void => {
     process.stderr.write(`\n${signal} received, stopping...\n`);
@@ -28,7 +34,14 @@ interface ServerFlags {
   rootKey?: string;
   durability: 'full' | 'relaxed';
   allowPrivateUrlImports?: boolean;
+  rateLimit: number;
+  trustedProxy: string[];
+  countryHeader?: string;
   log: ServerOptions['logLevel'];
+}
+
+function collect(value: string, previous: string[]): string[] {
+  return [...previous, ...value.split(',').map((v) => v.trim()).filter(Boolean)];
 }
 
 export function buildProgram(): Command {
@@ -43,6 +56,9 @@ export function buildProgram(): Command {
     .option('--root-key <key>', 'root API key (default: SFX_ROOT_KEY, or one generated and kept in the data folder)')
     .option('--durability <mode>', 'full (survives power loss) or relaxed (survives crashes, faster)', 'full')
     .option('--allow-private-url-imports', 'let URL imports reach loopback and private addresses (local testing)')
+    .option('--rate-limit <perMinute>', 'requests per minute per API key, answered with 429 past it (0: no limit)', count, 0)
+    .option('--trusted-proxy <cidr>', 'reverse proxy whose X-Forwarded-For names the client (repeatable, or comma-separated)', collect, [])
+    .option('--country-header <name>', 'header a trusted proxy sets to the client country (e.g. cf-ipcountry); else the bundled GeoIP data')
     .option('--log <level>', 'silent, error, warn, info or debug', 'warn')
     .action(async (flags: ServerFlags) => {
       if (flags.durability !== 'full' && flags.durability !== 'relaxed') throw new InvalidArgumentError('--durability must be full or relaxed.');
@@ -54,6 +70,9 @@ export function buildProgram(): Command {
         rootKey: flags.rootKey,
         durability: flags.durability,
         allowPrivateUrlImports: flags.allowPrivateUrlImports ?? false,
+        limits: { requestsPerMinutePerKey: flags.rateLimit },
+        trustedProxies: flags.trustedProxy,
+        countryHeader: flags.countryHeader,
         logLevel: flags.log,
       });
       process.stdout.write(

@@ -12,6 +12,7 @@ import {
   AbortError,
 } from './core/errors.js';
 import { networkError, spyTransport, type SpyReply } from './core/spy.test-util.js';
+import type { Transport } from './core/transport.js';
 
 const KEY = 'sk-very-secret-0123456789';
 const fileBody = (uuid = 'f1') => ({ status: 'success', file: { uuid, name: 'a.jpg', hash: { sha1: 'x' } } });
@@ -297,6 +298,36 @@ describe('SASS keys', () => {
     ]);
     expect(sent[1]!.headers['x-filerobot-key']).toBe('SASS__one');
     expect(sent[3]!.headers['x-filerobot-key']).toBe('SASS__two');
+  });
+
+  it('shares one renewal among calls whose 401s arrive in the same tick', async () => {
+    let exchanges = 0;
+    const reply = (status: number, body: unknown): Awaited<ReturnType<Transport>> => {
+      const text = JSON.stringify(body);
+      return {
+        status,
+        headers: { 'content-type': 'application/json' },
+        body: (async function* () {
+          yield Buffer.from(text);
+        })(),
+        text: async () => text,
+        dump: async () => undefined,
+      };
+    };
+    const transport: Transport = async (req) => {
+      if (req.url.includes('/key/')) return reply(200, { status: 'success', key: `SASS__${++exchanges}` });
+      if (req.headers['x-filerobot-key'] === 'SASS__1')
+        return reply(401, { status: 'error', code: 'KEY_EXPIRED' });
+      return reply(200, fileBody());
+    };
+    const sdk = new Filerobot({
+      endpoint: 'https://api.filerobot.com/acme',
+      securityTemplate: 'SECU_T',
+      transport,
+      retry: { maxRetries: 0 },
+    });
+    await Promise.all([1, 2, 3, 4].map(() => sdk.files.get('f1')));
+    expect(exchanges).toBe(2);
   });
 
   it('does not loop when the fresh key is refused too', async () => {

@@ -176,8 +176,11 @@ class SassKeys implements KeyProvider {
     if (rejected.code !== 'KEY_EXPIRED' && rejected.code !== 'UNAUTHORIZED') return false;
     // Many calls in flight fail together when a key expires; only the first to notice exchanges
     // again (the API allows a few exchanges per minute per IP), the others reuse its new key.
-    const current = await this.current?.catch(() => undefined);
-    if (current === refusedKey) this.current = undefined;
+    // Callers that awaited the same old promise all see the refused key, so the promise itself
+    // must still be current for the reset: otherwise each would start its own exchange.
+    const pending = this.current;
+    const current = await pending?.catch(() => undefined);
+    if (current === refusedKey && this.current === pending) this.current = undefined;
     return (await this.key(signal)) !== refusedKey;
   }
 }

@@ -1,6 +1,10 @@
 import type { ApiKeyStore } from './auth/api-keys.js';
+import type { Network } from './auth/network.js';
+import type { SassLimiters } from './auth/sass-rules.js';
+import type { SecurityTemplateStore } from './auth/sass.js';
 import type { TransformCache } from './cdn/transform.js';
 import type { BlobStore } from './store/blobs.js';
+import type { CatalogStores } from './store/catalog.js';
 import type { MetadataStore } from './store/metadata-store.js';
 
 export interface Limits {
@@ -16,6 +20,8 @@ export interface Limits {
   maxUrlsPerRequest: number;
   /** Time allowed for fetching one remote URL during an import, in ms. */
   urlFetchTimeoutMs: number;
+  /** Requests each API key may make per minute (bursts up to that many); 0 means no limit. */
+  requestsPerMinutePerKey: number;
 }
 
 export type DuplicatePolicy = 'skip' | 'allow';
@@ -24,8 +30,18 @@ export type DuplicatePolicy = 'skip' | 'allow';
 export interface ServerContext {
   token: string;
   store: MetadataStore;
+  /** Products, labels, bulk changes, settings, collections and shares. */
+  catalog: CatalogStores;
   blobs: BlobStore;
   keys: ApiKeyStore;
+  /** Security templates and their SASS keys. */
+  templates: SecurityTemplateStore;
+  /** Quotas of the key exchange and of SASS key uploads. */
+  sassLimits: SassLimiters;
+  /** Client addresses (trusted proxies) and countries. */
+  network: Network;
+  /** Milliseconds since the epoch; SASS expiry and template quotas read it (tests move it). */
+  clock: () => number;
   transforms: TransformCache;
   limits: Limits;
   /** What an upload of content already present in the target folder does (project "duplicate policy"). */

@@ -1,12 +1,17 @@
-import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { ApiKeyStore } from './auth/api-keys.js';
+import { Network, type CountryResolver } from './auth/network.js';
+import { SassLimiters } from './auth/sass-rules.js';
+import { SecurityTemplateStore } from './auth/sass.js';
 import { ROUTES } from './api/routes.js';
 import { TransformCache } from './cdn/transform.js';
 import type { DuplicatePolicy, Limits, ServerContext } from './context.js';
 import { buildApp } from './http/app.js';
 import { BlobStore } from './store/blobs.js';
+import { openCatalog } from './store/catalog.js';
 import { openDatabase, type Durability } from './store/database.js';
 import { MetadataStore } from './store/metadata-store.js';
 
@@ -17,7 +22,10 @@ export interface ServerOptions {
   port?: number;
   /** Interface to listen on. Default 127.0.0.1. */
   host?: string;
-  /** Data folder (database, blobs, caches). Default `.sfx/server`. */
+  /**
+   * Data folder (database, blobs, caches). Default `.sfx/server`. `:memory:` keeps the database in
+   * memory and the blobs in a temporary folder removed by close(): nothing outlives the server.
+   */
   data?: string;
   /** Project token served. Default `demo`. */
   token?: string;
@@ -30,7 +38,25 @@ export interface ServerOptions {
   allowPrivateUrlImports?: boolean;
   /** Bytes the transformed-image cache may use. Default 256 MiB. */
   transformCacheBytes?: number;
+  /** How often unreferenced blobs are collected while running, in ms; 0 turns it off. Default 15 minutes. */
+  gcIntervalMs?: number;
+  /**
+   * Age below which an unreferenced blob is kept, in ms: it may belong to an upload whose row is
+   * about to commit. Default 1 hour.
+   */
+  gcGraceMs?: number;
   logLevel?: LogLevel;
+  /** Milliseconds since the epoch, for SASS key expiry and template quotas. Default `Date.now` (tests inject one). */
+  clock?: () => number;
+  /**
+   * CIDR ranges of reverse proxies whose `X-Forwarded-For` names the client. Without them the
+   * socket's peer is the client, whatever the headers say.
+   */
+  trustedProxies?: string[];
+  /** A header carrying the client's country (ISO alpha-2), believed only from `trustedProxies`. */
+  countryHeader?: string;
+  /** Maps a client address to its country; replaces the bundled GeoIP database. */
+  countryResolver?: CountryResolver;
 }
 
 export interface RunningServer {
@@ -39,8 +65,12 @@ export interface RunningServer {
   port: number;
   token: string;
   rootKey: string;
+  /** The data folder in use; for `:memory:`, the temporary blob folder that close() removes. */
+  data: string;
   /** What start-up recovery removed: stray temp files and unreferenced blobs. */
   recovered: { temps: number; orphans: number };
+  /** Runs the periodic collection now: queued blob deletions, then unreferenced blobs past the grace period. */
+  collectGarbage(): Promise<{ orphans: number }>;
   close(): Promise<void>;
 }
 
@@ -51,6 +81,7 @@ export const DEFAULT_LIMITS: Limits = {
   maxFilesPerRequest: 100,
   maxUrlsPerRequest: 20,
   urlFetchTimeoutMs: 60_000,
+  requestsPerMinutePerKey: 0,
 };
 
 const LEVELS: LogLevel[] = ['silent', 'error', 'warn', 'info', 'debug'];
@@ -75,7 +106,16 @@ async function resolveRootKey(data: string, given: string | undefined): Promise<
 export async function startServer(options: ServerOptions = {}): Promise<RunningServer> {
   const token = options.token ?? 'demo';
   if (!TOKEN.test(token)) throw new Error(`The project token ${JSON.stringify(token)} must be 1-64 letters, digits, "_" or "-".`);
-  const data = resolve(options.data ?? '.sfx/server');
+  const clock = options.clock ?? Date.now;
+  // Built first so a malformed trusted-proxy range fails before anything is opened.
+  const network = new Network({
+    trustedProxies: options.trustedProxies,
+    countryHeader: options.countryHeader,
+    countryResolver: options.countryResolver,
+    log: (lvl, message, fields) => log(lvl, message, fields),
+  });
+  const inMemory = options.data === ':memory:';
+  const data = inMemory ? await mkdtemp(join(tmpdir(), 'sfx-memory-')) : resolve(options.data ?? '.sfx/server');
   await mkdir(data, { recursive: true });
   const level = LEVELS.indexOf(options.logLevel ?? 'info');
   const log: ServerContext['log'] = (lvl, message, fields) => {
@@ -83,8 +123,9 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     process.stderr.write(JSON.stringify({ time: new Date().toISOString(), level: lvl, msg: message, ...fields }) + '\n');
   };
 
-  const durability = options.durability ?? 'full';
-  const db = openDatabase(join(data, 'metadata.sqlite'), durability);
+  // Syncing blobs that vanish with the process buys nothing.
+  const durability = options.durability ?? (inMemory ? 'relaxed' : 'full');
+  const db = openDatabase(inMemory ? ':memory:' : join(data, 'metadata.sqlite'), durability);
   const store = new MetadataStore(db);
   const blobs = new BlobStore({ root: data, sync: durability === 'full' });
   await blobs.init();
@@ -93,16 +134,20 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   keys.setRoot(rootKey);
 
   // Only the rows decide what exists: queued deletions first, then everything nobody references.
-  let reclaiming: Promise<void> = Promise.resolve();
-  const reclaimBlobs = (): Promise<void> => {
-    reclaiming = reclaiming.then(async () => {
+  // Reclaims and collections run one at a time; one that fails must not stop the ones after it.
+  let reclaiming: Promise<unknown> = Promise.resolve();
+  const serially = <T>(work: () => Promise<T>): Promise<T> => {
+    const run = reclaiming.catch(() => undefined).then(work);
+    reclaiming = run;
+    return run;
+  };
+  const reclaimBlobs = (): Promise<void> =>
+    serially(async () => {
       for (const blobId of store.pendingBlobDeletes()) {
         if (!store.isBlobReferenced(blobId)) await blobs.remove(blobId);
         store.clearPendingBlobDelete(blobId);
       }
     });
-    return reclaiming;
-  };
   await reclaimBlobs();
   const recovered = await blobs.sweep((blobId) => store.isBlobReferenced(blobId));
   if (recovered.temps + recovered.orphans > 0) log('info', 'start-up recovery', recovered);
@@ -110,8 +155,13 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   const ctx: ServerContext = {
     token,
     store,
+    catalog: openCatalog(db, store),
     blobs,
     keys,
+    templates: new SecurityTemplateStore(db, clock),
+    sassLimits: new SassLimiters(clock),
+    network,
+    clock,
     transforms: new TransformCache({ dir: join(data, 'cache', 'transforms'), maxBytes: options.transformCacheBytes ?? 256 * 1024 ** 2 }),
     limits: { ...DEFAULT_LIMITS, ...options.limits },
     duplicatePolicy: options.duplicatePolicy ?? 'skip',
@@ -124,6 +174,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     await app.listen({ port: options.port ?? 7010, host: options.host ?? '127.0.0.1' });
   } catch (error) {
     db.close();
+    if (inMemory) await rm(data, { recursive: true, force: true });
     throw error;
   }
   const address = app.server.address() as AddressInfo;
@@ -131,19 +182,58 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   const url = `http://${host === '0.0.0.0' || host === '[::]' ? '127.0.0.1' : host}:${address.port}`;
   log('info', 'listening', { url, token });
 
+  const graceMs = options.gcGraceMs ?? 60 * 60_000;
+  const passes = new Set<Promise<unknown>>();
+  const collectGarbage = (): Promise<{ orphans: number }> => {
+    const pass = (async () => {
+      await reclaimBlobs();
+      // Not in the reclaim queue: a pass over a large store takes seconds, and the deletes awaiting
+      // their reclaim must not wait for it. Both only remove unreferenced blobs, so they may overlap.
+      const orphans = await blobs.collect((blobId) => store.isBlobReferenced(blobId), graceMs);
+      if (orphans > 0) log('info', 'orphan blobs collected', { orphans });
+      return { orphans };
+    })();
+    passes.add(pass);
+    void pass.finally(() => passes.delete(pass)).catch(() => undefined);
+    return pass;
+  };
+  const intervalMs = options.gcIntervalMs ?? 15 * 60_000;
+  const timer =
+    intervalMs > 0
+      ? setInterval(() => {
+          // A pass over a very large store may outlast the interval; never stack them up.
+          if (passes.size > 0) return;
+          collectGarbage().catch((error: unknown) => log('error', 'orphan collection failed', { error: (error as Error).message }));
+        }, intervalMs)
+      : undefined;
+  // The collector alone must not keep the process alive.
+  timer?.unref();
+
   let closed = false;
   return {
     url,
     port: address.port,
     token,
     rootKey,
+    data,
     recovered,
+    collectGarbage,
     async close() {
       if (closed) return;
       closed = true;
-      await app.close();
-      await reclaiming;
+      clearInterval(timer);
+      // fastify closes the connections idle when close() starts; one whose last reply is still
+      // finishing goes idle a moment later and would hold close() for the keep-alive timeout.
+      const sweep = setInterval(() => app.server.closeIdleConnections(), 25);
+      try {
+        await app.close();
+      } finally {
+        clearInterval(sweep);
+      }
+      await Promise.allSettled(passes);
+      await reclaiming.catch(() => undefined);
       db.close();
+      if (inMemory) await rm(data, { recursive: true, force: true });
     },
   };
 }

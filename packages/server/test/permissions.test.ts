@@ -61,6 +61,8 @@ describe('allow/deny matrix', () => {
           if (allowed) {
             expect(r.status, `${spec.method} ${url} with ${permission}`).not.toBe(403);
             expect(r.status).not.toBe(401);
+            // Placeholder ids and an empty body must meet a 4xx that names the problem, never a crash.
+            expect(r.status, `${spec.method} ${url} with ${permission}: ${JSON.stringify(r.body)}`).toBeLessThan(500);
           } else {
             expect(r.status, `${spec.method} ${url} with ${permission}`).toBe(403);
             expect(r.body.code).toBe('PERMISSION_DENIED');
@@ -71,6 +73,18 @@ describe('allow/deny matrix', () => {
       }
     }
     expect(checked).toBeGreaterThan(1000);
+  });
+
+  it('public routes answer without a key (and never with a 401)', async () => {
+    const publicRoutes = ROUTES.filter((spec) => spec.permissions === 'public');
+    expect(publicRoutes.map((spec) => spec.path)).toEqual(expect.arrayContaining(['/settings', '/public/settings', '/s/:puid/:slug']));
+    for (const spec of publicRoutes) {
+      for (const url of urlsOf(spec)) {
+        const r = await h.call(spec.method, `${h.server.url}${concrete(url)}`, { key: null });
+        expect(r.status, `${spec.method} ${url}`).not.toBe(401);
+        expect(r.status, `${spec.method} ${url}`).toBeLessThan(500);
+      }
+    }
   });
 
   it('routes needing two permissions pass only with both', async () => {

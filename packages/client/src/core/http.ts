@@ -207,6 +207,8 @@ export class ApiCore {
             !refreshed &&
             (await this.options.keys.refresh?.(error, key, req.signal))
           ) {
+            // A stream already read cannot be sent again with the new key.
+            if (!replayable && tracked.started()) throw error;
             refreshed = true;
             attempt--;
             continue;
@@ -221,6 +223,7 @@ export class ApiCore {
         !refreshed &&
         (await this.options.keys.refresh?.(error, key, req.signal))
       ) {
+        if (!replayable && tracked.started()) throw error;
         refreshed = true;
         attempt--;
         continue;

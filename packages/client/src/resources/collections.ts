@@ -1,6 +1,13 @@
 import type { Collection, CollectionFolder } from '../types.js';
 import { Resource, seg, type CallOptions } from './resource.js';
 
+/** A virtual folder of a new collection: a search (`filters`, in the `q` grammar) and/or children. */
+export interface CollectionFolderInput {
+  name: string;
+  filters?: string;
+  children?: CollectionFolderInput[];
+}
+
 /** Collections: saved searches shown as virtual folders (v5). */
 export class Collections extends Resource {
   async list(options: CallOptions = {}): Promise<Collection[]> {
@@ -33,7 +40,7 @@ export class Collections extends Resource {
       query?: string;
       type?: string;
       visibility?: string;
-      folders?: Array<{ name: string; filters?: string }>;
+      folders?: CollectionFolderInput[];
     },
     options: CallOptions = {},
   ): Promise<Collection> {

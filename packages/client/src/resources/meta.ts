@@ -29,11 +29,14 @@ export class MetaResource extends Resource {
     return reply.meta ?? reply.file?.meta ?? {};
   }
 
-  /** Values in use for a metadata key (or tag labels) starting like `q` (v5). */
+  /**
+   * Values in use for a metadata key, or tag labels without `metaKey`, that start like `q` (v5).
+   * The API names meta keys here as `_<ckey>`.
+   */
   async autocomplete(
     params: { q: string; metaKey?: string; limit?: number } & CallOptions,
-  ): Promise<string[]> {
-    const reply = await this.core.json<{ suggestions?: Array<string | { value: string }> }>({
+  ): Promise<Array<{ value: string; count?: number }>> {
+    const reply = await this.core.json<{ data?: { tags?: Array<{ tag: string; count?: number }> } }>({
       method: 'GET',
       path: '/metadata/autocomplete',
       version: 'v5',
@@ -41,6 +44,6 @@ export class MetaResource extends Resource {
       signal: params.signal,
       timeoutMs: params.timeoutMs,
     });
-    return (reply.suggestions ?? []).map((s) => (typeof s === 'string' ? s : s.value));
+    return (reply.data?.tags ?? []).map((s) => ({ value: s.tag, count: s.count }));
   }
 }

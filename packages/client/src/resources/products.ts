@@ -38,6 +38,12 @@ export class Products extends Resource {
     return reply.file;
   }
 
+  /** Removes an asset's product link (an sfx server extension). */
+  async detach(fileUuid: string, options: CallOptions = {}): Promise<FileObject> {
+    const path = `/file/${seg(fileUuid, 'fileUuid')}/product`;
+    return (await this.core.json<{ file: FileObject }>({ method: 'DELETE', path, version: 'v4', ...options })).file;
+  }
+
   async setPosition(
     fileUuid: string,
     position: number,

@@ -76,8 +76,8 @@ export class Settings extends Resource {
   }
 
   /** Field title translations (v5). */
-  async fieldTranslations(options: CallOptions = {}): Promise<unknown> {
-    return this.core.json({ method: 'GET', path: '/meta/model/fields/i18n', version: 'v5', ...options });
+  async fieldTranslations(lang: string, options: CallOptions = {}): Promise<{ lang: string; fields: unknown }> {
+    return this.core.json({ method: 'GET', path: '/meta/model/fields/i18n', version: 'v5', query: { lang }, ...options });
   }
 
   async setFieldTranslations(body: Record<string, unknown>, options: CallOptions = {}): Promise<unknown> {
@@ -91,10 +91,11 @@ export class Settings extends Resource {
   }
 
   /** Option label translations of select fields (v5). */
-  async optionTranslations(options: CallOptions = {}): Promise<unknown> {
+  async optionTranslations(lang: string, options: CallOptions = {}): Promise<{ lang: string; options: unknown }> {
     return this.core.json({
       method: 'GET',
       path: '/meta/model/fields/options/i18n',
+      query: { lang },
       version: 'v5',
       ...options,
     });
@@ -129,14 +130,14 @@ export class Settings extends Resource {
   async setMetadataModel(
     model: MetadataModelEntry[],
     options: CallOptions = {},
-  ): Promise<MetadataModelEntry[]> {
-    const reply = await this.core.json<{ model?: MetadataModelEntry[] }>({
+  ): Promise<ProjectSettings['metadata']> {
+    const reply = await this.core.json<{ metadata: ProjectSettings['metadata'] }>({
       method: 'PUT',
       path: '/settings/metadata/model',
       version: 'v5',
       json: { model },
       ...options,
     });
-    return reply.model ?? model;
+    return reply.metadata;
   }
 }

@@ -34,7 +34,8 @@ export class Tags extends Resource {
       await this.core.json<{ tag: Tag }>({
         method: 'POST',
         path: '/tags',
-        version: 'v5',
+        // The docs print this path without a version segment.
+        version: 'none',
         json: { tag },
         ...options,
       })

@@ -4,7 +4,7 @@ import { badRequest } from '../errors.js';
 import type { RouteSpec } from '../http/route.js';
 import { bodyObject, uuidParam } from './params.js';
 
-function permissionList(value: unknown, field = 'permissions'): Permission[] {
+export function permissionList(value: unknown, field = 'permissions'): Permission[] {
   if (!Array.isArray(value)) {
     throw badRequest('INVALID_PARAMETER', `"${field}" must be an array of permission names.`, `Known permissions: ${PERMISSIONS.join(', ')}.`);
   }

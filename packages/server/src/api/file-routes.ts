@@ -1,3 +1,4 @@
+import { sassUploadAdmission, sassUploadPlaceable } from '../auth/sass-rules.js';
 import { compileSearch } from '../search/query.js';
 import { ApiError, badRequest } from '../errors.js';
 import type { Call, RouteSpec } from '../http/route.js';
@@ -16,8 +17,9 @@ import {
   uuidList,
   uuidParam,
 } from './params.js';
+import { collectionSearch } from './collection-routes.js';
 import { fileObject, folderObject, prettySize } from './serialize.js';
-import { commitUploads, receiveBase64, receiveMultipart, receiveStream, receiveUrls, type StagedUpload, type UploadOutcome } from './uploads.js';
+import { commitUploads, receiveBase64, receiveMultipart, receiveStream, receiveUrls, type StagedUpload, type UploadOptions, type UploadOutcome } from './uploads.js';
 
 const FILE_SORT: Record<string, string> = {
   name: 'f.name',
@@ -33,19 +35,25 @@ const FILE_SORT: Record<string, string> = {
 };
 
 export const MAX_LIMIT = 4000;
-const MAX_META_BYTES = 256 * 1024;
+export const MAX_META_BYTES = 256 * 1024;
 
 /** Builds the WHERE filter shared by the list and the stats calls. */
 function fileFilter(call: Call): { folder: string; recursive: boolean; where: { sql: string; params: unknown[] } } {
   const { query } = call;
   const folder = normalizeFolderPath(single(query.folder) ?? '/', 'folder');
-  const recursive = boolParam(query.recursive, 'recursive');
+  // A collection spans the whole library, so its listing is recursive unless told otherwise.
+  const recursive = boolParam(query.recursive, 'recursive', query.collection_uuid !== undefined);
   const parts: string[] = [];
   const params: unknown[] = [];
   const q = stringParam(query.q, 'q');
   if (q) {
     const compiled = compileSearch(q);
     parts.push(compiled.where);
+    params.push(...compiled.params);
+  }
+  if (query.collection_uuid !== undefined) {
+    const compiled = collectionSearch(call.ctx, query.collection_uuid, query.f64);
+    parts.push(`(${compiled.where})`);
     params.push(...compiled.params);
   }
   const mime = stringParam(query.mime, 'mime', 255);
@@ -75,13 +83,11 @@ function listFiles(call: Call): Record<string, unknown> {
   const limit = intParam(query.limit, 'limit', { min: 1, max: MAX_LIMIT, fallback: 1000 });
   const offset = intParam(query.offset, 'offset', { min: 0, max: Number.MAX_SAFE_INTEGER, fallback: 0 });
   const orderBy = sortParam(query, FILE_SORT, 'f.created_at DESC');
-  const base = ctx.store.folderByPath(filter.folder);
-  const result = base
-    ? ctx.store.listFiles({ ...filter, orderBy: `${orderBy}, f.id ${orderBy.endsWith('DESC') ? 'DESC' : 'ASC'}`, limit, offset })
-    : { files: [], total: 0, bytes: 0 };
+  const result = ctx.store.listFiles({ ...filter, orderBy: `${orderBy}, f.id ${orderBy.endsWith('DESC') ? 'DESC' : 'ASC'}`, limit, offset });
+  const base = result.base;
   return {
     type: 'LIST',
-    base: base ? folderObject(url, base, ctx.store.folderCounts(base)) : null,
+    base: base ? folderObject(url, base.folder, base.counts) : null,
     files: result.files.map((file) => fileObject(url, file)),
     folders: [],
     warnings: base ? [] : [`The folder ${filter.folder} does not exist.`],
@@ -94,9 +100,7 @@ function listFiles(call: Call): Record<string, unknown> {
 
 function fileStats(call: Call): Record<string, unknown> {
   const filter = fileFilter(call);
-  const result = call.ctx.store.folderByPath(filter.folder)
-    ? call.ctx.store.listFiles({ ...filter, orderBy: 'f.id', limit: 0, offset: 0 })
-    : { total: 0, bytes: 0 };
+  const result = call.ctx.store.listFiles({ ...filter, orderBy: 'f.id', limit: 0, offset: 0 });
   return {
     stats: { approx_files_count: result.total, approx_files_size: result.bytes },
     info: { total_files_count: result.total, total_files_size: result.bytes },
@@ -126,10 +130,12 @@ function uploadReply(call: Call, outcomes: UploadOutcome[], failures: Array<{ so
   return reply;
 }
 
-function uploadOptions(call: Call): { folder: string; overwrite: boolean } {
+function uploadOptions(call: Call): UploadOptions {
   return {
     folder: normalizeFolderPath(single(call.query.folder) ?? single(call.query.dir) ?? '/', 'folder'),
     overwrite: boolParam(call.query.overwrite, 'overwrite'),
+    admit: sassUploadAdmission(call),
+    placeable: sassUploadPlaceable(call),
   };
 }
 
@@ -167,7 +173,7 @@ async function streamUpload(call: Call): Promise<Record<string, unknown> | undef
   const filename = stringParam(call.query.filename ?? call.query.name, 'filename', 4096);
   if (!filename) throw badRequest('INVALID_PARAMETER', '"filename" is required for a streamed upload.', 'PUT /v4/files?folder=/videos&filename=big.mp4');
   if (call.body !== undefined) throw badRequest('INVALID_REQUEST', 'Send the file bytes as the body with Content-Type: application/octet-stream.');
-  const staged: StagedUpload[] = await receiveStream(call.ctx, call.req.raw, options.folder, filename, call.req.headers['content-type']);
+  const staged: StagedUpload[] = await receiveStream(call.ctx, call.req.raw, options.folder, filename, call.req.headers['content-type'], options.placeable);
   return uploadReply(call, await commitUploads(call.ctx, staged, options), [], true);
 }
 

@@ -33,10 +33,11 @@ function listFolders(call: Call): Record<string, unknown> {
     offset,
   });
   const base = ctx.store.folderByPath(folder);
+  const counts = ctx.store.folderCountsMany(result.folders);
   return {
     type: 'LIST',
     base: base ? folderObject(url, base, ctx.store.folderCounts(base)) : null,
-    folders: result.folders.map((f) => folderObject(url, f, ctx.store.folderCounts(f))),
+    folders: result.folders.map((f) => folderObject(url, f, counts.get(f.id))),
     warnings: base ? [] : [`The folder ${folder} does not exist.`],
     total: result.total,
     limit,

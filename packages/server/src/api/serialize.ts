@@ -1,5 +1,5 @@
 import type { FileWithFolder, FolderRow } from '../store/rows.js';
-import { parseObject } from '../store/metadata-store.js';
+import { parseObject, type FolderCounts } from '../store/metadata-store.js';
 import { joinPath } from '../store/names.js';
 
 export type ApiVersion = 'v4' | 'v5';
@@ -92,12 +92,6 @@ export function fileObject(ctx: UrlContext, file: FileWithFolder, options: FileO
   if (ctx.version === 'v5') object.owner = null;
   if (options.upload) object.overwrite = options.upload.overwrite;
   return object;
-}
-
-export interface FolderCounts {
-  filesDirect: number;
-  filesRecursive: number;
-  bytesRecursive: number;
 }
 
 export function folderObject(ctx: UrlContext, folder: FolderRow, counts?: FolderCounts): Record<string, unknown> {

@@ -34,6 +34,13 @@ export type UploadOutcome =
 export interface UploadOptions {
   folder: string;
   overwrite: boolean;
+  /**
+   * Called with every staged file (its final folder known) before any is committed; throwing
+   * refuses the whole request and discards them all. SASS keys' folder scope and quotas use it.
+   */
+  admit?: (uploads: readonly StagedUpload[]) => void;
+  /** Checks a target folder as soon as it is known, so a refused streamed upload is not read first. */
+  placeable?: (folder: string) => void;
 }
 
 const RANDOM_SUFFIX_ALPHABET = 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789';
@@ -132,6 +139,7 @@ export async function commitUploads(
   const outcomes: UploadOutcome[] = [];
   let next = 0;
   try {
+    options.admit?.(uploads);
     for (; next < uploads.length; next++) {
       const upload = uploads[next]!;
       const info = { ...(await imageInfo(upload.staged.tempPath, upload.type)), ...upload.info };
@@ -557,8 +565,10 @@ export async function receiveStream(
   folder: string,
   filename: string,
   declaredType?: string,
+  placeable?: (folder: string) => void,
 ): Promise<StagedUpload[]> {
   const placed = placeName(folder, filename, 'filename');
+  placeable?.(placed.folder);
   const staged = await ctx.blobs.stage(request, ctx.limits.maxUploadBytes);
   return [
     {

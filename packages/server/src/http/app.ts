@@ -1,6 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { unauthorized } from '../auth/api-keys.js';
+import { RateLimiter } from '../auth/rate-limit.js';
+import { admitSass, authenticateSass, authorizeSass } from '../auth/sass-rules.js';
 import type { ApiVersion } from '../api/serialize.js';
 import type { ServerContext } from '../context.js';
 import { ApiError } from '../errors.js';
@@ -44,10 +46,11 @@ function fromFastify(error: FastifyError, maxJsonBytes: number): ApiError | unde
 
 function authenticate(call: Pick<Call, 'req' | 'ctx'>): Principal {
   const raw = call.req.headers[KEY_HEADER];
-  const secret = Array.isArray(raw) ? raw[0] : raw;
+  const secret = (Array.isArray(raw) ? raw[0] : raw)?.trim();
   if (!secret) throw unauthorized('No API key was sent.', 'UNAUTHORIZED');
-  const key = call.ctx.keys.authenticate(secret.trim());
-  return { kind: 'api-key', key, permissions: new Set(key.permissions) };
+  if (secret.startsWith('SASS__')) return authenticateSass(call, secret);
+  const key = call.ctx.keys.authenticate(secret);
+  return { kind: 'api-key', id: key.uuid, key, permissions: new Set(key.permissions) };
 }
 
 function requirePermissions(principal: Principal, spec: RouteSpec): void {
@@ -58,7 +61,9 @@ function requirePermissions(principal: Principal, spec: RouteSpec): void {
       403,
       'PERMISSION_DENIED',
       `This key lacks the ${missing.join(' and ')} permission${missing.length > 1 ? 's' : ''} needed for ${spec.method} ${spec.path}.`,
-      'Grant the permission to the key (PATCH /v5/access/keys/{uuid}) or use a key that has it.',
+      principal.kind === 'sass'
+        ? 'Grant the permission to the security template (PATCH /v5/access/templates/{id}); its SASS keys get it at once.'
+        : 'Grant the permission to the key (PATCH /v5/access/keys/{uuid}) or use a key that has it.',
     );
   }
 }
@@ -117,6 +122,7 @@ export function buildApp(ctx: ServerContext, routes: RouteSpec[]): FastifyInstan
     ),
   );
 
+  const keyLimiter = ctx.limits.requestsPerMinutePerKey > 0 ? new RateLimiter(ctx.limits.requestsPerMinutePerKey) : undefined;
   for (const spec of routes) {
     for (const url of urlsOf(spec)) {
       const version = (url.match(/^\/:token\/(v4|v5)\//)?.[1] ?? 'v5') as ApiVersion;
@@ -141,8 +147,17 @@ export function buildApp(ctx: ServerContext, routes: RouteSpec[]): FastifyInstan
             body: req.body,
           };
           if (spec.permissions !== 'public') {
-            call.principal = authenticate(call);
-            requirePermissions(call.principal, spec);
+            const principal = authenticate(call);
+            call.principal = principal;
+            if (principal.kind === 'sass') authorizeSass(call, spec, principal);
+            requirePermissions(principal, spec);
+            if (principal.kind === 'sass') admitSass(call, spec, principal);
+            // Counted last, so refused requests do not use up a key's budget.
+            const wait = keyLimiter?.take(principal.id) ?? 0;
+            if (wait > 0) {
+              throw new ApiError(429, 'TOO_MANY_REQUESTS', `This key made more than ${ctx.limits.requestsPerMinutePerKey} requests in a minute.`,
+                `Retry after ${wait} s, or spread requests out.`, {}, { 'retry-after': String(wait) });
+            }
           }
           const result = await spec.handler(call);
           if (result === undefined) return reply;

@@ -1,17 +1,19 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { ApiKeyRecord } from '../auth/api-keys.js';
 import type { Permission } from '../auth/permissions.js';
+import type { SassKeyRecord } from '../auth/sass.js';
 import type { ApiVersion, UrlContext } from '../api/serialize.js';
 import type { ServerContext } from '../context.js';
 
 export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE' | 'HEAD';
 
-/** Who made the request: for now an API key; SASS keys join later with their template's rules. */
-export interface Principal {
-  kind: 'api-key';
-  key: ApiKeyRecord;
-  permissions: ReadonlySet<Permission>;
-}
+/**
+ * Who made the request: an API key, or a SASS key with its template's rules and the caller's
+ * address (which the per-source limits count by). `id` names the key in limits and logs.
+ */
+export type Principal =
+  | { kind: 'api-key'; id: string; key: ApiKeyRecord; permissions: ReadonlySet<Permission> }
+  | { kind: 'sass'; id: string; sass: SassKeyRecord; ip: string; permissions: ReadonlySet<Permission> };
 
 export interface Call {
   req: FastifyRequest;

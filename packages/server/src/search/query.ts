@@ -1,6 +1,7 @@
 /**
  * Filerobot's file search expression (`q` of `GET /{token}/v5/files`), compiled to a SQLite WHERE
- * fragment over `files f JOIN folders d`.
+ * fragment over `files f JOIN folders d` (reading the `file_tags`, `file_meta` and `files_fts`
+ * indexes the store keeps in step with each file).
  *
  * Grammar, as real clients send it:
  *   q      := term (('+' | whitespace) term)*
@@ -321,7 +322,7 @@ function equalityCondition(value: string): Condition {
 type CompareMode = 'text' | 'number' | 'date' | 'meta';
 
 interface Field {
-  /** A predicate about one value, put in context: as is for a column, in EXISTS for a set. */
+  /** A predicate about one value, put in context: as is for a column, in a subquery for a set. */
   scope(pred: Frag): Frag;
   /** SQL expression of one value. */
   value: Frag;
@@ -397,10 +398,37 @@ OR f.type LIKE ${`%/${word}+%`} ${ESCAPE})`;
   };
 }
 
+/**
+ * Set-valued fields are written as id lists (`f.id IN (SELECT file_id ...)`) rather than correlated
+ * EXISTS, so SQLite can start from the index of matches instead of probing once per file: that
+ * makes counts and rare matches fast. A page read by walking a files index in order wants the
+ * opposite, a keyed probe per candidate, rather than materialising every match first: `probeForm`
+ * rewrites one form into the other. Both select the same files; only constant SQL changes.
+ */
+const ID_LISTS = {
+  tags: {
+    list: 'f.id IN (SELECT t.file_id FROM file_tags t WHERE ',
+    probe: 'EXISTS (SELECT 1 FROM file_tags t WHERE t.file_id = f.id AND ',
+  },
+  meta: {
+    list: 'f.id IN (SELECT j.file_id FROM file_meta j WHERE j.key = ',
+    // `+` keeps SQLite from seeking the (key, value) index and then scanning it for this file,
+    // which it otherwise prefers and which costs one pass over every match per file.
+    probe: 'EXISTS (SELECT 1 FROM file_meta j WHERE j.file_id = f.id AND +j.key = ',
+  },
+} as const;
+
+/** A compiled WHERE with each id list turned into a per-file probe; the parameters are unchanged. */
+export function probeForm(where: string): string {
+  let out = where;
+  for (const { list, probe } of Object.values(ID_LISTS)) out = out.replaceAll(list, probe);
+  return out;
+}
+
 function tagsField(): Field {
   const value = raw('t.label');
   return {
-    scope: (pred) => sql`EXISTS (SELECT 1 FROM file_tags t WHERE t.file_id = f.id AND ${pred})`,
+    scope: (pred) => sql`${raw(ID_LISTS.tags.list)}${pred})`,
     value,
     mode: 'text',
     equals: (v) => sql`t.label = ${v}`,
@@ -422,16 +450,15 @@ function labelsField(): Field {
 }
 
 /**
- * A metadata key. json_tree over `$."key"` yields one row for a scalar and every leaf of an array
- * (multi-select) or a localized object, so "any element / any locale matches" falls out.
+ * A metadata key. `file_meta` holds, per file and top-level key, the scalar leaves json_tree over
+ * `$."key"` yields (one for a scalar, every element of an array (multi-select) or value of a
+ * localized object) with json_tree's `type` and `value`, so "any element / any locale matches" falls
+ * out and the predicates below read `j` exactly as they would a json_tree row. The
+ * (key, lower(value)) index turns equality into a seek instead of parsing every file's JSON.
  */
 function metaField(key: string): Field {
-  // SQLite reads JSON string escapes inside a quoted path label, so JSON.stringify quotes any key.
-  const path = `$.${JSON.stringify(key)}`;
   return {
-    scope: (pred) =>
-      sql`EXISTS (SELECT 1 FROM json_tree(f.meta, ${path}) j WHERE j.type NOT IN ('object', 'array') \
-AND ${pred})`,
+    scope: (pred) => sql`${raw(ID_LISTS.meta.list)}${key} AND ${pred})`,
     value: raw('j.value'),
     mode: 'meta',
     equals: metaEquals,

@@ -1,6 +1,6 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdir, open, readdir, rename, rm, stat, unlink } from 'node:fs/promises';
+import { mkdir, open, readdir, rename, rm, stat, unlink, utimes } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -77,6 +77,11 @@ export class BlobStore {
   async commit(staged: StagedBlob): Promise<void> {
     const dir = join(this.blobDir, staged.blobId.slice(0, 2));
     const created = await mkdir(dir, { recursive: true });
+    // The orphan collector spares blobs modified within its grace period. A staged file may have
+    // waited in tmp/ longer than that (other parts of its request, image probing), so restart its
+    // clock before it appears in blobs/ without a row.
+    const at = new Date();
+    await utimes(staged.tempPath, at, at);
     await rename(staged.tempPath, this.pathOf(staged.blobId));
     if (this.sync) {
       await fsyncDir(dir);
@@ -124,6 +129,34 @@ export class BlobStore {
       }
     }
     return { temps, orphans };
+  }
+
+  /**
+   * Deletes blobs `isReferenced` does not claim, while the server runs. A blob is renamed into
+   * blobs/ before the row that references it commits, so one modified less than `graceMs` ago may
+   * be an upload in flight and is kept; the reference is checked again right before the unlink.
+   * Temp files are left alone: a live upload is writing them (start-up `sweep` clears leftovers).
+   */
+  async collect(isReferenced: (blobId: string) => boolean, graceMs: number): Promise<number> {
+    let removed = 0;
+    for (const shard of await readdir(this.blobDir, { withFileTypes: true })) {
+      if (!shard.isDirectory()) continue;
+      const shardDir = join(this.blobDir, shard.name);
+      for (const blobId of await readdir(shardDir)) {
+        if (isReferenced(blobId)) continue;
+        const path = join(shardDir, blobId);
+        let modified: number;
+        try {
+          modified = (await stat(path)).mtimeMs;
+        } catch {
+          continue; // Already gone (a delete's reclaim got there first).
+        }
+        if (Date.now() - modified < graceMs || isReferenced(blobId)) continue;
+        await rm(path, { force: true });
+        removed++;
+      }
+    }
+    return removed;
   }
 }
 

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Database, Statement } from 'better-sqlite3';
 import { ApiError, badRequest, conflict, notFound } from '../errors.js';
+import { probeForm } from '../search/query.js';
 import { extensionOf, isWithin, joinPath, splitPath } from './names.js';
 import type { FileRow, FileTags, FileWithFolder, FolderRow, JsonObject } from './rows.js';
 
@@ -29,6 +30,20 @@ export interface FileListQuery {
   orderBy: string;
   limit: number;
   offset: number;
+}
+
+export interface FolderCounts {
+  filesDirect: number;
+  filesRecursive: number;
+  bytesRecursive: number;
+}
+
+export interface FileListResult {
+  files: FileWithFolder[];
+  total: number;
+  bytes: number;
+  /** The listed folder and its counts (undefined when it does not exist), so callers need not count again. */
+  base: { folder: FolderRow; counts: FolderCounts } | undefined;
 }
 
 export interface FolderListQuery {
@@ -71,6 +86,20 @@ export class MetadataStore {
       tagsDeleteFile: db.prepare('DELETE FROM file_tags WHERE file_id = ?'),
       tagsInsertFile: db.prepare('INSERT OR IGNORE INTO file_tags (file_id, label) VALUES (?, ?)'),
       pendingDelete: db.prepare('INSERT OR IGNORE INTO pending_blob_deletes (blob_id) VALUES (?)'),
+      folderStats: db.prepare('SELECT files, bytes FROM folder_stats WHERE folder_id = ?'),
+      allStats: db.prepare('SELECT coalesce(sum(files), 0) AS files, coalesce(sum(bytes), 0) AS bytes FROM folder_stats'),
+      // Strict descendants are the path range (path + '/', path + '0'); the folder's own row adds to it.
+      subtreeStats: db.prepare(
+        `SELECT p.id AS id, coalesce(own.files, 0) AS direct,
+                coalesce(own.files, 0) + coalesce(sum(s.files), 0) AS files,
+                coalesce(own.bytes, 0) + coalesce(sum(s.bytes), 0) AS bytes
+         FROM folders p
+         LEFT JOIN folder_stats own ON own.folder_id = p.id
+         LEFT JOIN folders c ON c.path >= p.path || '/' AND c.path < p.path || '0'
+         LEFT JOIN folder_stats s ON s.folder_id = c.id
+         WHERE p.id IN (SELECT value FROM json_each(?))
+         GROUP BY p.id`,
+      ),
     };
     this.ensureRoot();
   }
@@ -205,17 +234,29 @@ export class MetadataStore {
     }).immediate();
   }
 
-  folderCounts(folder: FolderRow): { filesDirect: number; filesRecursive: number; bytesRecursive: number } {
-    const direct = this.db.prepare('SELECT count(*) AS n FROM files WHERE folder_id = ?').get(folder.id) as { n: number };
-    const recursive = (folder.path === '/'
-      ? this.db.prepare('SELECT count(*) AS n, coalesce(sum(size), 0) AS bytes FROM files').get()
-      : this.db
-          .prepare(
-            `SELECT count(*) AS n, coalesce(sum(f.size), 0) AS bytes FROM files f JOIN folders d ON d.id = f.folder_id
-             WHERE d.path = ? OR (d.path >= ? AND d.path < ?)`,
-          )
-          .get(folder.path, folder.path + '/', folder.path + '0')) as { n: number; bytes: number };
-    return { filesDirect: direct.n, filesRecursive: recursive.n, bytesRecursive: recursive.bytes };
+  /** Files directly in `folder`, and files and bytes in its whole subtree, from the maintained counters. */
+  folderCounts(folder: FolderRow): FolderCounts {
+    if (folder.parent_id !== null) return this.folderCountsMany([folder]).get(folder.id)!;
+    const own = this.stmt.folderStats!.get(folder.id) as { files: number; bytes: number } | undefined;
+    const all = this.stmt.allStats!.get() as { files: number; bytes: number };
+    return { filesDirect: own?.files ?? 0, filesRecursive: all.files, bytesRecursive: all.bytes };
+  }
+
+  /** Counts for many folders in one query (a folder listing), keyed by folder id. */
+  folderCountsMany(folders: readonly FolderRow[]): Map<number, FolderCounts> {
+    const counts = new Map<number, FolderCounts>();
+    const ids = folders.filter((f) => f.parent_id !== null).map((f) => f.id);
+    if (ids.length > 0) {
+      const rows = this.stmt.subtreeStats!.all(JSON.stringify(ids)) as Array<{
+        id: number;
+        direct: number;
+        files: number;
+        bytes: number;
+      }>;
+      for (const row of rows) counts.set(row.id, { filesDirect: row.direct, filesRecursive: row.files, bytesRecursive: row.bytes });
+    }
+    for (const folder of folders) if (folder.parent_id === null) counts.set(folder.id, this.folderCounts(folder));
+    return counts;
   }
 
   listFolders(query: FolderListQuery): { folders: FolderRow[]; total: number } {
@@ -399,32 +440,59 @@ export class MetadataStore {
     });
   }
 
-  listFiles(query: FileListQuery): { files: FileWithFolder[]; total: number; bytes: number } {
+  /**
+   * One page of files plus the total and bytes of everything matching. Without a filter the totals
+   * come from the folder counters; with one, a single count query runs. The page query's plan is
+   * chosen from those numbers (see `pagePlan`).
+   */
+  listFiles(query: FileListQuery): FileListResult {
+    const base = this.folderByPath(query.folder);
+    if (!base) return { files: [], total: 0, bytes: 0, base: undefined };
+    const counts = this.folderCounts(base);
+    const scope = query.recursive
+      ? { files: counts.filesRecursive, bytes: counts.bytesRecursive }
+      : { files: counts.filesDirect, bytes: (this.stmt.folderStats!.get(base.id) as { bytes: number } | undefined)?.bytes ?? 0 };
     const where: string[] = [];
     const params: unknown[] = [];
-    if (query.recursive) {
-      if (query.folder !== '/') {
-        // A folder-id subquery lets SQLite pick the files index; a range on the joined path does not.
-        where.push('f.folder_id IN (SELECT id FROM folders WHERE path = ? OR (path >= ? AND path < ?))');
-        params.push(query.folder, query.folder + '/', query.folder + '0');
-      }
-    } else {
-      where.push('d.path = ?');
-      params.push(query.folder);
+    if (!query.recursive) {
+      where.push('f.folder_id = ?');
+      params.push(base.id);
+    } else if (base.parent_id !== null) {
+      // A folder-id subquery lets SQLite use a files index; a range on the joined path would not.
+      where.push('f.folder_id IN (SELECT id FROM folders WHERE path = ? OR (path >= ? AND path < ?))');
+      params.push(base.path, base.path + '/', base.path + '0');
     }
-    if (query.where) {
-      where.push(`(${query.where.sql})`);
-      params.push(...query.where.params);
+    const filtered = query.where !== undefined && query.where.sql.trim() !== '1';
+    if (filtered) {
+      where.push(`(${query.where!.sql})`);
+      params.push(...query.where!.params);
     }
-    const from = `FROM files f JOIN folders d ON d.id = f.folder_id ${where.length ? 'WHERE ' + where.join(' AND ') : ''}`;
-    const totals = this.db.prepare(`SELECT count(*) AS n, coalesce(sum(f.size), 0) AS bytes ${from}`).get(...params) as {
-      n: number;
-      bytes: number;
-    };
+    const whereSql = where.length ? 'WHERE ' + where.join(' AND ') : '';
+    // The id lists of a search span the whole library; within a small folder or subtree, probing
+    // each of its files is cheaper than materialising them.
+    const small = scope.files <= SMALL_SCOPE;
+    let total = scope.files;
+    let bytes = scope.bytes;
+    if (filtered && scope.files > 0) {
+      const totals = this.db
+        .prepare(
+          `SELECT count(*) AS n, coalesce(sum(f.size), 0) AS bytes FROM files f JOIN folders d ON d.id = f.folder_id
+           ${small ? probeForm(whereSql) : whereSql}`,
+        )
+        .get(...params) as { n: number; bytes: number };
+      total = totals.n;
+      bytes = totals.bytes;
+    }
+    if (query.limit === 0 || query.offset >= total) return { files: [], total, bytes, base: { folder: base, counts } };
+    const scanned = !query.recursive ? scope.files : base.parent_id === null ? counts.filesRecursive : this.folderCounts(this.root()).filesRecursive;
+    const plan = pagePlan(query, total, scanned);
     const files = this.db
-      .prepare(`SELECT f.*, d.uuid AS folder_uuid, d.path AS folder_path ${from} ORDER BY ${query.orderBy} LIMIT ? OFFSET ?`)
+      .prepare(
+        `SELECT f.*, d.uuid AS folder_uuid, d.path AS folder_path FROM files f ${plan.indexedBy} JOIN folders d ON d.id = f.folder_id
+         ${plan.indexedBy || small ? probeForm(whereSql) : whereSql} ORDER BY ${plan.orderBy} LIMIT ? OFFSET ?`,
+      )
       .all(...params, query.limit, query.offset) as FileWithFolder[];
-    return { files, total: totals.n, bytes: totals.bytes };
+    return { files, total, bytes, base: { folder: base, counts } };
   }
 
   // ---- tags dictionary -------------------------------------------------------------------
@@ -493,6 +561,34 @@ export class MetadataStore {
     this.stmt.tagsDeleteFile!.run(id);
     for (const label of labels) this.stmt.tagsInsertFile!.run(id, label.toLowerCase());
   }
+}
+
+/** Scopes up to this many files are filtered file by file (see `probeForm`), about 20 ms of probes. */
+const SMALL_SCOPE = 20_000;
+
+/** Indexes that return files in `created_at` / `modified_at` order, across all folders or within one. */
+const ORDER_INDEXES: Record<string, { all: string; folder?: string }> = {
+  'f.created_at': { all: 'files_created', folder: 'files_folder_created' },
+  'f.modified_at': { all: 'files_modified' },
+};
+
+/**
+ * SQLite has no statistics to weigh "walk an index in the requested order until the page is full"
+ * against "collect every match, then sort", and guesses wrong both ways at scale (seconds for a
+ * large subtree walked folder by folder, or for a rare match found by walking the whole order
+ * index). We know the numbers: a walk reads about (offset + limit) * scanned / total rows, a sort
+ * reads every match. Pick the cheaper and pin it: INDEXED BY for the walk, `+column` (which no index
+ * can serve) in ORDER BY for the sort.
+ */
+function pagePlan(query: FileListQuery, total: number, scanned: number): { indexedBy: string; orderBy: string } {
+  const first = /^(f\.\w+) (ASC|DESC)\b/i.exec(query.orderBy);
+  const indexes = first ? ORDER_INDEXES[first[1]!] : undefined;
+  // No index keeps this order across folders, so there is no walk to mistake for a bargain.
+  if (!indexes) return { indexedBy: '', orderBy: query.orderBy };
+  const index = query.recursive ? indexes.all : indexes.folder;
+  const walk = ((query.offset + query.limit) * scanned) / Math.max(total, 1);
+  if (index && walk <= total * 4) return { indexedBy: `INDEXED BY ${index}`, orderBy: query.orderBy };
+  return { indexedBy: '', orderBy: query.orderBy.replace(/(^|,\s*)(f\.\w+)/g, '$1+$2') };
 }
 
 interface TagRow {

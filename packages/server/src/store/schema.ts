@@ -87,6 +87,183 @@ export const MIGRATIONS: ReadonlyArray<(db: Database) => void> = [
       CREATE TABLE pending_blob_deletes (blob_id TEXT PRIMARY KEY) WITHOUT ROWID;
     `);
   },
+  // Catalog: labels, staged bulk changes, project settings, collections, shares.
+  (db) => {
+    db.exec(`
+      CREATE TABLE labels (
+        id          INTEGER PRIMARY KEY,
+        uuid        TEXT NOT NULL UNIQUE,
+        sid         TEXT NOT NULL UNIQUE,
+        name        TEXT NOT NULL,
+        name_key    TEXT NOT NULL UNIQUE,
+        color       TEXT NOT NULL,
+        shape       TEXT NOT NULL,
+        is_pinned   INTEGER NOT NULL DEFAULT 0,
+        permissions TEXT NOT NULL DEFAULT '{}',
+        created_at  TEXT NOT NULL,
+        updated_at  TEXT NOT NULL
+      );
+      -- Label counts scan only the files that carry a label.
+      CREATE INDEX files_labelled ON files(id) WHERE labels <> '[]';
+
+      CREATE TABLE bulk_jobs (
+        id           INTEGER PRIMARY KEY,
+        uuid         TEXT NOT NULL UNIQUE,
+        state        TEXT NOT NULL,
+        files_uuids  TEXT NOT NULL,
+        changes      TEXT NOT NULL,
+        results      TEXT,
+        created_at   TEXT NOT NULL,
+        committed_at TEXT
+      );
+
+      CREATE TABLE project_settings (
+        key        TEXT PRIMARY KEY,
+        value      TEXT NOT NULL,
+        updated_at TEXT NOT NULL
+      ) WITHOUT ROWID;
+
+      CREATE TABLE collections (
+        id         INTEGER PRIMARY KEY,
+        uuid       TEXT NOT NULL UNIQUE,
+        title      TEXT NOT NULL,
+        type       TEXT NOT NULL,
+        visibility TEXT NOT NULL,
+        query      TEXT NOT NULL DEFAULT '',
+        folders    TEXT NOT NULL DEFAULT '[]',
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL
+      );
+
+      CREATE TABLE shares (
+        id          INTEGER PRIMARY KEY,
+        uuid        TEXT NOT NULL UNIQUE,
+        puid        TEXT NOT NULL UNIQUE,
+        slug        TEXT NOT NULL,
+        title       TEXT NOT NULL,
+        description TEXT NOT NULL DEFAULT '',
+        items       TEXT NOT NULL,
+        starts_at   TEXT,
+        expires_at  TEXT,
+        starts_tz   TEXT,
+        expires_tz  TEXT,
+        auth        TEXT NOT NULL DEFAULT '[]',
+        created_at  TEXT NOT NULL,
+        updated_at  TEXT NOT NULL
+      );
+    `);
+  },
+  // Scale: a metadata index for `key:value` search, per-folder file counters, blob lookups.
+  (db) => {
+    // Every scalar leaf under each top-level key: the rows json_tree(meta, '$."key"') yields, with its
+    // type and value. Meta that is not a JSON object has no keys, as a JSON path into it finds nothing
+    // (json_valid goes first: json_type fails on malformed JSON).
+    const leaves = (id: string, meta: string, from = ''): string => {
+      const object = `CASE WHEN json_valid(${meta}) THEN CASE json_type(${meta}) WHEN 'object' THEN ${meta} END END`;
+      return `
+        SELECT ${id}, top.key, top.type, top.value FROM ${from}json_each(${object}) top
+         WHERE top.type NOT IN ('object', 'array', 'null')
+        UNION ALL
+        SELECT ${id}, top.key, leaf.type, leaf.value FROM ${from}json_each(${object}) top, json_tree(top.value) leaf
+         WHERE top.type IN ('object', 'array') AND leaf.type NOT IN ('object', 'array', 'null')`;
+    };
+    const bump = (sign: '+' | '-', row: 'NEW' | 'OLD'): string =>
+      `INSERT INTO folder_stats (folder_id, files, bytes) VALUES (${row}.folder_id, ${sign}1, ${sign}${row}.size)
+         ON CONFLICT (folder_id) DO UPDATE SET files = files + excluded.files, bytes = bytes + excluded.bytes;`;
+    db.exec(`
+      -- One row per scalar leaf of each top-level metadata key (an array's elements, a localized
+      -- object's values), typed as json_tree types it, so the search compiler can apply the very
+      -- predicates it applied while walking the JSON. Nulls are left out: no predicate matches them.
+      -- Keys keep their case, as JSON paths do.
+      CREATE TABLE file_meta (
+        file_id INTEGER NOT NULL,
+        key     TEXT NOT NULL,
+        type    TEXT NOT NULL,
+        value   NOT NULL,
+        PRIMARY KEY (file_id, key, type, value)
+      ) WITHOUT ROWID;
+      -- Covers every metadata predicate; lower(value) serves case-insensitive equality and ranges.
+      CREATE INDEX file_meta_lookup ON file_meta(key, lower(value), type, value);
+
+      -- Files and bytes directly in each folder, so counts and totals never scan files.
+      CREATE TABLE folder_stats (
+        folder_id INTEGER PRIMARY KEY,
+        files     INTEGER NOT NULL,
+        bytes     INTEGER NOT NULL
+      );
+
+      -- Triggers rather than store code keep both in step: any write to files (every route, store
+      -- methods yet to come, tests seeding rows by hand) updates them in the same statement, so in
+      -- the same transaction.
+      CREATE TRIGGER files_index_insert AFTER INSERT ON files BEGIN
+        INSERT OR IGNORE INTO file_meta (file_id, key, type, value) ${leaves('NEW.id', 'NEW.meta')};
+        ${bump('+', 'NEW')}
+      END;
+
+      CREATE TRIGGER files_index_meta AFTER UPDATE OF meta ON files WHEN NEW.meta IS NOT OLD.meta BEGIN
+        DELETE FROM file_meta WHERE file_id = OLD.id;
+        INSERT OR IGNORE INTO file_meta (file_id, key, type, value) ${leaves('NEW.id', 'NEW.meta')};
+      END;
+
+      CREATE TRIGGER files_index_place AFTER UPDATE OF folder_id, size ON files
+        WHEN NEW.folder_id IS NOT OLD.folder_id OR NEW.size IS NOT OLD.size BEGIN
+        ${bump('-', 'OLD')}
+        ${bump('+', 'NEW')}
+      END;
+
+      CREATE TRIGGER files_index_delete AFTER DELETE ON files BEGIN
+        DELETE FROM file_meta WHERE file_id = OLD.id;
+        ${bump('-', 'OLD')}
+      END;
+
+      CREATE TRIGGER folders_stats_delete AFTER DELETE ON folders BEGIN
+        DELETE FROM folder_stats WHERE folder_id = OLD.id;
+      END;
+
+      INSERT OR IGNORE INTO file_meta (file_id, key, type, value) ${leaves('f.id', 'f.meta', 'files f, ')};
+      INSERT INTO folder_stats (folder_id, files, bytes) SELECT folder_id, count(*), sum(size) FROM files GROUP BY folder_id;
+
+      -- Orphan collection asks "does any row use this blob?" once per blob on disk.
+      CREATE INDEX files_blob ON files(blob_id);
+    `);
+  },
+  // Security templates and the SASS keys exchanged from them.
+  (db) => {
+    db.exec(`
+      CREATE TABLE security_templates (
+        id                  INTEGER PRIMARY KEY,
+        template_id         TEXT NOT NULL UNIQUE,
+        -- sha256 of template_id: the exchange looks templates up by hash, not by the credential itself.
+        lookup              TEXT NOT NULL UNIQUE,
+        name                TEXT NOT NULL,
+        permissions         TEXT NOT NULL,
+        validity_seconds    INTEGER NOT NULL,
+        ip_ranges           TEXT NOT NULL DEFAULT '[]',
+        countries           TEXT NOT NULL DEFAULT '[]',
+        limit_per_min       INTEGER,
+        limit_per_ip_source INTEGER,
+        dir_scope           TEXT,
+        list_scope          TEXT,
+        active              INTEGER NOT NULL DEFAULT 1,
+        created_at          TEXT NOT NULL,
+        updated_at          TEXT NOT NULL
+      );
+
+      CREATE TABLE sass_keys (
+        id           INTEGER PRIMARY KEY,
+        key_id       TEXT NOT NULL,
+        secret_hash  TEXT NOT NULL,
+        template_row INTEGER NOT NULL REFERENCES security_templates(id) ON DELETE CASCADE,
+        issued_ip    TEXT NOT NULL,
+        created_at   INTEGER NOT NULL,
+        expires_at   INTEGER NOT NULL,
+        revoked_at   INTEGER
+      );
+      CREATE INDEX sass_keys_lookup ON sass_keys(key_id);
+      CREATE INDEX sass_keys_template ON sass_keys(template_row);
+      CREATE INDEX sass_keys_expiry ON sass_keys(expires_at);
+    `);
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;
