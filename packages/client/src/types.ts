@@ -175,8 +175,8 @@ export interface ApiKey {
   [field: string]: unknown;
 }
 
-export interface SecurityTemplate {
-  id: string;
+/** The settings of a security template, as sent to create or change one. */
+export interface SecurityTemplateFields {
   name: string;
   permissions: string[];
   validity_seconds?: number;
@@ -187,6 +187,10 @@ export interface SecurityTemplate {
   dir_scope?: string | null;
   list_scope?: string | null;
   active?: boolean;
+}
+
+export interface SecurityTemplate extends SecurityTemplateFields {
+  id: string;
   [field: string]: unknown;
 }
 

@@ -196,20 +196,21 @@ export class ApiCore {
       }
       if (!streamReply) timer.clear();
       else timer.stopWatchingBody();
+      // One renewal per call (a SASS key that expired); the repeat does not count as a retry.
+      const renewKey = async (error: APIError): Promise<boolean> => {
+        if (refreshed || !(await this.options.keys.refresh?.(error, key, req.signal))) return false;
+        // A stream already read cannot be sent again with the new key.
+        if (!replayable && tracked.started()) throw error;
+        refreshed = true;
+        return true;
+      };
 
       if (response.status >= 200 && response.status < 300) {
         try {
           return (await onSuccess(response, request)) as T;
         } catch (error) {
           timer.clear();
-          if (
-            error instanceof AuthenticationError &&
-            !refreshed &&
-            (await this.options.keys.refresh?.(error, key, req.signal))
-          ) {
-            // A stream already read cannot be sent again with the new key.
-            if (!replayable && tracked.started()) throw error;
-            refreshed = true;
+          if (error instanceof AuthenticationError && (await renewKey(error))) {
             attempt--;
             continue;
           }
@@ -218,13 +219,7 @@ export class ApiCore {
       }
       timer.clear();
       const error = APIError.from(response.status, await readErrorBody(response), response.headers, request);
-      if (
-        response.status === 401 &&
-        !refreshed &&
-        (await this.options.keys.refresh?.(error, key, req.signal))
-      ) {
-        if (!replayable && tracked.started()) throw error;
-        refreshed = true;
+      if (response.status === 401 && (await renewKey(error))) {
         attempt--;
         continue;
       }

@@ -1,20 +1,9 @@
 import { FilerobotError } from '../core/errors.js';
 import type { ApiCore } from '../core/http.js';
-import type { ApiKey, SecurityTemplate } from '../types.js';
+import type { ApiKey, SecurityTemplate, SecurityTemplateFields } from '../types.js';
 import { Resource, seg, type CallOptions } from './resource.js';
 
-export interface TemplateInput {
-  name: string;
-  permissions: string[];
-  validity_seconds?: number;
-  ip_ranges?: string[];
-  countries?: string[];
-  limit_per_min?: number | null;
-  limit_per_ip_source?: number | null;
-  dir_scope?: string | null;
-  list_scope?: string | null;
-  active?: boolean;
-}
+export type TemplateInput = SecurityTemplateFields;
 
 /**
  * API keys and security templates (`/v5/access/...`; sfx server extensions, since the real API's
