@@ -337,6 +337,19 @@ describe('access and auth errors', () => {
     await expect(client.access.keys.get(key.uuid)).rejects.toBeInstanceOf(NotFoundError);
   });
 
+  it('manages security templates and exchanges one for a SASS key', async () => {
+    const template = await client.access.templates.create({ name: 'widget', permissions: ['OBJECTS_LIST'], validity_seconds: 60 });
+    expect(template.id).toMatch(/^SECU_/);
+    expect((await client.access.templates.list()).map((t) => t.id)).toContain(template.id);
+    expect((await client.access.templates.get(template.id)).name).toBe('widget');
+    expect((await client.access.templates.update(template.id, { name: 'widget-2' })).name).toBe('widget-2');
+    const sass = await client.access.exchange(template.id);
+    expect(sass).toMatch(/^SASS__/);
+    await expect(fx.client({ apiKey: sass }).files.list()).resolves.toBeDefined();
+    await client.access.templates.delete(template.id);
+    await expect(client.access.exchange(template.id)).rejects.toBeInstanceOf(NotFoundError);
+  });
+
   it('a wrong key is an AuthenticationError that does not echo the key', async () => {
     const wrong = fx.client({ apiKey: 'definitely-wrong-secret' });
     const error = await wrong.files.list().catch((e: unknown) => e);
