@@ -1,8 +1,8 @@
-import { ApiCore, type KeyProvider } from './core/http.js';
+import { ApiCore, type ApiRequest, type KeyProvider, type Method, type QueryValue } from './core/http.js';
 import { parseEndpoint, type ApiVersion, type Endpoint } from './core/config.js';
 import { APIError, ConfigurationError } from './core/errors.js';
 import { DEFAULT_RETRY, RequestRateLimiter, type RetryPolicy } from './core/retry.js';
-import { undiciTransport, type Transport } from './core/transport.js';
+import { undiciTransport, type Transport, type TransportResponse } from './core/transport.js';
 import { Access, exchangeTemplate } from './resources/access.js';
 import { Bulk } from './resources/bulk.js';
 import { Collections } from './resources/collections.js';
@@ -13,6 +13,7 @@ import { MetaResource } from './resources/meta.js';
 import { Products } from './resources/products.js';
 import { Settings } from './resources/settings.js';
 import { Shares } from './resources/shares.js';
+import type { CallOptions } from './resources/resource.js';
 import { Tags } from './resources/tags.js';
 
 export const CLIENT_VERSION = '0.1.0';
@@ -149,10 +150,68 @@ export class Filerobot {
     }
   }
 
+  /**
+   * Any API call, for operations that have no method here: sent with this client's key, retries
+   * and typed errors; resolves the parsed JSON reply.
+   *
+   *   const reply = await client.request({ method: 'GET', path: '/files', query: { limit: 1 } });
+   */
+  async request<T = unknown>(call: RawRequest): Promise<T> {
+    return this.core.json<T>(rawRequest(call, 'application/json'));
+  }
+
+  /**
+   * Like `request`, but hands back the successful response unread (status, headers, byte stream)
+   * for binary replies; read `body` once, or call `dump()`. Errors are thrown as by `request`.
+   */
+  async requestRaw(call: RawRequest): Promise<TransportResponse> {
+    return this.core.raw(rawRequest(call, '*/*'));
+  }
+
   /** Closes pooled connections of the default transport. */
   async close(): Promise<void> {
     await this.ownTransport?.close();
   }
+}
+
+/** One call through `request` / `requestRaw`. */
+export interface RawRequest extends CallOptions {
+  method: Method;
+  /** The path after the version segment, e.g. `/files/{uuid}`; segments already encoded. */
+  path: string;
+  /** `none` for paths without a version (`/key/{id}`, `/tags`). Default: the client's. */
+  version?: ApiVersion | 'none';
+  query?: Record<string, QueryValue>;
+  /** Sent as JSON. */
+  json?: unknown;
+  headers?: Record<string, string>;
+  /** Send the API key (default true). */
+  auth?: boolean;
+  /** Safe to send twice with the same effect; default: every method but POST. */
+  idempotent?: boolean;
+}
+
+function rawRequest(call: RawRequest, accept: string): ApiRequest<never> {
+  if (!['GET', 'POST', 'PUT', 'PATCH', 'DELETE'].includes(call.method))
+    throw new ConfigurationError(`method must be GET, POST, PUT, PATCH or DELETE, got ${JSON.stringify(call.method)}.`);
+  if (typeof call.path !== 'string' || !call.path.startsWith('/') || /[?#]/.test(call.path))
+    throw new ConfigurationError(
+      `path must start with "/" and hold no query string (pass "query" instead), got ${JSON.stringify(call.path)}.`,
+    );
+  if (call.path.split('/').some((segment) => segment === '..' || segment === '.'))
+    throw new ConfigurationError(`path must not hold "." or ".." segments, got ${JSON.stringify(call.path)}.`);
+  return {
+    method: call.method,
+    path: call.path,
+    version: call.version,
+    query: call.query,
+    json: call.json,
+    headers: { accept, ...call.headers },
+    auth: call.auth,
+    idempotent: call.idempotent,
+    signal: call.signal,
+    timeoutMs: call.timeoutMs,
+  };
 }
 
 /** Obtains a SASS key from a security template on first use and renews it once when it expires. */

@@ -1,4 +1,4 @@
-export { Filerobot, CLIENT_VERSION, type ClientOptions } from './client.js';
+export { Filerobot, CLIENT_VERSION, type ClientOptions, type RawRequest } from './client.js';
 export { parseEndpoint, DEFAULT_ENDPOINT, type ApiVersion, type Endpoint } from './core/config.js';
 export {
   FilerobotError,
@@ -51,7 +51,7 @@ export type { SetTagsInput } from './resources/tags.js';
 export type { LabelInput } from './resources/labels.js';
 export type { ShareInput } from './resources/shares.js';
 export type { BulkChange } from './resources/bulk.js';
-export type { TemplateInput } from './resources/access.js';
+export type { TemplateInput, PresentedKey } from './resources/access.js';
 export type { MetadataField, MetadataModelEntry, ProjectSettings } from './resources/settings.js';
 export { checkProductRef } from './resources/products.js';
 export type { CallOptions } from './resources/resource.js';

@@ -136,6 +136,10 @@ describe('files: uploads', () => {
     expect(result.errors).toEqual([expect.objectContaining({ source: `${originUrl}/missing.txt` })]);
     const listed = await client.files.list({ folder: '/imports' }).toArray(100);
     expect(listed).toHaveLength(23);
+    expect(result.duplicates).toEqual([]);
+    const again = await client.files.importUrls([urls[0]!], { folder: '/imports' });
+    expect(again.duplicates).toEqual([again.files[0]!.uuid]);
+    expect(again.files[0]!.uuid).toBe(listed.find((f) => f.meta?.n === '0')?.uuid);
   });
 
   it('refuses an upload over the size limit with a PayloadTooLargeError', async () => {

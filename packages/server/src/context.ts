@@ -6,6 +6,7 @@ import type { TransformCache } from './cdn/transform.js';
 import type { BlobStore } from './store/blobs.js';
 import type { CatalogStores } from './store/catalog.js';
 import type { MetadataStore } from './store/metadata-store.js';
+import type { WebhookStore } from './store/webhooks.js';
 
 export interface Limits {
   /** Largest multipart or streamed upload, in bytes. */
@@ -48,6 +49,12 @@ export interface ServerContext {
   duplicatePolicy: DuplicatePolicy;
   /** Lets URL imports reach loopback and private addresses (tests, local demos); off by default to block SSRF. */
   allowPrivateUrlImports: boolean;
+  /** Lets webhooks target loopback and private addresses; defaults to `allowPrivateUrlImports`. */
+  allowPrivateWebhooks: boolean;
+  /** Webhook subscriptions and their delivery log. */
+  webhooks: WebhookStore;
+  /** Tells the webhook dispatcher a write may have recorded events, so it need not wait for its poll. */
+  wakeWebhooks(): void;
   /** Removes queued blobs from disk (after the rows that referenced them are gone). */
   reclaimBlobs(): Promise<void>;
   log: (level: 'debug' | 'info' | 'warn' | 'error', message: string, fields?: Record<string, unknown>) => void;

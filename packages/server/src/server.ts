@@ -14,6 +14,9 @@ import { BlobStore } from './store/blobs.js';
 import { openCatalog } from './store/catalog.js';
 import { openDatabase, type Durability } from './store/database.js';
 import { MetadataStore } from './store/metadata-store.js';
+import { WebhookStore } from './store/webhooks.js';
+import { folderVisibilityResolver } from './store/visibility.js';
+import { WebhookDispatcher, type DispatcherOptions } from './webhooks/dispatcher.js';
 
 export type LogLevel = 'silent' | 'error' | 'warn' | 'info' | 'debug';
 
@@ -36,6 +39,10 @@ export interface ServerOptions {
   limits?: Partial<Limits>;
   duplicatePolicy?: DuplicatePolicy;
   allowPrivateUrlImports?: boolean;
+  /** Lets webhooks target loopback and private addresses. Default: the value of `allowPrivateUrlImports`. */
+  allowPrivateWebhooks?: boolean;
+  /** Webhook delivery: attempts, backoff, receiver timeout (tests shorten them). */
+  webhooks?: DispatcherOptions;
   /** Bytes the transformed-image cache may use. Default 256 MiB. */
   transformCacheBytes?: number;
   /** How often unreferenced blobs are collected while running, in ms; 0 turns it off. Default 15 minutes. */
@@ -166,9 +173,20 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     limits: { ...DEFAULT_LIMITS, ...options.limits },
     duplicatePolicy: options.duplicatePolicy ?? 'skip',
     allowPrivateUrlImports: options.allowPrivateUrlImports ?? false,
+    allowPrivateWebhooks: options.allowPrivateWebhooks ?? options.allowPrivateUrlImports ?? false,
+    webhooks: new WebhookStore(db),
+    wakeWebhooks: () => dispatcher.wake(),
     reclaimBlobs,
     log,
   };
+  // Event payloads carry the server's URL, known once it listens; the dispatcher starts then.
+  let publicUrl = '';
+  const dispatcher = new WebhookDispatcher(
+    ctx,
+    ctx.webhooks,
+    () => ({ base: publicUrl, token, version: 'v5', folderVisibility: folderVisibilityResolver(db) }),
+    options.webhooks,
+  );
   const app = buildApp(ctx, [...ROUTES]);
   try {
     await app.listen({ port: options.port ?? 7010, host: options.host ?? '127.0.0.1' });
@@ -181,6 +199,8 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
   const url = `http://${host === '0.0.0.0' || host === '[::]' ? '127.0.0.1' : host}:${address.port}`;
   log('info', 'listening', { url, token });
+  publicUrl = url;
+  dispatcher.start();
 
   const graceMs = options.gcGraceMs ?? 60 * 60_000;
   const passes = new Set<Promise<unknown>>();
@@ -232,6 +252,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
       }
       await Promise.allSettled(passes);
       await reclaiming.catch(() => undefined);
+      await dispatcher.close();
       db.close();
       if (inMemory) await rm(data, { recursive: true, force: true });
     },

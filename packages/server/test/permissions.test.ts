@@ -30,7 +30,7 @@ describe('route table', () => {
   it('every route declares its permissions, and only known ones', () => {
     for (const spec of ROUTES) {
       const entry = spec.permissions;
-      expect(entry === 'public' || (Array.isArray(entry) && entry.length > 0), `${spec.method} ${spec.path}`).toBe(true);
+      expect(entry === 'public' || entry === 'any-key' || (Array.isArray(entry) && entry.length > 0), `${spec.method} ${spec.path}`).toBe(true);
       if (Array.isArray(entry)) for (const p of entry) expect(PERMISSIONS).toContain(p);
     }
   });
@@ -52,12 +52,12 @@ describe('allow/deny matrix', () => {
     let checked = 0;
     for (const spec of ROUTES) {
       if (spec.permissions === 'public') continue;
-      const required = spec.permissions;
+      const required = spec.permissions === 'any-key' ? [] : spec.permissions;
       for (const url of urlsOf(spec)) {
         const target = `${h.server.url}${concrete(url)}`;
         for (const permission of PERMISSIONS) {
           const r = await h.call(spec.method, target, { key: keys.get(permission)!, body: ['POST', 'PUT', 'PATCH', 'DELETE'].includes(spec.method) ? {} : undefined });
-          const allowed = required.length === 1 && required[0] === permission;
+          const allowed = required.length === 0 || (required.length === 1 && required[0] === permission);
           if (allowed) {
             expect(r.status, `${spec.method} ${url} with ${permission}`).not.toBe(403);
             expect(r.status).not.toBe(401);

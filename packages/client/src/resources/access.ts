@@ -5,6 +5,19 @@ import { Resource, seg, type CallOptions } from './resource.js';
 
 export type TemplateInput = SecurityTemplateFields;
 
+/** What `currentKey()` tells about the presented key: an API key, or a SASS key from a template. */
+export interface PresentedKey {
+  type: 'api_key' | 'sass';
+  permissions: string[];
+  active: boolean;
+  description?: string;
+  /** API keys only. */
+  uuid?: string;
+  /** SASS keys only. */
+  expires_at?: string;
+  [field: string]: unknown;
+}
+
 /**
  * API keys and security templates (`/v5/access/...`; sfx server extensions, since the real API's
  * management endpoints are undocumented), and the documented SASS key exchange.
@@ -120,6 +133,16 @@ export class Access extends Resource {
       });
     },
   };
+
+  /**
+   * The key this client presents, with its permissions (`GET /v5/access/key`, an sfx server
+   * extension: the real API has no such call, and answers it with a 404).
+   */
+  async currentKey(options: CallOptions = {}): Promise<PresentedKey> {
+    return (
+      await this.core.json<{ key: PresentedKey }>({ method: 'GET', path: '/access/key', version: 'v5', ...options })
+    ).key;
+  }
 
   /** Swaps a security template id for a SASS key (`GET /{token}/key/{id}`, no API key sent). */
   async exchange(templateId: string, options: CallOptions = {}): Promise<string> {

@@ -83,6 +83,8 @@ export interface UrlImportResult {
   files: FileObject[];
   /** Items the API could not import (`source` is the URL). Duplicates are resolved into `files` instead. */
   errors: Array<{ source: string; code?: string; msg?: string; hint?: string }>;
+  /** Uuids of the `files` that already existed: the folder held their content, nothing was imported. */
+  duplicates: string[];
 }
 
 export type BulkItem =
@@ -281,7 +283,7 @@ export class Files extends Resource {
           `items[${index}].url must be an http(s) URL, got ${JSON.stringify(item.url)}.`,
         );
     }
-    const result: UrlImportResult = { files: [], errors: [] };
+    const result: UrlImportResult = { files: [], errors: [], duplicates: [] };
     for (let start = 0; start < all.length; start += URLS_PER_REQUEST) {
       const batch = all.slice(start, start + URLS_PER_REQUEST);
       const startedAt = Date.now();
@@ -297,12 +299,15 @@ export class Files extends Resource {
       });
       if (reply.status === 'error') {
         result.files.push(await this.get(String(reply.existing_file_uuid), options));
+        result.duplicates.push(String(reply.existing_file_uuid));
         continue;
       }
       result.files.push(...(reply.files ?? (reply.file ? [reply.file] : [])));
       for (const error of reply.errors ?? []) {
-        if (error.code === DUPLICATE && error.existing_file_uuid)
+        if (error.code === DUPLICATE && error.existing_file_uuid) {
           result.files.push(await this.get(error.existing_file_uuid, options));
+          result.duplicates.push(error.existing_file_uuid);
+        }
         else
           result.errors.push({
             source: String(error.source ?? ''),

@@ -147,9 +147,17 @@ export class Folders extends Resource {
     return reply.folders;
   }
 
-  /** Deletes a folder with everything under it. */
-  async delete(uuid: string, options: CallOptions = {}): Promise<void> {
-    await this.core.json({ method: 'DELETE', path: `/folders/${seg(uuid, 'uuid')}`, ...options });
+  /**
+   * Deletes a folder with everything under it. Resolves what was removed when the API says
+   * (the local server does; `{}` otherwise).
+   */
+  async delete(uuid: string, options: CallOptions = {}): Promise<{ files?: number; folders?: number }> {
+    const reply = await this.core.json<{ deleted?: { files?: number; folders?: number } }>({
+      method: 'DELETE',
+      path: `/folders/${seg(uuid, 'uuid')}`,
+      ...options,
+    });
+    return reply.deleted ?? {};
   }
 
   /** Replaces all of a folder's metadata (v4 `PUT /folder/{uuid}/meta`). */

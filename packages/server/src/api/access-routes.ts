@@ -61,4 +61,19 @@ export const accessRoutes: RouteSpec[] = [
       return { action: 'key_deleted', key_uuid: key.uuid };
     },
   },
+  {
+    // Our extension: the real API offers no way for a key to read its own grants, which a connection
+    // test needs to say what a key may do. Any valid key may call it; it shows only that key.
+    method: 'GET', path: '/access/key', versions: ['v5'], permissions: 'any-key', summary: 'The presented key and its permissions (extension)',
+    handler: (call) => {
+      const principal = call.principal!;
+      if (principal.kind === 'sass') {
+        const { template, expiresAt } = principal.sass;
+        return {
+          key: { type: 'sass', description: template.name, permissions: [...principal.permissions], active: true, expires_at: new Date(expiresAt).toISOString() },
+        };
+      }
+      return { key: { type: 'api_key', ...keyObject(principal.key) } };
+    },
+  },
 ];

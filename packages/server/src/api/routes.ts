@@ -6,12 +6,14 @@ import { bulkRoutes } from './bulk-routes.js';
 import { collectionRoutes } from './collection-routes.js';
 import { fileRoutes } from './file-routes.js';
 import { folderRoutes } from './folder-routes.js';
+import { inferredRoutes } from './inferred-routes.js';
 import { labelRoutes } from './label-routes.js';
 import { productRoutes } from './product-routes.js';
 import { settingsRoutes } from './settings-routes.js';
 import { shareRoutes } from './share-routes.js';
 import { tagRoutes } from './tag-routes.js';
 import { templateRoutes } from './template-routes.js';
+import { webhookRoutes } from './webhook-routes.js';
 
 /** Every route the server serves; tests enumerate this table for the permission matrix. */
 export const ROUTES: readonly RouteSpec[] = [
@@ -28,4 +30,6 @@ export const ROUTES: readonly RouteSpec[] = [
   ...accessRoutes,
   ...templateRoutes,
   ...cdnRoutes,
+  ...webhookRoutes,
+  ...inferredRoutes,
 ];

@@ -1,6 +1,6 @@
 import type { FileWithFolder, FolderRow } from '../store/rows.js';
 import { parseObject, type FolderCounts } from '../store/metadata-store.js';
-import { joinPath } from '../store/names.js';
+import { joinPath, parentPath } from '../store/names.js';
 
 export type ApiVersion = 'v4' | 'v5';
 
@@ -9,6 +9,8 @@ export interface UrlContext {
   base: string;
   token: string;
   version: ApiVersion;
+  /** Effective visibility of a folder by path, for `actual`; without it `inherited` means the root's `public`. */
+  folderVisibility?: (folderPath: string) => string;
 }
 
 /** "37.46 KB": the API's 1024-based size with two decimals. */
@@ -43,16 +45,31 @@ export function cdnUrl(ctx: UrlContext, file: FileWithFolder): string {
   return `${ctx.base}/${ctx.token}/cdn${encodePath(filePath(file))}?vh=${file.sha1.slice(0, 6)}`;
 }
 
-function visibility(version: ApiVersion, set: string): unknown {
-  const inherited = set === 'inherited';
+const V4_NAMES: Record<string, string> = {
+  inherited: 'VISIBILITY_INHERIT',
+  public: 'VISIBILITY_PUBLIC',
+  organisation: 'VISIBILITY_ORGANISATION',
+  private: 'VISIBILITY_PRIVATE',
+};
+/** v5 splits visibility in two: who sees it in the DAM, and whether the CDN serves it. */
+const IN_DAM: Record<string, string> = { inherited: 'inherited', public: 'all_organisation', organisation: 'all_organisation', private: 'private' };
+const IN_CDN: Record<string, string> = { inherited: 'inherited', public: 'public', organisation: 'not_public', private: 'not_public' };
+
+/** `set` is what the object itself holds; `actual` what applies once `inherited` is resolved up the folders. */
+function visibility(version: ApiVersion, set: string, actual: string): unknown {
   if (version === 'v4') {
-    const value = inherited ? 'VISIBILITY_INHERIT' : `VISIBILITY_${set.toUpperCase()}`;
-    return { value, inherited, set: value, actual: inherited ? 'VISIBILITY_PUBLIC' : value };
+    const value = V4_NAMES[set] ?? `VISIBILITY_${set.toUpperCase()}`;
+    return { value, inherited: set === 'inherited', set: value, actual: V4_NAMES[actual] ?? `VISIBILITY_${actual.toUpperCase()}` };
   }
   return {
-    in_dam: { set, actual: inherited ? 'all_organisation' : set },
-    in_cdn: { set, actual: inherited ? 'public' : set },
+    in_dam: { set: IN_DAM[set] ?? set, actual: IN_DAM[actual] ?? actual },
+    in_cdn: { set: IN_CDN[set] ?? set, actual: IN_CDN[actual] ?? actual },
   };
+}
+
+function actualVisibility(ctx: UrlContext, set: string, folderPath: string | undefined): string {
+  if (set !== 'inherited') return set;
+  return folderPath === undefined ? 'public' : (ctx.folderVisibility?.(folderPath) ?? 'public');
 }
 
 export interface FileObjectOptions {
@@ -74,7 +91,7 @@ export function fileObject(ctx: UrlContext, file: FileWithFolder, options: FileO
     tags: parseObject(file.tags),
     labels: safeArray(file.labels),
     relevance: null,
-    visibility: visibility(ctx.version, file.visibility),
+    visibility: visibility(ctx.version, file.visibility, actualVisibility(ctx, file.visibility, file.folder_path)),
     is_favorite: null,
     url: {
       public: `${ctx.base}/${ctx.token}/store${encodePath(path)}`,
@@ -100,7 +117,7 @@ export function folderObject(ctx: UrlContext, folder: FolderRow, counts?: Folder
     name: folder.name,
     path: folder.path,
     meta: parseObject(folder.meta),
-    visibility: visibility(ctx.version, folder.visibility),
+    visibility: visibility(ctx.version, folder.visibility, actualVisibility(ctx, folder.visibility, parentOf(folder.path))),
     created_at: apiTime(folder.created_at),
     updated_at: apiTime(folder.updated_at),
   };
@@ -109,6 +126,11 @@ export function folderObject(ctx: UrlContext, folder: FolderRow, counts?: Folder
     object.size = { total_recursive_bytes: counts.bytesRecursive, total_recursive_pretty: prettySize(counts.bytesRecursive) };
   }
   return object;
+}
+
+/** A folder inherits from its parent; the root has none and falls back to `public`. */
+function parentOf(path: string): string | undefined {
+  return path === '/' ? undefined : parentPath(path);
 }
 
 function safeArray(text: string): unknown[] {

@@ -122,6 +122,20 @@ export const SASS_RULES: Readonly<Record<string, SassRule>> = {
   'GET /access/templates/:id': forbidden,
   'PATCH /access/templates/:id': forbidden,
   'DELETE /access/templates/:id': forbidden,
+  // The presented key's own grants: for a SASS key, what its template allows, nothing more.
+  'GET /access/key': open,
+  // Webhooks see every change in the library and hold receiver credentials: API keys only.
+  'GET /webhooks': forbidden,
+  'POST /webhooks': forbidden,
+  'GET /webhooks/:uuid': forbidden,
+  'PATCH /webhooks/:uuid': forbidden,
+  'DELETE /webhooks/:uuid': forbidden,
+  'GET /webhooks/:uuid/deliveries': forbidden,
+  'POST /webhooks/:uuid/deliveries/:delivery_uuid/retry': forbidden,
+  // Inferred routes (reference §1 "not found"); each acts on the file or folder its uuid names.
+  'PUT /files/:uuid/visibility': onFile,
+  'PUT /folders/:uuid/visibility': onFolder,
+  'PUT /file/:uuid/labels': onFile,
   'GET /key/:templateId': open,
   'GET /cdn/*': open,
   'GET /store/*': open,

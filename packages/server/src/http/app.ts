@@ -6,7 +6,8 @@ import { admitSass, authenticateSass, authorizeSass } from '../auth/sass-rules.j
 import type { ApiVersion } from '../api/serialize.js';
 import type { ServerContext } from '../context.js';
 import { ApiError } from '../errors.js';
-import { type Call, type Principal, type RouteSpec, urlsOf } from './route.js';
+import { folderVisibilityResolver } from '../store/visibility.js';
+import { type Call, type HandlerResult, type Principal, type RouteSpec, urlsOf } from './route.js';
 
 const KEY_HEADER = 'x-filerobot-key';
 
@@ -54,7 +55,7 @@ function authenticate(call: Pick<Call, 'req' | 'ctx'>): Principal {
 }
 
 function requirePermissions(principal: Principal, spec: RouteSpec): void {
-  if (spec.permissions === 'public') return;
+  if (spec.permissions === 'public' || spec.permissions === 'any-key') return;
   const missing = spec.permissions.filter((p) => !principal.permissions.has(p));
   if (missing.length > 0) {
     throw new ApiError(
@@ -140,7 +141,7 @@ export function buildApp(ctx: ServerContext, routes: RouteSpec[]): FastifyInstan
             req,
             reply,
             ctx,
-            url: { base: baseUrl(req), token: ctx.token, version },
+            url: { base: baseUrl(req), token: ctx.token, version, folderVisibility: folderVisibilityResolver(ctx.store.db) },
             principal: undefined,
             params,
             query: (req.query ?? {}) as Record<string, unknown>,
@@ -159,7 +160,13 @@ export function buildApp(ctx: ServerContext, routes: RouteSpec[]): FastifyInstan
                 `Retry after ${wait} s, or spread requests out.`, {}, { 'retry-after': String(wait) });
             }
           }
-          const result = await spec.handler(call);
+          let result: HandlerResult;
+          try {
+            result = await spec.handler(call);
+          } finally {
+            // A write that failed part-way may still have committed events (a batch upload).
+            if (spec.method !== 'GET' && spec.method !== 'HEAD') ctx.wakeWebhooks();
+          }
           if (result === undefined) return reply;
           return reply.type('application/json; charset=utf-8').send({ status: 'success', ...result });
         },

@@ -32,13 +32,15 @@ export type HandlerResult = Record<string, unknown> | undefined;
 /**
  * One API route. `path` follows the `/{token}/{version}` prefix (or the token alone when
  * `versions` is empty). `permissions` lists every permission the caller must hold; `public`
- * routes authenticate differently (CDN, key exchange) and say so.
+ * routes authenticate differently (CDN, key exchange) and say so; `any-key` routes need a valid
+ * key but no permission (a key reading its own grants, which it must be able to do whatever it
+ * was granted).
  */
 export interface RouteSpec {
   method: HttpMethod;
   path: string;
   versions: ApiVersion[];
-  permissions: Permission[] | 'public';
+  permissions: Permission[] | 'public' | 'any-key';
   summary: string;
   /** The request body is a stream the handler reads itself (uploads). */
   streamBody?: boolean;

@@ -76,6 +76,20 @@ export class MetadataStore {
       insertFolder: db.prepare(
         `INSERT INTO folders (uuid, parent_id, name, path, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)`,
       ),
+      // Writes to files run the triggers that keep file_meta and folder_stats, which makes them
+      // costly to compile: prepare them once, not per call.
+      insertFile: db.prepare(
+        `INSERT INTO files (uuid, folder_id, name, extension, type, size, sha1, blob_id, meta, tags, info,
+           product_ref, product_position, created_at, modified_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      ),
+      replaceContent: db.prepare(
+        `UPDATE files SET extension = ?, type = ?, size = ?, sha1 = ?, blob_id = ?, meta = ?, tags = ?, info = ?,
+           modified_at = ? WHERE id = ?`,
+      ),
+      moveFile: db.prepare('UPDATE files SET folder_id = ?, modified_at = ? WHERE id = ?'),
+      deleteFile: db.prepare('DELETE FROM files WHERE id = ?'),
+      updateMeta: db.prepare('UPDATE files SET meta = ?, modified_at = ? WHERE id = ?'),
       fileByUuid: db.prepare(`${FILE_SELECT} WHERE f.uuid = ?`),
       fileById: db.prepare(`${FILE_SELECT} WHERE f.id = ?`),
       fileByName: db.prepare(`${FILE_SELECT} WHERE f.folder_id = ? AND f.name = ?`),
@@ -310,13 +324,7 @@ export class MetadataStore {
 
   insertFile(file: NewFile): FileWithFolder {
     const at = now();
-    const info = this.db
-      .prepare(
-        `INSERT INTO files (uuid, folder_id, name, extension, type, size, sha1, blob_id, meta, tags, info,
-           product_ref, product_position, created_at, modified_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-      )
-      .run(
+    const info = this.stmt.insertFile!.run(
         randomUUID(),
         file.folderId,
         file.name,
@@ -341,12 +349,7 @@ export class MetadataStore {
   /** Overwrite: new bytes under the same uuid; the old blob is queued for deletion. */
   replaceContent(existing: FileRow, file: NewFile): FileWithFolder {
     this.stmt.pendingDelete!.run(existing.blob_id);
-    this.db
-      .prepare(
-        `UPDATE files SET extension = ?, type = ?, size = ?, sha1 = ?, blob_id = ?, meta = ?, tags = ?, info = ?,
-           modified_at = ? WHERE id = ?`,
-      )
-      .run(
+    this.stmt.replaceContent!.run(
         file.extension,
         file.type,
         file.size,
@@ -384,7 +387,7 @@ export class MetadataStore {
       for (const file of files) {
         if (file.folder_id === dest.id) continue;
         if (this.fileByName(dest.id, file.name)) throw alreadyExists(`A file named ${file.name} in ${dest.path}`);
-        this.db.prepare('UPDATE files SET folder_id = ?, modified_at = ? WHERE id = ?').run(dest.id, now(), file.id);
+        this.stmt.moveFile!.run(dest.id, now(), file.id);
       }
       return uuids.map((uuid) => this.requireFile(uuid));
     });
@@ -403,7 +406,7 @@ export class MetadataStore {
         }
         this.stmt.ftsDelete!.run(file.id);
         this.stmt.pendingDelete!.run(file.blob_id);
-        this.db.prepare('DELETE FROM files WHERE id = ?').run(file.id);
+        this.stmt.deleteFile!.run(file.id);
         deleted.push(file);
       }
       return { deleted, missing };
@@ -415,7 +418,7 @@ export class MetadataStore {
     return this.transaction(() => {
       const file = this.requireFile(uuid);
       const next = mode === 'replace' ? dropNulls(meta) : dropNulls({ ...parseObject(file.meta), ...meta });
-      this.db.prepare('UPDATE files SET meta = ?, modified_at = ? WHERE id = ?').run(JSON.stringify(next), now(), file.id);
+      this.stmt.updateMeta!.run(JSON.stringify(next), now(), file.id);
       this.reindex(file.id, file.name, next, parseObject(file.tags) as FileTags);
       return this.requireFile(uuid);
     });

@@ -264,6 +264,129 @@ export const MIGRATIONS: ReadonlyArray<(db: Database) => void> = [
       CREATE INDEX sass_keys_expiry ON sass_keys(expires_at);
     `);
   },
+  // Webhooks: subscriptions, an outbox of events and one delivery row per (webhook, event).
+  (db) => {
+    // Snapshots of the row as the API object needs it, taken when the event happens: a later
+    // rename or delete must not change what an earlier event says.
+    const fileSnapshot = (r: 'NEW' | 'OLD'): string => `json_object(
+      'id', ${r}.id, 'uuid', ${r}.uuid, 'folder_id', ${r}.folder_id, 'name', ${r}.name, 'extension', ${r}.extension,
+      'type', ${r}.type, 'size', ${r}.size, 'sha1', ${r}.sha1, 'meta', ${r}.meta, 'tags', ${r}.tags, 'labels', ${r}.labels,
+      'info', ${r}.info, 'product_ref', ${r}.product_ref, 'product_position', ${r}.product_position,
+      'visibility', ${r}.visibility, 'created_at', ${r}.created_at, 'modified_at', ${r}.modified_at,
+      'folder_uuid', (SELECT uuid FROM folders WHERE id = ${r}.folder_id),
+      'folder_path', (SELECT path FROM folders WHERE id = ${r}.folder_id))`;
+    const folderSnapshot = (r: 'NEW' | 'OLD'): string => `json_object(
+      'id', ${r}.id, 'uuid', ${r}.uuid, 'parent_id', ${r}.parent_id, 'name', ${r}.name, 'path', ${r}.path,
+      'meta', ${r}.meta, 'visibility', ${r}.visibility, 'created_at', ${r}.created_at, 'updated_at', ${r}.updated_at)`;
+    const uuid = `lower(hex(randomblob(4)) || '-' || hex(randomblob(2)) || '-4' || substr(hex(randomblob(2)), 2) || '-'
+      || substr('89ab', 1 + (abs(random()) % 4), 1) || substr(hex(randomblob(2)), 2) || '-' || hex(randomblob(6)))`;
+    const emit = (type: string, data: string): string =>
+      `INSERT INTO webhook_events (uuid, type, occurred_at, data)
+         VALUES (${uuid}, '${type}', strftime('%Y-%m-%dT%H:%M:%fZ', 'now'), ${data});`;
+    // Without an active subscription nothing is recorded, so imports pay one indexed lookup per row.
+    const subscribed = `EXISTS (SELECT 1 FROM webhooks WHERE active = 1)`;
+    db.exec(`
+      CREATE TABLE webhooks (
+        id          INTEGER PRIMARY KEY,
+        uuid        TEXT NOT NULL UNIQUE,
+        url         TEXT NOT NULL,
+        events      TEXT NOT NULL,
+        -- Kept in clear: signing needs it. Never returned by the API nor logged.
+        secret      TEXT,
+        basic_user  TEXT,
+        basic_pass  TEXT,
+        description TEXT NOT NULL DEFAULT '',
+        active      INTEGER NOT NULL DEFAULT 1,
+        created_at  TEXT NOT NULL,
+        updated_at  TEXT NOT NULL
+      );
+      CREATE INDEX webhooks_active ON webhooks(active);
+
+      -- The outbox: written by the triggers below in the transaction that makes the change, so an
+      -- event exists exactly when its change committed. id orders events.
+      CREATE TABLE webhook_events (
+        id          INTEGER PRIMARY KEY,
+        uuid        TEXT NOT NULL UNIQUE,
+        type        TEXT NOT NULL,
+        occurred_at TEXT NOT NULL,
+        data        TEXT NOT NULL
+      );
+
+      CREATE TABLE webhook_deliveries (
+        id              INTEGER PRIMARY KEY,
+        uuid            TEXT NOT NULL UNIQUE,
+        webhook_id      INTEGER NOT NULL REFERENCES webhooks(id) ON DELETE CASCADE,
+        event_id        INTEGER NOT NULL REFERENCES webhook_events(id),
+        state           TEXT NOT NULL DEFAULT 'pending',
+        attempts        INTEGER NOT NULL DEFAULT 0,
+        -- Milliseconds since the epoch; 0 means due at once.
+        next_attempt_at INTEGER NOT NULL DEFAULT 0,
+        last_attempt_at TEXT,
+        last_status     INTEGER,
+        last_error      TEXT,
+        delivered_at    TEXT
+      );
+      -- The dispatcher takes each webhook's oldest pending delivery: per-webhook order.
+      CREATE INDEX webhook_deliveries_pending ON webhook_deliveries(webhook_id, id) WHERE state = 'pending';
+      CREATE INDEX webhook_deliveries_log ON webhook_deliveries(webhook_id, id);
+      CREATE INDEX webhook_deliveries_event ON webhook_deliveries(event_id);
+
+      CREATE TRIGGER webhook_events_fanout AFTER INSERT ON webhook_events BEGIN
+        INSERT INTO webhook_deliveries (uuid, webhook_id, event_id)
+        SELECT ${uuid}, w.id, NEW.id FROM webhooks w
+         WHERE w.active = 1 AND EXISTS (SELECT 1 FROM json_each(w.events) e WHERE e.value IN ('*', NEW.type))
+         ORDER BY w.id;
+      END;
+
+      CREATE TRIGGER files_event_insert AFTER INSERT ON files WHEN ${subscribed} BEGIN
+        ${emit('file.uploaded', `json_object('file', ${fileSnapshot('NEW')}, 'overwrite', json('false'))`)}
+      END;
+      CREATE TRIGGER files_event_replace AFTER UPDATE OF blob_id ON files WHEN NEW.blob_id IS NOT OLD.blob_id AND ${subscribed} BEGIN
+        ${emit('file.uploaded', `json_object('file', ${fileSnapshot('NEW')}, 'overwrite', json('true'))`)}
+      END;
+      CREATE TRIGGER files_event_rename AFTER UPDATE OF name ON files WHEN NEW.name IS NOT OLD.name AND ${subscribed} BEGIN
+        ${emit('file.renamed', `json_object('file', ${fileSnapshot('NEW')}, 'previous', json_object('name', OLD.name))`)}
+      END;
+      CREATE TRIGGER files_event_move AFTER UPDATE OF folder_id ON files WHEN NEW.folder_id IS NOT OLD.folder_id AND ${subscribed} BEGIN
+        ${emit('file.moved', `json_object('file', ${fileSnapshot('NEW')}, 'previous', json_object('folder', json_object(
+          'uuid', (SELECT uuid FROM folders WHERE id = OLD.folder_id), 'name', (SELECT path FROM folders WHERE id = OLD.folder_id))))`)}
+      END;
+      -- An overwrite carries its own event; its meta and tag merge is part of it.
+      CREATE TRIGGER files_event_change AFTER UPDATE OF meta, tags, labels, product_ref, product_position, visibility ON files
+        WHEN NEW.blob_id IS OLD.blob_id AND (NEW.meta IS NOT OLD.meta OR NEW.tags IS NOT OLD.tags OR NEW.labels IS NOT OLD.labels
+          OR NEW.product_ref IS NOT OLD.product_ref OR NEW.product_position IS NOT OLD.product_position
+          OR NEW.visibility IS NOT OLD.visibility) AND ${subscribed} BEGIN
+        ${emit('file.meta_changed', `json_object('file', ${fileSnapshot('NEW')}, 'changed', (SELECT json_group_array(c) FROM (
+          SELECT 'meta' AS c WHERE NEW.meta IS NOT OLD.meta
+          UNION ALL SELECT 'tags' WHERE NEW.tags IS NOT OLD.tags
+          UNION ALL SELECT 'labels' WHERE NEW.labels IS NOT OLD.labels
+          UNION ALL SELECT 'product' WHERE NEW.product_ref IS NOT OLD.product_ref OR NEW.product_position IS NOT OLD.product_position
+          UNION ALL SELECT 'visibility' WHERE NEW.visibility IS NOT OLD.visibility)))`)}
+      END;
+      CREATE TRIGGER files_event_delete AFTER DELETE ON files WHEN ${subscribed} BEGIN
+        ${emit('file.deleted', `json_object('file', ${fileSnapshot('OLD')})`)}
+      END;
+
+      CREATE TRIGGER folders_event_insert AFTER INSERT ON folders WHEN NEW.parent_id IS NOT NULL AND ${subscribed} BEGIN
+        ${emit('folder.created', `json_object('folder', ${folderSnapshot('NEW')})`)}
+      END;
+      -- A rename or move rewrites the paths of every sub-folder too; only the folder named by the
+      -- call changes name or parent, so only it has an event.
+      CREATE TRIGGER folders_event_rename AFTER UPDATE OF name ON folders WHEN NEW.name IS NOT OLD.name AND ${subscribed} BEGIN
+        ${emit('folder.renamed', `json_object('folder', ${folderSnapshot('NEW')}, 'previous', json_object('name', OLD.name, 'path', OLD.path))`)}
+      END;
+      CREATE TRIGGER folders_event_move AFTER UPDATE OF parent_id ON folders WHEN NEW.parent_id IS NOT OLD.parent_id AND ${subscribed} BEGIN
+        ${emit('folder.moved', `json_object('folder', ${folderSnapshot('NEW')}, 'previous', json_object('path', OLD.path,
+          'folder', json_object('uuid', (SELECT uuid FROM folders WHERE id = OLD.parent_id), 'path', (SELECT path FROM folders WHERE id = OLD.parent_id))))`)}
+      END;
+      CREATE TRIGGER folders_event_visibility AFTER UPDATE OF visibility ON folders WHEN NEW.visibility IS NOT OLD.visibility AND ${subscribed} BEGIN
+        ${emit('folder.visibility_changed', `json_object('folder', ${folderSnapshot('NEW')}, 'previous', json_object('visibility', OLD.visibility))`)}
+      END;
+      CREATE TRIGGER folders_event_delete AFTER DELETE ON folders WHEN OLD.parent_id IS NOT NULL AND ${subscribed} BEGIN
+        ${emit('folder.deleted', `json_object('folder', ${folderSnapshot('OLD')})`)}
+      END;
+    `);
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;
