@@ -1,0 +1,2 @@
+export interface Trigger { id: string }
+export const TRIGGERS: readonly Trigger[] = [];

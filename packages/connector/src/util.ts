@@ -1,0 +1,48 @@
+import { NotFoundError } from '@sfx/client';
+
+/**
+ * A 404 that means "this object does not exist", as opposed to a wrong path or project (which
+ * must not pass for an already-deleted object).
+ */
+export function isGone(error: unknown): boolean {
+  return error instanceof NotFoundError && error.code !== 'ROUTE_NOT_FOUND' && error.code !== 'PROJECT_NOT_FOUND';
+}
+
+/** Runs a delete; an object already gone counts as deleted by someone else, not as a failure. */
+export async function deleteIdempotently<K extends string>(
+  key: K,
+  value: string,
+  remove: () => Promise<unknown>,
+): Promise<Record<K, string> & { deleted: boolean; reason?: 'not_found' }> {
+  const named = { [key]: value } as Record<K, string>;
+  try {
+    await remove();
+    return { ...named, deleted: true };
+  } catch (error) {
+    if (isGone(error)) return { ...named, deleted: false, reason: 'not_found' };
+    throw error;
+  }
+}
+
+/** Runs `work` over items with at most `concurrency` at once; results keep the input order. */
+export async function mapLimited<T, R>(
+  items: readonly T[],
+  concurrency: number,
+  work: (item: T, index: number) => Promise<R>,
+): Promise<R[]> {
+  const results: R[] = new Array(items.length);
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < items.length) {
+      const index = next++;
+      results[index] = await work(items[index]!, index);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(concurrency, items.length) }, worker));
+  return results;
+}
+
+/** An error as one line for per-item reports (client errors are already free of secrets). */
+export function errorLine(error: unknown): string {
+  return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+}
