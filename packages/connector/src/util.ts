@@ -1,4 +1,4 @@
-import { NotFoundError } from '@sfx/client';
+import { AuthenticationError, NotFoundError, PermissionDeniedError } from '@sfx/client';
 
 /**
  * A 404 that means "this object does not exist", as opposed to a wrong path or project (which
@@ -24,7 +24,19 @@ export async function deleteIdempotently<K extends string>(
   }
 }
 
-/** Runs `work` over items with at most `concurrency` at once; results keep the input order. */
+/**
+ * An error about the call as a whole (the key lacks a permission, or is refused), which every
+ * other item of a bulk action would hit too: the action stops and throws it instead of
+ * reporting the same failure once per item.
+ */
+export function isWholeCallError(error: unknown): boolean {
+  return error instanceof PermissionDeniedError || error instanceof AuthenticationError;
+}
+
+/**
+ * Runs `work` over items with at most `concurrency` at once; results keep the input order. The
+ * first error `work` throws stops new items from starting and is thrown once the running ones end.
+ */
 export async function mapLimited<T, R>(
   items: readonly T[],
   concurrency: number,
@@ -32,10 +44,16 @@ export async function mapLimited<T, R>(
 ): Promise<R[]> {
   const results: R[] = new Array(items.length);
   let next = 0;
+  let failed = false;
   const worker = async (): Promise<void> => {
-    while (next < items.length) {
+    while (next < items.length && !failed) {
       const index = next++;
-      results[index] = await work(items[index]!, index);
+      try {
+        results[index] = await work(items[index]!, index);
+      } catch (error) {
+        failed = true;
+        throw error;
+      }
     }
   };
   await Promise.all(Array.from({ length: Math.min(concurrency, items.length) }, worker));

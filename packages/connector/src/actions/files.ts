@@ -210,6 +210,9 @@ export const importUrls = defineAction({
   output: z.strictObject({
     files: z.array(fileObject),
     errors: z.array(z.looseObject({ source: z.string(), code: z.string().optional(), msg: z.string().optional() })),
+    duplicates: z
+      .array(z.string())
+      .describe('UUIDs of existing assets that already held a URL\'s content (also listed in files).'),
   }),
   example: (seed) => ({ items: [{ url: seed.importUrl, name: 'imported.jpg' }], folder: `${seed.folder.path}/imported` }),
   run: async ({ client, signal }, { items, folder }) => client.files.importUrls(items, { folder, signal }),

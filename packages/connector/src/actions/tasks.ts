@@ -5,7 +5,7 @@ import type { FileObject, Filerobot, Meta, UploadResult } from '@sfx/client';
 import { z } from 'zod';
 import { defineAction } from '../action.js';
 import { fileObject, folderPath, meta, name, productLink, tagLabels } from '../schemas.js';
-import { errorLine, isGone, mapLimited } from '../util.js';
+import { errorLine, isGone, isWholeCallError, mapLimited } from '../util.js';
 
 /*
  * Task-level actions: one step of a flow that would otherwise take several calls and some care
@@ -302,7 +302,8 @@ export const bulkMoveBySearch = defineAction({
       try {
         await client.files.moveMany(chunk.map((f) => f.uuid), input.destination, { signal });
         items.push(...chunk.map((f) => ({ uuid: f.uuid, name: f.name, ok: true })));
-      } catch {
+      } catch (error) {
+        if (isWholeCallError(error)) throw error;
         // One bad asset fails the whole batch: move them one by one to tell which.
         items.push(
           ...(await mapLimited(chunk, input.concurrency, async (f) => {
@@ -310,6 +311,7 @@ export const bulkMoveBySearch = defineAction({
               await client.files.moveMany([f.uuid], input.destination, { signal });
               return { uuid: f.uuid, name: f.name, ok: true };
             } catch (error) {
+              if (isWholeCallError(error)) throw error;
               return { uuid: f.uuid, name: f.name, ok: false, error: errorLine(error) };
             }
           })),
@@ -341,6 +343,7 @@ export const bulkDeleteBySearch = defineAction({
         return { uuid: f.uuid, name: f.name, ok: true };
       } catch (error) {
         if (isGone(error)) return { uuid: f.uuid, name: f.name, ok: true, reason: 'not_found' };
+        if (isWholeCallError(error)) throw error;
         return { uuid: f.uuid, name: f.name, ok: false, error: errorLine(error) };
       }
     });
@@ -368,6 +371,7 @@ export const bulkSetMetaBySearch = defineAction({
         await client.meta.update(f.uuid, input.meta as Meta, { signal });
         return { uuid: f.uuid, name: f.name, ok: true };
       } catch (error) {
+        if (isWholeCallError(error)) throw error;
         return { uuid: f.uuid, name: f.name, ok: false, error: errorLine(error) };
       }
     });

@@ -1,0 +1,130 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Filerobot, PermissionDeniedError } from '@sfx/client';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startServer, type RunningServer } from '../../server/src/index.js';
+import type { Action } from '../src/action.js';
+import { ACTIONS } from '../src/actions/index.js';
+import { PERMISSIONS, type Permission } from '../src/permissions.js';
+import type { ExampleSeed } from '../src/seed.js';
+import { seedProject } from './seed-project.js';
+
+/*
+ * The acceptance suite every action must pass against the local server (issue #5): its example
+ * input validates, it runs, its output validates against its output schema (defineAction checks
+ * it and throws ActionOutputError otherwise), and a key lacking any one of its permissions gets
+ * a permission error naming that permission.
+ */
+
+let server: RunningServer;
+let dir: string;
+let seed: ExampleSeed;
+const clients: Filerobot[] = [];
+
+function clientFor(apiKey: string): Filerobot {
+  const client = new Filerobot({
+    endpoint: `${server.url}/${server.token}`,
+    apiKey,
+    retry: { maxRetries: 0 },
+  });
+  clients.push(client);
+  return client;
+}
+
+let root: Filerobot;
+const keysWithout = new Map<Permission, Promise<Filerobot>>();
+
+/** A client whose key has every permission but one (one key per permission, made on demand). */
+function clientWithout(missing: Permission): Promise<Filerobot> {
+  let made = keysWithout.get(missing);
+  if (!made) {
+    made = root.access.keys
+      .create({ description: `all but ${missing}`, permissions: PERMISSIONS.filter((p) => p !== missing) })
+      .then((key) => clientFor(key.secret!));
+    keysWithout.set(missing, made);
+  }
+  return made;
+}
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'sfx-acceptance-'));
+  server = await startServer({
+    port: 0,
+    data: join(dir, 'data'),
+    rootKey: 'root-key-for-acceptance',
+    durability: 'relaxed',
+    logLevel: 'silent',
+    // URL import examples fetch an asset from this same server.
+    allowPrivateUrlImports: true,
+  });
+  root = clientFor(server.rootKey);
+  seed = await seedProject(root, join(dir, 'work'));
+}, 60_000);
+
+afterAll(async () => {
+  await Promise.all(clients.map((c) => c.close()));
+  await server?.close();
+  if (dir) await rm(dir, { recursive: true, force: true });
+});
+
+describe.sequential('every action', () => {
+  // Refusals first, on the untouched seed, where each example has real work to do (a folder to
+  // create, an asset to upload, matches to move), so no permission is skipped by a no-op. Every
+  // refused run must also leave its example runnable, which the runs below then prove.
+  describe.each(
+    ACTIONS.flatMap((action) => action.permissions.map((permission) => [action.id, permission, action] as const)),
+  )('%s without %s', (_id, permission, action: Action) => {
+    it('is refused with a permission error naming the permission', async () => {
+      const client = await clientWithout(permission);
+      const error = await action.run({ client }, action.example(seed)).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect(error).toBeInstanceOf(PermissionDeniedError);
+      expect((error as Error).message).toContain(permission);
+    });
+  });
+
+  describe.each(ACTIONS.map((action) => [action.id, action] as const))('%s', (_id, action: Action) => {
+    it('validates its example, runs it against the local server and returns output of its schema', async () => {
+      const example = action.example(seed);
+      const parsed = action.input.safeParse(example);
+      expect(parsed.success, JSON.stringify(parsed.error?.issues)).toBe(true);
+      const output = await action.run({ client: root }, example);
+      // run() already validated the output; check again here so a run() that skipped it fails.
+      expect(action.output.safeParse(output).success).toBe(true);
+    });
+  });
+});
+
+describe('what the examples did', () => {
+  it('deleted, moved and renamed what the destructive examples name', async () => {
+    await expect(root.files.get(seed.files.delete)).rejects.toMatchObject({ status: 404 });
+    const moved = await root.files.get(seed.files.move);
+    expect(moved.folder).toMatchObject({ uuid: seed.targetFolder.uuid });
+    const renamed = await root.files.get(seed.files.rename);
+    expect(renamed.name).toBe('renamed.txt');
+  });
+
+  it('running a delete again reports the asset as already gone instead of failing', async () => {
+    const remove = ACTIONS.find((a) => a.id === 'files.delete')!;
+    await expect(remove.run({ client: root }, { uuid: seed.files.delete })).resolves.toMatchObject({
+      deleted: false,
+      reason: 'not_found',
+    });
+  });
+
+  it('rejects a bad input before any request, naming the field', async () => {
+    const get = ACTIONS.find((a) => a.id === 'files.get')!;
+    await expect(get.run({ client: root }, { uuid: 42 })).rejects.toThrow(/uuid/);
+  });
+});
+
+describe('the catalogue', () => {
+  it('needs only known permissions and has a unique id per action', () => {
+    const ids = new Set(ACTIONS.map((a) => a.id));
+    expect(ids.size).toBe(ACTIONS.length);
+    for (const action of ACTIONS) for (const p of action.permissions) expect(PERMISSIONS).toContain(p);
+  });
+});
