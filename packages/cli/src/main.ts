@@ -1,6 +1,7 @@
 import { Command, InvalidArgumentError } from 'commander';
-import { startServer, type RunningServer, type ServerOptions } from '@sfx/server';
-import { runDemo } from './demo.js';
+import type { RunningServer, ServerOptions } from '@sfx/server';
+import { registerCatalogCommand } from './catalog.js';
+import { registerConnectionCommands } from './connections.js';
 
 function port(value: string): number {
   const n = Number(value);
@@ -62,6 +63,8 @@ export function buildProgram(): Command {
     .option('--log <level>', 'silent, error, warn, info or debug', 'warn')
     .action(async (flags: ServerFlags) => {
       if (flags.durability !== 'full' && flags.durability !== 'relaxed') throw new InvalidArgumentError('--durability must be full or relaxed.');
+      // Loaded when used: the server (SQLite, sharp) is not needed by the other commands.
+      const { startServer } = await import('@sfx/server');
       const server = await startServer({
         port: flags.port,
         host: flags.host,
@@ -92,9 +95,12 @@ export function buildProgram(): Command {
     .option('--port <port>', 'TCP port (0 picks a free one)', port, 7010)
     .option('--data <dir>', 'data folder', '.sfx/demo')
     .action(async (flags: { port: number; data: string }) => {
+      const { runDemo } = await import('./demo.js');
       const server = await runDemo(flags);
       stopOnSignal(server);
     });
+  registerCatalogCommand(program);
+  registerConnectionCommands(program);
   return program;
 }
 

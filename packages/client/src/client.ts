@@ -4,6 +4,8 @@ import { APIError, ConfigurationError } from './core/errors.js';
 import { DEFAULT_RETRY, RequestRateLimiter, type RetryPolicy } from './core/retry.js';
 import { undiciTransport, type Transport, type TransportResponse } from './core/transport.js';
 import { Access, exchangeTemplate } from './resources/access.js';
+import { Airboxes } from './resources/airboxes.js';
+import { Approvals } from './resources/approvals.js';
 import { Bulk } from './resources/bulk.js';
 import { Collections } from './resources/collections.js';
 import { Files } from './resources/files.js';
@@ -15,6 +17,7 @@ import { Settings } from './resources/settings.js';
 import { Shares } from './resources/shares.js';
 import type { CallOptions } from './resources/resource.js';
 import { Tags } from './resources/tags.js';
+import { Webhooks } from './resources/webhooks.js';
 
 export const CLIENT_VERSION = '0.1.0';
 
@@ -69,6 +72,11 @@ export class Filerobot {
   readonly settings: Settings;
   readonly bulk: Bulk;
   readonly access: Access;
+  /** Approval requests and votes (inferred endpoints). */
+  readonly approvals: Approvals;
+  /** Public upload links into a folder (inferred endpoints). */
+  readonly airboxes: Airboxes;
+  readonly webhooks: Webhooks;
   readonly endpoint: Endpoint;
   private readonly core: ApiCore;
   private readonly ownTransport: { close(): Promise<void> } | undefined;
@@ -121,6 +129,9 @@ export class Filerobot {
     this.settings = new Settings(this.core);
     this.bulk = new Bulk(this.core);
     this.access = new Access(this.core);
+    this.approvals = new Approvals(this.core);
+    this.airboxes = new Airboxes(this.core);
+    this.webhooks = new Webhooks(this.core);
   }
 
   /** `{base}/{token}/{version}`: the API root this client talks to. */

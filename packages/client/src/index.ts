@@ -46,12 +46,37 @@ export type {
   BulkUploadReport,
 } from './resources/files.js';
 export type { FolderListParams, FolderPreview } from './resources/folders.js';
+export type { CollectionFolderInput, CollectionUpdate } from './resources/collections.js';
 export type { MetaUpdateOptions } from './resources/meta.js';
 export type { SetTagsInput } from './resources/tags.js';
 export type { LabelInput } from './resources/labels.js';
 export type { ShareInput } from './resources/shares.js';
+export type {
+  Approval,
+  ApprovalInput,
+  ApprovalListPage,
+  ApprovalListParams,
+  ApprovalRule,
+  ApprovalStatus,
+  ApprovalVote,
+  ApprovalVoteInput,
+  ApprovalVoteValue,
+} from './resources/approvals.js';
+export type { Airbox, AirboxInput, AirboxListPage, AirboxPublicConfig, AirboxUpdate } from './resources/airboxes.js';
 export type { BulkChange } from './resources/bulk.js';
 export type { TemplateInput, PresentedKey } from './resources/access.js';
 export type { MetadataField, MetadataModelEntry, ProjectSettings } from './resources/settings.js';
 export { checkProductRef } from './resources/products.js';
 export type { CallOptions } from './resources/resource.js';
+export {
+  WEBHOOK_EVENT_TYPES,
+  type Webhook,
+  type WebhookInput,
+  type WebhookChanges,
+  type WebhookDelivery,
+  type WebhookDeliveryPage,
+  type DeliveryListParams,
+  type DeliveryState,
+  type WebhookEvent,
+  type WebhookEventType,
+} from './resources/webhooks.js';

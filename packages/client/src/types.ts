@@ -204,3 +204,97 @@ export function sizeInBytes(size: Size | undefined): number | undefined {
 export function blurHashOf(file: FileObject): string | null | undefined {
   return file.hash?.blurhash ?? file.hash?.blur_hash;
 }
+
+// ---- Inferred operations (README "Inferred": no endpoint in the reference; the local server's design) ----
+
+/** A visibility to set; the v4 constants (`VISIBILITY_PUBLIC`, ...) are accepted too. */
+export type VisibilityInput =
+  | 'inherited'
+  | 'public'
+  | 'organisation'
+  | 'private'
+  | 'VISIBILITY_INHERIT'
+  | 'VISIBILITY_PUBLIC'
+  | 'VISIBILITY_ORGANISATION'
+  | 'VISIBILITY_PRIVATE';
+
+/** Image editor operations, applied in this order: crop, rotate, flip/flop, resize, format. */
+export interface ImageEditOperations {
+  /** Pixels of the image as displayed (EXIF orientation applied), from its top-left corner. */
+  crop?: { x: number; y: number; width: number; height: number };
+  /** Clockwise degrees; multiples of 90 are lossless, other angles widen the canvas (transparent, or white for JPEG). */
+  rotate?: number;
+  /** Mirror top-bottom. */
+  flip?: boolean;
+  /** Mirror left-right. */
+  flop?: boolean;
+  /** Sides up to 10000; `fit` defaults to `inside` (keeps the aspect ratio within the box). */
+  resize?: { width?: number; height?: number; fit?: 'cover' | 'contain' | 'fill' | 'inside' | 'outside' };
+  /** Output format; default: the source's (PNG for formats that cannot be written). */
+  format?: 'jpeg' | 'jpg' | 'png' | 'webp' | 'avif';
+  /** 1-100 for JPEG, WebP and AVIF; default 90. */
+  quality?: number;
+}
+
+export interface ImageEditInput {
+  operations: ImageEditOperations;
+  /** `copy` (default): a new asset; `overwrite`: new content under the same uuid. */
+  save_as?: 'copy' | 'overwrite';
+  /** The copy's name; default `<name>-edited.<ext>`. A taken name gets a random suffix, as uploads do. */
+  name?: string;
+  /** The copy's folder path (created when missing); default the source's folder. */
+  folder?: string;
+}
+
+export interface ImageEditResult {
+  action: string;
+  save_as: 'copy' | 'overwrite';
+  source_file_uuid: string;
+  file_uuid: string;
+  file: FileObject;
+  [field: string]: unknown;
+}
+
+export interface AutotagOptions {
+  /** Languages of the tag words (en, fr, de, es, it); others fall back to English. Default `["en"]`. */
+  languages?: string[];
+  /** Most tags per language, 1-100. Default 10. */
+  limit?: number;
+  /** Smallest confidence kept, 0-100. Default 10. */
+  confidence?: number;
+  /** Add the tags to the file's tags (per language). Default false. */
+  save?: boolean;
+}
+
+export interface AutotagTag {
+  /** The tag's English word, the same in every language. */
+  key: string;
+  label: string;
+  /** 0-100: the share of the image the tag describes. */
+  confidence: number;
+  kind: 'color' | 'orientation' | 'transparency' | 'size' | (string & {});
+}
+
+export interface AutotagResult {
+  action: string;
+  file_uuid: string;
+  languages: string[];
+  unsupported_languages: string[];
+  tags: Record<string, AutotagTag[]>;
+  analysis: {
+    width: number;
+    height: number;
+    orientation: string;
+    megapixels: number;
+    size_class: string;
+    has_alpha: boolean;
+    transparent_share: number;
+    dominant_color: string | null;
+    main_colors: Array<{ name: string; hex: string; share: number }>;
+    [field: string]: unknown;
+  };
+  saved: boolean;
+  /** The file with its tags, when `save` was set. */
+  file?: FileObject;
+  [field: string]: unknown;
+}

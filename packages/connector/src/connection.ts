@@ -19,6 +19,8 @@ import { CONNECTOR_ID, CONNECTOR_VERSION } from './version.js';
 
 const SEMVER = /^(\d+)\.(\d+)\.(\d+)(?:-[0-9A-Za-z.-]+)?(?:\+[0-9A-Za-z.-]+)?$/;
 const ENV_REF = /^env:([A-Za-z_][A-Za-z0-9_]*)$/;
+/** A reference into a secrets store the caller supplies (the CLI's secrets file): `secret:NAME`. */
+const SECRET_REF = /^secret:([A-Za-z0-9][A-Za-z0-9_.-]*)$/;
 
 function secretField(what: string, example: string) {
   return z
@@ -143,9 +145,14 @@ export function parseConnection(input: unknown): Connection {
 export interface ResolveOptions {
   /** Where `env:NAME` references are looked up. Default `process.env`. */
   env?: Record<string, string | undefined>;
+  /**
+   * Looks up `secret:NAME` references (the sfx CLI passes its secrets file). Without it such a
+   * reference cannot be resolved and is reported as a problem, never sent as the key.
+   */
+  secrets?: (name: string) => string | undefined;
 }
 
-/** The connection's secrets with `env:NAME` references replaced by their values. */
+/** The connection's secrets with `env:NAME` and `secret:NAME` references replaced by their values. */
 export function resolveSecrets(
   conn: Connection,
   options: ResolveOptions = {},
@@ -155,6 +162,21 @@ export function resolveSecrets(
   const resolve = (field: 'apiKey' | 'securityTemplate'): string | undefined => {
     const value = conn[field];
     if (value === undefined) return undefined;
+    const stored = SECRET_REF.exec(value);
+    if (stored) {
+      const name = stored[1]!;
+      const found = options.secrets?.(name);
+      if (found === undefined || found.trim() === '') {
+        problems.push({
+          path: field,
+          message: options.secrets
+            ? `refers to the stored secret "${name}", which the secrets store does not hold: store it again (sfx connection add ... --${field === 'apiKey' ? 'api-key' : 'template'}-stdin --force), or use "env:NAME".`
+            : `refers to the stored secret "${name}", but no secrets store was given: use the connection through sfx, which reads its secrets file, or use "env:NAME".`,
+        });
+        return undefined;
+      }
+      return found.trim();
+    }
     const ref = ENV_REF.exec(value);
     if (!ref) return value;
     const found = env[ref[1]!];
@@ -173,8 +195,8 @@ export function resolveSecrets(
 }
 
 /**
- * The connection as it may be shown or logged: secrets masked, `env:` references kept (they name
- * a variable, not its value), credentials in the URL removed.
+ * The connection as it may be shown or logged: secrets masked, `env:` and `secret:` references kept
+ * (they name where the value is, not the value), credentials in the URL removed.
  */
 export function describeConnection(conn: ConnectionInput | Connection): Record<string, string> {
   const shown: Record<string, string> = {};
@@ -188,7 +210,7 @@ export function describeConnection(conn: ConnectionInput | Connection): Record<s
 }
 
 function maskSecret(value: unknown): string {
-  if (typeof value === 'string' && ENV_REF.test(value)) return value;
+  if (typeof value === 'string' && (ENV_REF.test(value) || SECRET_REF.test(value))) return value;
   return '[secret]';
 }
 

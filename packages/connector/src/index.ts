@@ -26,3 +26,56 @@ export {
 } from './action.js';
 export { DOC_SEED, type ExampleSeed } from './seed.js';
 export { fileActions } from './actions/files.js';
+export { manifest, type Manifest } from './manifest.js';
+export {
+  exportCatalog,
+  toJsonSchema,
+  type CatalogJson,
+  type CatalogAction,
+  type CatalogTrigger,
+  type CatalogOptions,
+  type JsonSchema,
+} from './catalog.js';
+export { renderActionsMarkdown, ACTIONS_DOC_PATH } from './docs.js';
+export {
+  TRIGGERS,
+  getTrigger,
+  newAssets,
+  updatedAssets,
+  damEvents,
+  definePollingTrigger,
+  PollStateSchema,
+  createWebhookHandler,
+  startWebhookReceiver,
+  DeliveryLog,
+  signBody,
+  verifySignature,
+  verifyBasicAuth,
+  WebhookAuthError,
+  WebhookPayloadError,
+  TriggerConfigError,
+  TriggerStateError,
+  TriggerOutputError,
+  type Trigger,
+  type TriggerContext,
+  type TriggerInfo,
+  type TriggerKind,
+  type PollingTrigger,
+  type PollingSpec,
+  type PollSource,
+  type PollState,
+  type PollOptions,
+  type PollResult,
+  type WebhookTrigger,
+  type WebhookRequest,
+  type WebhookOutcome,
+  type HandleOptions,
+  type SubscribeInput,
+  type DamEventOutput,
+  type DamEventsConfigInput,
+  type WebhookHandlerOptions,
+  type HandlerReply,
+  type ReceiverOptions,
+  type WebhookReceiver,
+} from './triggers/index.js';
+export { webhookActions } from './actions/webhooks.js';

@@ -60,6 +60,13 @@ export const productLink = z.strictObject({
   position: z.number().int({ error: 'must be a whole number.' }).min(0).optional().describe('Place in the product gallery; last when absent.'),
 });
 
+/** Who may see an asset or folder (inferred endpoints); `inherited` follows the nearest folder that sets one. */
+export const visibility = z
+  .enum(['inherited', 'public', 'organisation', 'private'], {
+    error: 'must be one of "inherited", "public", "organisation" or "private".',
+  })
+  .describe('inherited (follow the folder), public, organisation (in the DAM, not public on the CDN) or private.');
+
 export const permissionName = z.enum(PERMISSIONS, {
   error: `must be a permission name: ${PERMISSIONS.join(', ')}.`,
 });

@@ -21,7 +21,12 @@ export interface ExampleSeed {
     position: string;
   };
   /** Folders of their own for the actions that rename, move, delete or change them. */
-  folders: { rename: string; move: string; moveMany: string[]; delete: string; meta: string };
+  folders: { rename: string; move: string; moveMany: string[]; delete: string; meta: string; visibility: string };
+  /**
+   * An image at least 320×240 for the image editor (its example saves a copy) and auto-tagging
+   * (inferred endpoints).
+   */
+  image: { uuid: string };
   /** A readable local file to upload, and a writable folder for downloads. */
   localFile: string;
   workDir: string;
@@ -33,10 +38,22 @@ export interface ExampleSeed {
   label: { sid: string };
   collection: { uuid: string; deleteUuid: string };
   share: { uuid: string; deleteUuid: string };
+  /**
+   * Pending approval requests on the seeded asset, each listing `approver`: one to read, one to
+   * vote on, one to cancel (inferred endpoints).
+   */
+  approval: { uuid: string; voteUuid: string; cancelUuid: string; approver: string };
+  /** Airboxes (inferred endpoints): one to read and update, one to delete. */
+  airbox: { uuid: string; deleteUuid: string };
   key: { uuid: string; updateUuid: string; deleteUuid: string };
   template: { id: string; updateId: string; deleteId: string; exchangeId: string };
   /** A select field of the metadata model. */
   field: { uuid: string };
+  /**
+   * A webhook for reads and changes, a delivery in its log, one of its own to delete, and a receiver
+   * URL the server accepts for new ones.
+   */
+  webhook: { uuid: string; deleteUuid: string; delivery: string; receiverUrl: string };
   /** A prepared, not yet committed, bulk change. */
   bulk: { uuid: string };
   /** Search expressions, each matching only the assets seeded for its bulk action. */
@@ -59,7 +76,8 @@ export const DOC_SEED: ExampleSeed = {
     detach: u(18),
     position: u(19),
   },
-  folders: { rename: u(20), move: u(21), moveMany: [u(22), u(23)], delete: u(24), meta: u(25) },
+  folders: { rename: u(20), move: u(21), moveMany: [u(22), u(23)], delete: u(24), meta: u(25), visibility: u(26) },
+  image: { uuid: u(90) },
   localFile: './images/hero.jpg',
   workDir: './downloads',
   importUrl: 'https://example.com/images/hero.jpg',
@@ -68,9 +86,12 @@ export const DOC_SEED: ExampleSeed = {
   label: { sid: '#lb0a1b2c' },
   collection: { uuid: u(30), deleteUuid: u(31) },
   share: { uuid: u(40), deleteUuid: u(41) },
+  approval: { uuid: u(100), voteUuid: u(101), cancelUuid: u(102), approver: 'jane@example.com' },
+  airbox: { uuid: u(110), deleteUuid: u(111) },
   key: { uuid: u(50), updateUuid: u(51), deleteUuid: u(52) },
   template: { id: 'SECU_0A1B2C3D4E5F', updateId: 'SECU_1A1B2C3D4E5F', deleteId: 'SECU_2A1B2C3D4E5F', exchangeId: 'SECU_3A1B2C3D4E5F' },
   field: { uuid: u(60) },
   bulk: { uuid: u(70) },
+  webhook: { uuid: u(80), deleteUuid: u(81), delivery: u(82), receiverUrl: 'https://example.com/hooks/dam' },
   search: { move: '#to-archive', delete: '#expired', meta: 'category:marketing' },
 };

@@ -107,12 +107,60 @@ export async function seedProject(client: Filerobot, workDir: string): Promise<E
 
   const bulkUuid = await client.bulk.prepare([hero.uuid], [{ type: 'tags.add', value: 'seeded-bulk' }]);
 
+  // ---- approvals and airboxes (inferred endpoints; owned by the approvals/airboxes actions) ----
+  // Three pending approvals on the hero, each listing the seed's approver: one to read, one to
+  // vote on (approvals.vote), one to cancel (approvals.cancel). Two airboxes: one to read and
+  // update, one to delete.
+  const approver = DOC_SEED.approval.approver;
+  const approval = async (message: string) =>
+    (await client.approvals.create({ files_uuids: [hero.uuid], approvers: [approver], message })).uuid;
+  const approvals = {
+    uuid: await approval('seeded approval'),
+    voteUuid: await approval('approval to vote on'),
+    cancelUuid: await approval('approval to cancel'),
+    approver,
+  };
+  const airbox = async (title: string) =>
+    (await client.airboxes.create({ title, folder: `${folder.path}/airbox`, expires_at: '2099-12-31T00:00:00Z' })).uuid;
+  const airboxes = { uuid: await airbox('Seeded airbox'), deleteUuid: await airbox('Airbox to delete') };
+  // ---- end of approvals and airboxes ----
+
+  // ---- webhooks (owned by the webhooks actions and the dam.events trigger) ----
+  // Two webhooks to a loopback receiver nobody listens on (port 9: nothing outside this machine is
+  // contacted; needs a server started with allowPrivateWebhooks or allowPrivateUrlImports). The
+  // first (subscribed to folder.created) gets one event, so its log has a delivery to list and to
+  // retry; the second, paused, is the one webhooks.delete removes.
+  const receiverUrl = 'http://127.0.0.1:9/sfx-seed-hook';
+  const hook = await client.webhooks.create({
+    url: receiverUrl,
+    events: ['folder.created'],
+    secret: 'seeded-webhook-secret',
+    description: 'seeded webhook',
+  });
+  const hookToDelete = await client.webhooks.create({ url: receiverUrl, events: ['*'], description: 'webhook to delete', active: false });
+  await client.folders.ensure(`${folder.path}/webhook-event`);
+  const [delivery] = (await client.webhooks.deliveries(hook.uuid, { limit: 1 })).deliveries;
+  if (!delivery) throw new Error('seed: the seeded webhook recorded no delivery');
+  const webhook = { uuid: hook.uuid, deleteUuid: hookToDelete.uuid, delivery: delivery.uuid, receiverUrl };
+  // ---- end of webhooks ----
+
+  // ---- image editor, auto-tagging and visibility (inferred endpoints; owned by files.edit-image,
+  // files.autotag and folders.set-visibility) ----
+  // A 640×480 JPEG (the edit example crops 320×240 of it and saves a copy; autotag reads it), and
+  // a folder of its own whose visibility folders.set-visibility changes.
+  const image = (
+    await client.files.upload({ data: await jpeg(230, 120, 30, 640, 480), name: 'photo.jpg' }, { folder: `${folder.path}/images` })
+  ).file;
+  const visibilityFolder = await sub('visibility');
+  // ---- end of image editor, auto-tagging and visibility ----
+
   return {
     folder: { uuid: folder.uuid, path: folder.path },
     targetFolder: { uuid: targetFolder.uuid, path: targetFolder.path },
     file: { uuid: hero.uuid, name: hero.name, sha1: hero.hash?.sha1 ?? '' },
     files,
-    folders,
+    folders: { ...folders, visibility: visibilityFolder },
+    image: { uuid: image.uuid },
     localFile,
     workDir: join(workDir, 'downloads'),
     // The server fetches its own CDN URL of the hero: a real fetch with no outside network.
@@ -126,6 +174,9 @@ export async function seedProject(client: Filerobot, workDir: string): Promise<E
     template: templates,
     field: { uuid: field.uuid },
     bulk: { uuid: bulkUuid },
+    webhook,
+    approval: approvals,
+    airbox: airboxes,
     search: { ...DOC_SEED.search },
   };
 }

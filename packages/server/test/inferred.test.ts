@@ -227,3 +227,89 @@ describe('labels on a file (inferred: PUT /v5/file/{uuid}/labels)', () => {
     expect([gone.status, gone.body.code]).toEqual([404, 'FILE_NOT_FOUND']);
   });
 });
+
+describe('collection writes (inferred: POST, PATCH, DELETE /v5/collections)', () => {
+  interface Col {
+    uuid: string;
+    title: string;
+    visibility: string;
+    query: string;
+    updated_at: string;
+  }
+  const colours = async (uuid: string, f64?: string): Promise<string[]> => {
+    const query = `/files?folder=/col&collection_uuid=${uuid}${f64 ? `&f64=${encodeURIComponent(f64)}` : ''}`;
+    const files = (await h.call('GET', query)).body.files as Array<{ meta: { colour: string } }>;
+    return files.map((f) => f.meta.colour).sort();
+  };
+
+  it('changes title, visibility, search and folders with COLLECTIONS_MANAGE; listings follow at once', async () => {
+    for (const colour of ['red', 'blue', 'black']) {
+      await h.upload('/col', `${colour}.txt`, colour, { 'meta[file]': JSON.stringify({ colour }) });
+    }
+    const created = (
+      await h.call('POST', '/collections', {
+        body: { title: 'Dark', query: 'colour:black', folders: [{ name: 'Black', filters: 'colour:black' }] },
+      })
+    ).body.collection as Col;
+    expect(await colours(created.uuid)).toEqual(['black']);
+
+    const secret = await key('COLLECTIONS_MANAGE');
+    const r = await h.call('PATCH', `/collections/${created.uuid}`, {
+      key: secret,
+      body: { title: '  Bright  ', visibility: 'public', query: 'colour:red,blue' },
+    });
+    expect(r.status).toBe(200);
+    expect(r.body).toMatchObject({
+      action: 'collection_updated',
+      collection_uuid: created.uuid,
+      collection: { uuid: created.uuid, title: 'Bright', visibility: 'public', query: 'colour:red,blue', type: 'dynamic' },
+    });
+    const listed = ((await h.call('GET', '/collections')).body.collections as Col[]).find((c) => c.uuid === created.uuid);
+    expect(listed).toMatchObject({ title: 'Bright', visibility: 'public' });
+    expect(await colours(created.uuid)).toEqual(['blue', 'red']);
+
+    // Folders are replaced as a whole; fields not sent keep their values.
+    await h.call('PATCH', `/collections/${created.uuid}`, { body: { folders: [{ name: 'Red', filters: 'colour:red' }] } });
+    const folders = (await h.call('GET', `/collections/${created.uuid}/folders`)).body.folders as Array<{
+      name: string;
+      filters: string;
+    }>;
+    expect(folders.map((f) => f.name)).toEqual(['Red']);
+    expect(await colours(created.uuid, folders[0]!.filters)).toEqual(['red']);
+    expect(((await h.call('GET', '/collections')).body.collections as Col[]).find((c) => c.uuid === created.uuid)?.title).toBe('Bright');
+
+    // `query: null` drops the collection-wide search: every file matches again.
+    await h.call('PATCH', `/collections/${created.uuid}`, { body: { query: null } });
+    expect(await colours(created.uuid)).toEqual(['black', 'blue', 'red']);
+
+    const denied = await h.call('PATCH', `/collections/${created.uuid}`, {
+      key: await key('COLLECTIONS_LIST'),
+      body: { title: 'x' },
+    });
+    expect([denied.status, denied.body.code]).toEqual([403, 'PERMISSION_DENIED']);
+  });
+
+  it('validates like creation and names the bad field; unknown collections are a 404', async () => {
+    const created = (await h.call('POST', '/collections', { body: { title: 'Checked', query: '#x' } })).body
+      .collection as Col;
+    const cases: Array<[unknown, string, RegExp]> = [
+      [{}, 'INVALID_PARAMETER', /Nothing to change/],
+      [{ title: '' }, 'INVALID_PARAMETER', /"title"/],
+      [{ query: 'title:"open' }, 'INVALID_QUERY', /"query".*Unclosed quote/],
+      [{ visibility: 'not ok!' }, 'INVALID_PARAMETER', /"visibility"/],
+      [{ folders: [{ name: 'a/b', filters: '#x' }] }, 'INVALID_PARAMETER', /folders\[0\]\.name/],
+      [{ folders: [{ name: 'Empty' }] }, 'INVALID_PARAMETER', /folders\[0\]/],
+      [{ titel: 'typo' }, 'INVALID_PARAMETER', /"titel"/],
+    ];
+    for (const [body, code, msg] of cases) {
+      const r = await h.call('PATCH', `/collections/${created.uuid}`, { body });
+      expect([r.status, r.body.code], JSON.stringify(body)).toEqual([400, code]);
+      expect(String(r.body.msg)).toMatch(msg);
+    }
+    // Nothing of the refused changes landed.
+    const still = ((await h.call('GET', '/collections')).body.collections as Col[]).find((c) => c.uuid === created.uuid);
+    expect(still).toMatchObject({ title: 'Checked', query: '#x' });
+    const gone = await h.call('PATCH', `/collections/${missing}`, { body: { title: 'x' } });
+    expect([gone.status, gone.body.code]).toEqual([404, 'COLLECTION_NOT_FOUND']);
+  });
+});

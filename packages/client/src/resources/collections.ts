@@ -8,6 +8,16 @@ export interface CollectionFolderInput {
   children?: CollectionFolderInput[];
 }
 
+/** What `collections.update` may change; at least one field. */
+export interface CollectionUpdate {
+  title?: string;
+  type?: string;
+  visibility?: string;
+  /** The collection-wide search (q grammar); `null` or `""` removes it. */
+  query?: string | null;
+  folders?: CollectionFolderInput[];
+}
+
 /** Collections: saved searches shown as virtual folders (v5). */
 export class Collections extends Resource {
   async list(options: CallOptions = {}): Promise<Collection[]> {
@@ -33,7 +43,7 @@ export class Collections extends Resource {
     ).folders;
   }
 
-  /** Creates a collection (an sfx server extension; the real API's form is undocumented). */
+  /** Creates a collection (inferred: the reference found no collection writes). */
   async create(
     input: {
       title: string;
@@ -55,7 +65,24 @@ export class Collections extends Resource {
     ).collection;
   }
 
-  /** Deletes a collection (an sfx server extension). */
+  /**
+   * Changes a collection's title, type, visibility, search or folders (inferred:
+   * `PATCH /v5/collections/{uuid}`); fields not given keep their values, `query: null` drops the
+   * collection-wide search, `folders` replaces the whole tree.
+   */
+  async update(uuid: string, changes: CollectionUpdate, options: CallOptions = {}): Promise<Collection> {
+    return (
+      await this.core.json<{ collection: Collection }>({
+        method: 'PATCH',
+        path: `/collections/${seg(uuid, 'uuid')}`,
+        version: 'v5',
+        json: changes,
+        ...options,
+      })
+    ).collection;
+  }
+
+  /** Deletes a collection (inferred). */
   async delete(uuid: string, options: CallOptions = {}): Promise<void> {
     await this.core.json({
       method: 'DELETE',

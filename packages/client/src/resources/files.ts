@@ -8,7 +8,17 @@ import pLimit from 'p-limit';
 import { ConfigurationError, FilerobotError } from '../core/errors.js';
 import type { Recovery } from '../core/http.js';
 import { PagePromise, type PagingOptions } from '../core/pagination.js';
-import type { FileListPage, FileObject, FileStats, Meta } from '../types.js';
+import type {
+  AutotagOptions,
+  AutotagResult,
+  FileListPage,
+  FileObject,
+  FileStats,
+  ImageEditInput,
+  ImageEditResult,
+  Meta,
+  VisibilityInput,
+} from '../types.js';
 import { multipartBody } from '../uploads/multipart.js';
 import { resolveSource, type ResolvedSource, type UploadSource } from '../uploads/source.js';
 import { dateParam, Resource, seg, type CallOptions } from './resource.js';
@@ -436,6 +446,67 @@ export class Files extends Resource {
       ...options,
     });
     return reply.variants ?? [];
+  }
+
+  /**
+   * Sets who may see an asset (inferred: `PUT /{v}/files/{uuid}/visibility`, FILE_SET_VISIBILITY).
+   * `inherited` follows the nearest folder that sets one.
+   */
+  async setVisibility(uuid: string, visibility: VisibilityInput, options: CallOptions = {}): Promise<FileObject> {
+    const reply = await this.core.json<{ file: FileObject }>({
+      method: 'PUT',
+      path: `/files/${seg(uuid, 'uuid')}/visibility`,
+      json: { visibility },
+      ...options,
+    });
+    return reply.file;
+  }
+
+  /**
+   * Replaces the labels on an asset with these sids (`[]` removes them all); inferred:
+   * `PUT /v5/file/{uuid}/labels`, FILE_LABEL_CHANGE. Unknown sids are a BadRequestError
+   * (`LABEL_NOT_FOUND`) and change nothing.
+   */
+  async setLabels(uuid: string, sids: readonly string[], options: CallOptions = {}): Promise<FileObject> {
+    const reply = await this.core.json<{ file: FileObject }>({
+      method: 'PUT',
+      path: `/file/${seg(uuid, 'uuid')}/labels`,
+      version: 'v5',
+      json: { labels: sids },
+      ...options,
+    });
+    return reply.file;
+  }
+
+  /**
+   * Crops, rotates, flips, resizes or converts an image and saves the result as a new asset
+   * (`save_as: 'copy'`, the default) or over the original, keeping its uuid (`'overwrite'`).
+   * Inferred: `POST /{v}/files/{uuid}/edit`, FILE_IMAGE_EDITOR. Not retried once sent: a second
+   * run would make a second copy or edit the edited image.
+   */
+  async edit(uuid: string, input: ImageEditInput, options: CallOptions = {}): Promise<ImageEditResult> {
+    return this.core.json<ImageEditResult>({
+      method: 'POST',
+      path: `/files/${seg(uuid, 'uuid')}/edit`,
+      json: input,
+      ...options,
+    });
+  }
+
+  /**
+   * Tags an image from measurements of its pixels (colours, orientation, transparency, size), in
+   * the languages asked; `save: true` adds them to the file. Inferred: `POST /{v}/files/{uuid}/autotag`,
+   * FILE_PROCESS_AUTOTAGGING (the reference's `{ask-filerobot-server}/images/autotag` has no known host).
+   * Safe to retry: the same image gives the same tags, and saving merges.
+   */
+  async autotag(uuid: string, autotagOptions: AutotagOptions = {}, options: CallOptions = {}): Promise<AutotagResult> {
+    return this.core.json<AutotagResult>({
+      method: 'POST',
+      path: `/files/${seg(uuid, 'uuid')}/autotag`,
+      json: autotagOptions,
+      idempotent: true,
+      ...options,
+    });
   }
 
   /** The stable permalink (`/{v}/get/{uuid}`), which redirects to the current CDN URL. */

@@ -1,6 +1,6 @@
 import { ConflictError, PermissionDeniedError } from '../core/errors.js';
 import { PagePromise, type PagingOptions } from '../core/pagination.js';
-import type { FolderListPage, FolderObject, Meta } from '../types.js';
+import type { FolderListPage, FolderObject, Meta, VisibilityInput } from '../types.js';
 import { Resource, seg, type CallOptions } from './resource.js';
 
 export interface FolderListParams extends PagingOptions, CallOptions {
@@ -116,6 +116,21 @@ export class Folders extends Resource {
         method: 'PATCH',
         path: `/folders/${seg(uuid, 'uuid')}`,
         json: { name },
+        ...options,
+      })
+    ).folder;
+  }
+
+  /**
+   * Sets a folder's visibility; files and folders below it that inherit follow it. Inferred:
+   * `PUT /{v}/folders/{uuid}/visibility`, DIR_SET_VISIBILITY. The root cannot be changed.
+   */
+  async setVisibility(uuid: string, visibility: VisibilityInput, options: CallOptions = {}): Promise<FolderObject> {
+    return (
+      await this.core.json<{ folder: FolderObject }>({
+        method: 'PUT',
+        path: `/folders/${seg(uuid, 'uuid')}/visibility`,
+        json: { visibility },
         ...options,
       })
     ).folder;

@@ -52,7 +52,7 @@ export const createCollection = defineAction({
   permissions: ['COLLECTIONS_MANAGE'],
   kind: 'write',
   idempotent: false,
-  endpoint: 'extension',
+  endpoint: 'inferred',
   input: z.strictObject({
     title: z.string().min(1, { error: 'must not be empty: give the collection a title.' }),
     query: z.string().min(1).optional().describe('The collection-wide search, in the q grammar.'),
@@ -65,6 +65,35 @@ export const createCollection = defineAction({
   run: async ({ client, signal }, input) => ({ collection: await client.collections.create(input, { signal }) }),
 });
 
+export const updateCollection = defineAction({
+  id: 'collections.update',
+  title: 'Update a collection',
+  description:
+    "Changes a collection's title, type, visibility, search or folders; fields not given keep their values, query null drops the collection-wide search, folders replaces the whole tree.",
+  group,
+  permissions: ['COLLECTIONS_MANAGE'],
+  kind: 'write',
+  idempotent: true,
+  endpoint: 'inferred',
+  input: z
+    .strictObject({
+      uuid: uuid('collection uuid'),
+      title: z.string().min(1, { error: 'must not be empty: give the collection a title.' }).max(255, { error: 'must be at most 255 characters long.' }).optional(),
+      query: z.string().nullable().optional().describe('The collection-wide search, in the q grammar; null (or "") removes it.'),
+      type: z.string().min(1).optional(),
+      visibility: z.string().min(1).optional(),
+      folders: z.array(virtualFolder).optional().describe('Replaces the whole tree of virtual folders.'),
+    })
+    .refine((input) => Object.keys(input).some((key) => key !== 'uuid'), {
+      error: 'give at least one field to change besides "uuid": title, query, type, visibility or folders.',
+    }),
+  output: z.strictObject({ collection: collectionObject }),
+  example: (seed) => ({ uuid: seed.collection.uuid, title: 'Summer campaign 2026', query: '#hero' }),
+  run: async ({ client, signal }, { uuid: id, ...changes }) => ({
+    collection: await client.collections.update(id, changes, { signal }),
+  }),
+});
+
 export const deleteCollection = defineAction({
   id: 'collections.delete',
   title: 'Delete a collection',
@@ -73,7 +102,7 @@ export const deleteCollection = defineAction({
   permissions: ['COLLECTIONS_MANAGE'],
   kind: 'destructive',
   idempotent: true,
-  endpoint: 'extension',
+  endpoint: 'inferred',
   input: z.strictObject({ uuid: uuid('collection uuid') }),
   output: deletion('uuid'),
   example: (seed) => ({ uuid: seed.collection.deleteUuid }),
@@ -81,4 +110,4 @@ export const deleteCollection = defineAction({
     deleteIdempotently('uuid', input.uuid, () => client.collections.delete(input.uuid, { signal })),
 });
 
-export const collectionActions = [listCollections, collectionFolders, createCollection, deleteCollection];
+export const collectionActions = [listCollections, collectionFolders, createCollection, updateCollection, deleteCollection];

@@ -17,6 +17,7 @@ import {
   tagLabels,
   uuid,
   uuidList,
+  visibility,
 } from '../schemas.js';
 import { deleteIdempotently } from '../util.js';
 
@@ -360,6 +361,212 @@ export const permalink = defineAction({
   run: async ({ client }, input) => ({ url: client.files.permalink(input.uuid) }),
 });
 
+// ---- Inferred operations: the reference found no endpoint for these (README "Inferred") ----
+
+export const setFileVisibility = defineAction({
+  id: 'files.set-visibility',
+  title: 'Set the visibility of a file',
+  description:
+    'Sets who may see an asset: public, organisation (in the DAM, not public on the CDN), private, or inherited from its folder.',
+  group,
+  permissions: ['FILE_SET_VISIBILITY'],
+  kind: 'write',
+  idempotent: true,
+  endpoint: 'inferred',
+  input: z.strictObject({ uuid: uuid(), visibility }),
+  output: z.strictObject({ file: fileObject }),
+  example: (seed) => ({ uuid: seed.file.uuid, visibility: 'organisation' as const }),
+  run: async ({ client, signal }, input) => ({
+    file: await client.files.setVisibility(input.uuid, input.visibility, { signal }),
+  }),
+});
+
+export const setFileLabels = defineAction({
+  id: 'files.set-labels',
+  title: 'Set the labels of a file',
+  description:
+    "Replaces an asset's labels with the label sids given ([] removes them all). Unknown sids are refused and change nothing.",
+  group,
+  permissions: ['FILE_LABEL_CHANGE'],
+  kind: 'write',
+  idempotent: true,
+  endpoint: 'inferred',
+  input: z.strictObject({
+    uuid: uuid(),
+    labels: z
+      .array(z.string().regex(/^#\S+$/, { error: 'must be a label sid such as "#lbjh69fya" (see labels.list).' }), {
+        error: 'must be a list of label sids, e.g. ["#lbjh69fya"]; [] removes every label.',
+      })
+      .max(1000, { error: 'takes at most 1000 label sids.' })
+      .describe('Label sids (from labels.list); [] removes every label.'),
+  }),
+  output: z.strictObject({ file: fileObject }),
+  example: (seed) => ({ uuid: seed.file.uuid, labels: [seed.label.sid] }),
+  run: async ({ client, signal }, input) => ({
+    file: await client.files.setLabels(input.uuid, input.labels, { signal }),
+  }),
+});
+
+const whole = (what: string, min: number, max: number) =>
+  z
+    .number({ error: `must be a number: the ${what}.` })
+    .int({ error: `must be a whole number: the ${what}.` })
+    .min(min, { error: `must be at least ${min}: the ${what}.` })
+    .max(max, { error: `must be at most ${max}: the ${what}.` });
+
+const editOperations = z
+  .strictObject(
+    {
+      crop: z
+        .strictObject({
+          x: whole('left edge in pixels', 0, 1_000_000),
+          y: whole('top edge in pixels', 0, 1_000_000),
+          width: whole('crop width in pixels', 1, 1_000_000),
+          height: whole('crop height in pixels', 1, 1_000_000),
+        })
+        .optional()
+        .describe('The region to keep, in pixels of the image as displayed (EXIF orientation applied), from its top-left corner.'),
+      rotate: z
+        .number({ error: 'must be an angle in degrees, clockwise (90, 180, 270 or any other).' })
+        .refine(Number.isFinite, { error: 'must be a finite angle in degrees.' })
+        .optional()
+        .describe('Clockwise degrees; other angles than multiples of 90 widen the canvas (transparent, or white for JPEG).'),
+      flip: z.boolean({ error: 'must be true or false.' }).optional().describe('Mirror top-bottom.'),
+      flop: z.boolean({ error: 'must be true or false.' }).optional().describe('Mirror left-right.'),
+      resize: z
+        .strictObject({
+          width: whole('target width', 1, 10_000).optional(),
+          height: whole('target height', 1, 10_000).optional(),
+          fit: z
+            .enum(['cover', 'contain', 'fill', 'inside', 'outside'], {
+              error: 'must be one of cover, contain, fill, inside, outside.',
+            })
+            .optional()
+            .describe('How the image meets a width and height: inside (default) keeps it whole within the box.'),
+        })
+        .refine((r) => r.width !== undefined || r.height !== undefined, { error: 'needs "width", "height" or both.' })
+        .optional(),
+      format: z
+        .enum(['jpeg', 'jpg', 'png', 'webp', 'avif'], { error: 'must be one of jpeg, png, webp, avif.' })
+        .optional()
+        .describe("Output format; default: the source's."),
+      quality: whole('quality', 1, 100).optional().describe('1-100 for jpeg, webp and avif; default 90.'),
+    },
+    {
+      error: (issue) =>
+        issue.code === 'unrecognized_keys'
+          ? `${issue.keys.map((k) => `"${k}"`).join(', ')} is not an operation; use crop, rotate, flip, flop, resize, format or quality.`
+          : 'must be an object of operations: crop, rotate, flip, flop, resize, format, quality.',
+    },
+  )
+  .refine((ops) => Object.values(ops).some((v) => v !== undefined && v !== false), {
+    error: 'asks for nothing: give at least one of crop, rotate, flip, flop, resize, format, quality.',
+    // Only when the operations are otherwise valid: an unknown one is reported on its own.
+    when: (payload) => payload.issues.length === 0,
+  })
+  .describe('Applied in this order: crop, rotate, flip/flop, resize, format.');
+
+export const editImage = defineAction({
+  id: 'files.edit-image',
+  title: 'Edit an image',
+  description:
+    'Crops, rotates, flips, resizes or converts an image, and saves the result as a new asset (copy: meta, tags and labels copied) or over the original, keeping its uuid (overwrite).',
+  group,
+  permissions: ['FILE_IMAGE_EDITOR'],
+  // "overwrite" replaces the asset's content; "copy" adds an asset. Neither is safe to repeat.
+  kind: 'destructive',
+  idempotent: false,
+  endpoint: 'inferred',
+  input: z
+    .strictObject({
+      uuid: uuid('image uuid'),
+      operations: editOperations,
+      save_as: z
+        .enum(['copy', 'overwrite'], { error: 'must be "copy" (a new asset) or "overwrite" (new content, same uuid).' })
+        .default('copy')
+        .describe('copy (default): a new asset; overwrite: replace the content, keeping the uuid.'),
+      name: name("copy's name (default: the source's name plus -edited, e.g. hero-edited.jpg)").optional(),
+      folder: folderPath("copy's folder (default: the source's; created when missing)").optional(),
+    })
+    .superRefine((input, ctx) => {
+      if (input.save_as !== 'overwrite') return;
+      for (const field of ['name', 'folder'] as const) {
+        if (input[field] !== undefined)
+          ctx.addIssue({ code: 'custom', path: [field], message: 'applies to copies only: remove it, or use save_as "copy".' });
+      }
+    }),
+  output: z.strictObject({
+    file: fileObject,
+    save_as: z.enum(['copy', 'overwrite']),
+    source_uuid: z.string().describe('The edited image (the same uuid as `file` for an overwrite).'),
+  }),
+  example: (seed) => ({
+    uuid: seed.image.uuid,
+    operations: { crop: { x: 0, y: 0, width: 320, height: 240 }, resize: { width: 160 }, format: 'webp' as const },
+    save_as: 'copy' as const,
+    folder: `${seed.folder.path}/edited`,
+  }),
+  run: async ({ client, signal }, { uuid: id, ...input }) => {
+    const result = await client.files.edit(id, input, { signal });
+    return { file: result.file, save_as: result.save_as, source_uuid: id };
+  },
+});
+
+const autotagTag = z.looseObject({ key: z.string(), label: z.string(), confidence: z.number(), kind: z.string() });
+
+export const autotagFile = defineAction({
+  id: 'files.autotag',
+  title: 'Auto-tag an image',
+  description:
+    'Tags an image from measurements of its pixels (colour names, orientation, transparency, size), each with a 0-100 confidence, in en, fr, de, es or it; save adds them to its tags.',
+  group,
+  permissions: ['FILE_PROCESS_AUTOTAGGING'],
+  kind: 'write',
+  // The same image gives the same tags, and saving merges them into the tags it has.
+  idempotent: true,
+  endpoint: 'inferred',
+  input: z.strictObject({
+    uuid: uuid('image uuid'),
+    languages: z
+      .array(
+        z.string().regex(/^[a-z]{2,3}([_-][A-Za-z0-9]{2,8})?$/i, { error: 'must be a language code such as "en" or "fr-FR".' }),
+        { error: 'must be a list of language codes, e.g. ["en", "fr"].' },
+      )
+      .min(1, { error: 'needs at least one language, e.g. ["en"].' })
+      .max(20, { error: 'takes at most 20 languages.' })
+      .optional()
+      .describe('Languages of the tag words (en, fr, de, es, it; others fall back to en). Default ["en"].'),
+    limit: whole('most tags per language', 1, 100).optional().describe('Most tags per language (1-100). Default 10.'),
+    confidence: z
+      .number({ error: 'must be a number from 0 to 100.' })
+      .min(0, { error: 'must be at least 0.' })
+      .max(100, { error: 'must be at most 100.' })
+      .optional()
+      .describe('Smallest confidence kept (0-100). Default 10.'),
+    save: z.boolean({ error: 'must be true or false.' }).optional().describe('Add the tags to the file (per language). Default false.'),
+  }),
+  output: z.strictObject({
+    tags: z.record(z.string(), z.array(autotagTag)).describe('Per language: {key, label, confidence, kind}, most confident first.'),
+    languages: z.array(z.string()),
+    unsupported_languages: z.array(z.string()).describe('Languages asked for that fell back to English.'),
+    analysis: z.looseObject({ width: z.number(), height: z.number(), orientation: z.string() }),
+    saved: z.boolean(),
+    file: fileObject.optional().describe('The file with its tags, when saved.'),
+  }),
+  example: (seed) => ({ uuid: seed.image.uuid, languages: ['en', 'fr'], limit: 5, confidence: 20 }),
+  run: async ({ client, signal }, { uuid: id, ...options }) => {
+    const result = await client.files.autotag(id, options, { signal });
+    return {
+      tags: result.tags,
+      languages: result.languages,
+      unsupported_languages: result.unsupported_languages,
+      analysis: result.analysis,
+      saved: result.saved,
+      file: result.file,
+    };
+  },
+});
+
 export const fileActions = [
   listFiles,
   searchFiles,
@@ -376,4 +583,8 @@ export const fileActions = [
   fileVariants,
   downloadFile,
   permalink,
+  setFileVisibility,
+  setFileLabels,
+  editImage,
+  autotagFile,
 ];

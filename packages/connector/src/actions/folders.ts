@@ -1,7 +1,7 @@
 import { ConflictError } from '@sfx/client';
 import { z } from 'zod';
 import { defineAction } from '../action.js';
-import { folderObject, folderPath, limit, meta, name, offset, uuid, uuidList } from '../schemas.js';
+import { folderObject, folderPath, limit, meta, name, offset, uuid, uuidList, visibility } from '../schemas.js';
 import { deleteIdempotently } from '../util.js';
 
 const group = 'folders';
@@ -266,6 +266,24 @@ export const walkFolders = defineAction({
   },
 });
 
+export const setFolderVisibility = defineAction({
+  id: 'folders.set-visibility',
+  title: 'Set the visibility of a folder',
+  description:
+    'Sets who may see a folder; files and folders below it that inherit follow it. The root cannot be changed.',
+  group,
+  permissions: ['DIR_SET_VISIBILITY'],
+  kind: 'write',
+  idempotent: true,
+  endpoint: 'inferred',
+  input: z.strictObject({ uuid: folderUuid(), visibility }),
+  output: z.strictObject({ folder: folderObject }),
+  example: (seed) => ({ uuid: seed.folders.visibility, visibility: 'private' as const }),
+  run: async ({ client, signal }, input) => ({
+    folder: await client.folders.setVisibility(input.uuid, input.visibility, { signal }),
+  }),
+});
+
 export const folderActions = [
   listFolders,
   getFolder,
@@ -280,4 +298,5 @@ export const folderActions = [
   deleteFolderMeta,
   folderPreviews,
   walkFolders,
+  setFolderVisibility,
 ];

@@ -1,5 +1,7 @@
 import type { Action } from '../action.js';
 import { accessActions } from './access.js';
+import { airboxActions } from './airboxes.js';
+import { approvalActions } from './approvals.js';
 import { bulkActions } from './bulk.js';
 import { collectionActions } from './collections.js';
 import { deliveryActions } from './delivery.js';
@@ -13,6 +15,7 @@ import { settingsActions } from './settings.js';
 import { shareActions } from './shares.js';
 import { tagActions } from './tags.js';
 import { taskActions } from './tasks.js';
+import { webhookActions } from './webhooks.js';
 
 /** Every action, in catalogue order: API operations by resource, then task-level actions. */
 export const ACTIONS: readonly Action[] = [
@@ -25,8 +28,11 @@ export const ACTIONS: readonly Action[] = [
   ...productActions,
   ...collectionActions,
   ...shareActions,
+  ...approvalActions,
+  ...airboxActions,
   ...settingsActions,
   ...accessActions,
+  ...webhookActions,
   ...taskActions,
   ...deliveryActions,
   ...rawActions,

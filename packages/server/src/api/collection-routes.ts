@@ -140,25 +140,68 @@ function ident(value: unknown, field: string, fallback: string): string {
   return value;
 }
 
-function createCollection(call: Call): Record<string, unknown> {
-  const body = bodyObject(call.body);
-  if (typeof body.title !== 'string' || body.title.trim() === '' || body.title.length > 255) {
+function checkTitle(value: unknown): string {
+  if (typeof value !== 'string' || value.trim() === '' || value.length > 255) {
     throw badRequest(
       'INVALID_PARAMETER',
       '"title" must be a title of 1-255 characters.',
       'Example: {"title": "Summer campaign", "query": "#summer"}',
     );
   }
+  return value.trim();
+}
+
+function createCollection(call: Call): Record<string, unknown> {
+  const body = bodyObject(call.body);
+  const title = checkTitle(body.title);
   const query = checkQuery(body.query ?? body.q, 'query');
   const folders = parseFolders(body.folders, 'folders', 1, { n: 0 });
   const collection = call.ctx.catalog.collections.create({
-    title: body.title.trim(),
+    title,
     type: ident(body.type, 'type', 'dynamic'),
     visibility: ident(body.visibility, 'visibility', 'private'),
     query,
     folders,
   });
   return { action: 'collection_created', collection: collectionObject(collection) };
+}
+
+const UPDATABLE = ['title', 'type', 'visibility', 'query', 'q', 'folders'];
+
+/**
+ * Inferred (the reference found no collection writes): changes the fields given, each checked as
+ * on creation; `query: null` (or "") drops the collection-wide search, `folders` replaces the tree.
+ */
+function updateCollection(call: Call): Record<string, unknown> {
+  const uuid = uuidParam(call.params.uuid, 'uuid');
+  const body = bodyObject(call.body);
+  const { collections } = call.ctx.catalog;
+  const current = collections.require(uuid);
+  const unknown = Object.keys(body).filter((k) => !UPDATABLE.includes(k));
+  if (unknown.length > 0) {
+    throw badRequest(
+      'INVALID_PARAMETER',
+      `Unknown field${unknown.length > 1 ? 's' : ''} ${unknown.map((k) => `"${k}"`).join(', ')}; a collection update takes ${UPDATABLE.filter((k) => k !== 'q').join(', ')}.`,
+      'Example: {"title": "Summer 2026", "query": "#summer"}',
+    );
+  }
+  if (body.query !== undefined && body.q !== undefined)
+    throw badRequest('INVALID_PARAMETER', 'Send "query" or "q", not both.');
+  const changes: Parameters<typeof collections.update>[1] = {};
+  if (body.title !== undefined) changes.title = checkTitle(body.title);
+  if (body.type !== undefined) changes.type = ident(body.type, 'type', current.type);
+  if (body.visibility !== undefined) changes.visibility = ident(body.visibility, 'visibility', current.visibility);
+  if (body.query !== undefined || body.q !== undefined) changes.query = checkQuery(body.query ?? body.q, 'query');
+  if (body.folders !== undefined) changes.folders = parseFolders(body.folders, 'folders', 1, { n: 0 });
+  if (Object.keys(changes).length === 0) {
+    throw badRequest(
+      'INVALID_PARAMETER',
+      `Nothing to change: send at least one of ${UPDATABLE.filter((k) => k !== 'q').join(', ')}.`,
+      'Example: {"title": "Summer 2026"}',
+    );
+  }
+  const collection = collections.update(uuid, changes);
+  return { action: 'collection_updated', collection_uuid: uuid, collection: collectionObject(collection) };
 }
 
 export const collectionRoutes: RouteSpec[] = [
@@ -184,21 +227,29 @@ export const collectionRoutes: RouteSpec[] = [
       return { collection_uuid: collection.uuid, folders: folderTree(collection.folders, '') };
     },
   },
-  // Our extensions: the reference found no collection writes.
+  // Inferred: the reference found no collection writes (§1 "not found", §3.15).
   {
     method: 'POST',
     path: '/collections',
     versions: ['v5'],
     permissions: ['COLLECTIONS_MANAGE'],
-    summary: 'Create a dynamic collection (extension)',
+    summary: 'Create a dynamic collection (inferred)',
     handler: createCollection,
+  },
+  {
+    method: 'PATCH',
+    path: '/collections/:uuid',
+    versions: ['v5'],
+    permissions: ['COLLECTIONS_MANAGE'],
+    summary: 'Change the title, visibility, search or folders of a collection (inferred)',
+    handler: updateCollection,
   },
   {
     method: 'DELETE',
     path: '/collections/:uuid',
     versions: ['v5'],
     permissions: ['COLLECTIONS_MANAGE'],
-    summary: 'Delete a collection (extension)',
+    summary: 'Delete a collection (inferred)',
     handler: (call) => {
       const collection = call.ctx.catalog.collections.delete(uuidParam(call.params.uuid, 'uuid'));
       return { action: 'collection_deleted', collection_uuid: collection.uuid };

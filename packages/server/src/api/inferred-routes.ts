@@ -1,6 +1,8 @@
 import { ApiError, badRequest } from '../errors.js';
 import type { Call, RouteSpec } from '../http/route.js';
 import { parseVisibility, setFileVisibility, setFolderVisibility } from '../store/visibility.js';
+import { autotagAsk, autotagFile } from './autotag.js';
+import { editImage } from './image-edit.js';
 import { bodyObject, uuidParam } from './params.js';
 import { fileObject, folderObject } from './serialize.js';
 
@@ -106,5 +108,30 @@ export const inferredRoutes: RouteSpec[] = [
     permissions: ['FILE_LABEL_CHANGE'],
     summary: 'Replace the labels on a file (inferred)',
     handler: fileLabels,
+  },
+  {
+    method: 'POST',
+    path: '/files/:uuid/edit',
+    versions: ['v4', 'v5'],
+    permissions: ['FILE_IMAGE_EDITOR'],
+    summary: 'Crop, rotate, flip, resize or convert an image, saved as a copy or over the original (inferred)',
+    handler: editImage,
+  },
+  {
+    method: 'POST',
+    path: '/files/:uuid/autotag',
+    versions: ['v4', 'v5'],
+    permissions: ['FILE_PROCESS_AUTOTAGGING'],
+    summary: 'Tag an image from measurements of its pixels: colours, orientation, transparency, size (inferred)',
+    handler: autotagFile,
+  },
+  {
+    // The reference's `POST {ask-filerobot-server}/images/autotag`, whose host is unknown, with its body.
+    method: 'POST',
+    path: '/ask/images/autotag',
+    versions: [],
+    permissions: ['FILE_PROCESS_AUTOTAGGING'],
+    summary: 'Auto-tagging with the reference body {file:{uuid}, meta:{languages, limit, confidence}} (inferred)',
+    handler: autotagAsk,
   },
 ];

@@ -1,6 +1,8 @@
 import { cdnRoutes } from '../cdn/delivery.js';
 import type { RouteSpec } from '../http/route.js';
 import { accessRoutes } from './access-routes.js';
+import { airboxRoutes } from './airbox-routes.js';
+import { approvalRoutes } from './approval-routes.js';
 import { browseRoutes } from './browse-routes.js';
 import { bulkRoutes } from './bulk-routes.js';
 import { collectionRoutes } from './collection-routes.js';
@@ -32,4 +34,6 @@ export const ROUTES: readonly RouteSpec[] = [
   ...cdnRoutes,
   ...webhookRoutes,
   ...inferredRoutes,
+  ...approvalRoutes,
+  ...airboxRoutes,
 ];

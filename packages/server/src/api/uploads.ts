@@ -46,7 +46,7 @@ export interface UploadOptions {
 const RANDOM_SUFFIX_ALPHABET = 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789';
 
 /** `sky.jpg` -> `sky-U0wznLpH.jpg`, the shape the real API gives renamed uploads. */
-function withSuffix(name: string): string {
+export function withSuffix(name: string): string {
   const bytes = randomBytes(8);
   const suffix = Array.from(bytes, (b) => RANDOM_SUFFIX_ALPHABET[b % RANDOM_SUFFIX_ALPHABET.length]).join('');
   const dot = name.lastIndexOf('.');
@@ -107,7 +107,7 @@ function productField(value: unknown, field: string): StagedUpload['product'] {
   return { ref, position };
 }
 
-async function imageInfo(path: string, type: string): Promise<JsonObject> {
+export async function imageInfo(path: string, type: string): Promise<JsonObject> {
   if (!type.startsWith('image/')) return {};
   try {
     const meta = await sharp(path).metadata();

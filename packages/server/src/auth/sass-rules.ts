@@ -106,6 +106,7 @@ export const SASS_RULES: Readonly<Record<string, SassRule>> = {
   'GET /collections': open,
   'GET /collections/:uuid/folders': open,
   'POST /collections': open,
+  'PATCH /collections/:uuid': open,
   'DELETE /collections/:uuid': open,
   'GET /shares': refusedList,
   'POST /shares': refusedList,
@@ -136,6 +137,24 @@ export const SASS_RULES: Readonly<Record<string, SassRule>> = {
   'PUT /files/:uuid/visibility': onFile,
   'PUT /folders/:uuid/visibility': onFolder,
   'PUT /file/:uuid/labels': onFile,
+  // Approvals name files by uuid in bodies and filters and span the library.
+  'GET /approvals': refusedList,
+  'POST /approvals': refusedList,
+  'GET /approvals/:uuid': refusedList,
+  'DELETE /approvals/:uuid': refusedList,
+  'POST /approvals/:uuid/votes': refusedList,
+  // An airbox opens uploads into any folder to anyone with its link: the upload scope would not bound it.
+  'GET /airboxes': refusedList,
+  'POST /airboxes': refusedBoth,
+  'GET /airboxes/:uuid': refusedList,
+  'PATCH /airboxes/:uuid': refusedBoth,
+  'DELETE /airboxes/:uuid': refusedList,
+  'GET /v3/a/:puid/:title': open,
+  // The image editor reads a file in scope and writes a file like an upload does (scope and quotas).
+  'POST /files/:uuid/edit': { list: 'file', place: 'upload' },
+  'POST /files/:uuid/autotag': onFile,
+  // The reference-shaped form names its file in the body.
+  'POST /ask/images/autotag': refusedList,
   'GET /key/:templateId': open,
   'GET /cdn/*': open,
   'GET /store/*': open,

@@ -489,6 +489,26 @@ function metaEquals(v: string): Frag {
   return sql`(j.type = 'text' AND lower(j.value) = lower(${v}))`;
 }
 
+/**
+ * A file's approval: its latest approval request that was not cancelled (one of the approval
+ * tables' rows, `a`). `approval_status`, `task_requester` and `task_duedate` read that request,
+ * `task_approver` its approvers; a file with no such request has none of them (`:empty`).
+ */
+const CURRENT_APPROVAL =
+  'f.id IN (SELECT af.file_id FROM approval_files af JOIN approvals a ON a.id = af.approval_id ' +
+  'WHERE af.approval_id = (SELECT max(x.approval_id) FROM approval_files x JOIN approvals y ON y.id = x.approval_id ' +
+  "WHERE x.file_id = af.file_id AND y.status <> 'cancelled') AND ";
+
+function approvalField(base: Field, approvers = false): Field {
+  return {
+    ...base,
+    scope: approvers
+      ? (pred) =>
+          sql`${raw(CURRENT_APPROVAL)}EXISTS (SELECT 1 FROM approval_approvers p WHERE p.approval_id = a.id AND ${pred}))`
+      : (pred) => sql`${raw(CURRENT_APPROVAL)}${pred})`,
+  };
+}
+
 const BUILT_INS: Readonly<Record<string, () => Field>> = {
   name: nameField,
   filename: nameField,
@@ -512,6 +532,10 @@ const BUILT_INS: Readonly<Record<string, () => Field>> = {
   product: () => textColumn('f.product_ref'),
   tags: tagsField,
   tag: tagsField,
+  approval_status: () => approvalField(textColumn('a.status')),
+  task_requester: () => approvalField(textColumn('a.requester')),
+  task_duedate: () => approvalField(dateColumn('a.due_date')),
+  task_approver: () => approvalField(textColumn('p.approver'), true),
 };
 
 /** Built-in names win; `meta.type:x` reaches a metadata key that shares a built-in's name. */

@@ -1,4 +1,6 @@
 import type { Database } from 'better-sqlite3';
+import { AirboxStore } from './airboxes.js';
+import { ApprovalStore } from './approvals.js';
 import { BulkStore } from './bulk.js';
 import { CollectionStore } from './collections.js';
 import { FacetStore } from './facets.js';
@@ -17,6 +19,10 @@ export interface CatalogStores {
   collections: CollectionStore;
   shares: ShareStore;
   facets: FacetStore;
+  /** Approval requests and votes (inferred endpoints). */
+  approvals: ApprovalStore;
+  /** Public upload links into a folder (inferred endpoints). */
+  airboxes: AirboxStore;
 }
 
 export function openCatalog(db: Database, store: MetadataStore): CatalogStores {
@@ -28,5 +34,7 @@ export function openCatalog(db: Database, store: MetadataStore): CatalogStores {
     collections: new CollectionStore(db),
     shares: new ShareStore(db),
     facets: new FacetStore(db),
+    approvals: new ApprovalStore(db),
+    airboxes: new AirboxStore(db),
   };
 }

@@ -81,6 +81,16 @@ export class CollectionStore {
     return toCollection(row);
   }
 
+  /** Changes the fields given; the others keep their values. */
+  update(uuid: string, changes: Partial<Omit<Collection, 'uuid' | 'created_at' | 'updated_at'>>): Collection {
+    const current = this.require(uuid);
+    const next = { ...current, ...changes };
+    this.db
+      .prepare('UPDATE collections SET title = ?, type = ?, visibility = ?, query = ?, folders = ?, updated_at = ? WHERE uuid = ?')
+      .run(next.title, next.type, next.visibility, next.query, JSON.stringify(next.folders), now(), uuid);
+    return this.require(uuid);
+  }
+
   delete(uuid: string): Collection {
     const collection = this.require(uuid);
     this.db.prepare('DELETE FROM collections WHERE uuid = ?').run(uuid);

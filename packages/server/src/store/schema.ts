@@ -387,6 +387,89 @@ export const MIGRATIONS: ReadonlyArray<(db: Database) => void> = [
       END;
     `);
   },
+  // Approvals (with their files, approvers and votes) and airboxes: inferred endpoints.
+  (db) => {
+    db.exec(`
+      CREATE TABLE approvals (
+        id            INTEGER PRIMARY KEY,
+        uuid          TEXT NOT NULL UNIQUE,
+        -- pending | approved | rejected | cancelled
+        status        TEXT NOT NULL DEFAULT 'pending',
+        -- all | any
+        rule          TEXT NOT NULL,
+        requester     TEXT NOT NULL,
+        due_date      TEXT,
+        message       TEXT NOT NULL DEFAULT '',
+        -- requested | files_deleted, when cancelled
+        cancel_reason TEXT,
+        created_at    TEXT NOT NULL,
+        updated_at    TEXT NOT NULL,
+        closed_at     TEXT
+      );
+      CREATE INDEX approvals_status ON approvals(status, id);
+      CREATE INDEX approvals_requester ON approvals(lower(requester), id);
+
+      -- The files under review, in the order given. No foreign key on file_id: the trigger below
+      -- removes a deleted file's rows (files.id may be reused once its row is gone).
+      CREATE TABLE approval_files (
+        approval_id INTEGER NOT NULL REFERENCES approvals(id) ON DELETE CASCADE,
+        file_id     INTEGER NOT NULL,
+        position    INTEGER NOT NULL,
+        PRIMARY KEY (approval_id, file_id)
+      ) WITHOUT ROWID;
+      -- "Approvals of this file" (list filter, search grammar, the delete trigger).
+      CREATE INDEX approval_files_file ON approval_files(file_id, approval_id);
+
+      -- One row per approver; the vote, when cast, lives on the approver's row (a new vote replaces it).
+      CREATE TABLE approval_approvers (
+        approval_id  INTEGER NOT NULL REFERENCES approvals(id) ON DELETE CASCADE,
+        approver_key TEXT NOT NULL,
+        approver     TEXT NOT NULL,
+        position     INTEGER NOT NULL,
+        vote         TEXT,
+        comment      TEXT,
+        voted_at     TEXT,
+        PRIMARY KEY (approval_id, approver_key)
+      ) WITHOUT ROWID;
+      CREATE INDEX approval_approvers_key ON approval_approvers(approver_key, approval_id);
+
+      -- A deleted file leaves every approval it was in; a pending approval left with no file is
+      -- cancelled (reason files_deleted). Files in no approval pay one index probe.
+      CREATE TRIGGER files_approvals_delete AFTER DELETE ON files
+        WHEN EXISTS (SELECT 1 FROM approval_files WHERE file_id = OLD.id) BEGIN
+        UPDATE approvals SET status = 'cancelled', cancel_reason = 'files_deleted',
+            updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now'), closed_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now')
+          WHERE status = 'pending'
+            AND id IN (SELECT approval_id FROM approval_files WHERE file_id = OLD.id)
+            AND NOT EXISTS (SELECT 1 FROM approval_files x WHERE x.approval_id = approvals.id AND x.file_id <> OLD.id);
+        DELETE FROM approval_files WHERE file_id = OLD.id;
+      END;
+
+      CREATE TABLE airboxes (
+        id            INTEGER PRIMARY KEY,
+        uuid          TEXT NOT NULL UNIQUE,
+        -- The public id in the airbox link.
+        puid          TEXT NOT NULL UNIQUE,
+        title         TEXT NOT NULL,
+        slug          TEXT NOT NULL,
+        description   TEXT NOT NULL DEFAULT '',
+        -- NULL once the folder is deleted; folder_path then keeps where it was.
+        folder_id     INTEGER,
+        folder_path   TEXT NOT NULL,
+        active        INTEGER NOT NULL DEFAULT 1,
+        expires_at    TEXT,
+        max_file_size INTEGER,
+        created_at    TEXT NOT NULL,
+        updated_at    TEXT NOT NULL
+      );
+      CREATE INDEX airboxes_folder ON airboxes(folder_id) WHERE folder_id IS NOT NULL;
+
+      CREATE TRIGGER folders_airboxes_delete AFTER DELETE ON folders
+        WHEN EXISTS (SELECT 1 FROM airboxes WHERE folder_id = OLD.id) BEGIN
+        UPDATE airboxes SET folder_id = NULL, folder_path = OLD.path WHERE folder_id = OLD.id;
+      END;
+    `);
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

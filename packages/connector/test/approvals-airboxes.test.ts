@@ -1,0 +1,175 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Filerobot, PermissionDeniedError } from '@sfx/client';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startServer, type RunningServer } from '../../server/src/index.js';
+import type { Action } from '../src/action.js';
+import { airboxActions } from '../src/actions/airboxes.js';
+import { approvalActions } from '../src/actions/approvals.js';
+import { ACTIONS, getAction } from '../src/actions/index.js';
+import { ActionInputError } from '../src/errors.js';
+import { PERMISSIONS, type Permission } from '../src/permissions.js';
+import { DOC_SEED, type ExampleSeed } from '../src/seed.js';
+
+/*
+ * The approvals.* and airboxes.* actions (inferred endpoints) against the local server, on a seed
+ * of their own (the objects seed-project.ts creates for them, plus a folder and an asset): each
+ * example runs and its output validates, a key lacking any one permission is refused naming it,
+ * and the actions behave as their descriptions say.
+ */
+
+let server: RunningServer;
+let dir: string;
+let root: Filerobot;
+let seed: ExampleSeed;
+const clients: Filerobot[] = [];
+
+function clientFor(apiKey: string): Filerobot {
+  const client = new Filerobot({ endpoint: `${server.url}/${server.token}`, apiKey, retry: { maxRetries: 0 } });
+  clients.push(client);
+  return client;
+}
+
+const mine = [...approvalActions, ...airboxActions] as unknown as Action[];
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'sfx-approvals-actions-'));
+  server = await startServer({ port: 0, data: join(dir, 'data'), rootKey: 'root-key-approvals', durability: 'relaxed', logLevel: 'silent' });
+  root = clientFor(server.rootKey);
+  const folder = await root.folders.ensure(DOC_SEED.folder.path);
+  const { file } = await root.files.upload({ data: Buffer.from('hero'), name: 'hero.txt' }, { folder: folder.path });
+  const approver = DOC_SEED.approval.approver;
+  const approval = async (message: string) =>
+    (await root.approvals.create({ files_uuids: [file.uuid], approvers: [approver], message })).uuid;
+  const airbox = async (title: string) =>
+    (await root.airboxes.create({ title, folder: `${folder.path}/airbox`, expires_at: '2099-12-31T00:00:00Z' })).uuid;
+  seed = {
+    ...DOC_SEED,
+    folder: { uuid: folder.uuid, path: folder.path },
+    file: { uuid: file.uuid, name: file.name, sha1: file.hash?.sha1 ?? '' },
+    approval: {
+      uuid: await approval('seeded approval'),
+      voteUuid: await approval('approval to vote on'),
+      cancelUuid: await approval('approval to cancel'),
+      approver,
+    },
+    airbox: { uuid: await airbox('Seeded airbox'), deleteUuid: await airbox('Airbox to delete') },
+  };
+}, 30_000);
+
+afterAll(async () => {
+  await Promise.all(clients.map((c) => c.close()));
+  await server?.close();
+  if (dir) await rm(dir, { recursive: true, force: true });
+});
+
+describe('the catalogue entries', () => {
+  it('are registered, inferred, and say so', () => {
+    const ids = ACTIONS.map((a) => a.id);
+    for (const id of [
+      'approvals.list',
+      'approvals.create',
+      'approvals.get',
+      'approvals.vote',
+      'approvals.cancel',
+      'airboxes.list',
+      'airboxes.create',
+      'airboxes.get',
+      'airboxes.update',
+      'airboxes.delete',
+    ]) {
+      expect(ids).toContain(id);
+      const action = getAction(id);
+      expect(action.endpoint).toBe('inferred');
+      expect(action.description).toMatch(/inferred/i);
+    }
+    expect(getAction('approvals.vote').permissions).toEqual(['OBJECTS_APPROVAL_VOTE']);
+    expect(getAction('approvals.create').permissions).toEqual(['OBJECTS_APPROVAL_MANAGE']);
+    expect(getAction('approvals.cancel').kind).toBe('destructive');
+    expect(getAction('airboxes.delete').kind).toBe('destructive');
+  });
+});
+
+describe.sequential('every approvals/airboxes action', () => {
+  describe.each(mine.flatMap((action) => action.permissions.map((p) => [action.id, p, action] as const)))(
+    '%s without %s',
+    (_id, permission: Permission, action: Action) => {
+      it('is refused with a permission error naming the permission', async () => {
+        const key = await root.access.keys.create({
+          description: `all but ${permission}`,
+          permissions: PERMISSIONS.filter((p) => p !== permission),
+        });
+        const error = await action.run({ client: clientFor(key.secret!) }, action.example(seed)).then(
+          () => undefined,
+          (e: unknown) => e,
+        );
+        expect(error).toBeInstanceOf(PermissionDeniedError);
+        expect((error as Error).message).toContain(permission);
+      });
+    },
+  );
+
+  describe.each(mine.map((action) => [action.id, action] as const))('%s', (_id, action: Action) => {
+    it('runs its example and returns output of its schema', async () => {
+      const example = action.example(seed);
+      expect(action.input.safeParse(example).success).toBe(true);
+      const output = await action.run({ client: root }, example);
+      expect(action.output.safeParse(output).success).toBe(true);
+    });
+  });
+});
+
+describe('what the examples did', () => {
+  it('voted, cancelled, updated and deleted what they name', async () => {
+    const voted = await root.approvals.get(seed.approval.voteUuid);
+    expect(voted).toMatchObject({ status: 'approved', votes: [{ approver: seed.approval.approver, vote: 'approve' }] });
+    expect((await root.approvals.get(seed.approval.cancelUuid)).status).toBe('cancelled');
+    expect((await root.approvals.get(seed.approval.uuid)).status).toBe('pending');
+    expect((await root.airboxes.get(seed.airbox.uuid)).description).toBe('Open for the summer campaign');
+    await expect(root.airboxes.get(seed.airbox.deleteUuid)).rejects.toMatchObject({ status: 404 });
+  });
+
+  it('a second delete reports the airbox gone; a second cancel changes nothing; a vote on a closed approval is a conflict', async () => {
+    await expect(getAction('airboxes.delete').run({ client: root }, { uuid: seed.airbox.deleteUuid })).resolves.toEqual({
+      uuid: seed.airbox.deleteUuid,
+      deleted: false,
+      reason: 'not_found',
+    });
+    const again = (await getAction('approvals.cancel').run({ client: root }, { uuid: seed.approval.cancelUuid })) as {
+      approval: { status: string };
+    };
+    expect(again.approval.status).toBe('cancelled');
+    await expect(
+      getAction('approvals.vote').run({ client: root }, { uuid: seed.approval.voteUuid, approver: seed.approval.approver, vote: 'reject' }),
+    ).rejects.toMatchObject({ status: 409, code: 'APPROVAL_CLOSED' });
+  });
+
+  it('lists with filters', async () => {
+    const pending = (await getAction('approvals.list').run({ client: root }, { status: ['pending'], file_uuid: seed.file.uuid })) as {
+      approvals: Array<{ uuid: string }>;
+      total: number;
+    };
+    // The seeded one to read, and the one approvals.create made.
+    expect(pending.total).toBe(2);
+    expect(pending.approvals.map((a) => a.uuid)).toContain(seed.approval.uuid);
+  });
+
+  it('rejects bad input before any request, naming the field', async () => {
+    const cases: Array<[string, Record<string, unknown>, RegExp]> = [
+      ['approvals.create', { files_uuids: [seed.file.uuid], approvers: [] }, /approvers/],
+      ['approvals.create', { files_uuids: [seed.file.uuid], approvers: ['a'], due_date: 'tomorrow' }, /due_date/],
+      ['approvals.create', { files_uuids: [seed.file.uuid], approvers: ['a'], rule: 'most' }, /rule/],
+      ['approvals.vote', { uuid: seed.approval.uuid, approver: 'a', vote: 'yes' }, /vote/],
+      ['approvals.list', { status: 'open' }, /status/],
+      ['airboxes.create', { title: 'x', folder: 'relative' }, /folder/],
+      ['airboxes.create', { title: 'x', folder: '/x', max_file_size: 0 }, /max_file_size/],
+      ['airboxes.update', { uuid: seed.airbox.uuid }, /at least one field/],
+    ];
+    for (const [id, input, message] of cases) {
+      const error = await getAction(id).run({ client: root }, input).catch((e: unknown) => e);
+      expect(error, `${id} ${JSON.stringify(input)}`).toBeInstanceOf(ActionInputError);
+      expect((error as Error).message).toMatch(message);
+    }
+  });
+});
