@@ -7,6 +7,7 @@ import { startServer, type RunningServer } from '../../server/src/index.js';
 import type { Action } from '../src/action.js';
 import { ACTIONS } from '../src/actions/index.js';
 import { PERMISSIONS, type Permission } from '../src/permissions.js';
+import { startWebhookReceiver, TRIGGERS, type DamEventOutput, type Trigger, type WebhookReceiver } from '../src/triggers/index.js';
 import type { ExampleSeed } from '../src/seed.js';
 import { seedProject } from './seed-project.js';
 
@@ -94,6 +95,90 @@ describe.sequential('every action', () => {
       const output = await action.run({ client: root }, example);
       // run() already validated the output; check again here so a run() that skipped it fails.
       expect(action.output.safeParse(output).success).toBe(true);
+    });
+  });
+});
+
+describe.sequential('every trigger', () => {
+  const polling = TRIGGERS.filter((t) => t.kind === 'polling');
+  const webhooks = TRIGGERS.filter((t) => t.kind === 'webhook');
+
+  it.each(TRIGGERS.map((t) => [t.id, t] as const))('%s: its example configuration validates', (_id, trigger: Trigger) => {
+    const parsed = trigger.input.safeParse(trigger.example(seed));
+    expect(parsed.success, JSON.stringify(parsed.error?.issues)).toBe(true);
+  });
+
+  describe.each(
+    TRIGGERS.flatMap((trigger) => trigger.permissions.map((permission) => [trigger.id, permission, trigger] as const)),
+  )('%s without %s', (_id, permission, trigger: Trigger) => {
+    it('is refused with a permission error naming the permission', async () => {
+      const client = await clientWithout(permission);
+      const attempt =
+        trigger.kind === 'polling'
+          ? trigger.poll({ client }, trigger.example(seed))
+          : trigger.subscribe({ client }, { url: 'http://127.0.0.1:9/hook', events: ['*'], secret: 'a-secret-of-enough-length' });
+      const error = await attempt.then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect(error).toBeInstanceOf(PermissionDeniedError);
+      expect((error as Error).message).toContain(permission);
+    });
+  });
+
+  describe.each(polling.map((t) => [t.id, t] as const))('%s', (_id, trigger) => {
+    if (trigger.kind !== 'polling') return;
+    it('starts from now, then emits a change made in its folder exactly once, as its output schema', async () => {
+      const config = trigger.example(seed);
+      const first = await trigger.poll({ client: root }, config);
+      expect(first.items).toEqual([]);
+      // A change after the watermark's second: a new asset for `assets.new`, an edit of an
+      // existing one for `assets.updated` (its example ignores assets created since the last poll).
+      await new Promise((r) => setTimeout(r, 1100));
+      let changed: string;
+      if (trigger.id === 'assets.new') {
+        const { file } = await root.files.upload(
+          { data: Buffer.from(`fresh for ${trigger.id}`), name: `${trigger.id}.txt` },
+          { folder: seed.folder.path },
+        );
+        changed = file.uuid;
+      } else {
+        await root.meta.update(seed.file.uuid, { copyright: `changed for ${trigger.id}` });
+        changed = seed.file.uuid;
+      }
+      const second = await trigger.poll({ client: root }, config, JSON.parse(JSON.stringify(first.state)));
+      const uuids = second.items.map((item) => (item as { uuid: string }).uuid);
+      expect(uuids.filter((u) => u === changed)).toHaveLength(1);
+      for (const item of second.items) expect(trigger.output.safeParse(item).success).toBe(true);
+      const third = await trigger.poll({ client: root }, config, second.state);
+      expect(third.items).toEqual([]);
+    });
+
+    it('gives a few samples in test mode', async () => {
+      const samples = await trigger.test({ client: root }, trigger.example(seed));
+      expect(samples.length).toBeGreaterThan(0);
+      expect(samples.length).toBeLessThanOrEqual(3);
+      for (const item of samples) expect(trigger.output.safeParse(item).success).toBe(true);
+    });
+  });
+
+  describe.each(webhooks.map((t) => [t.id, t] as const))('%s', (_id, trigger) => {
+    if (trigger.kind !== 'webhook') return;
+    let receiver: WebhookReceiver | undefined;
+    afterAll(async () => receiver?.close());
+
+    it('receives the server\'s signed delivery of a change in its folder, as its output schema', async () => {
+      const env = { SFX_WEBHOOK_SECRET: 'acceptance-webhook-secret' };
+      const events: DamEventOutput[] = [];
+      receiver = await startWebhookReceiver({ config: trigger.example(seed), env, onEvent: (e) => void events.push(e) });
+      const hook = await trigger.subscribe({ client: root }, { url: receiver.url, events: ['*'], secret: env.SFX_WEBHOOK_SECRET });
+      const { file } = await root.files.upload({ data: Buffer.from('hooked'), name: 'hooked.txt' }, { folder: seed.folder.path });
+      const deadline = Date.now() + 10_000;
+      while (!events.some((e) => e.file?.uuid === file.uuid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+      const event = events.find((e) => e.file?.uuid === file.uuid);
+      expect(event).toMatchObject({ event: 'file.uploaded' });
+      expect(trigger.output.safeParse(event).success).toBe(true);
+      await expect(trigger.unsubscribe({ client: root }, hook.uuid)).resolves.toMatchObject({ deleted: true });
     });
   });
 });
