@@ -7,7 +7,13 @@ import { startServer, type RunningServer } from '../../server/src/index.js';
 import type { Action } from '../src/action.js';
 import { ACTIONS } from '../src/actions/index.js';
 import { PERMISSIONS, type Permission } from '../src/permissions.js';
-import { startWebhookReceiver, TRIGGERS, type DamEventOutput, type Trigger, type WebhookReceiver } from '../src/triggers/index.js';
+import {
+  startWebhookReceiver,
+  TRIGGERS,
+  type DamEventOutput,
+  type Trigger,
+  type WebhookReceiver,
+} from '../src/triggers/index.js';
 import type { ExampleSeed } from '../src/seed.js';
 import { seedProject } from './seed-project.js';
 
@@ -74,7 +80,9 @@ describe.sequential('every action', () => {
   // create, an asset to upload, matches to move), so no permission is skipped by a no-op. Every
   // refused run must also leave its example runnable, which the runs below then prove.
   describe.each(
-    ACTIONS.flatMap((action) => action.permissions.map((permission) => [action.id, permission, action] as const)),
+    ACTIONS.flatMap((action) =>
+      action.permissions.map((permission) => [action.id, permission, action] as const),
+    ),
   )('%s without %s', (_id, permission, action: Action) => {
     it('is refused with a permission error naming the permission', async () => {
       const client = await clientWithout(permission);
@@ -103,20 +111,28 @@ describe.sequential('every trigger', () => {
   const polling = TRIGGERS.filter((t) => t.kind === 'polling');
   const webhooks = TRIGGERS.filter((t) => t.kind === 'webhook');
 
-  it.each(TRIGGERS.map((t) => [t.id, t] as const))('%s: its example configuration validates', (_id, trigger: Trigger) => {
-    const parsed = trigger.input.safeParse(trigger.example(seed));
-    expect(parsed.success, JSON.stringify(parsed.error?.issues)).toBe(true);
-  });
+  it.each(TRIGGERS.map((t) => [t.id, t] as const))(
+    '%s: its example configuration validates',
+    (_id, trigger: Trigger) => {
+      const parsed = trigger.input.safeParse(trigger.example(seed));
+      expect(parsed.success, JSON.stringify(parsed.error?.issues)).toBe(true);
+    },
+  );
 
   describe.each(
-    TRIGGERS.flatMap((trigger) => trigger.permissions.map((permission) => [trigger.id, permission, trigger] as const)),
+    TRIGGERS.flatMap((trigger) =>
+      trigger.permissions.map((permission) => [trigger.id, permission, trigger] as const),
+    ),
   )('%s without %s', (_id, permission, trigger: Trigger) => {
     it('is refused with a permission error naming the permission', async () => {
       const client = await clientWithout(permission);
       const attempt =
         trigger.kind === 'polling'
           ? trigger.poll({ client }, trigger.example(seed))
-          : trigger.subscribe({ client }, { url: 'http://127.0.0.1:9/hook', events: ['*'], secret: 'a-secret-of-enough-length' });
+          : trigger.subscribe(
+              { client },
+              { url: 'http://127.0.0.1:9/hook', events: ['*'], secret: 'a-secret-of-enough-length' },
+            );
       const error = await attempt.then(
         () => undefined,
         (e: unknown) => e,
@@ -167,18 +183,31 @@ describe.sequential('every trigger', () => {
     let receiver: WebhookReceiver | undefined;
     afterAll(async () => receiver?.close());
 
-    it('receives the server\'s signed delivery of a change in its folder, as its output schema', async () => {
+    it("receives the server's signed delivery of a change in its folder, as its output schema", async () => {
       const env = { SFX_WEBHOOK_SECRET: 'acceptance-webhook-secret' };
       const events: DamEventOutput[] = [];
-      receiver = await startWebhookReceiver({ config: trigger.example(seed), env, onEvent: (e) => void events.push(e) });
-      const hook = await trigger.subscribe({ client: root }, { url: receiver.url, events: ['*'], secret: env.SFX_WEBHOOK_SECRET });
-      const { file } = await root.files.upload({ data: Buffer.from('hooked'), name: 'hooked.txt' }, { folder: seed.folder.path });
+      receiver = await startWebhookReceiver({
+        config: trigger.example(seed) as Parameters<typeof startWebhookReceiver>[0]['config'],
+        env,
+        onEvent: (e) => void events.push(e),
+      });
+      const hook = await trigger.subscribe(
+        { client: root },
+        { url: receiver.url, events: ['*'], secret: env.SFX_WEBHOOK_SECRET },
+      );
+      const { file } = await root.files.upload(
+        { data: Buffer.from('hooked'), name: 'hooked.txt' },
+        { folder: seed.folder.path },
+      );
       const deadline = Date.now() + 10_000;
-      while (!events.some((e) => e.file?.uuid === file.uuid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+      while (!events.some((e) => e.file?.uuid === file.uuid) && Date.now() < deadline)
+        await new Promise((r) => setTimeout(r, 50));
       const event = events.find((e) => e.file?.uuid === file.uuid);
       expect(event).toMatchObject({ event: 'file.uploaded' });
       expect(trigger.output.safeParse(event).success).toBe(true);
-      await expect(trigger.unsubscribe({ client: root }, hook.uuid)).resolves.toMatchObject({ deleted: true });
+      await expect(trigger.unsubscribe({ client: root }, hook.uuid)).resolves.toMatchObject({
+        deleted: true,
+      });
     });
   });
 });
