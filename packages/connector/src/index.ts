@@ -25,6 +25,7 @@ export {
   type ConditionalPermission,
 } from './action.js';
 export { DOC_SEED, type ExampleSeed } from './seed.js';
+export { ACTIONS, getAction } from './actions/index.js';
 export { fileActions } from './actions/files.js';
 export { manifest, type Manifest } from './manifest.js';
 export {

@@ -1,6 +1,6 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Filerobot } from '@sfx/client';
@@ -127,6 +127,11 @@ describe('testConnection', () => {
 });
 
 describe('parseConnection', () => {
+  it('uses the version of the package as the connector version', async () => {
+    const pkg = JSON.parse(await readFile(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
+    expect(CONNECTOR_VERSION).toBe(pkg.version);
+  });
+
   it('accepts the token in the URL or as a field, and the same connection either way', () => {
     const inUrl = parseConnection(apikey('k', { endpointUrl: 'https://api.filerobot.com/acme/v4' }));
     const asField = parseConnection(apikey('k', { endpointUrl: 'https://api.filerobot.com', token: 'acme', apiVersion: 'v4' }));
