@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // Client memory benchmark: does @sfx/client keep its own memory flat while it uploads a very large
-// file from disk (multipart POST and streamed PUT) and downloads it again?
+// file from disk (multipart POST, streamed PUT, resumable tus) and downloads it again?
 //
 //   node bench/client-upload-memory.mjs [--bytes 2GiB] [--json] [--max-increase-mb 100] [--keep]
 //
@@ -174,6 +174,13 @@ try {
     }
     await client.files.delete(file.uuid);
   }
+  log('client upload via tus (resumable, 5 MB chunks) ...');
+  const tus = await measured(() => client.files.uploadResumable(source, { folder: '/big-tus' }));
+  const tusFile = tus.result.file;
+  const tusOk = tusFile.hash?.sha1 === sha1 && (tusFile.size?.bytes ?? tusFile.size) === bytes && tus.result.bytesSent === bytes;
+  failed ||= !tusOk || tus.increaseMb > maxIncrease;
+  rows.push({ phase: 'upload (tus, 5 MB chunks)', who: 'sfx client', mbPerS: bytes / MB / tus.seconds, rssIncreaseMb: tus.increaseMb, ok: tusOk });
+  await client.files.delete(tusFile.uuid);
   await client.close();
   log('peer: curl -T ...');
   rows.push(curlPeer(server.url));

@@ -82,6 +82,7 @@ export function buildProgram(): Command {
         [
           `sfx server listening on ${server.url}`,
           `API base URL: ${server.url}/${server.token}/v5`,
+          `Resumable (tus) uploads: ${server.connectorUrl}/files`,
           `Root API key: ${server.rootKey}`,
           `Try: curl -H "X-Filerobot-Key: $KEY" ${server.url}/${server.token}/v5/files`,
           '',

@@ -29,6 +29,11 @@ export interface ClientOptions {
   endpoint?: string;
   /** Project token, when the endpoint does not hold it. */
   token?: string;
+  /**
+   * The tus connector host for `files.uploadResumable`, e.g. `https://eu-on-24001.connector.filerobot.com`
+   * (the real API does not announce it). For the local server it defaults to `{server}/connector`.
+   */
+  connectorUrl?: string;
   /** `v5` (default) or `v4`. Operations that exist only in one version use it regardless. */
   apiVersion?: ApiVersion;
   /** Secret API key, sent as `X-Filerobot-Key`. */
@@ -118,7 +123,7 @@ export class Filerobot {
       limiter: options.requestsPerSecond ? new RequestRateLimiter(options.requestsPerSecond) : undefined,
       random: options.random,
     });
-    this.files = new Files(this.core);
+    this.files = new Files(this.core, connectorUrlFor(options.connectorUrl, this.endpoint));
     this.folders = new Folders(this.core);
     this.meta = new MetaResource(this.core);
     this.tags = new Tags(this.core);
@@ -253,4 +258,21 @@ class SassKeys implements KeyProvider {
     if (current === refusedKey && this.current === pending) this.current = undefined;
     return (await this.key(signal)) !== refusedKey;
   }
+}
+
+/** The tus connector host: as given, or for a server other than Filerobot's own, its `/connector` mirror. */
+function connectorUrlFor(given: string | undefined, endpoint: Endpoint): string | undefined {
+  if (given !== undefined) {
+    let url: URL;
+    try {
+      url = new URL(given);
+    } catch {
+      throw new ConfigurationError(`connectorUrl "${given}" is not a URL; e.g. https://eu-on-24001.connector.filerobot.com.`);
+    }
+    if (url.protocol !== 'https:' && url.protocol !== 'http:')
+      throw new ConfigurationError(`connectorUrl must be http(s), got "${url.protocol}".`);
+    return given.replace(/\/+$/, '');
+  }
+  const host = new URL(endpoint.base).hostname;
+  return host === 'filerobot.com' || host.endsWith('.filerobot.com') ? undefined : `${endpoint.base}/connector`;
 }

@@ -45,6 +45,7 @@ export type {
   BulkUploadOptions,
   BulkUploadReport,
 } from './resources/files.js';
+export type { LegacyFileUpdate, LegacyFileUpdateResult, RegenerationJob, RegenerationResult } from './resources/files.js';
 export type { FolderListParams, FolderPreview } from './resources/folders.js';
 export type { CollectionFolderInput, CollectionUpdate } from './resources/collections.js';
 export type { MetaUpdateOptions } from './resources/meta.js';
@@ -63,6 +64,7 @@ export type {
   ApprovalVoteValue,
 } from './resources/approvals.js';
 export type { Airbox, AirboxInput, AirboxListPage, AirboxPublicConfig, AirboxUpdate } from './resources/airboxes.js';
+export type { AirboxUploadOptions, AirboxUploadResult } from './resources/airboxes.js';
 export type { BulkChange } from './resources/bulk.js';
 export type { TemplateInput, PresentedKey } from './resources/access.js';
 export type { MetadataField, MetadataModelEntry, ProjectSettings } from './resources/settings.js';
@@ -80,3 +82,10 @@ export {
   type WebhookEvent,
   type WebhookEventType,
 } from './resources/webhooks.js';
+export {
+  JsonFileResumeStore,
+  DEFAULT_CHUNK_SIZE,
+  type ResumeStore,
+  type ResumableSource,
+  type ResumableUploadOptions,
+} from './uploads/resumable.js';

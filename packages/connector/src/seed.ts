@@ -19,6 +19,8 @@ export interface ExampleSeed {
     deleteMany: string[];
     detach: string;
     position: string;
+    /** Renamed (and its metadata set) by the legacy v4 update. */
+    legacyUpdate: string;
   };
   /** Folders of their own for the actions that rename, move, delete or change them. */
   folders: { rename: string; move: string; moveMany: string[]; delete: string; meta: string; visibility: string };
@@ -43,8 +45,11 @@ export interface ExampleSeed {
    * vote on, one to cancel (inferred endpoints).
    */
   approval: { uuid: string; voteUuid: string; cancelUuid: string; approver: string };
-  /** Airboxes (inferred endpoints): one to read and update, one to delete. */
-  airbox: { uuid: string; deleteUuid: string };
+  /**
+   * Airboxes (inferred endpoints): one to read, update and upload into (its `puid` and `title` make
+   * its public link), one to delete.
+   */
+  airbox: { uuid: string; deleteUuid: string; puid: string; title: string };
   key: { uuid: string; updateUuid: string; deleteUuid: string };
   template: { id: string; updateId: string; deleteId: string; exchangeId: string };
   /** A select field of the metadata model. */
@@ -75,6 +80,7 @@ export const DOC_SEED: ExampleSeed = {
     deleteMany: [u(16), u(17)],
     detach: u(18),
     position: u(19),
+    legacyUpdate: u(120),
   },
   folders: { rename: u(20), move: u(21), moveMany: [u(22), u(23)], delete: u(24), meta: u(25), visibility: u(26) },
   image: { uuid: u(90) },
@@ -87,7 +93,7 @@ export const DOC_SEED: ExampleSeed = {
   collection: { uuid: u(30), deleteUuid: u(31) },
   share: { uuid: u(40), deleteUuid: u(41) },
   approval: { uuid: u(100), voteUuid: u(101), cancelUuid: u(102), approver: 'jane@example.com' },
-  airbox: { uuid: u(110), deleteUuid: u(111) },
+  airbox: { uuid: u(110), deleteUuid: u(111), puid: 'k3x9p2m7qa', title: 'seeded-airbox' },
   key: { uuid: u(50), updateUuid: u(51), deleteUuid: u(52) },
   template: { id: 'SECU_0A1B2C3D4E5F', updateId: 'SECU_1A1B2C3D4E5F', deleteId: 'SECU_2A1B2C3D4E5F', exchangeId: 'SECU_3A1B2C3D4E5F' },
   field: { uuid: u(60) },

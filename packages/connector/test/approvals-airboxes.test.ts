@@ -1,4 +1,4 @@
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Filerobot, PermissionDeniedError } from '@sfx/client';
@@ -43,9 +43,14 @@ beforeAll(async () => {
   const approval = async (message: string) =>
     (await root.approvals.create({ files_uuids: [file.uuid], approvers: [approver], message })).uuid;
   const airbox = async (title: string) =>
-    (await root.airboxes.create({ title, folder: `${folder.path}/airbox`, expires_at: '2099-12-31T00:00:00Z' })).uuid;
+    root.airboxes.create({ title, folder: `${folder.path}/airbox`, expires_at: '2099-12-31T00:00:00Z' });
+  const seeded = await airbox('Seeded airbox');
+  // airboxes.upload sends this local file.
+  const localFile = join(dir, 'hero-local.txt');
+  await writeFile(localFile, 'sent through the airbox');
   seed = {
     ...DOC_SEED,
+    localFile,
     folder: { uuid: folder.uuid, path: folder.path },
     file: { uuid: file.uuid, name: file.name, sha1: file.hash?.sha1 ?? '' },
     approval: {
@@ -54,7 +59,7 @@ beforeAll(async () => {
       cancelUuid: await approval('approval to cancel'),
       approver,
     },
-    airbox: { uuid: await airbox('Seeded airbox'), deleteUuid: await airbox('Airbox to delete') },
+    airbox: { uuid: seeded.uuid, deleteUuid: (await airbox('Airbox to delete')).uuid, puid: seeded.puid, title: DOC_SEED.airbox.title },
   };
 }, 30_000);
 
@@ -78,6 +83,7 @@ describe('the catalogue entries', () => {
       'airboxes.get',
       'airboxes.update',
       'airboxes.delete',
+      'airboxes.upload',
     ]) {
       expect(ids).toContain(id);
       const action = getAction(id);
@@ -88,6 +94,8 @@ describe('the catalogue entries', () => {
     expect(getAction('approvals.create').permissions).toEqual(['OBJECTS_APPROVAL_MANAGE']);
     expect(getAction('approvals.cancel').kind).toBe('destructive');
     expect(getAction('airboxes.delete').kind).toBe('destructive');
+    // The puid is the credential: no permission, and the key is not sent.
+    expect(getAction('airboxes.upload').permissions).toEqual([]);
   });
 });
 
@@ -128,6 +136,24 @@ describe('what the examples did', () => {
     expect((await root.approvals.get(seed.approval.uuid)).status).toBe('pending');
     expect((await root.airboxes.get(seed.airbox.uuid)).description).toBe('Open for the summer campaign');
     await expect(root.airboxes.get(seed.airbox.deleteUuid)).rejects.toMatchObject({ status: 404 });
+    // airboxes.upload stored the local file in the airbox's folder under the name it gave, with its meta.
+    const landed = await root.files.list({ folder: `${seed.folder.path}/airbox` });
+    expect(landed.files.map((f) => [f.name, f.meta, f.size])).toEqual([
+      ['from-the-agency.jpg', { title: { en: 'Sent through the airbox' } }, expect.objectContaining({ bytes: 'sent through the airbox'.length })],
+    ]);
+  });
+
+  it('airboxes.upload works with no key at all, and a closed airbox is a not-found error', async () => {
+    const anonymous = new Filerobot({ endpoint: `${server.url}/${server.token}`, retry: { maxRetries: 0 } });
+    clients.push(anonymous);
+    const upload = getAction('airboxes.upload');
+    const done = (await upload.run({ client: anonymous }, { puid: seed.airbox.puid, path: seed.localFile, name: 'anonymous.txt' })) as { uploaded: number };
+    expect(done.uploaded).toBe(1);
+    const closed = await root.airboxes.create({ title: 'Closed', folder: '/closed-airbox', active: false });
+    await expect(upload.run({ client: anonymous }, { puid: closed.puid, path: seed.localFile })).rejects.toMatchObject({
+      status: 404,
+      code: 'AIRBOX_NOT_FOUND',
+    });
   });
 
   it('a second delete reports the airbox gone; a second cancel changes nothing; a vote on a closed approval is a conflict', async () => {
@@ -165,6 +191,8 @@ describe('what the examples did', () => {
       ['airboxes.create', { title: 'x', folder: 'relative' }, /folder/],
       ['airboxes.create', { title: 'x', folder: '/x', max_file_size: 0 }, /max_file_size/],
       ['airboxes.update', { uuid: seed.airbox.uuid }, /at least one field/],
+      ['airboxes.upload', { puid: 'a/b', path: seed.localFile }, /puid/],
+      ['airboxes.upload', { puid: seed.airbox.puid, path: seed.localFile, name: 'sub/x.txt' }, /name/],
     ];
     for (const [id, input, message] of cases) {
       const error = await getAction(id).run({ client: root }, input).catch((e: unknown) => e);

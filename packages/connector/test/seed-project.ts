@@ -51,6 +51,8 @@ export async function seedProject(client: Filerobot, workDir: string): Promise<E
     deleteMany: [await one('to-delete-1.jpg'), await one('to-delete-2.jpg')],
     detach: await one('to-detach.jpg'),
     position: await one('to-position.jpg'),
+    // files.update-legacy renames it (and sets its metadata).
+    legacyUpdate: await one('to-update-legacy.jpg'),
   };
 
   // Products: the hero belongs to the example product; detach and position need linked assets.
@@ -109,8 +111,8 @@ export async function seedProject(client: Filerobot, workDir: string): Promise<E
 
   // ---- approvals and airboxes (inferred endpoints; owned by the approvals/airboxes actions) ----
   // Three pending approvals on the hero, each listing the seed's approver: one to read, one to
-  // vote on (approvals.vote), one to cancel (approvals.cancel). Two airboxes: one to read and
-  // update, one to delete.
+  // vote on (approvals.vote), one to cancel (approvals.cancel). Two airboxes: one to read,
+  // update and upload into (airboxes.upload, by its puid), one to delete.
   const approver = DOC_SEED.approval.approver;
   const approval = async (message: string) =>
     (await client.approvals.create({ files_uuids: [hero.uuid], approvers: [approver], message })).uuid;
@@ -121,8 +123,14 @@ export async function seedProject(client: Filerobot, workDir: string): Promise<E
     approver,
   };
   const airbox = async (title: string) =>
-    (await client.airboxes.create({ title, folder: `${folder.path}/airbox`, expires_at: '2099-12-31T00:00:00Z' })).uuid;
-  const airboxes = { uuid: await airbox('Seeded airbox'), deleteUuid: await airbox('Airbox to delete') };
+    client.airboxes.create({ title, folder: `${folder.path}/airbox`, expires_at: '2099-12-31T00:00:00Z' });
+  const seededAirbox = await airbox('Seeded airbox');
+  const airboxes = {
+    uuid: seededAirbox.uuid,
+    deleteUuid: (await airbox('Airbox to delete')).uuid,
+    puid: seededAirbox.puid,
+    title: DOC_SEED.airbox.title,
+  };
   // ---- end of approvals and airboxes ----
 
   // ---- webhooks (owned by the webhooks actions and the dam.events trigger) ----

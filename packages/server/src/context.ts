@@ -6,6 +6,7 @@ import type { TransformCache } from './cdn/transform.js';
 import type { BlobStore } from './store/blobs.js';
 import type { CatalogStores } from './store/catalog.js';
 import type { MetadataStore } from './store/metadata-store.js';
+import type { ResumableStore } from './store/resumable.js';
 import type { WebhookStore } from './store/webhooks.js';
 
 export interface Limits {
@@ -23,6 +24,8 @@ export interface Limits {
   urlFetchTimeoutMs: number;
   /** Requests each API key may make per minute (bursts up to that many); 0 means no limit. */
   requestsPerMinutePerKey: number;
+  /** How long a resumable (tus) upload lives after its last request, in ms (Upload-Expires). */
+  resumableExpiryMs: number;
 }
 
 export type DuplicatePolicy = 'skip' | 'allow';
@@ -34,6 +37,8 @@ export interface ServerContext {
   /** Products, labels, bulk changes, settings, collections and shares. */
   catalog: CatalogStores;
   blobs: BlobStore;
+  /** Resumable (tus) uploads in progress, and finished ones until they expire. */
+  resumable: ResumableStore;
   keys: ApiKeyStore;
   /** Security templates and their SASS keys. */
   templates: SecurityTemplateStore;

@@ -14,6 +14,7 @@ import { BlobStore } from './store/blobs.js';
 import { openCatalog } from './store/catalog.js';
 import { openDatabase, type Durability } from './store/database.js';
 import { MetadataStore } from './store/metadata-store.js';
+import { ResumableStore } from './store/resumable.js';
 import { WebhookStore } from './store/webhooks.js';
 import { folderVisibilityResolver } from './store/visibility.js';
 import { WebhookDispatcher, type DispatcherOptions } from './webhooks/dispatcher.js';
@@ -69,15 +70,23 @@ export interface ServerOptions {
 export interface RunningServer {
   /** API base URL, e.g. http://127.0.0.1:7010 ; the project's API is at `${url}/${token}/v5`. */
   url: string;
+  /**
+   * The mirror of the real "connector host" (resumable tus uploads): `${url}/connector`, with the
+   * tus endpoint at `/files` and finished files at `/json/{id}`.
+   */
+  connectorUrl: string;
   port: number;
   token: string;
   rootKey: string;
   /** The data folder in use; for `:memory:`, the temporary blob folder that close() removes. */
   data: string;
-  /** What start-up recovery removed: stray temp files and unreferenced blobs. */
-  recovered: { temps: number; orphans: number };
-  /** Runs the periodic collection now: queued blob deletions, then unreferenced blobs past the grace period. */
-  collectGarbage(): Promise<{ orphans: number }>;
+  /** What start-up recovery removed: stray temp files, unreferenced blobs, expired resumable uploads. */
+  recovered: { temps: number; orphans: number; expiredUploads: number };
+  /**
+   * Runs the periodic collection now: queued blob deletions, unreferenced blobs past the grace
+   * period, and resumable uploads past their expiry.
+   */
+  collectGarbage(): Promise<{ orphans: number; expiredUploads: number }>;
   close(): Promise<void>;
 }
 
@@ -89,6 +98,7 @@ export const DEFAULT_LIMITS: Limits = {
   maxUrlsPerRequest: 20,
   urlFetchTimeoutMs: 60_000,
   requestsPerMinutePerKey: 0,
+  resumableExpiryMs: 24 * 60 * 60_000,
 };
 
 const LEVELS: LogLevel[] = ['silent', 'error', 'warn', 'info', 'debug'];
@@ -136,6 +146,8 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   const store = new MetadataStore(db);
   const blobs = new BlobStore({ root: data, sync: durability === 'full' });
   await blobs.init();
+  const resumable = new ResumableStore(join(data, 'resumable'), durability === 'full');
+  await resumable.init();
   const keys = new ApiKeyStore(db);
   const rootKey = await resolveRootKey(data, options.rootKey ?? process.env.SFX_ROOT_KEY);
   keys.setRoot(rootKey);
@@ -156,14 +168,17 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
       }
     });
   await reclaimBlobs();
-  const recovered = await blobs.sweep((blobId) => store.isBlobReferenced(blobId));
-  if (recovered.temps + recovered.orphans > 0) log('info', 'start-up recovery', recovered);
+  const swept = await blobs.sweep((blobId) => store.isBlobReferenced(blobId));
+  // Incomplete resumable uploads live on until they expire; only the expired ones go now.
+  const recovered = { ...swept, expiredUploads: await resumable.expire(clock(), 0) };
+  if (recovered.temps + recovered.orphans + recovered.expiredUploads > 0) log('info', 'start-up recovery', recovered);
 
   const ctx: ServerContext = {
     token,
     store,
     catalog: openCatalog(db, store),
     blobs,
+    resumable,
     keys,
     templates: new SecurityTemplateStore(db, clock),
     sassLimits: new SassLimiters(clock),
@@ -204,14 +219,16 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
 
   const graceMs = options.gcGraceMs ?? 60 * 60_000;
   const passes = new Set<Promise<unknown>>();
-  const collectGarbage = (): Promise<{ orphans: number }> => {
+  const collectGarbage = (): Promise<{ orphans: number; expiredUploads: number }> => {
     const pass = (async () => {
       await reclaimBlobs();
       // Not in the reclaim queue: a pass over a large store takes seconds, and the deletes awaiting
       // their reclaim must not wait for it. Both only remove unreferenced blobs, so they may overlap.
       const orphans = await blobs.collect((blobId) => store.isBlobReferenced(blobId), graceMs);
       if (orphans > 0) log('info', 'orphan blobs collected', { orphans });
-      return { orphans };
+      const expiredUploads = await resumable.expire(clock(), graceMs);
+      if (expiredUploads > 0) log('info', 'expired resumable uploads removed', { expiredUploads });
+      return { orphans, expiredUploads };
     })();
     passes.add(pass);
     void pass.finally(() => passes.delete(pass)).catch(() => undefined);
@@ -232,6 +249,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   let closed = false;
   return {
     url,
+    connectorUrl: `${url}/connector`,
     port: address.port,
     token,
     rootKey,

@@ -24,7 +24,8 @@ const missing = '6f1c1b1e-0000-4000-8000-000000000000';
 const future = '2099-12-31T00:00:00Z';
 
 beforeAll(async () => {
-  h = await startHarness({ limits: { maxUploadBytes: 10_000_000 } });
+  // Loopback is a trusted proxy, so X-Forwarded-For names the uploader (per-address quotas).
+  h = await startHarness({ limits: { maxUploadBytes: 10_000_000 }, trustedProxies: ['127.0.0.0/8', '::1/128'] });
   const r = await h.call('POST', '/access/keys', { body: { permissions: ['OBJECTS_AIRBOX_MANAGE'] } });
   manager = (r.body.key as { secret: string }).secret;
 });
@@ -48,6 +49,33 @@ async function folderByPath(path: string): Promise<{ uuid: string; path: string 
   const parent = path.slice(0, path.lastIndexOf('/')) || '/';
   const r = await h.call('GET', `/folders?folder=${encodeURIComponent(parent)}`);
   return (r.body.folders as Array<{ uuid: string; path: string }>).find((f) => f.path === path);
+}
+
+interface Upload {
+  name: string;
+  content?: string | Buffer;
+}
+
+/** POST {airbox_uri} multipart without any key, as the uploader sends it. */
+async function send(
+  airbox: Pick<AirboxDoc, 'airbox_uri'>,
+  files: Upload[],
+  init: { query?: string; headers?: Record<string, string>; fields?: Record<string, string>; from?: string } = {},
+): Promise<{ status: number; body: Record<string, unknown>; headers: Headers }> {
+  const form = new FormData();
+  for (const [k, v] of Object.entries(init.fields ?? {})) form.append(k, v);
+  files.forEach((f, i) => form.append(files.length === 1 ? 'file' : `file${i}`, new Blob([f.content ?? `${f.name} ${Math.random()}`]), f.name));
+  const response = await fetch(`${airbox.airbox_uri}${init.query ?? ''}`, {
+    method: 'POST',
+    headers: { 'X-Forwarded-For': init.from ?? '198.51.100.1', ...init.headers },
+    body: form,
+  });
+  return { status: response.status, body: (await response.json()) as Record<string, unknown>, headers: response.headers };
+}
+
+async function filesIn(folder: string): Promise<Array<{ uuid: string; name: string; meta: Record<string, unknown>; size: { bytes: number } }>> {
+  const r = await h.call('GET', `/files?folder=${encodeURIComponent(folder)}&recursive=1&limit=4000`);
+  return r.body.files as Array<{ uuid: string; name: string; meta: Record<string, unknown>; size: { bytes: number } }>;
 }
 
 describe('managing airboxes', () => {
@@ -172,7 +200,7 @@ describe('the public config', () => {
         title: 'Press drop',
         description: 'For journalists',
         expires_at: null,
-        upload: { max_file_size: 2_000_000, max_files_per_request: expect.any(Number) },
+        upload: { max_file_size: 2_000_000, max_files_per_request: expect.any(Number), files_per_minute: 30 },
       },
     });
     expect(JSON.stringify(r.body)).not.toContain('/inbox/press');
@@ -202,8 +230,12 @@ describe('the public config', () => {
     const soon = new Date(Date.now() + 1500).toISOString();
     const airbox = await create({ title: 'Short-lived', folder: '/inbox/short', expires_at: soon });
     expect((await open(airbox)).status).toBe(200);
+    expect((await send(airbox, [{ name: 'early.txt' }])).status).toBe(200);
     await new Promise((resolve) => setTimeout(resolve, 1700));
     expect((await open(airbox)).status).toBe(404);
+    const late = await send(airbox, [{ name: 'late.txt' }]);
+    expect([late.status, late.body.code]).toEqual([404, 'AIRBOX_NOT_FOUND']);
+    expect((await filesIn('/inbox/short')).map((f) => f.name)).toEqual(['early.txt']);
     // Still listed for its owner, who can extend it.
     const extended = await h.call('PATCH', `/airboxes/${airbox.uuid}`, { key: manager, body: { expires_at: future } });
     expect(extended.status).toBe(200);
@@ -224,5 +256,140 @@ describe('the target folder', () => {
     // Pointing it at a folder again (created when missing) restores it.
     const fixed = await h.call('PATCH', `/airboxes/${airbox.uuid}`, { key: manager, body: { folder: '/inbox/followed' } });
     expect((fixed.body.airbox as AirboxDoc).folder_uuid).toBe((await folderByPath('/inbox/followed'))!.uuid);
+  });
+});
+
+describe('uploading through an airbox (no key)', () => {
+  it("stores the files in the airbox's folder with their meta; the reply names only what was sent", async () => {
+    const airbox = await create({ title: 'Drop zone', folder: '/inbox/drop' });
+    const r = await send(airbox, [{ name: 'photo.jpg', content: 'jpeg bytes' }], {
+      fields: { 'meta[file]': JSON.stringify({ title: { en: 'From the agency' } }) },
+      headers: { 'X-Filerobot-Airbox-Puid': airbox.puid },
+    });
+    expect(r.status, JSON.stringify(r.body)).toBe(200);
+    expect(r.body).toEqual({
+      status: 'success',
+      action: 'files_uploaded_to_airbox',
+      airbox: { puid: airbox.puid, title: 'Drop zone' },
+      files: [{ name: 'photo.jpg', type: 'image/jpeg', size: { bytes: 10, pretty: '10 B' }, sha1: expect.stringMatching(/^[0-9a-f]{40}$/) }],
+      info: { uploaded_files: 1, files_count: 1 },
+    });
+    const stored = await filesIn('/inbox/drop');
+    expect(stored.map((f) => [f.name, f.meta, f.size.bytes])).toEqual([['photo.jpg', { title: { en: 'From the agency' } }, 10]]);
+
+    // Several files at once; the header is optional.
+    const many = await send(airbox, [{ name: 'a.txt' }, { name: 'b.txt' }]);
+    expect(many.status).toBe(200);
+    expect((many.body.files as Array<{ name: string }>).map((f) => f.name)).toEqual(['a.txt', 'b.txt']);
+    expect((await filesIn('/inbox/drop')).map((f) => f.name).sort()).toEqual(['a.txt', 'b.txt', 'photo.jpg']);
+    // The title segment is not checked, like the config read.
+    expect((await send({ airbox_uri: `${h.server.url}/${h.server.token}/v3/a/${airbox.puid}/whatever` }, [{ name: 'c.txt' }])).status).toBe(200);
+  });
+
+  it('tells the uploader nothing about the folder: same content and a taken name are stored again, the reply unchanged', async () => {
+    const airbox = await create({ title: 'Blind', folder: '/inbox/blind' });
+    const first = await send(airbox, [{ name: 'same.txt', content: 'same bytes' }]);
+    const second = await send(airbox, [{ name: 'same.txt', content: 'same bytes' }]);
+    expect(second.status).toBe(200);
+    expect(second.body).toEqual(first.body);
+    const text = JSON.stringify(second.body);
+    for (const secret of ['/inbox/blind', 'uuid', 'url', 'existing_file', 'same-']) expect(text).not.toContain(secret);
+    const stored = await filesIn('/inbox/blind');
+    expect(stored).toHaveLength(2);
+    expect(stored.map((f) => f.name).filter((n) => n !== 'same.txt')[0]).toMatch(/^same-[A-Za-z0-9]{8}\.txt$/);
+  });
+
+  it('refuses folder, dir and overwrite, a name with a folder path, tags and product parts, and bodies that are not multipart; nothing lands', async () => {
+    const airbox = await create({ title: 'Strict', folder: '/inbox/strict' });
+    await send(airbox, [{ name: 'original.txt', content: 'original' }]);
+    const cases: Array<[string, Parameters<typeof send>[1], Parameters<typeof send>[2], number, string]> = [
+      ['folder', [{ name: 'x.txt' }], { query: '?folder=/elsewhere' }, 400, 'PARAMETER_NOT_ALLOWED'],
+      ['dir', [{ name: 'x.txt' }], { query: '?dir=/elsewhere' }, 400, 'PARAMETER_NOT_ALLOWED'],
+      ['overwrite', [{ name: 'original.txt', content: 'replaced' }], { query: '?overwrite=1' }, 400, 'PARAMETER_NOT_ALLOWED'],
+      ['path in info', [{ name: 'x.txt' }], { fields: { 'info[file]': JSON.stringify({ name: '/elsewhere/x.txt' }) } }, 400, 'INVALID_NAME'],
+      ['tags', [{ name: 'x.txt' }], { fields: { 'tags[file]': '["spam"]' } }, 400, 'PARAMETER_NOT_ALLOWED'],
+      ['product', [{ name: 'x.txt' }], { fields: { 'product[file]': JSON.stringify({ ref: 'SKU-1' }) } }, 400, 'PARAMETER_NOT_ALLOWED'],
+      ['other puid in header', [{ name: 'x.txt' }], { headers: { 'X-Filerobot-Airbox-Puid': 'zzzzzzzzzz' } }, 400, 'AIRBOX_PUID_MISMATCH'],
+    ];
+    for (const [label, files, init, status, code] of cases) {
+      const r = await send(airbox, files, init);
+      expect([r.status, r.body.code], label).toEqual([status, code]);
+    }
+    // A part's filename keeps only its base name (busboy drops directories), so it lands here too.
+    const stripped = await send(airbox, [{ name: '/elsewhere/y.txt' }]);
+    expect((stripped.body.files as Array<{ name: string }>).map((f) => f.name)).toEqual(['y.txt']);
+    const json = await fetch(airbox.airbox_uri, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ name: 'x.txt', data: 'eA==' }) });
+    expect(json.status).toBe(415);
+    // An API key sent along grants nothing more: still refused.
+    const keyed = await send(airbox, [{ name: 'x.txt' }], { query: '?folder=/elsewhere', headers: { 'X-Filerobot-Key': h.server.rootKey } });
+    expect(keyed.status).toBe(400);
+    expect((await filesIn('/inbox/strict')).map((f) => f.name).sort()).toEqual(['original.txt', 'y.txt']);
+    const original = (await filesIn('/inbox/strict')).find((f) => f.name === 'original.txt')!;
+    expect(original.size.bytes).toBe('original'.length);
+    expect((await h.call('GET', '/files?folder=/elsewhere&recursive=1')).body.files).toEqual([]);
+    expect((await h.call('GET', '/tags')).body.tags).not.toEqual(expect.arrayContaining([expect.objectContaining({ names: { en: 'spam' } })]));
+  });
+
+  it("enforces max_file_size with a 413 naming the limit; the server's own limit applies without one", async () => {
+    const airbox = await create({ title: 'Small files', folder: '/inbox/small', max_file_size: 1000 });
+    expect((await send(airbox, [{ name: 'fits.bin', content: Buffer.alloc(1000, 1) }])).status).toBe(200);
+    const big = await send(airbox, [{ name: 'big.bin', content: Buffer.alloc(1001, 2) }]);
+    expect([big.status, big.body.code]).toEqual([413, 'PAYLOAD_TOO_LARGE']);
+    expect(String(big.body.msg)).toContain('1000 bytes');
+    // One file too large refuses the whole request.
+    const mixed = await send(airbox, [{ name: 'ok.bin', content: Buffer.alloc(10, 3) }, { name: 'big2.bin', content: Buffer.alloc(5000, 4) }]);
+    expect(mixed.status).toBe(413);
+    expect((await filesIn('/inbox/small')).map((f) => f.name)).toEqual(['fits.bin']);
+    // Raising the limit takes effect at once.
+    await h.call('PATCH', `/airboxes/${airbox.uuid}`, { key: manager, body: { max_file_size: 5000 } });
+    expect((await send(airbox, [{ name: 'big.bin', content: Buffer.alloc(1001, 2) }])).status).toBe(200);
+    const unlimited = await create({ title: 'Server limit', folder: '/inbox/server-limit' });
+    const huge = await send(unlimited, [{ name: 'huge.bin', content: Buffer.alloc(10_000_001, 5) }]);
+    expect(huge.status).toBe(413);
+    expect(String(huge.body.msg)).toContain('10000000 bytes');
+  });
+
+  it('an inactive, unknown or folderless airbox is a 404 AIRBOX_NOT_FOUND and stores nothing', async () => {
+    const airbox = await create({ title: 'Closing', folder: '/inbox/closing' });
+    await h.call('PATCH', `/airboxes/${airbox.uuid}`, { key: manager, body: { active: false } });
+    const closed = await send(airbox, [{ name: 'x.txt' }]);
+    expect([closed.status, closed.body.code]).toEqual([404, 'AIRBOX_NOT_FOUND']);
+    expect(await filesIn('/inbox/closing')).toEqual([]);
+    await h.call('PATCH', `/airboxes/${airbox.uuid}`, { key: manager, body: { active: true } });
+    expect((await send(airbox, [{ name: 'x.txt' }])).status).toBe(200);
+
+    const unknown = await send({ airbox_uri: `${h.server.url}/${h.server.token}/v3/a/zzzzzzzzzz/x` }, [{ name: 'x.txt' }]);
+    expect([unknown.status, unknown.body.code]).toEqual([404, 'AIRBOX_NOT_FOUND']);
+    const otherProject = await send({ airbox_uri: `${h.server.url}/other/v3/a/${airbox.puid}/x` }, [{ name: 'x.txt' }]);
+    expect(otherProject.status).toBe(404);
+
+    // Its folder deleted, the airbox has nowhere to put files (and its config is gone too), until it is pointed somewhere.
+    const gone = await create({ title: 'Orphan', folder: '/inbox/orphan' });
+    await h.call('DELETE', `/folders/${gone.folder_uuid}`);
+    expect((await send(gone, [{ name: 'x.txt' }])).body.code).toBe('AIRBOX_NOT_FOUND');
+    expect((await open(gone)).status).toBe(404);
+    expect(await folderByPath('/inbox/orphan')).toBeUndefined();
+    await h.call('PATCH', `/airboxes/${gone.uuid}`, { key: manager, body: { folder: '/inbox/orphan-2' } });
+    expect((await send(gone, [{ name: 'x.txt' }])).status).toBe(200);
+    expect((await filesIn('/inbox/orphan-2')).map((f) => f.name)).toEqual(['x.txt']);
+  });
+
+  it('counts files per address and per airbox each minute: past the quota a 429 with Retry-After', async () => {
+    const airbox = await create({ title: 'Busy', folder: '/inbox/busy' });
+    const batch = (n: number, tag: string): Upload[] => Array.from({ length: n }, (_, i) => ({ name: `${tag}-${i}.txt`, content: `${tag} ${i}` }));
+    const tooMany = await send(airbox, batch(31, 'many'), { from: '203.0.113.1' });
+    expect([tooMany.status, tooMany.body.code]).toEqual([400, 'TOO_MANY_FILES']);
+    expect((await send(airbox, batch(30, 'a'), { from: '203.0.113.2' })).status).toBe(200);
+    const over = await send(airbox, batch(1, 'a-more'), { from: '203.0.113.2' });
+    expect([over.status, over.body.code]).toEqual([429, 'TOO_MANY_UPLOADS']);
+    expect(Number(over.headers.get('retry-after'))).toBeGreaterThan(0);
+    // Another address has its own quota, up to the airbox's 300 a minute.
+    for (let i = 3; i <= 11; i++) expect((await send(airbox, batch(30, `ip${i}`), { from: `203.0.113.${i}` })).status).toBe(200);
+    const full = await send(airbox, batch(1, 'last'), { from: '203.0.113.50' });
+    expect([full.status, full.body.code]).toEqual([429, 'TOO_MANY_UPLOADS']);
+    expect(await filesIn('/inbox/busy')).toHaveLength(300);
+    // Another airbox is not affected.
+    const calm = await create({ title: 'Calm', folder: '/inbox/calm' });
+    expect((await send(calm, batch(1, 'calm'), { from: '203.0.113.2' })).status).toBe(200);
   });
 });

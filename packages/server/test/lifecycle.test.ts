@@ -175,9 +175,9 @@ describe('periodic orphan collection', () => {
     h = await startHarness({ gcIntervalMs: 0, gcGraceMs: 1000 });
     cleanups.push(() => h.close());
     const path = await orphan('ff00000000000000000000000000000a', 5000);
-    expect(await h.server.collectGarbage()).toEqual({ orphans: 1 });
+    expect(await h.server.collectGarbage()).toEqual({ orphans: 1, expiredUploads: 0 });
     expect(existsSync(path)).toBe(false);
-    expect(await h.server.collectGarbage()).toEqual({ orphans: 0 });
+    expect(await h.server.collectGarbage()).toEqual({ orphans: 0, expiredUploads: 0 });
   });
 
   it('stops with close(): no pass runs against the closed database', async () => {

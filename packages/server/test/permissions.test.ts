@@ -65,8 +65,11 @@ describe('allow/deny matrix', () => {
             expect(r.status, `${spec.method} ${url} with ${permission}: ${JSON.stringify(r.body)}`).toBeLessThan(500);
           } else {
             expect(r.status, `${spec.method} ${url} with ${permission}`).toBe(403);
-            expect(r.body.code).toBe('PERMISSION_DENIED');
-            expect(String(r.body.msg)).toContain(required.find((p) => p !== permission)!);
+            // A HEAD reply (tus offsets) has no body: its status is all it can say.
+            if (spec.method !== 'HEAD') {
+              expect(r.body.code).toBe('PERMISSION_DENIED');
+              expect(String(r.body.msg)).toContain(required.find((p) => p !== permission)!);
+            }
           }
           checked++;
         }

@@ -19,7 +19,7 @@ import {
 import type { RequestBody, Transport, TransportResponse } from './transport.js';
 
 export type QueryValue = string | number | boolean | undefined | null | readonly (string | number)[];
-export type Method = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+export type Method = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE' | 'HEAD' | 'OPTIONS';
 
 /** A body built afresh for each attempt (so a retry can resend it), with what the wire needs to know. */
 export interface BodyPayload {
@@ -35,6 +35,10 @@ export interface ApiRequest<T = unknown> {
   method: Method;
   /** The path after the version segment, e.g. `/files/{uuid}` (already encoded). */
   path: string;
+  /** A full URL to call instead of `path` (another host, e.g. the tus connector host). */
+  url?: string;
+  /** Overrides the client's retry count for this request (0: the caller retries itself). */
+  maxRetries?: number;
   /** `'none'` for paths the API prints without a version (`/key/{id}`, `/tags`). Default: the client's. */
   version?: ApiVersion | 'none';
   query?: Record<string, QueryValue>;
@@ -146,7 +150,7 @@ export class ApiCore {
     const { retry, transport, limiter } = this.options;
     const idempotent = req.idempotent ?? req.method !== 'POST';
     const replayable = req.replayable ?? true;
-    const url = this.url(req.path, req.version, req.query);
+    const url = req.url ?? this.url(req.path, req.version, req.query);
     let refreshed = false;
     for (let attempt = 0; ; attempt++) {
       if (req.signal?.aborted)
@@ -167,7 +171,7 @@ export class ApiCore {
       const request = redactRequest(req.method, url, headers);
       const timeoutMs = req.timeoutMs ?? this.options.timeoutMs;
       const timer = new AttemptTimer(timeoutMs, req.signal);
-      const canRetry = attempt < retry.maxRetries && (replayable || !tracked.started());
+      const canRetry = attempt < (req.maxRetries ?? retry.maxRetries) && (replayable || !tracked.started());
 
       let response: TransportResponse;
       try {

@@ -1,5 +1,9 @@
+import mime from 'mime-types';
 import { ConfigurationError } from '../core/errors.js';
 import { PagePromise, type PagingOptions } from '../core/pagination.js';
+import type { Meta } from '../types.js';
+import { multipartBody } from '../uploads/multipart.js';
+import { resolveSource, type UploadSource } from '../uploads/source.js';
 import { Resource, seg, type CallOptions } from './resource.js';
 
 /*
@@ -57,7 +61,27 @@ export interface AirboxPublicConfig {
   title: string;
   description: string;
   expires_at: string | null;
-  upload: { max_file_size: number; max_files_per_request: number };
+  upload: { max_file_size: number; max_files_per_request: number; files_per_minute?: number };
+  [field: string]: unknown;
+}
+
+export interface AirboxUploadOptions extends CallOptions {
+  /** The file's name; defaults to the file's base name. Required for bytes and streams. */
+  name?: string;
+  /** Metadata for the file (tags and product links are not accepted through an airbox). */
+  meta?: Meta;
+  /** MIME type of the content; guessed from the name when absent. */
+  contentType?: string;
+}
+
+/**
+ * What an airbox upload answers. It names only what was sent: no uuid, stored name, folder or URL,
+ * since the uploader may not read anything in the airbox's folder.
+ */
+export interface AirboxUploadResult {
+  airbox: { puid: string; title: string };
+  files: Array<{ name: string; type: string; size: { bytes: number; pretty: string }; sha1: string }>;
+  info: { uploaded_files: number; files_count: number };
   [field: string]: unknown;
 }
 
@@ -137,6 +161,38 @@ export class Airboxes extends Resource {
       path: `/airboxes/${seg(uuid, 'uuid')}`,
       version: 'v5',
       ...options,
+    });
+  }
+
+  /**
+   * Uploads one file into an airbox, **without a key**: the puid is the credential (sent in the path
+   * and as `X-Filerobot-Airbox-Puid`, the uploader's header). Inferred: `POST /{token}/v3/a/{puid}/{title}`
+   * multipart. The file lands in the airbox's folder; one larger than its `max_file_size` is a
+   * PayloadTooLargeError, a closed, expired or unknown airbox a NotFoundError, too many uploads a
+   * RateLimitError. Not retried once sent: the uploader cannot look whether a lost upload landed.
+   */
+  async upload(puid: string, title: string, source: UploadSource, options: AirboxUploadOptions = {}): Promise<AirboxUploadResult> {
+    const resolved = await resolveSource(source, options.name);
+    const contentType = options.contentType ?? (mime.lookup(resolved.name) || 'application/octet-stream');
+    const fields: Array<[string, string]> = options.meta ? [['meta[file]', JSON.stringify(options.meta)]] : [];
+    return this.core.json<AirboxUploadResult>({
+      method: 'POST',
+      path: `/v3/a/${seg(puid, 'puid')}/${seg(title, 'title')}`,
+      version: 'none',
+      auth: false,
+      headers: { 'X-Filerobot-Airbox-Puid': puid },
+      body: () =>
+        multipartBody(fields, {
+          field: 'file',
+          filename: resolved.name,
+          contentType,
+          size: resolved.size,
+          content: resolved.open(),
+        }),
+      replayable: resolved.replayable,
+      idempotent: false,
+      signal: options.signal,
+      timeoutMs: options.timeoutMs,
     });
   }
 

@@ -21,6 +21,14 @@ import type {
 } from '../types.js';
 import { multipartBody } from '../uploads/multipart.js';
 import { resolveSource, type ResolvedSource, type UploadSource } from '../uploads/source.js';
+import {
+  DEFAULT_CHUNK_SIZE,
+  resolveResumable,
+  tusUpload,
+  type ResumableSource,
+  type ResumableUploadOptions,
+} from '../uploads/resumable.js';
+import type { ApiCore } from '../core/http.js';
 import { dateParam, Resource, seg, type CallOptions } from './resource.js';
 
 export interface FileFilters {
@@ -123,6 +131,39 @@ export interface BulkUploadReport extends BulkProgress {
   results: BulkItemResult[];
 }
 
+/** `PATCH /v4/files/{uuid}`: a new name (required, and it must differ from the current one) and metadata to merge. */
+export interface LegacyFileUpdate {
+  name: string;
+  /** Merged into the file's metadata; a key set to `null` is removed. */
+  meta?: Meta;
+}
+
+export interface LegacyFileUpdateResult {
+  file: FileObject;
+  /** The file's metadata after the change. */
+  meta: Meta;
+}
+
+/** One file's outcome in a regeneration job. */
+export type RegenerationResult =
+  | { file_uuid: string; status: 'done'; info: Record<string, unknown> }
+  | { file_uuid: string; status: 'error'; code: string; msg: string };
+
+/** A regeneration job (inferred shape: the reference shows only the request and the 201). */
+export interface RegenerationJob {
+  uuid: string;
+  /** The job, e.g. `dominant-color`. */
+  type: string;
+  /** `done` (every file), `partial` or `failed` (none). */
+  status: 'done' | 'partial' | 'failed' | (string & {});
+  files_uuids: string[];
+  results: RegenerationResult[];
+  info: { files_count: number; done_count: number; failed_count: number };
+  created_at: string;
+  finished_at: string;
+  [field: string]: unknown;
+}
+
 const URLS_PER_REQUEST = 20;
 const DUPLICATE = 'SAME_ASSET_EXISTS_SKIP_UPLOAD';
 type UploadReply = {
@@ -135,6 +176,17 @@ type UploadReply = {
 
 /** Files (assets): list and search, details, uploads, rename, move, delete, download. */
 export class Files extends Resource {
+  /**
+   * @param connectorUrl The tus connector host for `uploadResumable` (client option `connectorUrl`,
+   *   derived from the endpoint for the local server).
+   */
+  constructor(
+    core: ApiCore,
+    readonly connectorUrl?: string,
+  ) {
+    super(core);
+  }
+
   /**
    * Lists or searches files. Await for one page; iterate for every file.
    *
@@ -247,6 +299,52 @@ export class Files extends Resource {
     if (via === 'stream' && !result.duplicate)
       result.file = await this.applyAfterStream(result.file, options);
     return result;
+  }
+
+  /**
+   * Resumable upload with the tus 1.0 protocol at the connector host (reference §3.6): creates the
+   * upload (or, with `resume`, finds the remembered one and asks the server for its offset), sends
+   * `chunkSize` chunks read from the file at their offsets, retries a chunk after 429/5xx/resets
+   * and continues from the server's offset after a 409, then fetches the file object. Meta and
+   * tags are not carried by tus: they are applied afterwards with the usual calls. Memory stays at
+   * about 1 MiB whatever the file's size.
+   *
+   *   const store = new JsonFileResumeStore('.sfx/uploads.json');
+   *   const { file } = await client.files.uploadResumable('./film.mov', { folder: '/video', resume: store });
+   */
+  async uploadResumable(
+    source: ResumableSource,
+    options: ResumableUploadOptions = {},
+  ): Promise<UploadResult & { uploadUrl: string; resumedFrom: number; bytesSent: number }> {
+    const connectorUrl = options.connectorUrl ?? this.connectorUrl;
+    if (!connectorUrl) {
+      throw new ConfigurationError(
+        'resumable uploads go to the tus connector host, which the API endpoint does not tell: pass connectorUrl ' +
+          '(e.g. "https://eu-on-24001.connector.filerobot.com") to new Filerobot({...}) or to uploadResumable().',
+      );
+    }
+    const chunkSize = options.chunkSize ?? DEFAULT_CHUNK_SIZE;
+    if (!Number.isSafeInteger(chunkSize) || chunkSize < 1)
+      throw new ConfigurationError('chunkSize must be a whole number of bytes >= 1.');
+    const file = await resolveResumable(source, options.name);
+    const outcome = await tusUpload(this.core, file, {
+      connectorUrl,
+      token: this.core.endpoint.token,
+      folder: options.folder ?? '/',
+      product: options.product,
+      contentType: options.contentType,
+      chunkSize,
+      resume: options.resume,
+      signal: options.signal,
+      timeoutMs: options.timeoutMs,
+      onProgress: options.onProgress,
+    });
+    const uploaded = outcome.reply.file as FileObject;
+    const duplicate = outcome.reply.upload?.duplicate === true;
+    const result = duplicate
+      ? uploaded
+      : await this.applyAfterStream(uploaded, { meta: options.meta as Meta | undefined, tags: options.tags, signal: options.signal });
+    return { file: result, duplicate, uploadUrl: outcome.uploadUrl, resumedFrom: outcome.resumedFrom, bytesSent: outcome.bytesSent };
   }
 
   /** Uploads bytes as base64 JSON (the API's third upload form); for small files only. */
@@ -507,6 +605,42 @@ export class Files extends Resource {
       idempotent: true,
       ...options,
     });
+  }
+
+  /**
+   * The legacy v4 update (`PATCH /v4/files/{uuid}` `{name, meta?}`): renames and merges metadata in
+   * one call. Needs FILE_RENAME, and FILE_META_CHANGE when `meta` is given. `name` is required and
+   * always checked for uniqueness, so the current name is a ConflictError (409 `E801_ALREADY_EXIST`),
+   * as caradvice found on the real API (reference §3.9): prefer `rename()` plus `meta.update()`.
+   */
+  async update(uuid: string, change: LegacyFileUpdate, options: CallOptions = {}): Promise<LegacyFileUpdateResult> {
+    const reply = await this.core.json<{ file: FileObject; meta?: Meta }>({
+      method: 'PATCH',
+      path: `/files/${seg(uuid, 'uuid')}`,
+      version: 'v4',
+      json: change.meta === undefined ? { name: change.name } : { name: change.name, meta: change.meta },
+      ...options,
+    });
+    return { file: reply.file, meta: reply.meta ?? reply.file.meta ?? {} };
+  }
+
+  /**
+   * Runs a regeneration job on files (`POST {ask}/regenerate/{job}` `{uuids}`, 201; reference §3.18,
+   * whose host is unknown: the client calls `{endpoint}/ask/regenerate/{job}`). The sfx server
+   * computes `dominant-color` from the pixels and stores `info.dominant_color` / `info.main_colors`;
+   * jobs that need a model are a BadRequestError (`JOB_NOT_SUPPORTED`). Needs FILE_PROCESS_AUTOTAGGING.
+   * Files it could not process are reported in `results`, not thrown. Safe to retry.
+   */
+  async regenerate(job: string, uuids: readonly string[], options: CallOptions = {}): Promise<RegenerationJob> {
+    const reply = await this.core.json<{ job: RegenerationJob }>({
+      method: 'POST',
+      path: `/ask/regenerate/${seg(job, 'job')}`,
+      version: 'none',
+      json: { uuids },
+      idempotent: true,
+      ...options,
+    });
+    return reply.job;
   }
 
   /** The stable permalink (`/{v}/get/{uuid}`), which redirects to the current CDN URL. */

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { defineAction } from '../action.js';
-import { deletion, folderPath, limit, offset, uuid } from '../schemas.js';
+import { deletion, folderPath, limit, meta, offset, uuid } from '../schemas.js';
 import { deleteIdempotently } from '../util.js';
 
 /*
@@ -159,4 +159,48 @@ export const deleteAirbox = defineAction({
     deleteIdempotently('uuid', input.uuid, () => client.airboxes.delete(input.uuid, { signal })),
 });
 
-export const airboxActions = [listAirboxes, createAirbox, getAirbox, updateAirbox, deleteAirbox];
+export const uploadToAirbox = defineAction({
+  id: 'airboxes.upload',
+  title: 'Upload a file into an airbox',
+  description:
+    "Uploads a local file through an airbox's public link, with no API key: the puid is the credential (sent as X-Filerobot-Airbox-Puid, as the uploader does). " +
+    "The file lands in the airbox's folder; a file over its max_file_size is refused (413), a closed, expired or unknown airbox is a not-found error, " +
+    'and each address may send a limited number of files a minute. The reply names only what was sent: an airbox uploader can read nothing. ' +
+    INFERRED,
+  group,
+  permissions: [],
+  kind: 'write',
+  idempotent: false,
+  endpoint: 'inferred',
+  input: z.strictObject({
+    puid: z
+      .string({ error: "must be a string: the airbox's public id." })
+      .regex(/^[A-Za-z0-9_-]{1,64}$/, { error: 'must be an airbox puid (letters and digits), as in its link.' })
+      .describe("The airbox's public id (the segment after /v3/a/ in its link)."),
+    title: z
+      .string({ error: 'must be a string.' })
+      .min(1, { error: 'must not be empty.' })
+      .default('airbox')
+      .describe('The last segment of the link (its slug); not checked by the server.'),
+    path: z.string().min(1, { error: 'must not be empty: give the path of a local file.' }).describe('Path of the local file.'),
+    name: z
+      .string({ error: 'must be a string: the file name.' })
+      .min(1, { error: 'must not be empty.' })
+      .refine((value) => !value.includes('/'), { error: 'must not contain "/": give a name, not a path.' })
+      .optional()
+      .describe('The file name (default: the local file name).'),
+    meta: meta.optional(),
+  }),
+  output: z.strictObject({
+    airbox: z.looseObject({ puid: z.string(), title: z.string() }),
+    files: z.array(z.looseObject({ name: z.string(), type: z.string(), size: z.looseObject({ bytes: z.number() }), sha1: z.string() })),
+    uploaded: z.number().int().describe('Files stored.'),
+  }),
+  example: (seed) => ({ puid: seed.airbox.puid, title: seed.airbox.title, path: seed.localFile, name: 'from-the-agency.jpg', meta: { title: { en: 'Sent through the airbox' } } }),
+  run: async ({ client, signal }, input) => {
+    const result = await client.airboxes.upload(input.puid, input.title, input.path, { name: input.name, meta: input.meta, signal });
+    return { airbox: result.airbox, files: result.files, uploaded: result.info.uploaded_files };
+  },
+});
+
+export const airboxActions = [listAirboxes, createAirbox, getAirbox, updateAirbox, deleteAirbox, uploadToAirbox];

@@ -1,6 +1,6 @@
 import { mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import type { FileListPage } from '@sfx/client';
+import { JsonFileResumeStore, type FileListPage } from '@sfx/client';
 import { z } from 'zod';
 import { defineAction, type Loose } from '../action.js';
 import {
@@ -151,6 +151,64 @@ export const uploadFile = defineAction({
   output: uploaded,
   example: (seed) => ({ path: seed.localFile, folder: `${seed.folder.path}/uploaded`, meta: { title: { en: 'Hero' } }, tags: ['homepage'] }),
   run: async ({ client, signal }, { path, ...options }) => client.files.upload(path, { ...options, signal }),
+});
+
+export const uploadResumable = defineAction({
+  id: 'files.upload-resumable',
+  title: 'Upload a file (resumable)',
+  description:
+    'Uploads a local file with the tus resumable protocol at the connector host, in chunks; with `resumeFile` an interrupted upload continues where the server stopped. Meta and tags are applied afterwards with the metadata and tags calls.',
+  group,
+  permissions: ['FILE_UPLOAD'],
+  alsoNeeds: [
+    { permission: 'FILE_META_CHANGE', when: 'meta or tags are given (applied after the upload)' },
+    { permission: 'OBJECTS_FETCH', when: 'meta or tags are given (the asset is read back after they are applied)' },
+  ],
+  kind: 'write',
+  idempotent: false,
+  // Seen in one official client (the uploader's tus-upload), not in the public docs.
+  endpoint: 'inferred',
+  input: z.strictObject({
+    path: z.string().min(1, { error: 'must not be empty: give the path of a local file.' }).describe('Path of the local file.'),
+    name: name('asset name (default: the file name)').optional(),
+    folder: folderPath('target folder (created when missing)').default('/'),
+    meta: meta.optional(),
+    tags: tagLabels.optional(),
+    product: productLink.optional(),
+    chunkSize: z
+      .number({ error: 'must be a number of bytes.' })
+      .int({ error: 'must be a whole number of bytes.' })
+      .min(64 * 1024, { error: 'must be at least 65536 bytes (64 KiB); the default is 5 MB.' })
+      .optional()
+      .describe('Bytes per request; default 5 MB.'),
+    connectorUrl: z
+      .url({ error: 'must be a URL, e.g. https://eu-on-24001.connector.filerobot.com.' })
+      .optional()
+      .describe("The tus connector host of the project's region (needed with api.filerobot.com; the local server's is derived)."),
+    resumeFile: z
+      .string()
+      .min(1, { error: 'must not be empty: give the path of a JSON file to keep upload URLs in.' })
+      .optional()
+      .describe('A JSON file remembering unfinished uploads (keyed by path, size and mtime), so a rerun resumes them.'),
+  }),
+  output: uploaded.extend({
+    uploadUrl: z.string().describe('The tus upload URL.'),
+    resumedFrom: z.number().describe('Offset this run started from: 0 for a new upload.'),
+    bytesSent: z.number().describe('Bytes this run sent (retries included).'),
+  }),
+  example: (seed) => ({
+    path: seed.localFile,
+    folder: `${seed.folder.path}/resumable`,
+    meta: { title: { en: 'Hero (resumable)' } },
+    tags: ['homepage'],
+    resumeFile: `${seed.workDir}/resumable-uploads.json`,
+  }),
+  run: async ({ client, signal }, { path, resumeFile, ...options }) =>
+    client.files.uploadResumable(path, {
+      ...options,
+      resume: resumeFile ? new JsonFileResumeStore(resumeFile) : undefined,
+      signal,
+    }),
 });
 
 const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
@@ -574,6 +632,7 @@ export const fileActions = [
   getFile,
   uploadFile,
   uploadBase64,
+  uploadResumable,
   importUrls,
   renameFile,
   moveFile,

@@ -5,6 +5,7 @@ import { approvalActions } from './approvals.js';
 import { bulkActions } from './bulk.js';
 import { collectionActions } from './collections.js';
 import { deliveryActions } from './delivery.js';
+import { fileChangeActions } from './file-changes.js';
 import { fileActions } from './files.js';
 import { folderActions } from './folders.js';
 import { labelActions } from './labels.js';
@@ -20,6 +21,7 @@ import { webhookActions } from './webhooks.js';
 /** Every action, in catalogue order: API operations by resource, then task-level actions. */
 export const ACTIONS: readonly Action[] = [
   ...fileActions,
+  ...fileChangeActions,
   ...metaActions,
   ...tagActions,
   ...labelActions,

@@ -1,16 +1,23 @@
+import { WindowLimiter } from '../auth/rate-limit.js';
+import type { ServerContext } from '../context.js';
 import { ApiError, badRequest } from '../errors.js';
 import type { Call, RouteSpec } from '../http/route.js';
 import { MAX_AIRBOXES, type Airbox, type AirboxInput } from '../store/airboxes.js';
 import { normalizeFolderPath } from '../store/names.js';
 import { bodyObject, intParam, single, uuidParam } from './params.js';
-import { apiTime, type UrlContext } from './serialize.js';
+import { apiTime, prettySize, type UrlContext } from './serialize.js';
+import { commitUploads, receiveMultipart, type StagedUpload } from './uploads.js';
 
 /*
  * Airboxes: inferred endpoints. The reference has the permission OBJECTS_AIRBOX_MANAGE, the
  * header X-Filerobot-Airbox-Puid and the Hub's read of an airbox config at
  * GET /v3/a/{puid}/{title}?format=json, but no management endpoint (§1, rows "not found").
  * An airbox is a public upload link into one folder; the management routes below are designed
- * in the API's style, and the public config read follows the reference's path.
+ * in the API's style, and the public config read follows the reference's path. Uploads go to
+ * POST on that same path with no key (the uploader's X-Filerobot-Airbox-Puid names the airbox):
+ * a route of its own rather than the puid accepted on POST /files, because the auth layer turns a
+ * key into permissions and a puid grants none; here the only thing it can do is add files to one
+ * folder, and nothing on this route reads or lists.
  */
 
 const FIELDS = ['title', 'description', 'folder', 'active', 'expires_at', 'max_file_size'] as const;
@@ -149,7 +156,28 @@ function createAirbox(call: Call): Record<string, unknown> {
   return { action: 'airbox_created', airbox: airboxObject(call.url, airbox) };
 }
 
-/** Inactive, expired and unknown airboxes look the same from outside: a 404. */
+/**
+ * The airbox a public link names, when it takes uploads. Inactive, expired and unknown airboxes,
+ * and one whose folder was deleted, look the same from outside: a 404.
+ */
+function usableAirbox(call: Call): Airbox & { folder_uuid: string } {
+  const airbox = call.ctx.catalog.airboxes.byPuid(call.params.puid ?? '');
+  if (
+    airbox === undefined ||
+    !airbox.active ||
+    airbox.folder_uuid === null ||
+    (airbox.expires_at !== null && Date.parse(airbox.expires_at) <= Date.now())
+  ) {
+    throw new ApiError(
+      404,
+      'AIRBOX_NOT_FOUND',
+      'This airbox does not exist, is closed, or has expired.',
+      'Ask its owner for a new link.',
+    );
+  }
+  return airbox as Airbox & { folder_uuid: string };
+}
+
 function publicConfig(call: Call): Record<string, unknown> {
   const format = single(call.query.format);
   if (format !== undefined && format !== 'json') {
@@ -159,19 +187,7 @@ function publicConfig(call: Call): Record<string, unknown> {
       'This server serves the airbox config as JSON only: GET /{token}/v3/a/{puid}/{title}?format=json',
     );
   }
-  const airbox = call.ctx.catalog.airboxes.byPuid(call.params.puid ?? '');
-  const usable =
-    airbox !== undefined &&
-    airbox.active &&
-    (airbox.expires_at === null || Date.parse(airbox.expires_at) > Date.now());
-  if (!usable) {
-    throw new ApiError(
-      404,
-      'AIRBOX_NOT_FOUND',
-      'This airbox does not exist, is closed, or has expired.',
-      'Ask its owner for a new link.',
-    );
-  }
+  const airbox = usableAirbox(call);
   const limit = call.ctx.limits.maxUploadBytes;
   return {
     airbox: {
@@ -182,8 +198,159 @@ function publicConfig(call: Call): Record<string, unknown> {
       upload: {
         max_file_size: Math.min(airbox.max_file_size ?? limit, limit),
         max_files_per_request: call.ctx.limits.maxFilesPerRequest,
+        files_per_minute: AIRBOX_FILES_PER_MINUTE_PER_SOURCE,
       },
     },
+  };
+}
+
+// ---- uploads through an airbox ------------------------------------------------------------
+
+/** Files one client address may upload through one airbox per minute. */
+export const AIRBOX_FILES_PER_MINUTE_PER_SOURCE = 30;
+/** Files one airbox takes per minute from everyone together. */
+export const AIRBOX_FILES_PER_MINUTE = 300;
+
+const PUID_HEADER = 'x-filerobot-airbox-puid';
+
+/** Upload quotas per server (keyed by its context), on the server's clock. */
+const quotas = new WeakMap<ServerContext, { perSource: WindowLimiter; perAirbox: WindowLimiter }>();
+
+function quotasOf(ctx: ServerContext): { perSource: WindowLimiter; perAirbox: WindowLimiter } {
+  let q = quotas.get(ctx);
+  if (!q) {
+    q = {
+      perSource: new WindowLimiter(AIRBOX_FILES_PER_MINUTE_PER_SOURCE, ctx.clock),
+      perAirbox: new WindowLimiter(AIRBOX_FILES_PER_MINUTE, ctx.clock),
+    };
+    quotas.set(ctx, q);
+  }
+  return q;
+}
+
+function tooManyUploads(wait: number): ApiError {
+  return new ApiError(
+    429,
+    'TOO_MANY_UPLOADS',
+    `An airbox takes at most ${AIRBOX_FILES_PER_MINUTE_PER_SOURCE} files a minute from one address and ${AIRBOX_FILES_PER_MINUTE} from everyone.`,
+    `Retry after ${wait} s.`,
+    {},
+    { 'retry-after': String(wait) },
+  );
+}
+
+/** Seconds until `files` more fit both quotas (0: now). */
+function quotaWait(call: Call, airbox: Airbox, ip: string, files: number): number {
+  const { perSource, perAirbox } = quotasOf(call.ctx);
+  return Math.max(perSource.wait(`${airbox.puid}|${ip}`, files), perAirbox.wait(airbox.puid, files));
+}
+
+/**
+ * `POST /{token}/v3/a/{puid}/{title}` multipart, **no key**: the puid in the path (or, when sent,
+ * the same puid in X-Filerobot-Airbox-Puid) is the credential. Everything lands in the airbox's
+ * folder: `folder`, `dir` and `overwrite` are refused, names carrying a folder path too; `tags`
+ * and `product` parts are refused (they would write outside the folder: the tag dictionary, a
+ * product). Content already in the folder is stored again, and the reply gives no uuid, stored
+ * name or URL: the duplicate reply, a suffixed name or a permalink would tell an anonymous
+ * uploader what the folder holds, or where it is.
+ */
+async function airboxUpload(call: Call): Promise<Record<string, unknown>> {
+  const airbox = usableAirbox(call);
+  const header = call.req.headers[PUID_HEADER];
+  const puid = (Array.isArray(header) ? header[0] : header)?.trim();
+  if (puid !== undefined && puid !== airbox.puid) {
+    throw badRequest(
+      'AIRBOX_PUID_MISMATCH',
+      'The X-Filerobot-Airbox-Puid header names another airbox than the link.',
+      'Send the puid of the link in the header, or leave the header out.',
+    );
+  }
+  const refused = ['folder', 'dir', 'overwrite'].filter((p) => call.query[p] !== undefined);
+  if (refused.length > 0) {
+    throw badRequest(
+      'PARAMETER_NOT_ALLOWED',
+      `An airbox upload lands in the airbox's folder and never replaces a file: ${refused.map((p) => `"${p}"`).join(', ')} ${refused.length > 1 ? 'are' : 'is'} not accepted.`,
+      'Leave these parameters out.',
+    );
+  }
+  const contentType = String(call.req.headers['content-type'] ?? '').toLowerCase();
+  if (!contentType.startsWith('multipart/form-data')) {
+    throw new ApiError(
+      415,
+      'UNSUPPORTED_MEDIA_TYPE',
+      'An airbox upload is a multipart/form-data body with the file in a part named "file".',
+      'Let your HTTP library build the multipart body (FormData).',
+    );
+  }
+  const ip = call.ctx.network.clientAddress(call.req);
+  // Checked before the body is read, so an address over its quota does not get to send it.
+  const early = quotaWait(call, airbox, ip, 1);
+  if (early > 0) throw tooManyUploads(early);
+
+  const limit = call.ctx.limits.maxUploadBytes;
+  const maxFileSize = Math.min(airbox.max_file_size ?? limit, limit);
+  const folder = airbox.folder_path;
+  let staged: StagedUpload[];
+  try {
+    staged = await receiveMultipart(call.ctx, call.req.raw, call.req.headers, folder, maxFileSize);
+  } catch (error) {
+    if (error instanceof ApiError && error.httpStatus === 413) {
+      throw new ApiError(
+        413,
+        error.code,
+        `A file is larger than this airbox accepts (${maxFileSize} bytes).`,
+        'Its public config (GET {airbox_uri}?format=json) gives the limit as upload.max_file_size.',
+      );
+    }
+    throw error;
+  }
+  const outcomes = await commitUploads(call.ctx, staged, {
+    folder,
+    overwrite: false,
+    duplicatePolicy: 'allow',
+    admit: (uploads) => {
+      for (const upload of uploads) {
+        if (upload.folder !== folder) {
+          throw badRequest(
+            'INVALID_NAME',
+            `The name of ${JSON.stringify(upload.source)} carries a folder path; an airbox upload lands in the airbox's folder only.`,
+            'Send plain file names such as "photo.jpg".',
+          );
+        }
+        if (upload.tags.length > 0 || upload.product !== undefined) {
+          throw badRequest(
+            'PARAMETER_NOT_ALLOWED',
+            `${JSON.stringify(upload.source)} comes with ${upload.tags.length > 0 ? '"tags"' : '"product"'}, which an airbox upload does not accept.`,
+            'Send the file, with "meta" if needed; the airbox owner tags and links files.',
+          );
+        }
+      }
+      if (uploads.length > AIRBOX_FILES_PER_MINUTE_PER_SOURCE) {
+        throw badRequest(
+          'TOO_MANY_FILES',
+          `This request holds ${uploads.length} files; an airbox takes at most ${AIRBOX_FILES_PER_MINUTE_PER_SOURCE} a minute from one address.`,
+          `Send at most ${AIRBOX_FILES_PER_MINUTE_PER_SOURCE} files per request.`,
+        );
+      }
+      const wait = quotaWait(call, airbox, ip, uploads.length);
+      if (wait > 0) throw tooManyUploads(wait);
+      // Counted once the whole request is admitted; files refused afterwards still count.
+      const { perSource, perAirbox } = quotasOf(call.ctx);
+      perSource.take(`${airbox.puid}|${ip}`, uploads.length);
+      perAirbox.take(airbox.puid, uploads.length);
+    },
+  });
+  // One outcome per staged file, in order; the name is the one sent, never the stored one.
+  const files = outcomes.flatMap((o, i) =>
+    o.ok
+      ? [{ name: staged[i]!.name, type: o.file.type, size: { bytes: o.file.size, pretty: prettySize(o.file.size) }, sha1: o.file.sha1 }]
+      : [],
+  );
+  return {
+    action: 'files_uploaded_to_airbox',
+    airbox: { puid: airbox.puid, title: airbox.title },
+    files,
+    info: { uploaded_files: files.length, files_count: staged.length },
   };
 }
 
@@ -251,5 +418,14 @@ export const airboxRoutes: RouteSpec[] = [
     permissions: 'public',
     summary: "An airbox's public config (no key): title, description and upload limits (inferred)",
     handler: publicConfig,
+  },
+  {
+    method: 'POST',
+    path: '/v3/a/:puid/:title',
+    versions: [],
+    permissions: 'public',
+    summary: "Upload files into an airbox's folder (no key: the puid is the credential) (inferred)",
+    streamBody: true,
+    handler: airboxUpload,
   },
 ];

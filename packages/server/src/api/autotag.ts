@@ -61,7 +61,7 @@ export interface AutotagOptions {
   save: boolean;
 }
 
-interface Measured {
+export interface Measured {
   key: string;
   kind: Kind;
   confidence: number;
@@ -105,8 +105,13 @@ export function sizeClassOf(width: number, height: number): string {
 const hex = (n: number): string => Math.round(n).toString(16).padStart(2, '0');
 const round4 = (n: number): number => Math.round(n * 10_000) / 10_000;
 
-async function analyse(call: Call, file: FileWithFolder): Promise<{ tags: Measured[]; analysis: JsonObject }> {
-  const source = await openImage(call.ctx, file, MAX_INPUT_PIXELS, 'auto-tagging');
+/** Measures an image's pixels (shared with the regeneration jobs, which store part of the analysis). */
+export async function analyse(
+  call: Pick<Call, 'ctx'>,
+  file: FileWithFolder,
+  what = 'auto-tagging',
+): Promise<{ tags: Measured[]; analysis: JsonObject }> {
+  const source = await openImage(call.ctx, file, MAX_INPUT_PIXELS, what);
   let data: Buffer;
   let channels: number;
   try {

@@ -225,17 +225,58 @@ function setTags(call: Call): Record<string, unknown> {
 function rename(call: Call): Record<string, unknown> {
   const uuid = uuidParam(call.params.uuid, 'uuid');
   const body = bodyObject(call.body);
-  const { store } = call.ctx;
-  if (body.name === undefined && body.meta === undefined) {
-    throw badRequest('INVALID_PARAMETER', '"name" is required.', 'Example: {"name": "new-name.jpg"}');
+  if (body.meta !== undefined) {
+    throw badRequest(
+      'INVALID_PARAMETER',
+      '"meta" is not accepted by PATCH /v5/files/{uuid}, which only renames.',
+      'Change metadata with PATCH /v5/file/{uuid}/meta (it does not rename); the legacy PATCH /v4/files/{uuid} takes {name, meta}.',
+    );
   }
-  if (body.meta !== undefined && !call.principal?.permissions.has('FILE_META_CHANGE')) {
-    throw new ApiError(403, 'PERMISSION_DENIED', 'Changing "meta" needs the FILE_META_CHANGE permission.', 'Use a key that has it, or PATCH /v5/file/{uuid}/meta.');
-  }
-  let file = store.requireFile(uuid);
-  if (body.name !== undefined) file = store.renameFile(uuid, checkName(body.name));
-  if (body.meta !== undefined) file = store.updateFileMeta(uuid, checkMeta(body.meta), 'merge');
+  if (body.name === undefined) throw badRequest('INVALID_PARAMETER', '"name" is required.', 'Example: {"name": "new-name.jpg"}');
+  const file = call.ctx.store.renameFile(uuid, checkName(body.name));
   return { action: 'file_renamed', file_uuid: uuid, file: fileObject(call.url, file) };
+}
+
+/**
+ * The legacy v4 update (reference §1 row 17, §3.9 form 3): `{name, meta?}` renames and merges
+ * metadata in one transaction. As caradvice found on the real API, `name` is required and always
+ * goes through the uniqueness check, so sending the current name is a 409 E801_ALREADY_EXIST: a
+ * metadata change through this route needs a new name. The route declares FILE_RENAME; sending
+ * `meta` also needs FILE_META_CHANGE, checked here with the same 403 the route layer gives.
+ */
+function legacyUpdate(call: Call): Record<string, unknown> {
+  const uuid = uuidParam(call.params.uuid, 'uuid');
+  const body = bodyObject(call.body);
+  if (body.meta !== undefined && !call.principal?.permissions.has('FILE_META_CHANGE')) {
+    throw new ApiError(
+      403,
+      'PERMISSION_DENIED',
+      'This key lacks the FILE_META_CHANGE permission needed for PATCH /files/:uuid with "meta".',
+      'Grant the permission to the key, or leave "meta" out and change it with PUT /v4/file/{uuid}/meta by a key that has it.',
+    );
+  }
+  if (body.name === undefined) {
+    throw badRequest(
+      'INVALID_PARAMETER',
+      '"name" is required by PATCH /v4/files/{uuid}, also when only "meta" changes; the current name is refused (409 E801_ALREADY_EXIST), as on the real API.',
+      'Change metadata alone with PUT /v4/file/{uuid}/meta or PATCH /v5/file/{uuid}/meta.',
+    );
+  }
+  const name = checkName(body.name);
+  const meta = body.meta === undefined ? undefined : checkMeta(body.meta);
+  const { store } = call.ctx;
+  const file = store.transaction(() => {
+    let next = store.renameFile(uuid, name);
+    if (meta !== undefined) next = store.updateFileMeta(uuid, meta, 'merge');
+    return next;
+  });
+  // The documented reply of this route (reference §3.7), plus the merged metadata when it changed.
+  return {
+    action: 'file_renamed',
+    file_uuid: uuid,
+    ...(meta === undefined ? {} : { meta: JSON.parse(file.meta) as unknown }),
+    file: fileObject(call.url, file),
+  };
 }
 
 function moveOne(call: Call): Record<string, unknown> {
@@ -295,7 +336,11 @@ export const fileRoutes: RouteSpec[] = [
     streamBody: true, bodyLimit: (ctx) => ctx.limits.maxJsonUploadBytes, handler: upload,
   },
   { method: 'PUT', path: '/files', versions: ['v4', 'v5'], permissions: ['FILE_UPLOAD'], summary: 'Streamed upload of one large file', streamBody: true, handler: streamUpload },
-  { method: 'PATCH', path: '/files/:uuid', versions: ['v4', 'v5'], permissions: ['FILE_RENAME'], summary: 'Rename a file', handler: rename },
+  { method: 'PATCH', path: '/files/:uuid', versions: ['v5'], permissions: ['FILE_RENAME'], summary: 'Rename a file', handler: rename },
+  {
+    method: 'PATCH', path: '/files/:uuid', versions: ['v4'], permissions: ['FILE_RENAME'],
+    summary: 'Rename a file, and merge metadata (legacy v4 {name, meta}; "meta" also needs FILE_META_CHANGE)', handler: legacyUpdate,
+  },
   { method: 'PUT', path: '/files/:uuid/folders/:folder_uuid', versions: ['v4', 'v5'], permissions: ['FILE_MOVE'], summary: 'Move one file', handler: moveOne },
   { method: 'POST', path: '/files/move', versions: ['v4', 'v5'], permissions: ['FILE_MOVE'], summary: 'Move many files', handler: moveMany },
   { method: 'DELETE', path: '/files/:uuid', versions: ['v4', 'v5'], permissions: ['FILE_DELETE'], summary: 'Delete one file', handler: deleteOne },

@@ -4,6 +4,7 @@ import { parseVisibility, setFileVisibility, setFolderVisibility } from '../stor
 import { autotagAsk, autotagFile } from './autotag.js';
 import { editImage } from './image-edit.js';
 import { bodyObject, uuidParam } from './params.js';
+import { regenerate } from './regenerate.js';
 import { fileObject, folderObject } from './serialize.js';
 
 /*
@@ -133,5 +134,14 @@ export const inferredRoutes: RouteSpec[] = [
     permissions: ['FILE_PROCESS_AUTOTAGGING'],
     summary: 'Auto-tagging with the reference body {file:{uuid}, meta:{languages, limit, confidence}} (inferred)',
     handler: autotagAsk,
+  },
+  {
+    // The reference's `POST {ask-filerobot-server}/regenerate/{job}` {uuids}, 201; only jobs computable from pixels.
+    method: 'POST',
+    path: '/ask/regenerate/:job',
+    versions: [],
+    permissions: ['FILE_PROCESS_AUTOTAGGING'],
+    summary: 'Run a regeneration job (dominant-color) on files, storing the result in their info (inferred)',
+    handler: regenerate,
   },
 ];

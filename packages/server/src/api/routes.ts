@@ -15,6 +15,7 @@ import { settingsRoutes } from './settings-routes.js';
 import { shareRoutes } from './share-routes.js';
 import { tagRoutes } from './tag-routes.js';
 import { templateRoutes } from './template-routes.js';
+import { tusRoutes } from './tus-routes.js';
 import { webhookRoutes } from './webhook-routes.js';
 
 /** Every route the server serves; tests enumerate this table for the permission matrix. */
@@ -36,4 +37,5 @@ export const ROUTES: readonly RouteSpec[] = [
   ...inferredRoutes,
   ...approvalRoutes,
   ...airboxRoutes,
+  ...tusRoutes,
 ];

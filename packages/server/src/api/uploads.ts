@@ -6,7 +6,7 @@ import busboy from 'busboy';
 import ipaddr from 'ipaddr.js';
 import mime from 'mime-types';
 import sharp from 'sharp';
-import type { ServerContext } from '../context.js';
+import type { DuplicatePolicy, ServerContext } from '../context.js';
 import { ApiError, badRequest } from '../errors.js';
 import type { NewFile } from '../store/metadata-store.js';
 import { checkName, extensionOf, joinPath, normalizeFolderPath, splitPath } from '../store/names.js';
@@ -41,6 +41,8 @@ export interface UploadOptions {
   admit?: (uploads: readonly StagedUpload[]) => void;
   /** Checks a target folder as soon as it is known, so a refused streamed upload is not read first. */
   placeable?: (folder: string) => void;
+  /** Overrides the project's duplicate policy (airbox uploads always store: the duplicate reply would tell what the folder holds). */
+  duplicatePolicy?: DuplicatePolicy;
 }
 
 const RANDOM_SUFFIX_ALPHABET = 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789';
@@ -61,7 +63,7 @@ export function mimeFor(name: string, declared?: string): string {
 }
 
 /** A name that may carry a folder path ("/docs/a.pdf") splits into folder and name. */
-function placeName(folder: string, rawName: string, field: string): { folder: string; name: string } {
+export function placeName(folder: string, rawName: string, field: string): { folder: string; name: string } {
   if (typeof rawName === 'string' && rawName.includes('/')) {
     const segments = splitPath(rawName);
     const name = segments.pop();
@@ -97,7 +99,7 @@ function tagList(value: unknown, field: string): string[] {
   return (parsed as string[]).map((t) => t.trim()).filter((t) => t.length > 0);
 }
 
-function productField(value: unknown, field: string): StagedUpload['product'] {
+export function productField(value: unknown, field: string): StagedUpload['product'] {
   if (value === undefined || value === null || value === '') return undefined;
   const object = objectField(value, field);
   const ref = object.ref === undefined || object.ref === null ? null : String(object.ref);
@@ -187,7 +189,7 @@ function placeCommitted(
     if (clash && options.overwrite) {
       return { ok: true, file: ctx.store.replaceContent(clash, record), overwrite: true };
     }
-    if (ctx.duplicatePolicy === 'skip') {
+    if ((options.duplicatePolicy ?? ctx.duplicatePolicy) === 'skip') {
       const same = ctx.store.sameContentInFolder(folder.id, upload.staged.sha1);
       if (same) {
         ctx.store.queueBlobDelete(upload.staged.blobId);
@@ -231,6 +233,8 @@ export async function receiveMultipart(
   request: Readable,
   headers: Record<string, unknown>,
   folder: string,
+  /** Largest file accepted (an airbox's `max_file_size`); default the server's upload limit. */
+  maxFileBytes: number = ctx.limits.maxUploadBytes,
 ): Promise<StagedUpload[]> {
   const fields = new Map<string, string>();
   const keyed: Array<{ kind: string; key: string; value: string }> = [];
@@ -262,7 +266,7 @@ export async function receiveMultipart(
       // destroys its source, and a destroyed busboy part stream would stall the whole parser.
       const through = new PassThrough({ highWaterMark: 1 << 20 });
       stream.pipe(through);
-      const staged = ctx.blobs.stage(through, ctx.limits.maxUploadBytes);
+      const staged = ctx.blobs.stage(through, maxFileBytes);
       // Keep reading the request if one part fails, so the error reply is not a reset.
       staged.catch(() => {
         stream.unpipe(through);

@@ -155,10 +155,22 @@ export const SASS_RULES: Readonly<Record<string, SassRule>> = {
   'POST /files/:uuid/autotag': onFile,
   // The reference-shaped form names its file in the body.
   'POST /ask/images/autotag': refusedList,
+  'POST /ask/regenerate/:job': refusedList,
+  // The puid is the credential (no key): a SASS key presented there is not even read.
+  'POST /v3/a/:puid/:title': open,
   'GET /key/:templateId': open,
   'GET /cdn/*': open,
   'GET /store/*': open,
   'GET /get/:uuid/download': open,
+  // Resumable (tus) uploads on the connector mirror: creation is the upload (scope and quotas are
+  // settled there, once); the later requests act on that upload, whose folder the handler checks
+  // against the key's upload scope.
+  'OPTIONS /connector/files': open,
+  'POST /connector/files': { list: 'none', place: 'upload' },
+  'HEAD /connector/files/:id': open,
+  'PATCH /connector/files/:id': open,
+  'DELETE /connector/files/:id': open,
+  'GET /connector/json/:id': open,
 };
 
 export function sassRuleFor(spec: Pick<RouteSpec, 'method' | 'path'>): SassRule | undefined {

@@ -133,7 +133,9 @@ export function buildApp(ctx: ServerContext, routes: RouteSpec[]): FastifyInstan
         bodyLimit: spec.bodyLimit?.(ctx),
         handler: async (req, reply) => {
           const params = req.params as Record<string, string>;
-          if (params.token !== ctx.token) {
+          // tus replies carry the protocol version, refusals included.
+          if (spec.connector) reply.header('tus-resumable', '1.0.0');
+          if (!spec.connector && params.token !== ctx.token) {
             throw new ApiError(404, 'PROJECT_NOT_FOUND', `No project has the token "${params.token}" on this server.`,
               `This server serves the project "${ctx.token}".`);
           }
@@ -165,7 +167,7 @@ export function buildApp(ctx: ServerContext, routes: RouteSpec[]): FastifyInstan
             result = await spec.handler(call);
           } finally {
             // A write that failed part-way may still have committed events (a batch upload).
-            if (spec.method !== 'GET' && spec.method !== 'HEAD') ctx.wakeWebhooks();
+            if (spec.method !== 'GET' && spec.method !== 'HEAD' && spec.method !== 'OPTIONS') ctx.wakeWebhooks();
           }
           if (result === undefined) return reply;
           return reply.type('application/json; charset=utf-8').send({ status: 'success', ...result });

@@ -5,7 +5,7 @@ import type { SassKeyRecord } from '../auth/sass.js';
 import type { ApiVersion, UrlContext } from '../api/serialize.js';
 import type { ServerContext } from '../context.js';
 
-export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE' | 'HEAD';
+export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE' | 'HEAD' | 'OPTIONS';
 
 /**
  * Who made the request: an API key, or a SASS key with its template's rules and the caller's
@@ -44,6 +44,11 @@ export interface RouteSpec {
   summary: string;
   /** The request body is a stream the handler reads itself (uploads). */
   streamBody?: boolean;
+  /**
+   * Served at `path` as it is, without the `/{token}` prefix, the way the real connector host
+   * (resumable uploads) is: the handler reads the project from `X-Filerobot-Token`.
+   */
+  connector?: true;
   /** JSON body limit for this route, when it differs from the default. */
   bodyLimit?: (ctx: ServerContext) => number;
   handler: (call: Call) => Promise<HandlerResult> | HandlerResult;
@@ -55,6 +60,7 @@ export function route(spec: RouteSpec): RouteSpec {
 
 /** The URL patterns (fastify syntax) a route is served at. */
 export function urlsOf(spec: RouteSpec): string[] {
+  if (spec.connector) return [spec.path];
   if (spec.versions.length === 0) return [`/:token${spec.path}`];
   return spec.versions.map((v) => `/:token/${v}${spec.path}`);
 }

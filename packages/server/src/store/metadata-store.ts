@@ -424,6 +424,16 @@ export class MetadataStore {
     });
   }
 
+  /** Merges computed fields into a file's `info` (regeneration jobs); `modified_at` moves, as the file object changed. */
+  updateFileInfo(uuid: string, fields: JsonObject): FileWithFolder {
+    return this.transaction(() => {
+      const file = this.requireFile(uuid);
+      const next = { ...parseObject(file.info), ...fields };
+      this.db.prepare('UPDATE files SET info = ?, modified_at = ? WHERE id = ?').run(JSON.stringify(next), now(), file.id);
+      return this.requireFile(uuid);
+    });
+  }
+
   setFileTags(uuid: string, tags: FileTags): FileWithFolder {
     return this.transaction(() => {
       const file = this.requireFile(uuid);
