@@ -89,3 +89,4 @@ export {
   type ResumableSource,
   type ResumableUploadOptions,
 } from './uploads/resumable.js';
+export { PERMISSIONS, isPermission, type Permission } from './permissions.js';

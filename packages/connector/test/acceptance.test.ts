@@ -1,9 +1,6 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Filerobot, PermissionDeniedError } from '@sfx/client';
+import { PermissionDeniedError, type Filerobot } from '@sfx/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startServer, type RunningServer } from '../../server/src/index.js';
 import type { Action } from '../src/action.js';
 import { ACTIONS } from '../src/actions/index.js';
 import { PERMISSIONS, type Permission } from '../src/permissions.js';
@@ -15,6 +12,7 @@ import {
   type WebhookReceiver,
 } from '../src/triggers/index.js';
 import type { ExampleSeed } from '../src/seed.js';
+import { startLocalProject, type LocalProject } from './local-project.js';
 import { seedProject } from './seed-project.js';
 
 /*
@@ -24,56 +22,19 @@ import { seedProject } from './seed-project.js';
  * a permission error naming that permission.
  */
 
-let server: RunningServer;
-let dir: string;
-let seed: ExampleSeed;
-const clients: Filerobot[] = [];
-
-function clientFor(apiKey: string): Filerobot {
-  const client = new Filerobot({
-    endpoint: `${server.url}/${server.token}`,
-    apiKey,
-    retry: { maxRetries: 0 },
-  });
-  clients.push(client);
-  return client;
-}
-
+let project: LocalProject;
 let root: Filerobot;
-const keysWithout = new Map<Permission, Promise<Filerobot>>();
-
-/** A client whose key has every permission but one (one key per permission, made on demand). */
-function clientWithout(missing: Permission): Promise<Filerobot> {
-  let made = keysWithout.get(missing);
-  if (!made) {
-    made = root.access.keys
-      .create({ description: `all but ${missing}`, permissions: PERMISSIONS.filter((p) => p !== missing) })
-      .then((key) => clientFor(key.secret!));
-    keysWithout.set(missing, made);
-  }
-  return made;
-}
+let seed: ExampleSeed;
+const clientWithout = (missing: Permission): Promise<Filerobot> => project.clientWithout(missing);
 
 beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'sfx-acceptance-'));
-  server = await startServer({
-    port: 0,
-    data: join(dir, 'data'),
-    rootKey: 'root-key-for-acceptance',
-    durability: 'relaxed',
-    logLevel: 'silent',
-    // URL import examples fetch an asset from this same server.
-    allowPrivateUrlImports: true,
-  });
-  root = clientFor(server.rootKey);
-  seed = await seedProject(root, join(dir, 'work'));
+  // URL import examples fetch an asset from this same server; webhook examples deliver to loopback.
+  project = await startLocalProject('acceptance', { allowPrivateUrlImports: true });
+  root = project.root;
+  seed = await seedProject(root, join(project.dir, 'work'));
 }, 60_000);
 
-afterAll(async () => {
-  await Promise.all(clients.map((c) => c.close()));
-  await server?.close();
-  if (dir) await rm(dir, { recursive: true, force: true });
-});
+afterAll(async () => project?.close());
 
 describe.sequential('every action', () => {
   // Refusals first, on the untouched seed, where each example has real work to do (a folder to

@@ -1,14 +1,12 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Filerobot, PermissionDeniedError } from '@sfx/client';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startServer, type RunningServer } from '../../server/src/index.js';
 import { getAction } from '../src/actions/index.js';
 import { ActionInputError } from '../src/errors.js';
 import { PERMISSIONS } from '../src/permissions.js';
 import type { ExampleSeed } from '../src/seed.js';
+import { startLocalProject, type LocalProject } from './local-project.js';
 import { seedProject } from './seed-project.js';
 
 /*
@@ -17,37 +15,18 @@ import { seedProject } from './seed-project.js';
  * is refused before any request, naming the field.
  */
 
-let server: RunningServer;
-let dir: string;
+let project: LocalProject;
 let root: Filerobot;
 let seed: ExampleSeed;
-const clients: Filerobot[] = [];
-
-function clientFor(apiKey: string): Filerobot {
-  const client = new Filerobot({ endpoint: `${server.url}/${server.token}`, apiKey, retry: { maxRetries: 0 } });
-  clients.push(client);
-  return client;
-}
+const clientFor = (apiKey: string): Filerobot => project.clientFor(apiKey);
 
 beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'sfx-inferred-actions-'));
-  server = await startServer({
-    port: 0,
-    data: join(dir, 'data'),
-    rootKey: 'root-key-for-inferred-actions',
-    durability: 'relaxed',
-    logLevel: 'silent',
-    allowPrivateUrlImports: true,
-  });
-  root = clientFor(server.rootKey);
-  seed = await seedProject(root, join(dir, 'work'));
+  project = await startLocalProject('inferred-actions', { allowPrivateUrlImports: true });
+  root = project.root;
+  seed = await seedProject(root, join(project.dir, 'work'));
 }, 60_000);
 
-afterAll(async () => {
-  await Promise.all(clients.map((c) => c.close()));
-  await server?.close();
-  if (dir) await rm(dir, { recursive: true, force: true });
-});
+afterAll(async () => project?.close());
 
 const run = (id: string, input: unknown): Promise<Record<string, unknown>> =>
   getAction(id).run({ client: root }, input) as Promise<Record<string, unknown>>;
