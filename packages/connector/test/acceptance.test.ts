@@ -144,6 +144,20 @@ describe.sequential('every trigger', () => {
     let receiver: WebhookReceiver | undefined;
     afterAll(async () => receiver?.close());
 
+    it('gives a few samples in test mode, shaped as the first selected event', async () => {
+      const config = trigger.example(seed) as { events: string[] };
+      const samples = await trigger.test({ client: root }, config);
+      expect(samples.length).toBeGreaterThan(0);
+      expect(samples.length).toBeLessThanOrEqual(3);
+      for (const item of samples) {
+        expect(trigger.output.safeParse(item).success).toBe(true);
+        expect(item).toMatchObject({ event: config.events[0], id: expect.stringMatching(/^sample:/) });
+      }
+      const folderOnly = await trigger.test({ client: root }, { ...config, events: ['folder.created'] });
+      for (const item of folderOnly) expect(item).toMatchObject({ event: 'folder.created', folder: expect.any(Object) });
+      expect(folderOnly.length).toBeGreaterThan(0);
+    });
+
     it("receives the server's signed delivery of a change in its folder, as its output schema", async () => {
       const env = { SFX_WEBHOOK_SECRET: 'acceptance-webhook-secret' };
       const events: DamEventOutput[] = [];

@@ -142,6 +142,13 @@ export interface WebhookTrigger<C extends z.ZodType = z.ZodType, O extends z.Zod
    * Throws WebhookAuthError (answer 401) or WebhookPayloadError (answer 400).
    */
   handle(request: WebhookRequest, config: z.input<C>, options?: HandleOptions): Promise<WebhookOutcome<z.output<O>>>;
+  /**
+   * Up to 3 samples for a flow editor, with no delivery involved: the most recently changed
+   * assets (or folders, when only folder events are selected) of the configured folder, shaped as
+   * the first selected event type. Their `id` and `delivery` start with `sample:`. Needs
+   * OBJECTS_LIST (files) or OBJECTS_FETCH (folders).
+   */
+  test(ctx: TriggerContext, config: z.input<C>): Promise<z.output<O>[]>;
   /** Registers a receiver URL with the DAM (`POST /v5/webhooks`, CONFIG_CHANGE). */
   subscribe(ctx: TriggerContext, input: SubscribeInput): Promise<Webhook>;
   /** Removes a registration; one already gone is reported, not an error. */
@@ -288,6 +295,40 @@ export const damEvents: WebhookTrigger<typeof DamEventsConfig, typeof DamEvent> 
         options.log.begin(delivery);
       }
       return { status: 'accepted' as const, delivery, item };
+    },
+    async test({ client, signal }: TriggerContext, rawConfig: DamEventsConfigInput) {
+      const config = parseConfig(info, rawConfig);
+      const selected = config.events.includes('*') ? [...WEBHOOK_EVENT_TYPES] : config.events.filter((e) => e !== '*');
+      const fileEvent = selected.find((e) => e.startsWith('file.'));
+      const event = fileEvent ?? selected[0]!;
+      const where = { folder: config.folder ?? '/', recursive: config.recursive, sort: 'modified_at:desc', limit: 3, signal };
+      const project = client.endpoint.token;
+      if (fileEvent) {
+        const page = await client.files.list(where);
+        return page.files.map((file) =>
+          checkOutput(info, {
+            event,
+            id: `sample:${file.uuid}`,
+            delivery: `sample:${file.uuid}`,
+            occurredAt: String(file.modified_at ?? file.created_at ?? ''),
+            project,
+            file,
+            ...(event === 'file.meta_changed' ? { changed: ['meta'] } : {}),
+            ...(event === 'file.uploaded' ? { overwrite: false } : {}),
+          }),
+        );
+      }
+      const page = await client.folders.list(where);
+      return page.folders.map((folder) =>
+        checkOutput(info, {
+          event,
+          id: `sample:${folder.uuid}`,
+          delivery: `sample:${folder.uuid}`,
+          occurredAt: String(folder.updated_at ?? folder.created_at ?? ''),
+          project,
+          folder,
+        }),
+      );
     },
     async subscribe({ client, signal }: TriggerContext, input: SubscribeInput) {
       const credentials = resolveCredentials(info.id, { secret: input.secret, basicAuth: input.basicAuth }, input);
