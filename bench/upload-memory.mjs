@@ -1,9 +1,10 @@
 #!/usr/bin/env node
 // Upload memory benchmark: does the sfx server keep its memory flat while a very large file is
-// uploaded (streamed PUT and multipart POST) and downloaded again?
+// uploaded (streamed PUT, multipart POST, tus resumable PATCHes) and downloaded again?
 //
 //   node bench/upload-memory.mjs [--bytes 2GiB] [--json] [--peer both|node|cp|none]
-//                                [--workloads put,multipart] [--max-increase-mb 100] [--keep]
+//                                [--workloads put,multipart,tus] [--tus-chunk 5MiB]
+//                                [--max-increase-mb 100] [--keep]
 //
 // The file is a deterministic pseudo-random stream (AES-128-CTR keystream of a fixed seed) made
 // on the fly and hashed with SHA-1 while it is sent; it is never held in memory nor written by the
@@ -37,13 +38,17 @@ const MB = 1e6;
 const CHUNK = 1024 * 1024;
 const SAMPLE_MS = 100;
 const TOKEN = 'demo';
+const TUS_VERSION = '1.0.0';
+const WORKLOADS = ['put', 'multipart', 'tus'];
+const LABELS = { put: 'PUT stream', multipart: 'POST multipart', tus: 'tus resumable' };
 
 // ---- arguments -----------------------------------------------------------------------------
 
 const USAGE = `usage: node bench/upload-memory.mjs [SIZE] [options]
 
   --bytes SIZE          file size: 2GiB (default, or env SFX_BENCH_BYTES), 512MiB, 1e9, 300MB
-  --workloads LIST      comma list of put, multipart (default: put,multipart)
+  --workloads LIST      comma list of put, multipart, tus (default: put,multipart,tus)
+  --tus-chunk SIZE      bytes per tus PATCH request (default 5MiB)
   --peer WHICH          both (default), node (plain Node pipe-to-file server), cp, none
   --max-increase-mb N   fail when a server phase's RSS grows more than N MB (default 100)
   --seed TEXT           seed of the pseudo-random content (default sfx-bench)
@@ -71,7 +76,8 @@ function readOptions(argv) {
     allowPositionals: true,
     options: {
       bytes: { type: 'string' },
-      workloads: { type: 'string', default: 'put,multipart' },
+      workloads: { type: 'string', default: WORKLOADS.join(',') },
+      'tus-chunk': { type: 'string', default: '5MiB' },
       peer: { type: 'string', default: 'both' },
       'max-increase-mb': { type: 'string', default: '100' },
       seed: { type: 'string', default: 'sfx-bench' },
@@ -89,8 +95,8 @@ function readOptions(argv) {
     .map((w) => w.trim())
     .filter(Boolean);
   for (const w of workloads)
-    if (w !== 'put' && w !== 'multipart')
-      throw new Error(`unknown workload ${JSON.stringify(w)} (put, multipart)`);
+    if (!WORKLOADS.includes(w))
+      throw new Error(`unknown workload ${JSON.stringify(w)} (${WORKLOADS.join(', ')})`);
   if (!['both', 'node', 'cp', 'none'].includes(values.peer))
     throw new Error(`--peer must be both, node, cp or none`);
   const maxIncreaseMb = Number(values['max-increase-mb']);
@@ -98,6 +104,7 @@ function readOptions(argv) {
   return {
     bytes: parseSize(values.bytes ?? positionals[0] ?? process.env.SFX_BENCH_BYTES ?? '2GiB'),
     workloads,
+    tusChunk: parseSize(values['tus-chunk']),
     peer: values.peer,
     maxIncreaseBytes: maxIncreaseMb * MB,
     seed: values.seed,
@@ -135,6 +142,37 @@ function byteStream(chunks) {
   return Readable.from(chunks, { objectMode: false, highWaterMark: CHUNK });
 }
 
+/**
+ * The same content cut into consecutive request bodies: `take(n)` yields the next `n` bytes, pulled
+ * from one content stream as the socket takes them (at most one 1 MiB chunk is carried over).
+ */
+function contentSlicer(bytes, seed, hash) {
+  const source = contentChunks(bytes, seed, hash);
+  let carry = null;
+  return function* take(n) {
+    let left = n;
+    while (left > 0) {
+      let chunk = carry;
+      carry = null;
+      if (!chunk) {
+        const step = source.next();
+        if (step.done) throw new Error('asked for more bytes than the content has');
+        chunk = step.value;
+      }
+      if (chunk.length > left) {
+        carry = chunk.subarray(left);
+        chunk = chunk.subarray(0, left);
+      }
+      left -= chunk.length;
+      yield chunk;
+    }
+  };
+}
+
+function emptyBody() {
+  return { length: 0, stream: Readable.from([]) };
+}
+
 /** A body for one upload kind, counting and hashing only the file's bytes. */
 function uploadBody(kind, bytes, seed, filename) {
   const hash = createHash('sha1');
@@ -166,12 +204,16 @@ function uploadBody(kind, bytes, seed, filename) {
 
 // ---- HTTP ----------------------------------------------------------------------------------
 
-/** Sends `body` and returns the status and JSON reply; the body is streamed with backpressure. */
+/** Sends `body` and returns the status, headers and JSON reply; the body is streamed with backpressure. */
 async function send(method, url, headers, body) {
   const req = request(url, {
     method,
     agent: false,
-    headers: { ...headers, 'content-type': body.contentType, 'content-length': String(body.length) },
+    headers: {
+      ...headers,
+      ...(body.contentType ? { 'content-type': body.contentType } : {}),
+      'content-length': String(body.length),
+    },
   });
   const responded = new Promise((resolvePromise, reject) => {
     req.once('response', resolvePromise);
@@ -194,7 +236,7 @@ async function send(method, url, headers, body) {
   } catch {
     json = { raw: text.slice(0, 500) };
   }
-  return { status: response.statusCode, json };
+  return { status: response.statusCode, headers: response.headers, json };
 }
 
 /** Streams a download through SHA-1, keeping only the count and the hash. */
@@ -409,7 +451,8 @@ function uploadUrl(base, kind, folder, filename) {
 }
 
 /** One upload through the sfx API; throws on an HTTP error, returns what the reply said. */
-async function sfxUpload(server, key, kind, bytes, seed, folder, filename) {
+async function sfxUpload(server, key, kind, bytes, seed, folder, filename, tusChunk) {
+  if (kind === 'tus') return tusUpload(server, key, bytes, seed, folder, filename, tusChunk);
   const body = uploadBody(kind, bytes, seed, filename);
   const reply = await send(
     kind === 'put' ? 'PUT' : 'POST',
@@ -431,9 +474,75 @@ async function sfxUpload(server, key, kind, bytes, seed, folder, filename) {
   };
 }
 
+/**
+ * One tus 1.0 upload at `{base}/connector/files`: POST (Upload-Length, Upload-Metadata), then one
+ * PATCH per `chunkSize` bytes, each body streamed from the content as the socket takes it, then the
+ * file from `GET {base}/connector/json/{id}`. Throws on an HTTP error or a wrong Upload-Offset.
+ */
+async function tusUpload(server, key, bytes, seed, folder, filename, chunkSize) {
+  const headers = { 'tus-resumable': TUS_VERSION, 'x-filerobot-key': key, 'x-filerobot-token': TOKEN };
+  const b64 = (text) => Buffer.from(text).toString('base64');
+  const metadata = [
+    `name ${b64(filename)}`,
+    `type ${b64('application/octet-stream')}`,
+    `filerobot-folder ${b64(folder)}`,
+  ].join(',');
+  const created = await send(
+    'POST',
+    `${server.url}/connector/files`,
+    { ...headers, 'upload-length': String(bytes), 'upload-metadata': metadata },
+    emptyBody(),
+  );
+  if (created.status !== 201 || !created.headers.location) {
+    throw new Error(
+      `tus creation answered HTTP ${created.status}: ${JSON.stringify(created.json).slice(0, 400)}`,
+    );
+  }
+  const location = new URL(created.headers.location, server.url);
+  const id = location.pathname.split('/').at(-1);
+  const hash = createHash('sha1');
+  const take = contentSlicer(bytes, seed, hash);
+  let offset = 0;
+  let patches = 0;
+  while (offset < bytes) {
+    const n = Math.min(chunkSize, bytes - offset);
+    const reply = await send(
+      'PATCH',
+      location,
+      { ...headers, 'upload-offset': String(offset) },
+      { length: n, stream: byteStream(take(n)), contentType: 'application/offset+octet-stream' },
+    );
+    patches++;
+    const acked = Number(reply.headers['upload-offset']);
+    if (reply.status !== 204 || acked !== offset + n) {
+      throw new Error(
+        `tus PATCH ${patches} at offset ${offset} answered HTTP ${reply.status}, Upload-Offset ${reply.headers['upload-offset']} (expected ${offset + n}): ${JSON.stringify(reply.json).slice(0, 400)}`,
+      );
+    }
+    offset = acked;
+  }
+  const done = await send('GET', `${server.url}/connector/json/${id}`, {}, emptyBody());
+  const file = fileOf(done.json);
+  if (done.status !== 200 || done.json?.status !== 'success' || !file) {
+    throw new Error(
+      `GET /connector/json/${id} answered HTTP ${done.status}: ${JSON.stringify(done.json).slice(0, 400)}`,
+    );
+  }
+  return {
+    sentSha1: hash.digest('hex'),
+    sentBytes: offset,
+    uploadId: id,
+    patches,
+    chunkBytes: chunkSize,
+    uuid: file.uuid,
+    replyBytes: file.size?.bytes,
+    replySha1: file.hash?.sha1,
+  };
+}
+
 async function sfxWorkload(kind, options, dataRoot, key, rows, failures, onServerIdle) {
   const dataDir = join(dataRoot, `sfx-${kind}`);
-  const label = kind === 'put' ? 'PUT stream' : 'POST multipart';
+  const label = LABELS[kind];
   const server = await startNode(`sfx ${kind}`, [
     CLI,
     'server',
@@ -459,12 +568,26 @@ async function sfxWorkload(kind, options, dataRoot, key, rows, failures, onServe
       `${options.seed}-warmup`,
       '/warmup',
       'warmup.bin',
+      64 * 1024, // tus: four PATCHes
     );
     await download(`${server.url}/${TOKEN}/v5/get/${warm.uuid}/download`);
 
     const up = await phase(`${label} upload`, server.pid, options.bytes, async () => {
-      const result = await sfxUpload(server, key, kind, options.bytes, options.seed, '/big', 'big.bin');
-      return { ...result, ok: result.replySha1 === result.sentSha1 && result.replyBytes === options.bytes };
+      const result = await sfxUpload(
+        server,
+        key,
+        kind,
+        options.bytes,
+        options.seed,
+        '/big',
+        'big.bin',
+        options.tusChunk,
+      );
+      const sentAll = result.sentBytes === undefined || result.sentBytes === options.bytes;
+      return {
+        ...result,
+        ok: result.replySha1 === result.sentSha1 && result.replyBytes === options.bytes && sentAll,
+      };
     });
     up.kind = kind;
     up.direction = 'upload';
@@ -473,6 +596,9 @@ async function sfxWorkload(kind, options, dataRoot, key, rows, failures, onServe
       failures.push(`${label}: server SHA-1 ${up.replySha1} differs from sent ${up.sentSha1}`);
     if (up.replyBytes !== options.bytes)
       failures.push(`${label}: server counted ${up.replyBytes} bytes, sent ${options.bytes}`);
+    if (up.sentBytes !== undefined && up.sentBytes !== options.bytes)
+      failures.push(`${label}: ${up.sentBytes} bytes acknowledged, expected ${options.bytes}`);
+    if (kind === 'tus') log(`${label}: ${up.patches} PATCHes of up to ${up.chunkBytes} bytes`);
 
     const down = await phase(`${label} download`, server.pid, options.bytes, async () => {
       const got = await download(`${server.url}/${TOKEN}/v5/get/${up.uuid}/download`);
@@ -567,6 +693,11 @@ function table(headers, lines) {
   return [row(headers), widths.map((w) => '-'.repeat(w)).join('  '), ...lines.map(row)].join('\n');
 }
 
+function tusNote(rows) {
+  const tus = rows.find((r) => r.kind === 'tus' && r.direction === 'upload');
+  return tus ? [`tus: ${tus.patches} PATCHes of up to ${tus.chunkBytes} bytes`] : [];
+}
+
 function report(options, rows, ratios, failures) {
   const headers = [
     'phase',
@@ -597,6 +728,7 @@ function report(options, rows, ratios, failures) {
   const out = [
     `sfx upload memory benchmark: ${options.bytes} bytes (${fmt(options.bytes / 1024 ** 3, 2)} GiB), node ${process.version}, ${new Date().toISOString()}`,
     `memory in MB (10^6 bytes); peak = max(VmRSS every ${SAMPLE_MS} ms, VmHWM after reset); limit +${mb(options.maxIncreaseBytes)} MB per server phase`,
+    ...tusNote(rows),
     '',
     table(headers, lines),
   ];
@@ -693,6 +825,7 @@ async function main() {
       date: new Date().toISOString(),
       node: process.version,
       bytes: options.bytes,
+      tusChunkBytes: options.tusChunk,
       maxIncreaseBytes: options.maxIncreaseBytes,
       pass: failures.length === 0,
       failures,
