@@ -9,5 +9,7 @@ process.stdout.on('error', (error) => {
 
 main(process.argv).catch((error) => {
   process.stderr.write(`sfx: ${error instanceof Error ? error.message : String(error)}\n`);
-  process.exitCode = 1;
+  // CliError carries its exit code (2: bad input, found before any request); anything else is 1.
+  const code = error instanceof Error ? error.exitCode : undefined;
+  process.exitCode = Number.isInteger(code) && code > 0 ? code : 1;
 });

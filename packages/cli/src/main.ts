@@ -2,6 +2,7 @@ import { Command, InvalidArgumentError } from 'commander';
 import type { RunningServer, ServerOptions } from '@sfx/server';
 import { registerCatalogCommand } from './catalog.js';
 import { registerConnectionCommands } from './connections.js';
+import { registerRunCommands } from './run.js';
 
 function port(value: string): number {
   const n = Number(value);
@@ -102,6 +103,7 @@ export function buildProgram(): Command {
     });
   registerCatalogCommand(program);
   registerConnectionCommands(program);
+  registerRunCommands(program);
   return program;
 }
 

@@ -171,16 +171,25 @@ function groupBy<T extends { group: string }>(items: readonly T[]): Map<string, 
 
 // ---- JSON Schema to tables ----
 
-interface Row {
+/** One field of a JSON Schema, as the reference (and `sfx describe`) lists it. */
+export interface SchemaField {
+  /** `name`, `parent.child` for nested object fields, `parent[].child` for fields of list items. */
   name: string;
+  /** For people: `string`, `list of strings`, `whole number (1-4000)`; enum bars are Markdown-escaped (`"a" \| "b"`). */
   type: string;
   required: boolean;
   description: string;
 }
 
+type Row = SchemaField;
+
 const MAX_DEPTH = 3;
 
 /** One row per field, nested object fields as `parent.child` and list items as `parent[].child`. */
+export function schemaFields(schema: JsonSchema): SchemaField[] {
+  return fieldRows(schema);
+}
+
 function fieldRows(schema: JsonSchema, prefix = '', depth = 0): Row[] {
   const rows: Row[] = [];
   const object = objectPart(schema);

@@ -1,6 +1,6 @@
 export { CONNECTOR_ID, CONNECTOR_VERSION } from './version.js';
 export { PERMISSIONS, isPermission, type Permission } from './permissions.js';
-export { InvalidConnectionError, ActionInputError, ActionOutputError, type Problem } from './errors.js';
+export { InvalidConnectionError, ActionInputError, ActionOutputError, problemsOf, type Problem } from './errors.js';
 export {
   ConnectionSchema,
   parseConnection,
@@ -37,7 +37,7 @@ export {
   type CatalogOptions,
   type JsonSchema,
 } from './catalog.js';
-export { renderActionsMarkdown, ACTIONS_DOC_PATH } from './docs.js';
+export { renderActionsMarkdown, schemaFields, ACTIONS_DOC_PATH, type SchemaField } from './docs.js';
 export {
   TRIGGERS,
   getTrigger,
