@@ -66,7 +66,7 @@ export function renderCatalogTable(catalog: CatalogJson, whole: CatalogJson = ca
     out.push('Triggers: none in this version.', '');
   }
   out.push(
-    "ENDPOINT: documented (the API as Scaleflex documents it), inferred (designed in the API's style, may differ from the real",
+    "ENDPOINT: documented (seen in Scaleflex's docs or clients), inferred (designed in the API's style, may differ from the real",
     'service), extension (served by the sfx server only). (+PERMISSION): needed only in some cases.',
     'Inputs, outputs and examples: sfx catalog --json, or docs/actions.md.',
   );

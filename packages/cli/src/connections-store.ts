@@ -228,9 +228,11 @@ export class ConnectionStore {
     try {
       data = JSON.parse(text);
     } catch (error) {
-      throw new ConnectionStoreError(
-        `${this.connectionsFile} is not valid JSON (${error instanceof Error ? error.message : String(error)}): fix it, or move it away to start again.`,
-      );
+      // V8's message quotes a piece of the text, which a hand-edited file may hold a key in: say
+      // only where the text stops being JSON.
+      const at = /position (\d+)/.exec(error instanceof Error ? error.message : '')?.[1];
+      const where = at === undefined ? '' : ` (at character ${at})`;
+      throw new ConnectionStoreError(`${this.connectionsFile} is not valid JSON${where}: fix it, or move it away to start again.`);
     }
     const file = data as Partial<ConnectionsFile> | null;
     if (typeof file !== 'object' || file === null || !Array.isArray(file.connections))

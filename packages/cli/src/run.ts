@@ -263,7 +263,7 @@ async function describe(id: string, flags: { json?: boolean }): Promise<void> {
     ['endpoint', item.endpoint],
     ['permissions', item.permissions.length ? item.permissions.join(', ') : '-'],
   ];
-  if (isAction) for (const also of item.alsoNeeds) facts.push(['also needs', `${also.permission} when ${also.when}`]);
+  for (const also of item.alsoNeeds) facts.push(['also needs', `${also.permission} when ${also.when}`]);
   facts.push(['group', item.group]);
   out.push(keyValues(facts), '');
   const fields = schemaFields(item.input);

@@ -111,6 +111,16 @@ describe('ConnectionStore', () => {
     expect((await s.secretsFor(conn))?.('acme.apiKey')).toBe(SECRET);
   });
 
+  it('says a hand-broken connections.json is not JSON without quoting any of it', async () => {
+    const s = await store();
+    await s.add({ ...base, name: 'acme', apiKey: { env: 'FILEROBOT_KEY' } });
+    await writeFile(s.connectionsFile, `{"connections": [{"name": "acme", "apiKey": ${SECRET}}]}`);
+    const error = await errorOf(s.list());
+    expect(error).toBeInstanceOf(ConnectionStoreError);
+    expect(error.message).toContain('is not valid JSON');
+    expect(error.message).not.toContain(SECRET);
+  });
+
   it('checks the connection before writing anything, naming each bad field', async () => {
     const s = await store();
     const bad = await errorOf(
@@ -210,7 +220,7 @@ describe('ConnectionStore', () => {
     await s.add({ ...base, name: 'acme', apiKey: { env: 'K' } });
     await writeFile(s.connectionsFile, '{"version":1,"connections":[');
     expect((await errorOf(s.list())).message).toMatch(
-      /connections\.json is not valid JSON .*: fix it, or move it away/,
+      /connections\.json is not valid JSON.*: fix it, or move it away/,
     );
     await writeFile(
       s.connectionsFile,

@@ -146,6 +146,8 @@ describe('errors', () => {
     )) as APIError;
     expect(error.request.url).toContain('q=x');
     const { redactUrl } = await import('./core/errors.js');
+    expect(redactUrl('https://api.filerobot.com/acme/v5/key/SECU_TOPSECRET')).toBe('https://api.filerobot.com/acme/v5/key/[redacted]');
+    expect(redactUrl('https://api.filerobot.com/acme/key/SECU_TOPSECRET')).not.toContain('TOPSECRET');
     expect(redactUrl('https://u:p@h/x?key=abc&folder=/a')).toBe(
       'https://redacted:redacted@h/x?key=%5Bredacted%5D&folder=%2Fa',
     );
@@ -275,6 +277,27 @@ describe('retries', () => {
     });
     setTimeout(() => controller.abort(), 20);
     await expect(sdk.files.get('f1', { signal: controller.signal })).rejects.toBeInstanceOf(AbortError);
+  });
+});
+
+describe('renames after an unclear failure', () => {
+  it('look at the file instead of renaming again (a replay would be a 409)', async () => {
+    const { sdk, sent } = client([
+      { status: 502 },
+      { body: { status: 'success', file: { uuid: 'f1', name: 'after.jpg' } } },
+    ]);
+    await expect(sdk.files.rename('f1', 'after.jpg')).resolves.toMatchObject({ name: 'after.jpg' });
+    expect(sent.map((r) => r.method)).toEqual(['PATCH', 'GET']);
+  });
+
+  it('rename again when the file still has its old name', async () => {
+    const { sdk, sent } = client([
+      { status: 502 },
+      { body: { status: 'success', file: { uuid: 'f1', name: 'before.jpg' } } },
+      { body: { status: 'success', file: { uuid: 'f1', name: 'after.jpg' } } },
+    ]);
+    await expect(sdk.files.rename('f1', 'after.jpg')).resolves.toMatchObject({ name: 'after.jpg' });
+    expect(sent.map((r) => r.method)).toEqual(['PATCH', 'GET', 'PATCH']);
   });
 });
 

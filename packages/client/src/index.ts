@@ -90,3 +90,4 @@ export {
   type ResumableUploadOptions,
 } from './uploads/resumable.js';
 export { PERMISSIONS, isPermission, type Permission } from './permissions.js';
+export { nameSearchTerm } from './resources/name-search.js';

@@ -8,8 +8,11 @@ import type { ExampleSeed } from './seed.js';
 export type ActionKind = 'read' | 'write' | 'destructive';
 
 /**
- * What the action's calls rest on: `documented` operations of the reference, `inferred` behaviour
- * seen in clients or deduced but not documented, or `extension`s only the sfx server serves.
+ * What the action's calls rest on. `documented`: endpoints the reference has public evidence for
+ * (Scaleflex's docs, or the code of Scaleflex's or integrators' clients), so they exist on the real
+ * service. `inferred`: no endpoint was found, so it is designed in the API's style (or relies on
+ * behaviour the evidence does not show); it may differ from the real service. `extension`: only the
+ * sfx server serves it.
  */
 export type EndpointKind = 'documented' | 'inferred' | 'extension';
 

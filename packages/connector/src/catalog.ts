@@ -34,6 +34,8 @@ export interface CatalogTrigger {
   description: string;
   group: string;
   permissions: Permission[];
+  /** Permissions needed only in some cases, and when. */
+  alsoNeeds: ConditionalPermission[];
   /** `polling`: run on a schedule, keeping a watermark; `webhook`: the DAM posts its events to a receiver. */
   kind: TriggerKind;
   /** What the trigger's calls rest on, as for actions. */
@@ -123,6 +125,7 @@ function exportTrigger(trigger: TriggerInfo, seed: ExampleSeed): CatalogTrigger 
     description: trigger.description,
     group: trigger.group,
     permissions: [...trigger.permissions],
+    alsoNeeds: (trigger.alsoNeeds ?? []).map((c) => ({ permission: c.permission, when: c.when })),
     kind: trigger.kind,
     endpoint: trigger.endpoint,
     input: exported(trigger.input, 'input', `${where} input`),

@@ -25,7 +25,7 @@ export function renderActionsMarkdown(catalog: CatalogJson): string {
     '## Reading this reference',
     '',
     '- **Endpoint** says what an action rests on:',
-    '  - `documented`: operations of the Filerobot API as Scaleflex documents them.',
+    "  - `documented`: endpoints of the Filerobot API with public evidence (Scaleflex's documentation, or the code of Scaleflex's or integrators' clients): they exist on the real service.",
     "  - `inferred`: no real endpoint was found for this operation, so it is designed in the API's style (or pieced together from " +
       'documented calls in a way the documentation does not describe); it may differ from the real service.',
     '  - `extension`: only the sfx local server serves it (for example API key and security template management, bulk commits); ' +
@@ -134,6 +134,7 @@ function renderTrigger(trigger: CatalogTrigger): string[] {
     `- Endpoint: ${trigger.endpoint}`,
     `- Permissions: ${trigger.permissions.length ? trigger.permissions.map(code).join(', ') : 'none'}`,
   );
+  for (const also of trigger.alsoNeeds) out.push(`- Also needs ${code(also.permission)} when ${also.when}`);
   out.push(
     '',
     '**Configuration**',

@@ -210,6 +210,32 @@ describe('what the examples did', () => {
   });
 });
 
+describe('upsert-asset', () => {
+  const upsert = ACTIONS.find((a) => a.id === 'upsert-asset')!;
+
+  it('finds an asset whose name the search grammar would misread (#, -), and adds missing tags', async () => {
+    const folder = `${seed.folder.path}/upsert-names`;
+    for (const name of ['#1.txt', '-minus.txt']) {
+      // Content of its own: the same content twice in a folder is a duplicate, not a second asset.
+      const own = { base64: Buffer.from(`upsert ${name}`).toString('base64') };
+      const first = (await upsert.run({ client: root }, { source: own, folder, name })) as { status: string };
+      const second = (await upsert.run({ client: root }, { source: own, folder, name })) as { status: string };
+      expect([name, first.status, second.status]).toEqual([name, 'created', 'unchanged']);
+    }
+    const page = await root.files.list({ folder });
+    expect(page.files.map((f) => f.name).sort()).toEqual(['#1.txt', '-minus.txt']);
+
+    const content = { base64: Buffer.from('upsert #1.txt').toString('base64') };
+    const tagged = (await upsert.run({ client: root }, { source: content, folder, name: '#1.txt', tags: ['two'] })) as {
+      status: string;
+      changed: string[];
+      file: { tags?: Record<string, Array<{ label: string }>> };
+    };
+    expect([tagged.status, tagged.changed]).toEqual(['updated', ['tags']]);
+    expect(Object.values(tagged.file.tags ?? {}).flat().map((t) => t.label)).toContain('two');
+  });
+});
+
 describe('the catalogue', () => {
   it('needs only known permissions and has a unique id per action', () => {
     const ids = new Set(ACTIONS.map((a) => a.id));

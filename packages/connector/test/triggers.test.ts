@@ -307,6 +307,9 @@ describe('dam.events', () => {
     expect([first.status, await first.json()]).toEqual([200, { status: 'success' }]);
     const again = await post(signed);
     expect([again.status, await again.json()]).toEqual([200, { status: 'ignored', reason: 'duplicate' }]);
+    // The delivery header is not signed: a captured body replayed under a new one is still a duplicate.
+    const replayed = await post({ ...signed, 'x-sfx-delivery': 'attacker-chosen' });
+    expect([replayed.status, await replayed.json()]).toEqual([200, { status: 'ignored', reason: 'duplicate' }]);
     expect(events).toHaveLength(1);
     expect(events[0]).toMatchObject({ event: 'file.deleted', delivery: 'delivery-1', file: { name: 'gone.txt' } });
 

@@ -45,6 +45,9 @@ export function redactUrl(url: string): string {
   for (const name of [...parsed.searchParams.keys()]) {
     if (SECRET_QUERY.test(name)) parsed.searchParams.set(name, '[redacted]');
   }
+  // The SASS exchange carries the security template id in its path (`/key/{id}`, also under
+  // `/v4/` and `/v5/`): the id is the credential there.
+  parsed.pathname = parsed.pathname.replace(/(\/key\/)[^/]+/, '$1[redacted]');
   return parsed.toString();
 }
 

@@ -30,6 +30,7 @@ import {
 } from '../uploads/resumable.js';
 import type { ApiCore } from '../core/http.js';
 import { dateParam, Resource, seg, type CallOptions } from './resource.js';
+import { nameSearchTerm } from './name-search.js';
 
 export interface FileFilters {
   /** Start folder path (default `/`). */
@@ -490,6 +491,13 @@ export class Files extends Resource {
       method: 'PATCH',
       path: `/files/${seg(uuid, 'uuid')}`,
       json: { name },
+      // Not idempotent: renaming onto the current name is a 409 on the real API, so a retry of a
+      // rename that landed would fail. After an unclear failure, look at the file instead.
+      idempotent: false,
+      recover: async () => {
+        const file = await this.get(uuid, options);
+        return file.name === name ? { landed: true, value: { file } } : { landed: false };
+      },
       ...options,
     });
     return reply.file;
@@ -619,6 +627,13 @@ export class Files extends Resource {
       path: `/files/${seg(uuid, 'uuid')}`,
       version: 'v4',
       json: change.meta === undefined ? { name: change.name } : { name: change.name, meta: change.meta },
+      // As for rename: a replay of an update that landed is a 409 (the name is taken by itself).
+      // The rename and the metadata commit together, so the name tells whether it landed.
+      idempotent: false,
+      recover: async () => {
+        const file = await this.get(uuid, options);
+        return file.name === change.name ? { landed: true, value: { file, meta: file.meta } } : { landed: false };
+      },
       ...options,
     });
     return { file: reply.file, meta: reply.meta ?? reply.file.meta ?? {} };
@@ -771,13 +786,10 @@ export class Files extends Resource {
     options: CallOptions,
     accept: (file: FileObject) => boolean,
   ): Promise<FileObject | undefined> {
-    const stem = name
-      .replace(/\.[^.]*$/, '')
-      .replace(/"/g, ' ')
-      .trim();
+    const stem = name.replace(/\.[^.]*$/, '');
     const page = await this.list({
       folder,
-      q: stem ? `"${stem}"` : undefined,
+      q: nameSearchTerm(name),
       sort: 'created_at:desc',
       limit: 100,
       signal: options.signal,

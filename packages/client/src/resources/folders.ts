@@ -116,6 +116,12 @@ export class Folders extends Resource {
         method: 'PATCH',
         path: `/folders/${seg(uuid, 'uuid')}`,
         json: { name },
+        // A replay of a rename that landed would be refused (the name is taken by the folder itself).
+        idempotent: false,
+        recover: async () => {
+          const folder = await this.get(uuid, options);
+          return folder.name === name ? { landed: true, value: { folder } } : { landed: false };
+        },
         ...options,
       })
     ).folder;

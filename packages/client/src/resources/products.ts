@@ -79,11 +79,19 @@ export class Products extends Resource {
     options: CallOptions = {},
   ): Promise<{ new_product_ref: string; files_uuids: string[] }> {
     checkProductRef(newRef, 'newRef');
-    return this.core.json({
+    return this.core.json<{ new_product_ref: string; files_uuids: string[] }>({
       method: 'PATCH',
       path: `/product/${seg(checkProductRef(ref), 'ref')}`,
       version: 'v4',
       json: { ref: newRef },
+      // A replay of a rename that landed finds no `ref` any more (404): look at both refs instead.
+      idempotent: false,
+      recover: async () => {
+        const [before, after] = await Promise.all([this.assets(ref, options).catch(() => []), this.assets(newRef, options)]);
+        return before.length === 0 && after.length > 0
+          ? { landed: true, value: { new_product_ref: newRef, files_uuids: after.map((f) => f.uuid) } }
+          : { landed: false };
+      },
       ...options,
     });
   }

@@ -166,8 +166,9 @@ export const uploadResumable = defineAction({
   ],
   kind: 'write',
   idempotent: false,
-  // Seen in one official client (the uploader's tus-upload), not in the public docs.
-  endpoint: 'inferred',
+  // Seen in one official client (the uploader's tus-upload), not in the public docs: the endpoint
+  // exists; the reply of the JSON lookup after completion is read as that client reads it.
+  endpoint: 'documented',
   input: z.strictObject({
     path: z.string().min(1, { error: 'must not be empty: give the path of a local file.' }).describe('Path of the local file.'),
     name: name('asset name (default: the file name)').optional(),

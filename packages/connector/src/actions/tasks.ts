@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { basename } from 'node:path';
-import type { FileObject, Filerobot, Meta, UploadResult } from '@sfx/client';
+import { nameSearchTerm, type FileObject, type Filerobot, type Meta, type UploadResult } from '@sfx/client';
 import { z } from 'zod';
 import { defineAction } from '../action.js';
 import { fileObject, folderPath, meta, name, productLink, tagLabels } from '../schemas.js';
@@ -122,14 +122,15 @@ export const upsertAsset = defineAction({
   id: 'upsert-asset',
   title: 'Upsert an asset by folder and name',
   description:
-    'Makes the asset named `name` in `folder` hold this content: uploads it when missing (created), replaces the content keeping the uuid when the sha1 differs (updated), and uploads nothing when it is the same (unchanged; metadata given is still applied when it differs).',
+    'Makes the asset named `name` in `folder` hold this content: uploads it when missing (created), replaces the content keeping the uuid when the sha1 differs (updated), and uploads nothing when it is the same (unchanged; metadata given is still applied when it differs, and tags given are added when missing).',
   group,
   permissions: ['OBJECTS_LIST', 'FILE_UPLOAD'],
   alsoNeeds: [
-    { permission: 'FILE_META_CHANGE', when: 'the content is unchanged but the metadata given differs' },
+    { permission: 'FILE_META_CHANGE', when: 'the content is unchanged but the metadata given differs or a tag given is missing' },
     { permission: 'OBJECTS_FETCH', when: 'the folder holds the same content under another name' },
   ],
-  kind: 'write',
+  // It may replace an asset's content in place, which is what `destructive` means here.
+  kind: 'destructive',
   idempotent: true,
   // Replacing content in place relies on overwrite=1, which the reference does not document.
   endpoint: 'inferred',
@@ -155,10 +156,18 @@ export const upsertAsset = defineAction({
     const existing = await findByName(client, folder, assetName, signal);
     if (existing && existing.hash?.sha1 === sha1) {
       const metaChanges = assetMeta ? differingKeys(existing.meta ?? {}, assetMeta) : [];
-      if (metaChanges.length === 0) return { status: 'unchanged' as const, file: existing, sha1, changed: [] };
-      const picked = Object.fromEntries(metaChanges.map((k) => [k, assetMeta![k]!])) as Meta;
-      const after = await client.meta.update(existing.uuid, picked, { signal });
-      return { status: 'updated' as const, file: { ...existing, meta: after }, sha1, changed: metaChanges.map((k) => `meta.${k}`) };
+      const held = new Set(Object.values((existing.tags ?? {}) as Record<string, Array<{ label: string }>>).flat().map((t) => t.label));
+      const missingTags = (tags ?? []).filter((label) => !held.has(label));
+      if (metaChanges.length === 0 && missingTags.length === 0) return { status: 'unchanged' as const, file: existing, sha1, changed: [] };
+      let file = existing;
+      if (metaChanges.length > 0) {
+        const picked = Object.fromEntries(metaChanges.map((k) => [k, assetMeta![k]!])) as Meta;
+        file = { ...file, meta: await client.meta.update(existing.uuid, picked, { signal }) };
+      }
+      // Tags given are added to the ones the asset has (as an upload with tags does), never removed.
+      if (missingTags.length > 0) file = { ...(await client.tags.add(file, missingTags, { signal })), meta: file.meta };
+      const changed = [...metaChanges.map((k) => `meta.${k}`), ...(missingTags.length > 0 ? ['tags'] : [])];
+      return { status: 'updated' as const, file, sha1, changed };
     }
     const options = { folder, name: assetName, meta: assetMeta, tags, overwrite: existing !== undefined, signal };
     const result = bytes
@@ -177,8 +186,7 @@ async function sha1OfFile(path: string): Promise<string> {
 
 /** The asset with exactly this name directly in the folder, found through a narrow search. */
 async function findByName(client: Filerobot, folder: string, assetName: string, signal?: AbortSignal): Promise<FileObject | undefined> {
-  const stem = basename(assetName).replace(/\.[^.]*$/, '').replace(/"/g, ' ').trim();
-  for await (const file of client.files.list({ folder, q: stem ? `"${stem}"` : undefined, pageSize: 1000, signal })) {
+  for await (const file of client.files.list({ folder, q: nameSearchTerm(basename(assetName)), pageSize: 1000, signal })) {
     if (file.name === assetName) return file;
   }
   return undefined;
@@ -211,7 +219,11 @@ export const findBySha1 = defineAction({
     const wanted = input.sha1.toLowerCase();
     const matches: FileObject[] = [];
     let scanned = 0;
-    for await (const file of client.files.list({ folder: input.folder, recursive: input.recursive, signal })) {
+    const seen = new Set<string>();
+    for await (const file of client.files.list({ folder: input.folder, recursive: input.recursive, sort: 'created_at:asc', signal })) {
+      // Offset paging shows an asset twice when the listing shifts under it: count it once.
+      if (seen.has(file.uuid)) continue;
+      seen.add(file.uuid);
       scanned++;
       if (file.hash?.sha1?.toLowerCase() !== wanted) continue;
       matches.push(file);
@@ -262,16 +274,20 @@ type ItemReport = z.infer<typeof itemReport>;
 
 /** Every match, collected before anything changes (changing while paging would shift the pages). */
 async function matchesOf(client: Filerobot, input: SearchInput, signal?: AbortSignal): Promise<FileObject[]> {
-  const found: FileObject[] = [];
-  for await (const file of client.files.list({ q: input.q, folder: input.folder, recursive: input.recursive, maxItems: input.maxItems + 1, signal })) {
-    found.push(file);
+  const found = new Map<string, FileObject>();
+  // Oldest first, so uploads made meanwhile land after the pages still to read, not inside them;
+  // offset paging can still show an asset twice when the listing shifts: keep one.
+  const pages = client.files.list({ q: input.q, folder: input.folder, recursive: input.recursive, sort: 'created_at:asc', signal });
+  for await (const file of pages) {
+    found.set(file.uuid, file);
+    if (found.size > input.maxItems) break;
   }
-  if (found.length > input.maxItems) {
+  if (found.size > input.maxItems) {
     throw new RangeError(
       `The search matches more than ${input.maxItems} assets; nothing was changed. Narrow the search, or raise maxItems.`,
     );
   }
-  return found;
+  return [...found.values()];
 }
 
 function report(items: ItemReport[], matched: number, dryRun: boolean): z.infer<typeof bulkReport> {
@@ -400,9 +416,13 @@ export const listAllAssets = defineAction({
   example: (seed) => ({ folder: seed.folder.path }),
   run: async ({ client, signal }, input) => {
     const files: FileObject[] = [];
+    const seen = new Set<string>();
     const { maxItems, pageSize, ...filters } = input;
-    for await (const file of client.files.list({ ...filters, pageSize, maxItems: maxItems + 1, signal })) {
+    for await (const file of client.files.list({ ...filters, pageSize, signal })) {
+      // Offset paging shows an asset twice when the listing shifts under it: keep one.
+      if (seen.has(file.uuid)) continue;
       if (files.length === maxItems) return { files, count: files.length, truncated: true };
+      seen.add(file.uuid);
       files.push(file);
     }
     return { files, count: files.length, truncated: false };

@@ -94,7 +94,9 @@ function assetSource(
     async page(after, offset, limit) {
       const page = await client.files.list({
         ...filters,
-        [afterParam]: after ?? undefined,
+        // One second early: if the API's filter were exclusive, or rounded, the watermark's own
+        // second would still be read; the walk drops what lies before the watermark.
+        [afterParam]: after === null ? undefined : new Date(Date.parse(after) - 1000).toISOString(),
         sort: `${field}:asc`,
         offset,
         limit,

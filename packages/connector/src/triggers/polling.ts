@@ -18,6 +18,9 @@ import { walk, type WalkSource } from './watermark.js';
  * `uuid@digest`, one per version of the asset), `truncated` whether some of those were forgotten
  * to keep `seen` bounded.
  */
+/** How far this machine's clock may be ahead of the DAM's, when it must stand in for the DAM's. */
+const CLOCK_SKEW_MS = 60_000;
+
 export interface PollState {
   v: 1;
   trigger: string;
@@ -99,25 +102,35 @@ export function definePollingTrigger<C extends z.ZodType, O extends z.ZodType, T
       const options = pollOptions(rawOptions);
       const source = sourceOf(ctx, config);
       let start: PollState;
-      let emit = true;
+      // Items at or before `silentUntil` (ms) move the watermark without being emitted.
+      let silentUntil = -Infinity;
       if (rawState === undefined || rawState === null) {
         const from = startFrom?.(config);
         if (from !== undefined) {
-          start = { v: 1, trigger: spec.id, watermark: new Date(Date.parse(from)).toISOString(), seen: [], truncated: false };
+          // Timestamps are whole seconds: `from` with milliseconds starts at its second.
+          const second = Math.floor(Date.parse(from) / 1000) * 1000;
+          start = { v: 1, trigger: spec.id, watermark: new Date(second).toISOString(), seen: [], truncated: false };
         } else {
           // "Now" by the DAM's clock: the newest item's second, and whatever shares it.
           const newest = await source.newest();
           if (newest === undefined) {
-            return { items: [], state: { v: 1, trigger: spec.id, watermark: null, seen: [], truncated: false }, more: false };
+            // Nothing matches yet. Starting from the beginning would emit old assets that match later
+            // (moved in, tagged): start from this machine's now, less a margin for clock skew.
+            const now = Math.floor((Date.now() - CLOCK_SKEW_MS) / 1000) * 1000;
+            return { items: [], state: { v: 1, trigger: spec.id, watermark: new Date(now).toISOString(), seen: [], truncated: false }, more: false };
           }
-          start = { v: 1, trigger: spec.id, watermark: new Date(source.timestamp(newest)).toISOString(), seen: [], truncated: false };
-          emit = false;
+          silentUntil = source.timestamp(newest);
+          start = { v: 1, trigger: spec.id, watermark: new Date(silentUntil).toISOString(), seen: [], truncated: false };
         }
       } else {
         start = checkState(spec.id, rawState);
       }
+      // Items after "now" arrived while this first poll ran: they are new, so they are emitted.
+      const accept = source.accept;
       const walked = await walk(
-        emit ? source : { ...source, accept: () => false },
+        silentUntil === -Infinity
+          ? source
+          : { ...source, accept: (item) => source.timestamp(item) > silentUntil && (accept ? accept.call(source, item) : true) },
         start,
         { ...options, signal: ctx.signal },
       );

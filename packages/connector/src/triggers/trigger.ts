@@ -1,5 +1,5 @@
 import type { z } from 'zod';
-import type { ActionContext, EndpointKind } from '../action.js';
+import type { ActionContext, ConditionalPermission, EndpointKind } from '../action.js';
 import { problemsOf, type Problem } from '../errors.js';
 import { isPermission, type Permission } from '../permissions.js';
 import type { ExampleSeed } from '../seed.js';
@@ -22,6 +22,8 @@ export interface TriggerInfo<C extends z.ZodType = z.ZodType, O extends z.ZodTyp
   group: string;
   /** Every permission the trigger's calls need. */
   permissions: readonly Permission[];
+  /** Permissions needed only in some cases (e.g. for test mode), and when. */
+  alsoNeeds?: readonly ConditionalPermission[];
   kind: TriggerKind;
   endpoint: EndpointKind;
   /** The trigger's configuration (folder, filters, secrets ...). */
@@ -49,9 +51,9 @@ export function checkOutput<O extends z.ZodType>(trigger: Pick<TriggerInfo<z.Zod
 const ID = /^[a-z][a-z0-9-]*(\.[a-z][a-z0-9-]*)*$/;
 
 /** The checks defineAction makes, for triggers: a well-formed id and known permissions. */
-export function checkTriggerInfo(info: Pick<TriggerInfo, 'id' | 'permissions'>): void {
+export function checkTriggerInfo(info: Pick<TriggerInfo, 'id' | 'permissions' | 'alsoNeeds'>): void {
   if (!ID.test(info.id)) throw new TypeError(`trigger id "${info.id}" must be lower-case words joined by . or -.`);
-  for (const permission of info.permissions) {
+  for (const permission of [...info.permissions, ...(info.alsoNeeds ?? []).map((c) => c.permission)]) {
     if (!isPermission(permission)) throw new TypeError(`trigger ${info.id}: unknown permission "${permission}".`);
   }
 }

@@ -91,15 +91,18 @@ export interface WebhookRequest {
 }
 
 export type WebhookOutcome<T> =
-  | { status: 'accepted'; delivery: string; item: T }
+  /** `key` is what the log remembers (the signed event id): complete or abandon it. */
+  | { status: 'accepted'; delivery: string; key: string; item: T }
   | { status: 'ignored'; delivery: string; reason: 'duplicate' | 'event_not_selected' | 'outside_folder' }
   | { status: 'in-flight'; delivery: string };
 
 export interface HandleOptions extends SecretSources {
   /**
-   * Remembers deliveries across calls to ignore the DAM's redeliveries. An accepted delivery is
-   * left in flight: call `log.complete(delivery)` once it is handled, `log.abandon(delivery)` if
-   * handling failed (the DAM retries it). `createWebhookHandler` does both.
+   * Remembers events across calls to ignore the DAM's redeliveries. It is keyed on the event id
+   * from the signed body, not on the X-Sfx-Delivery header (which the signature does not cover, so
+   * a replayed body with a new header is still a duplicate). An accepted event is left in flight:
+   * call `log.complete(outcome.key)` once it is handled, `log.abandon(outcome.key)` if handling
+   * failed (the DAM retries it). `createWebhookHandler` does both.
    */
   log?: DeliveryLog;
 }
@@ -252,6 +255,10 @@ export const damEvents: WebhookTrigger<typeof DamEventsConfig, typeof DamEvent> 
     group: 'dam',
     // The receiver itself calls nothing; registering it (subscribe) needs CONFIG_CHANGE.
     permissions: ['CONFIG_CHANGE'],
+    alsoNeeds: [
+      { permission: 'OBJECTS_LIST', when: 'test mode samples file events (it lists recent assets)' },
+      { permission: 'OBJECTS_FETCH', when: 'test mode samples folder events (it lists recent folders)' },
+    ],
     kind: 'webhook',
     endpoint: 'extension',
     input: DamEventsConfig,
@@ -288,13 +295,14 @@ export const damEvents: WebhookTrigger<typeof DamEventsConfig, typeof DamEvent> 
         return { status: 'ignored' as const, delivery, reason: 'event_not_selected' as const };
       if (config.folder !== undefined && !inFolder(item, config.folder, config.recursive))
         return { status: 'ignored' as const, delivery, reason: 'outside_folder' as const };
+      const key = `event:${body.id}`;
       if (options.log) {
-        const state = options.log.state(delivery);
+        const state = options.log.state(key);
         if (state === 'done') return { status: 'ignored' as const, delivery, reason: 'duplicate' as const };
         if (state === 'in-flight') return { status: 'in-flight' as const, delivery };
-        options.log.begin(delivery);
+        options.log.begin(key);
       }
-      return { status: 'accepted' as const, delivery, item };
+      return { status: 'accepted' as const, delivery, key, item };
     },
     async test({ client, signal }: TriggerContext, rawConfig: DamEventsConfigInput) {
       const config = parseConfig(info, rawConfig);
@@ -397,11 +405,11 @@ export function createWebhookHandler(options: WebhookHandlerOptions): (request: 
     try {
       await options.onEvent(outcome.item);
     } catch (error) {
-      log.abandon(outcome.delivery);
+      log.abandon(outcome.key);
       options.onError?.(error instanceof Error ? error : new Error(String(error)));
       return reply(500, { status: 'error', code: 'handler_failed' });
     }
-    log.complete(outcome.delivery);
+    log.complete(outcome.key);
     return reply(200, { status: 'success' });
   };
 }
