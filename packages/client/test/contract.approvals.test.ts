@@ -32,7 +32,12 @@ afterAll(async () => {
 
 /** A client whose key holds only these permissions. */
 async function clientWith(...permissions: string[]): Promise<Filerobot> {
-  const key = await client.access.keys.create({ description: `only ${permissions.join('+')}`, permissions });
+  return clientAs(`only ${permissions.join('+')}`, ...permissions);
+}
+
+/** A client whose key, described as `description` (its identity as a voter), holds only these permissions. */
+async function clientAs(description: string, ...permissions: string[]): Promise<Filerobot> {
+  const key = await client.access.keys.create({ description, permissions });
   return fx.client({ apiKey: key.secret! });
 }
 
@@ -61,10 +66,16 @@ describe('approvals', () => {
     expect(page.approvals.map((a) => a.uuid)).toEqual([approval.uuid]);
     expect(page.info.total).toBe(1);
 
-    const voter = await clientWith('OBJECTS_APPROVAL_VOTE');
-    const first = await voter.approvals.vote(approval.uuid, { approver: 'JANE@example.com', vote: 'approve', comment: 'ok' });
+    // Jane's own key votes as her (no approver: the key's description); it cannot vote as bob.
+    const jane = await clientAs('JANE@example.com', 'OBJECTS_APPROVAL_VOTE');
+    const first = await jane.approvals.vote(approval.uuid, { vote: 'approve', comment: 'ok' });
     expect(first.approval.status).toBe('pending');
     expect(first.vote).toMatchObject({ approver: 'jane@example.com', vote: 'approve', comment: 'ok' });
+    const forged = await jane.approvals.vote(approval.uuid, { approver: 'bob', vote: 'approve' }).catch((e: unknown) => e);
+    expect(forged).toBeInstanceOf(PermissionDeniedError);
+    expect((forged as PermissionDeniedError).code).toBe('VOTE_ON_BEHALF_FORBIDDEN');
+    // A key that also manages approvals votes on bob's behalf.
+    const voter = await clientWith('OBJECTS_APPROVAL_VOTE', 'OBJECTS_APPROVAL_MANAGE');
     const second = await voter.approvals.vote(approval.uuid, { approver: 'bob', vote: 'approve' });
     expect(second.approval.status).toBe('approved');
     expect(second.approval.votes.map((v) => v.approver)).toEqual(['jane@example.com', 'bob']);

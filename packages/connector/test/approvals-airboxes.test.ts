@@ -171,6 +171,18 @@ describe('what the examples did', () => {
     ).rejects.toMatchObject({ status: 409, code: 'APPROVAL_CLOSED' });
   });
 
+  it('approvals.vote without approver votes as the key; a VOTE-only key cannot vote for someone else', async () => {
+    const { uuid } = await root.approvals.create({ files_uuids: [seed.file.uuid], approvers: ['ann@example.com', 'ben@example.com'] });
+    const annKey = await root.access.keys.create({ description: 'ann@example.com', permissions: ['OBJECTS_APPROVAL_VOTE'] });
+    const ann = clientFor(annKey.secret!);
+    const own = (await getAction('approvals.vote').run({ client: ann }, { uuid, vote: 'approve' })) as { vote: { approver: string } };
+    expect(own.vote.approver).toBe('ann@example.com');
+    await expect(
+      getAction('approvals.vote').run({ client: ann }, { uuid, approver: 'ben@example.com', vote: 'approve' }),
+    ).rejects.toMatchObject({ status: 403, code: 'VOTE_ON_BEHALF_FORBIDDEN' });
+    await root.approvals.cancel(uuid);
+  });
+
   it('lists with filters', async () => {
     const pending = (await getAction('approvals.list').run({ client: root }, { status: ['pending'], file_uuid: seed.file.uuid })) as {
       approvals: Array<{ uuid: string }>;

@@ -4,6 +4,7 @@ import type { SassLimiters } from './auth/sass-rules.js';
 import type { SecurityTemplateStore } from './auth/sass.js';
 import type { TransformCache } from './cdn/transform.js';
 import type { BlobStore } from './store/blobs.js';
+import type { AddressGuard } from './net/guarded-agent.js';
 import type { CatalogStores } from './store/catalog.js';
 import type { MetadataStore } from './store/metadata-store.js';
 import type { ResumableStore } from './store/resumable.js';
@@ -18,14 +19,28 @@ export interface Limits {
   maxJsonBytes: number;
   /** Most files in one multipart request. */
   maxFilesPerRequest: number;
+  /** Most non-file parts (`meta[...]`, `info[...]`, ...) in one multipart request. */
+  maxFieldsPerRequest: number;
+  /** Largest value of one non-file multipart part, in bytes. */
+  maxFieldBytes: number;
+  /** Most bytes of all non-file parts of one multipart request together (names and values); they are held in memory. */
+  maxFieldBytesPerRequest: number;
+  /** A connection that sends and receives nothing for this long is closed, in ms; 0 never closes it. */
+  idleSocketTimeoutMs: number;
+  /** Time allowed to receive a request's headers, in ms. */
+  headersTimeoutMs: number;
   /** Most URLs in one `files_urls` import, as the real API documents. */
   maxUrlsPerRequest: number;
   /** Time allowed for fetching one remote URL during an import, in ms. */
   urlFetchTimeoutMs: number;
   /** Requests each API key may make per minute (bursts up to that many); 0 means no limit. */
   requestsPerMinutePerKey: number;
-  /** How long a resumable (tus) upload lives after its last request, in ms (Upload-Expires). */
+  /** How long a resumable (tus) upload lives after its last request that stored bytes, in ms (Upload-Expires). */
   resumableExpiryMs: number;
+  /** Most unfinished (not expired) resumable uploads one key may have; more is a 429. */
+  maxPendingResumablePerKey: number;
+  /** Most unfinished (not expired) resumable uploads on the server; more is a 429. */
+  maxPendingResumable: number;
 }
 
 export type DuplicatePolicy = 'skip' | 'allow';
@@ -56,6 +71,10 @@ export interface ServerContext {
   allowPrivateUrlImports: boolean;
   /** Lets webhooks target loopback and private addresses; defaults to `allowPrivateUrlImports`. */
   allowPrivateWebhooks: boolean;
+  /** Connects URL imports: refuses non-public addresses at connect time unless `allowPrivateUrlImports`. */
+  urlImportGuard: AddressGuard;
+  /** Connects webhook deliveries: refuses non-public addresses at connect time unless `allowPrivateWebhooks`. */
+  webhookGuard: AddressGuard;
   /** Webhook subscriptions and their delivery log. */
   webhooks: WebhookStore;
   /** Tells the webhook dispatcher a write may have recorded events, so it need not wait for its poll. */

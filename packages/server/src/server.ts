@@ -10,6 +10,7 @@ import { ROUTES } from './api/routes.js';
 import { TransformCache } from './cdn/transform.js';
 import type { DuplicatePolicy, Limits, ServerContext } from './context.js';
 import { buildApp } from './http/app.js';
+import { AddressGuard, type HostResolver } from './net/guarded-agent.js';
 import { BlobStore } from './store/blobs.js';
 import { openCatalog } from './store/catalog.js';
 import { openDatabase, type Durability } from './store/database.js';
@@ -65,6 +66,11 @@ export interface ServerOptions {
   countryHeader?: string;
   /** Maps a client address to its country; replaces the bundled GeoIP database. */
   countryResolver?: CountryResolver;
+  /**
+   * Resolves host names for URL imports and webhook deliveries (every address they answer must be
+   * public, unless private ones are allowed). Default: the system resolver (tests inject one).
+   */
+  resolveHost?: HostResolver;
 }
 
 export interface RunningServer {
@@ -95,10 +101,17 @@ export const DEFAULT_LIMITS: Limits = {
   maxJsonUploadBytes: 64 * 1024 ** 2,
   maxJsonBytes: 1024 ** 2,
   maxFilesPerRequest: 100,
+  maxFieldsPerRequest: 200,
+  maxFieldBytes: 64 * 1024,
+  maxFieldBytesPerRequest: 1024 ** 2,
+  idleSocketTimeoutMs: 120_000,
+  headersTimeoutMs: 60_000,
   maxUrlsPerRequest: 20,
   urlFetchTimeoutMs: 60_000,
   requestsPerMinutePerKey: 0,
   resumableExpiryMs: 24 * 60 * 60_000,
+  maxPendingResumablePerKey: 100,
+  maxPendingResumable: 1000,
 };
 
 const LEVELS: LogLevel[] = ['silent', 'error', 'warn', 'info', 'debug'];
@@ -168,7 +181,10 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
       }
     });
   await reclaimBlobs();
-  const swept = await blobs.sweep((blobId) => store.isBlobReferenced(blobId));
+  // A resumable upload whose commit a crash cut short may have its blob in blobs/ without a row yet:
+  // its next request finishes the commit, so it is no orphan.
+  const isClaimed = (blobId: string): boolean => store.isBlobReferenced(blobId) || resumable.isCommittingBlob(blobId);
+  const swept = await blobs.sweep(isClaimed);
   // Incomplete resumable uploads live on until they expire; only the expired ones go now.
   const recovered = { ...swept, expiredUploads: await resumable.expire(clock(), 0) };
   if (recovered.temps + recovered.orphans + recovered.expiredUploads > 0) log('info', 'start-up recovery', recovered);
@@ -189,6 +205,12 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     duplicatePolicy: options.duplicatePolicy ?? 'skip',
     allowPrivateUrlImports: options.allowPrivateUrlImports ?? false,
     allowPrivateWebhooks: options.allowPrivateWebhooks ?? options.allowPrivateUrlImports ?? false,
+    urlImportGuard: new AddressGuard('imports', options.allowPrivateUrlImports ?? false, options.resolveHost),
+    webhookGuard: new AddressGuard(
+      'webhooks',
+      options.allowPrivateWebhooks ?? options.allowPrivateUrlImports ?? false,
+      options.resolveHost,
+    ),
     webhooks: new WebhookStore(db),
     wakeWebhooks: () => dispatcher.wake(),
     reclaimBlobs,
@@ -224,7 +246,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
       await reclaimBlobs();
       // Not in the reclaim queue: a pass over a large store takes seconds, and the deletes awaiting
       // their reclaim must not wait for it. Both only remove unreferenced blobs, so they may overlap.
-      const orphans = await blobs.collect((blobId) => store.isBlobReferenced(blobId), graceMs);
+      const orphans = await blobs.collect(isClaimed, graceMs);
       if (orphans > 0) log('info', 'orphan blobs collected', { orphans });
       const expiredUploads = await resumable.expire(clock(), graceMs);
       if (expiredUploads > 0) log('info', 'expired resumable uploads removed', { expiredUploads });
@@ -271,6 +293,8 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
       await Promise.allSettled(passes);
       await reclaiming.catch(() => undefined);
       await dispatcher.close();
+      // Nothing is in flight any more (requests and deliveries are done); drop idle keep-alive sockets.
+      await Promise.allSettled([ctx.urlImportGuard.agent.destroy(), ctx.webhookGuard.agent.destroy()]);
       db.close();
       if (inMemory) await rm(data, { recursive: true, force: true });
     },

@@ -99,7 +99,7 @@ describe('managing airboxes', () => {
       expires_at: future,
       max_file_size: 5_000_000,
     });
-    expect(airbox.puid).toMatch(/^[a-z0-9]{10}$/);
+    expect(airbox.puid).toMatch(/^[a-z0-9]{26}$/);
     expect(airbox.airbox_uri).toBe(`${h.server.url}/${h.server.token}/v3/a/${airbox.puid}/agency-uploads`);
 
     const got = await h.call('GET', `/airboxes/${airbox.uuid}`, { key: manager });

@@ -54,9 +54,10 @@ async function create(body: Record<string, unknown>, secret?: string): Promise<A
   return r.body.approval as ApprovalDoc;
 }
 
+/** A vote by the approver's own key (a VOTE-only key described as them). */
 async function vote(uuid: string, approver: string, value: string, comment?: string) {
   return h.call('POST', `/approvals/${uuid}/votes`, {
-    key: await key(['OBJECTS_APPROVAL_VOTE']),
+    key: await key(['OBJECTS_APPROVAL_VOTE'], approver),
     body: { approver, vote: value, ...(comment === undefined ? {} : { comment }) },
   });
 }
@@ -193,15 +194,17 @@ describe('voting', () => {
     const stranger = await vote(a.uuid, 'mallory', 'approve');
     expect([stranger.status, stranger.body.code]).toEqual([403, 'NOT_AN_APPROVER']);
     expect(String(stranger.body.msg)).toContain('mallory');
+    // The hint does not tell a stranger who the approvers are.
+    expect(JSON.stringify(stranger.body)).not.toContain('jane');
 
     const bad: Array<[Record<string, unknown>, string]> = [
-      [{ vote: 'approve' }, 'approver'],
+      [{ approver: 42, vote: 'approve' }, 'approver'],
       [{ approver: 'jane', vote: 'yes' }, 'vote'],
       [{ approver: 'jane' }, 'vote'],
       [{ approver: 'jane', vote: 'approve', comment: ['x'] }, 'comment'],
       [{ approver: 'jane', vote: 'approve', score: 5 }, 'score'],
     ];
-    const voter = await key(['OBJECTS_APPROVAL_VOTE']);
+    const voter = await key(['OBJECTS_APPROVAL_VOTE'], 'jane');
     for (const [body, field] of bad) {
       const r = await h.call('POST', `/approvals/${a.uuid}/votes`, { key: voter, body });
       expect(r.status, JSON.stringify(body)).toBe(400);
@@ -217,6 +220,30 @@ describe('voting', () => {
     // None of the refused votes counted.
     expect(((await h.call('GET', `/approvals/${a.uuid}`)).body.approval as ApprovalDoc).votes).toEqual([]);
     await h.call('DELETE', `/approvals/${a.uuid}`);
+  });
+
+  it('ties the voter to the key: a VOTE-only key votes as itself; voting for someone else needs OBJECTS_APPROVAL_MANAGE too', async () => {
+    const a = await create({ files_uuids: [files[2]], approvers: ['jane', 'bob'] });
+    const janeKey = await key(['OBJECTS_APPROVAL_VOTE'], 'Jane');
+    // No approver: the key's identity (its description), as `requester` takes it.
+    const own = await h.call('POST', `/approvals/${a.uuid}/votes`, { key: janeKey, body: { vote: 'approve' } });
+    expect(own.status, JSON.stringify(own.body)).toBe(200);
+    expect(own.body.vote).toMatchObject({ approver: 'jane', vote: 'approve' });
+    // Jane's key cannot vote as bob, and learns nothing about who else may vote.
+    const forged = await h.call('POST', `/approvals/${a.uuid}/votes`, { key: janeKey, body: { approver: 'bob', vote: 'approve' } });
+    expect([forged.status, forged.body.code]).toEqual([403, 'VOTE_ON_BEHALF_FORBIDDEN']);
+    expect(String(forged.body.msg)).toContain('OBJECTS_APPROVAL_MANAGE');
+    const anonymousVoter = await key(['OBJECTS_APPROVAL_VOTE']);
+    const nobody = await h.call('POST', `/approvals/${a.uuid}/votes`, { key: anonymousVoter, body: { vote: 'approve' } });
+    expect([nobody.status, nobody.body.code]).toEqual([403, 'NOT_AN_APPROVER']);
+    expect(JSON.stringify(nobody.body)).not.toMatch(/jane|bob/i);
+    expect(((await h.call('GET', `/approvals/${a.uuid}`)).body.approval as ApprovalDoc).votes.map((v) => v.approver)).toEqual(['jane']);
+    // A key that also manages approvals records a vote on an approver's behalf.
+    const manager = await key(['OBJECTS_APPROVAL_VOTE', 'OBJECTS_APPROVAL_MANAGE']);
+    const behalf = await h.call('POST', `/approvals/${a.uuid}/votes`, { key: manager, body: { approver: 'bob', vote: 'approve' } });
+    expect(behalf.status, JSON.stringify(behalf.body)).toBe(200);
+    expect(behalf.body.vote).toMatchObject({ approver: 'bob', vote: 'approve' });
+    expect((behalf.body.approval as ApprovalDoc).status).toBe('approved');
   });
 });
 

@@ -180,7 +180,7 @@ describe('shares', () => {
     expect(r.status, JSON.stringify(r.body)).toBe(200);
     share = r.body.share as Share;
     expect(share.share_uri).toBe(`${h.server.url}/${h.server.token}/v5/s/${share.puid}/press-kit`);
-    expect(share.puid).toMatch(/^[a-z0-9]{10}$/);
+    expect(share.puid).toMatch(/^[a-z0-9]{26}$/);
     expect(share.auth).toEqual([{ user: '' }, { user: 'press' }]);
     expect(share.is_protected).toBe(true);
     expect(JSON.stringify(r.body)).not.toContain('open sesame');
@@ -301,5 +301,83 @@ describe('shares', () => {
     });
     expect(recursive.body.msg).toContain('"items[0].options.recursive"');
     expect((await h.call('GET', '/shares')).body.info).toMatchObject({ total: 2 });
+  });
+});
+
+describe('share passwords under attack', () => {
+  // Its own server: a clock to move past the guessing window, and a trusted proxy so that tests
+  // can speak from several addresses (X-Forwarded-For).
+  let now = Date.parse('2026-03-01T10:00:00Z');
+  let s: Harness;
+  let fileUuid: string;
+  const basic = (user: string, pass: string): string => `Basic ${Buffer.from(`${user}:${pass}`).toString('base64')}`;
+  const open = (uri: string, pass: string, ip: string) =>
+    s.call('GET', uri, { key: null, headers: { Authorization: basic('press', pass), 'X-Forwarded-For': ip } });
+  const makeShare = async (title: string, auth: Array<{ user: string; pass: string }>): Promise<Share> => {
+    const r = await s.call('POST', '/shares', { body: { title, items: [{ type: 'file_uuid', identifiers: [fileUuid] }], auth } });
+    expect(r.status, JSON.stringify(r.body)).toBe(200);
+    return r.body.share as Share;
+  };
+
+  beforeAll(async () => {
+    s = await startHarness({ clock: () => now, trustedProxies: ['127.0.0.1/32', '::1/128'] });
+    fileUuid = ((await s.upload('/press', 'a.txt', 'hello')).file as FileObject).uuid;
+  });
+  afterAll(async () => {
+    await s.close();
+  });
+
+  it('password checks do not block the server: an unrelated request is answered while they hash', async () => {
+    // Entries with an empty user take any name, so each wrong guess hashes all eight.
+    const heavy = await makeShare('Heavy', Array.from({ length: 8 }, (_, i) => ({ user: '', pass: `secret-${i}` })));
+    let firstGuessDone = Number.POSITIVE_INFINITY;
+    const guesses = Array.from({ length: 3 }, () =>
+      open(heavy.share_uri, 'wrong', '198.51.100.1').then((r) => {
+        firstGuessDone = Math.min(firstGuessDone, performance.now());
+        return r.status;
+      }),
+    );
+    await new Promise((resolve) => setTimeout(resolve, 30));
+    const other = await s.call('GET', '/public/settings', { key: null });
+    const otherDone = performance.now();
+    expect(other.status).toBe(200);
+    // Blocking hashes would answer at least one guess (8 hashes) before the unrelated request.
+    expect(otherDone).toBeLessThan(firstGuessDone);
+    expect(await Promise.all(guesses)).toEqual([401, 401, 401]);
+  });
+
+  it('wrong passwords past 10 a minute from one address get 429 with Retry-After, per share and address', async () => {
+    const share = await makeShare('Guarded', [{ user: 'press', pass: 'right' }]);
+    // Concurrent guesses cannot overshoot the quota.
+    const statuses = await Promise.all(Array.from({ length: 14 }, () => open(share.share_uri, 'wrong', '203.0.113.5').then((r) => r.status)));
+    expect(statuses.filter((c) => c === 401)).toHaveLength(10);
+    expect(statuses.filter((c) => c === 429)).toHaveLength(4);
+    const blocked = await open(share.share_uri, 'right', '203.0.113.5');
+    expect([blocked.status, blocked.body.code]).toEqual([429, 'TOO_MANY_PASSWORD_ATTEMPTS']);
+    expect(Number(blocked.headers.get('retry-after'))).toBeGreaterThan(0);
+    // Another address, and the same address on another share, are not affected.
+    expect((await open(share.share_uri, 'right', '203.0.113.6')).status).toBe(200);
+    const other = await makeShare('Other', [{ user: 'press', pass: 'right' }]);
+    expect((await open(other.share_uri, 'right', '203.0.113.5')).status).toBe(200);
+    // A minute later the address may try again.
+    now += 61_000;
+    expect((await open(share.share_uri, 'right', '203.0.113.5')).status).toBe(200);
+  });
+
+  it('links with the earlier 10-character ids keep working', async () => {
+    const share = await makeShare('Old link', []);
+    const airbox = await s.call('POST', '/airboxes', { body: { title: 'Old box', folder: '/old-box' } });
+    expect(airbox.status, JSON.stringify(airbox.body)).toBe(200);
+    const db = new BetterSqlite3(join(s.dir, 'metadata.sqlite'));
+    try {
+      db.prepare('UPDATE shares SET puid = ? WHERE uuid = ?').run('abcde12345', share.uuid);
+      db.prepare('UPDATE airboxes SET puid = ? WHERE uuid = ?').run('fghij67890', (airbox.body.airbox as { uuid: string }).uuid);
+    } finally {
+      db.close();
+    }
+    const opened = await s.call('GET', `${s.server.url}/${s.server.token}/v5/s/abcde12345/old-link`, { key: null });
+    expect([opened.status, opened.body.total]).toEqual([200, 1]);
+    const config = await s.call('GET', `${s.server.url}/${s.server.token}/v3/a/fghij67890/old-box?format=json`, { key: null });
+    expect([config.status, (config.body.airbox as { puid: string }).puid]).toEqual([200, 'fghij67890']);
   });
 });

@@ -6,7 +6,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { request as httpRequest } from 'node:http';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -348,6 +348,116 @@ describe('expiration and restarts', () => {
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
+  });
+
+  it('an empty PATCH does not push Upload-Expires back: unfinished uploads cannot be kept alive without bytes', async () => {
+    const c = await create(10, { name: 'idle.txt' });
+    const created = c.headers.get('upload-expires')!;
+    now += 60_000;
+    const idle = await patch(c.location, 0, Buffer.alloc(0));
+    expect(idle.status).toBe(204);
+    expect(idle.headers.get('upload-expires')).toBe(created);
+    expect((await tusCall('HEAD', c.location)).headers.get('upload-expires')).toBe(created);
+    // Empty PATCHes right up to the expiry do not save it.
+    now = Date.parse(created) - 1000;
+    expect((await patch(c.location, 0, Buffer.alloc(0))).status).toBe(204);
+    now += 2000;
+    expect((await patch(c.location, 0, Buffer.alloc(0))).status).toBe(410);
+    // Stored bytes do push it back.
+    const d = await create(10, { name: 'busy.txt' });
+    now += 60_000;
+    const busy = await patch(d.location, 0, Buffer.from('123'));
+    expect(Date.parse(busy.headers.get('upload-expires')!)).toBe(now + 24 * 3600_000);
+  });
+
+  it('caps unfinished uploads per key and in all (429 TOO_MANY_PENDING_UPLOADS); finished, terminated or expired ones make room', async () => {
+    let clock = Date.parse('2026-03-01T10:00:00Z');
+    const local = await startHarness({ clock: () => clock, limits: { maxPendingResumablePerKey: 2, maxPendingResumable: 3 } });
+    try {
+      const keyOf = async (): Promise<string> =>
+        ((await local.call('POST', '/access/keys', { body: { permissions: ['FILE_UPLOAD'] } })).body.key as { secret: string }).secret;
+      const [alice, bob] = [await keyOf(), await keyOf()];
+      const make = (key: string, name: string, length = 5) => create(length, { name, 'filerobot-folder': '/caps' }, { server: local, key });
+      const a1 = await make(alice, 'a1.txt');
+      const a2 = await make(alice, 'a2.txt');
+      expect([a1.status, a2.status]).toEqual([201, 201]);
+      const a3 = await make(alice, 'a3.txt');
+      expect([a3.status, a3.body.code]).toEqual([429, 'TOO_MANY_PENDING_UPLOADS']);
+      expect(String(a3.body.msg)).toContain('this key');
+      expect(Number(a3.headers.get('retry-after'))).toBe(24 * 3600);
+      // Another key still has room, up to the server's cap.
+      expect((await make(bob, 'b1.txt')).status).toBe(201);
+      const b2 = await make(bob, 'b2.txt');
+      expect([b2.status, b2.body.code]).toEqual([429, 'TOO_MANY_PENDING_UPLOADS']);
+      expect(String(b2.body.msg)).toContain('the server');
+      // A finished upload no longer counts, nor a terminated one.
+      expect((await patch(a1.location, 0, Buffer.from('12345'), { server: local, key: alice })).status).toBe(204);
+      expect((await make(bob, 'b2.txt')).status).toBe(201);
+      expect((await make(alice, 'a3.txt')).status).toBe(429);
+      expect((await tusCall('DELETE', a2.location, { server: local, key: alice })).status).toBe(204);
+      expect((await make(alice, 'a3.txt')).status).toBe(201);
+      // Nor an expired one.
+      clock += 25 * 3600_000;
+      expect((await make(alice, 'a4.txt')).status).toBe(201);
+      expect((await make(bob, 'b3.txt')).status).toBe(201);
+    } finally {
+      await local.close();
+    }
+  });
+
+  it('a crash after the bytes moved into blobs/ but before the row committed: the blob is kept and the upload completes', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'sfx-tus-window-'));
+    const base = { port: 0, data: dir, rootKey: 'root', durability: 'relaxed' as const, logLevel: 'silent' as const };
+    try {
+      let server = await startServer(base);
+      const local = { server, dir, close: () => server.close() } as unknown as Harness;
+      const c = await create(6, { name: 'c.bin', 'filerobot-folder': '/crash' }, { server: local });
+      expect((await patch(c.location, 0, Buffer.from('abcde'), { server: local })).status).toBe(204);
+      await server.close();
+      // The state a kill leaves between the rename into blobs/ and the row's transaction.
+      const id = idOf(c.location);
+      const records = join(dir, 'resumable');
+      const record = JSON.parse(await readFile(join(records, `${id}.json`), 'utf8')) as { blobId: string } & Record<string, unknown>;
+      await writeFile(join(records, `${id}.data`), 'abcdef');
+      Object.assign(record, { offset: 6, committing: true, sha1: sha1(Buffer.from('abcdef')) });
+      await writeFile(join(records, `${id}.json`), JSON.stringify(record));
+      await mkdir(join(dir, 'blobs', record.blobId.slice(0, 2)), { recursive: true });
+      await rename(join(records, `${id}.data`), join(dir, 'blobs', record.blobId.slice(0, 2), record.blobId));
+
+      server = await startServer(base);
+      (local as { server: unknown }).server = server;
+      expect(server.recovered.orphans).toBe(0);
+      const relocated = c.location.replace(/^http:\/\/[^/]+\/connector/, server.connectorUrl);
+      const head = await tusCall('HEAD', relocated, { server: local });
+      expect([head.status, head.headers.get('upload-offset')]).toEqual([200, '6']);
+      const json = await tusCall('GET', `${server.connectorUrl}/json/${id}`, { server: local, key: null, token: null });
+      expect(json.status, JSON.stringify(json.body)).toBe(200);
+      const file = json.body.file as { uuid: string; hash: { sha1: string } };
+      expect(file.hash.sha1).toBe(sha1(Buffer.from('abcdef')));
+      const download = await fetch(`${server.url}/${server.token}/v5/get/${file.uuid}/download`, { headers: { 'X-Filerobot-Key': 'root' } });
+      expect(Buffer.from(await download.arrayBuffer()).toString()).toBe('abcdef');
+      await server.close();
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('HEAD reports an upload whose commit failed for good (400 with its code), every time', async () => {
+    const c = await create(3, { name: 'gone.bin', 'filerobot-folder': '/tus/failed' });
+    expect((await patch(c.location, 0, Buffer.from('ab'))).status).toBe(204);
+    // Its bytes are lost (neither in resumable/ nor in blobs/): the commit cannot succeed.
+    const id = idOf(c.location);
+    const path = join(h.dir, 'resumable', `${id}.json`);
+    const record = JSON.parse(await readFile(path, 'utf8')) as Record<string, unknown>;
+    Object.assign(record, { offset: 3, committing: true, sha1: sha1(Buffer.from('abc')) });
+    await writeFile(path, JSON.stringify(record));
+    await rm(join(h.dir, 'resumable', `${id}.data`));
+    for (let i = 0; i < 2; i++) {
+      const head = await tusCall('HEAD', c.location);
+      expect([head.status, head.headers.get('upload-offset')]).toEqual([400, '3']);
+    }
+    const json = await tusCall('GET', `${h.server.connectorUrl}/json/${id}`, { key: null, token: null });
+    expect([json.status, json.body.code]).toEqual([400, 'COMMIT_FAILED']);
   });
 });
 

@@ -54,7 +54,12 @@ export interface ApprovalInput {
 }
 
 export interface ApprovalVoteInput {
-  approver: string;
+  /**
+   * Who votes; default: the API key itself (its description, or its uuid), as for `requester`. Naming
+   * anyone else (voting on their behalf) needs OBJECTS_APPROVAL_MANAGE as well: a VOTE-only key
+   * doing so is a PermissionDeniedError (code VOTE_ON_BEHALF_FORBIDDEN).
+   */
+  approver?: string;
   vote: ApprovalVoteValue;
   comment?: string;
 }
@@ -133,7 +138,8 @@ export class Approvals extends Resource {
   /**
    * Records an approver's vote (replacing theirs) and returns the approval with its new status.
    * A voter who is not an approver is a PermissionDeniedError (code NOT_AN_APPROVER); a vote on a
-   * closed approval a ConflictError (APPROVAL_CLOSED). Needs OBJECTS_APPROVAL_VOTE.
+   * closed approval a ConflictError (APPROVAL_CLOSED). Needs OBJECTS_APPROVAL_VOTE; the key votes as
+   * itself unless `approver` names someone else, which needs OBJECTS_APPROVAL_MANAGE too.
    */
   async vote(
     uuid: string,

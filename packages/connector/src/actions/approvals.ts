@@ -133,7 +133,7 @@ export const getApproval = defineAction({
 export const voteApproval = defineAction({
   id: 'approvals.vote',
   title: 'Vote on an approval',
-  description: `Records an approver's vote ("approve" or "reject"); a later vote by the same approver replaces theirs, and the approval's status follows its rule. Someone who is not an approver gets a permission error (NOT_AN_APPROVER), a vote on a closed approval a conflict (APPROVAL_CLOSED). ${INFERRED}`,
+  description: `Records an approver's vote ("approve" or "reject"); a later vote by the same approver replaces theirs, and the approval's status follows its rule. The API key votes as itself (its description, else its uuid) unless "approver" names someone else, which needs OBJECTS_APPROVAL_MANAGE too (else a permission error, VOTE_ON_BEHALF_FORBIDDEN). Someone who is not an approver gets a permission error (NOT_AN_APPROVER), a vote on a closed approval a conflict (APPROVAL_CLOSED). ${INFERRED}`,
   group,
   permissions: ['OBJECTS_APPROVAL_VOTE'],
   kind: 'write',
@@ -142,7 +142,11 @@ export const voteApproval = defineAction({
   endpoint: 'inferred',
   input: z.strictObject({
     uuid: approvalUuid(),
-    approver: person('approver'),
+    approver: person('approver')
+      .optional()
+      .describe(
+        "Who votes: a user id or e-mail address (matched without case). Default: the API key itself (its description, else its uuid); naming someone else needs OBJECTS_APPROVAL_MANAGE too.",
+      ),
     vote: z.enum(['approve', 'reject'], { error: 'must be "approve" or "reject".' }).describe('The decision.'),
     comment: z.string().max(2000, { error: 'must be at most 2000 characters long.' }).optional().describe('Why, for the requester.'),
   }),

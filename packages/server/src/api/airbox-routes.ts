@@ -197,7 +197,7 @@ function publicConfig(call: Call): Record<string, unknown> {
       expires_at: airbox.expires_at === null ? null : apiTime(airbox.expires_at),
       upload: {
         max_file_size: Math.min(airbox.max_file_size ?? limit, limit),
-        max_files_per_request: call.ctx.limits.maxFilesPerRequest,
+        max_files_per_request: Math.min(call.ctx.limits.maxFilesPerRequest, AIRBOX_FILES_PER_MINUTE_PER_SOURCE),
         files_per_minute: AIRBOX_FILES_PER_MINUTE_PER_SOURCE,
       },
     },
@@ -290,11 +290,32 @@ async function airboxUpload(call: Call): Promise<Record<string, unknown>> {
   const limit = call.ctx.limits.maxUploadBytes;
   const maxFileSize = Math.min(airbox.max_file_size ?? limit, limit);
   const folder = airbox.folder_path;
+  // Each file part takes its place in both quotas as it arrives, before any of it is written, so
+  // parallel requests cannot all pass the early check; a request that stores nothing gives them back.
+  const { perSource, perAirbox } = quotasOf(call.ctx);
+  const sourceId = `${airbox.puid}|${ip}`;
+  let reserved = 0;
+  const reserve = (): void => {
+    const wait = quotaWait(call, airbox, ip, 1);
+    if (wait > 0) throw tooManyUploads(wait);
+    perSource.take(sourceId, 1);
+    perAirbox.take(airbox.puid, 1);
+    reserved++;
+  };
+  const release = (): void => {
+    perSource.release(sourceId, reserved);
+    perAirbox.release(airbox.puid, reserved);
+    reserved = 0;
+  };
   let staged: StagedUpload[];
   try {
-    staged = await receiveMultipart(call.ctx, call.req.raw, call.req.headers, folder, maxFileSize);
+    staged = await receiveMultipart(call.ctx, call.req.raw, call.req.headers, folder, maxFileSize, {
+      maxFiles: AIRBOX_FILES_PER_MINUTE_PER_SOURCE,
+      onFile: reserve,
+    });
   } catch (error) {
-    if (error instanceof ApiError && error.httpStatus === 413) {
+    release();
+    if (error instanceof ApiError && error.code === 'PAYLOAD_TOO_LARGE') {
       throw new ApiError(
         413,
         error.code,
@@ -304,42 +325,39 @@ async function airboxUpload(call: Call): Promise<Record<string, unknown>> {
     }
     throw error;
   }
-  const outcomes = await commitUploads(call.ctx, staged, {
-    folder,
-    overwrite: false,
-    duplicatePolicy: 'allow',
-    admit: (uploads) => {
-      for (const upload of uploads) {
-        if (upload.folder !== folder) {
-          throw badRequest(
-            'INVALID_NAME',
-            `The name of ${JSON.stringify(upload.source)} carries a folder path; an airbox upload lands in the airbox's folder only.`,
-            'Send plain file names such as "photo.jpg".',
-          );
+  let admitted = false;
+  let outcomes: Awaited<ReturnType<typeof commitUploads>>;
+  try {
+    outcomes = await commitUploads(call.ctx, staged, {
+      folder,
+      overwrite: false,
+      duplicatePolicy: 'allow',
+      admit: (uploads) => {
+        for (const upload of uploads) {
+          if (upload.folder !== folder) {
+            throw badRequest(
+              'INVALID_NAME',
+              `The name of ${JSON.stringify(upload.source)} carries a folder path; an airbox upload lands in the airbox's folder only.`,
+              'Send plain file names such as "photo.jpg".',
+            );
+          }
+          if (upload.tags.length > 0 || upload.product !== undefined) {
+            throw badRequest(
+              'PARAMETER_NOT_ALLOWED',
+              `${JSON.stringify(upload.source)} comes with ${upload.tags.length > 0 ? '"tags"' : '"product"'}, which an airbox upload does not accept.`,
+              'Send the file, with "meta" if needed; the airbox owner tags and links files.',
+            );
+          }
         }
-        if (upload.tags.length > 0 || upload.product !== undefined) {
-          throw badRequest(
-            'PARAMETER_NOT_ALLOWED',
-            `${JSON.stringify(upload.source)} comes with ${upload.tags.length > 0 ? '"tags"' : '"product"'}, which an airbox upload does not accept.`,
-            'Send the file, with "meta" if needed; the airbox owner tags and links files.',
-          );
-        }
-      }
-      if (uploads.length > AIRBOX_FILES_PER_MINUTE_PER_SOURCE) {
-        throw badRequest(
-          'TOO_MANY_FILES',
-          `This request holds ${uploads.length} files; an airbox takes at most ${AIRBOX_FILES_PER_MINUTE_PER_SOURCE} a minute from one address.`,
-          `Send at most ${AIRBOX_FILES_PER_MINUTE_PER_SOURCE} files per request.`,
-        );
-      }
-      const wait = quotaWait(call, airbox, ip, uploads.length);
-      if (wait > 0) throw tooManyUploads(wait);
-      // Counted once the whole request is admitted; files refused afterwards still count.
-      const { perSource, perAirbox } = quotasOf(call.ctx);
-      perSource.take(`${airbox.puid}|${ip}`, uploads.length);
-      perAirbox.take(airbox.puid, uploads.length);
-    },
-  });
+        // The quotas were taken as the parts arrived (at most AIRBOX_FILES_PER_MINUTE_PER_SOURCE of
+        // them); once admitted they stay counted, files refused afterwards included.
+        admitted = true;
+      },
+    });
+  } catch (error) {
+    if (!admitted) release();
+    throw error;
+  }
   // One outcome per staged file, in order; the name is the one sent, never the stored one.
   const files = outcomes.flatMap((o, i) =>
     o.ok

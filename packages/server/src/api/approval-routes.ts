@@ -128,13 +128,35 @@ function text(value: unknown, field: string): string | null {
   return value;
 }
 
-/** Who asks: the body's `requester`, else the key's description (or its uuid when it has none). */
-function requester(call: Call, value: unknown): string {
-  if (value !== undefined && value !== null) return person(value, 'requester');
+/** Who the calling key is in approvals: its description (or its uuid when it has none); a SASS key's template name. */
+function keyIdentity(call: Call): string {
   const principal = call.principal;
   if (principal?.kind === 'api-key') return principal.key.description.trim() || principal.key.uuid;
   if (principal?.kind === 'sass') return principal.sass.template.name;
   return 'unknown';
+}
+
+/** Who asks: the body's `requester`, else the key's identity. */
+function requester(call: Call, value: unknown): string {
+  if (value !== undefined && value !== null) return person(value, 'requester');
+  return keyIdentity(call);
+}
+
+/**
+ * Who votes: the key itself (its identity, as `requester` has it) unless the body names someone
+ * else, which only a key that also holds OBJECTS_APPROVAL_MANAGE may do (voting on their behalf).
+ */
+function voter(call: Call, value: unknown): string {
+  const self = keyIdentity(call);
+  if (value === undefined || value === null) return self;
+  const named = person(value, 'approver');
+  if (approverKey(named) === approverKey(self) || call.principal?.permissions.has('OBJECTS_APPROVAL_MANAGE')) return named;
+  throw new ApiError(
+    403,
+    'VOTE_ON_BEHALF_FORBIDDEN',
+    `This key votes as ${JSON.stringify(self)}; voting as ${JSON.stringify(named)} needs OBJECTS_APPROVAL_MANAGE as well.`,
+    `Leave "approver" out (or send ${JSON.stringify(self)}) to vote as this key, use the key of that approver (its description names them), or a key that also has OBJECTS_APPROVAL_MANAGE.`,
+  );
 }
 
 function createApproval(call: Call): Record<string, unknown> {
@@ -224,14 +246,14 @@ function vote(call: Call): Record<string, unknown> {
   approvals.require(uuid);
   const body = bodyObject(call.body);
   rejectUnknown(body, ['approver', 'vote', 'comment']);
-  const approver = person(body.approver, 'approver');
   if (body.vote !== 'approve' && body.vote !== 'reject') {
     throw badRequest(
       'INVALID_PARAMETER',
       `"vote" must be "approve" or "reject"; got ${JSON.stringify(body.vote)}.`,
-      'Example: {"approver": "jane@example.com", "vote": "approve", "comment": "Looks good"}',
+      'Example: {"vote": "approve", "comment": "Looks good"} (add "approver" to vote for someone else, with OBJECTS_APPROVAL_MANAGE)',
     );
   }
+  const approver = voter(call, body.approver);
   const result = approvals.vote(uuid, approver, body.vote as VoteValue, text(body.comment, 'comment'));
   return {
     action: 'approval_voted',

@@ -165,17 +165,53 @@ function checkCrop(ops: EditOperations, source: ImageSource): void {
   }
 }
 
-/** Pixels held between steps: the crop (or the whole image), grown by a free-angle rotation. */
+/** The size sharp's resize makes of a w×h image: one side follows the aspect ratio when the other is missing. */
+function resizedSize(
+  w: number,
+  h: number,
+  resize: NonNullable<EditOperations['resize']>,
+): { width: number; height: number } {
+  const side = (value: number) => Math.max(1, Math.round(value));
+  if (resize.width === undefined || resize.height === undefined) {
+    const scale = resize.width !== undefined ? resize.width / w : (resize.height as number) / h;
+    return { width: side(w * scale), height: side(h * scale) };
+  }
+  if (resize.fit === 'inside' || resize.fit === 'outside') {
+    const pick = resize.fit === 'inside' ? Math.min : Math.max;
+    const scale = pick(resize.width / w, resize.height / h);
+    return { width: side(w * scale), height: side(h * scale) };
+  }
+  return { width: resize.width, height: resize.height };
+}
+
+/**
+ * Pixels held between steps: the crop (or the whole image), grown by a free-angle rotation, and
+ * what the resize makes of that (at most EDIT_MAX_PIXELS, MAX_SIDE a side).
+ */
 function checkBudget(ops: EditOperations, source: ImageSource): void {
-  const w = ops.crop?.width ?? source.width;
-  const h = ops.crop?.height ?? source.height;
-  let pixels = w * h;
+  let w = ops.crop?.width ?? source.width;
+  let h = ops.crop?.height ?? source.height;
   if (ops.rotate !== undefined && ops.rotate % 90 !== 0) {
     const rad = (ops.rotate * Math.PI) / 180;
-    pixels = Math.ceil(w * Math.abs(Math.cos(rad)) + h * Math.abs(Math.sin(rad))) *
-      Math.ceil(w * Math.abs(Math.sin(rad)) + h * Math.abs(Math.cos(rad)));
+    [w, h] = [
+      Math.ceil(w * Math.abs(Math.cos(rad)) + h * Math.abs(Math.sin(rad))),
+      Math.ceil(w * Math.abs(Math.sin(rad)) + h * Math.abs(Math.cos(rad))),
+    ];
+  } else if (ops.rotate === 90 || ops.rotate === 270) {
+    [w, h] = [h, w];
   }
-  if (pixels > EDIT_MAX_PIXELS) throw imageTooLarge(pixels, EDIT_MAX_PIXELS, 'the image editor');
+  if (w * h > EDIT_MAX_PIXELS) throw imageTooLarge(w * h, EDIT_MAX_PIXELS, 'the image editor');
+  if (!ops.resize) return;
+  const out = resizedSize(w, h, ops.resize);
+  if (out.width > MAX_SIDE || out.height > MAX_SIDE || out.width * out.height > EDIT_MAX_PIXELS) {
+    throw new ApiError(
+      413,
+      'IMAGE_TOO_LARGE',
+      `"operations.resize" would make a ${out.width}×${out.height} image of the ${w}×${h} one it gets; the image editor makes at most ${MAX_SIDE} pixels a side and ${EDIT_MAX_PIXELS} pixels in all.`,
+      'Give both "width" and "height" with fit "inside" to bound both sides, or ask for a smaller size.',
+      { field: 'operations.resize', image: { width: w, height: h }, result: out },
+    );
+  }
 }
 
 interface Raw {
@@ -410,7 +446,7 @@ export async function editImage(call: Call): Promise<Record<string, unknown>> {
   const { ctx } = call;
   const file = ctx.store.requireFile(uuid);
   const request = parseRequest(body);
-  const source = await openImage(ctx, file, Number.MAX_SAFE_INTEGER, 'the image editor');
+  const source = await openImage(ctx, file, EDIT_MAX_PIXELS, 'the image editor');
   checkCrop(request.ops, source);
   checkBudget(request.ops, source);
   const original = sourceFormat(file, source);

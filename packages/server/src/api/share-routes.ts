@@ -1,3 +1,5 @@
+import { WindowLimiter } from '../auth/rate-limit.js';
+import type { ServerContext } from '../context.js';
 import { ApiError, badRequest } from '../errors.js';
 import type { Call, RouteSpec } from '../http/route.js';
 import type { NewShare, Share, ShareItem } from '../store/shares.js';
@@ -190,8 +192,56 @@ function basicAuth(header: string | undefined): { user: string; pass: string } |
   return colon < 0 ? undefined : { user: decoded.slice(0, colon), pass: decoded.slice(colon + 1) };
 }
 
+/** Wrong passwords one client address may try on one share per minute; past them a 429, whatever it sends. */
+export const SHARE_PASSWORD_FAILURES_PER_MINUTE = 10;
+
+/** Failed password checks per share and address, and the checks running now, per server (keyed by its context). */
+const guesses = new WeakMap<ServerContext, { failures: WindowLimiter; running: Map<string, number> }>();
+
+function guessesOf(ctx: ServerContext): { failures: WindowLimiter; running: Map<string, number> } {
+  let g = guesses.get(ctx);
+  if (!g) {
+    g = { failures: new WindowLimiter(SHARE_PASSWORD_FAILURES_PER_MINUTE, ctx.clock), running: new Map() };
+    guesses.set(ctx, g);
+  }
+  return g;
+}
+
+/**
+ * Checks the password of a share under its guessing quota: refused (429) before any hashing when
+ * this address already failed SHARE_PASSWORD_FAILURES_PER_MINUTE times in the last minute, counting
+ * the checks still running, so concurrent guesses cannot overshoot it. A failure is counted.
+ */
+async function passwordOpens(call: Call, puid: string, user: string, pass: string): Promise<boolean> {
+  const { failures, running } = guessesOf(call.ctx);
+  const id = `${puid}|${call.ctx.network.clientAddress(call.req)}`;
+  const inFlight = running.get(id) ?? 0;
+  const wait = inFlight >= SHARE_PASSWORD_FAILURES_PER_MINUTE ? 1 : failures.wait(id, inFlight + 1);
+  if (wait > 0) {
+    throw new ApiError(
+      429,
+      'TOO_MANY_PASSWORD_ATTEMPTS',
+      `Too many wrong passwords for this share from your address: at most ${SHARE_PASSWORD_FAILURES_PER_MINUTE} a minute.`,
+      `Retry after ${wait} s, with the password from the share owner.`,
+      {},
+      { 'retry-after': String(wait) },
+    );
+  }
+  running.set(id, inFlight + 1);
+  let ok = false;
+  try {
+    ok = await call.ctx.catalog.shares.checkPassword(puid, user, pass);
+  } finally {
+    const left = (running.get(id) ?? 1) - 1;
+    if (left > 0) running.set(id, left);
+    else running.delete(id);
+    if (!ok) failures.take(id);
+  }
+  return ok;
+}
+
 /** The share link itself: a JSON listing of the shared assets, within its time window and behind its password. */
-function openShare(call: Call): Record<string, unknown> {
+async function openShare(call: Call): Promise<Record<string, unknown>> {
   const { shares } = call.ctx.catalog;
   const puid = call.params.puid ?? '';
   const share = shares.byPuid(puid);
@@ -232,7 +282,7 @@ function openShare(call: Call): Record<string, unknown> {
         challenge,
       );
     }
-    if (!shares.checkPassword(puid, given.user, given.pass)) {
+    if (!(await passwordOpens(call, puid, given.user, given.pass))) {
       throw new ApiError(
         401,
         'SHARE_PASSWORD_INVALID',

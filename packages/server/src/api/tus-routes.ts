@@ -147,6 +147,9 @@ async function complete(call: Pick<Call, 'ctx' | 'url'>, upload: ResumableUpload
       await ctx.resumable.save(upload);
       return;
     }
+    // A crash after the bytes moved into blobs/ but before their row committed (the start-up sweep
+    // spares such blobs): take them back, and commit again below.
+    await ctx.resumable.takeBack(upload, ctx.blobs.pathOf(upload.blobId));
   }
   upload.sha1 ??= await ctx.resumable.sha1(upload);
   upload.committing = true;
@@ -191,6 +194,29 @@ async function complete(call: Pick<Call, 'ctx' | 'url'>, upload: ResumableUpload
   await ctx.resumable.save(upload);
 }
 
+/**
+ * Completes an upload whose bytes are all in (HEAD, the JSON lookup): a commit that fails for good
+ * is recorded on the upload (`failure`) and reported from it, here and on every later request.
+ */
+async function completeNow(call: Call, id: string): Promise<ResumableUpload> {
+  return call.ctx.resumable.exclusive(id, async () => {
+    const current = await load(call.ctx, id);
+    try {
+      await complete(call, current);
+    } catch (error) {
+      if (!current.failure) throw error;
+    }
+    return current;
+  });
+}
+
+/** Every byte arrived but the commit failed for good: the upload cannot go on (HEAD and PATCH). */
+function failed(upload: ResumableUpload): ApiError {
+  const failure = upload.failure ?? { code: 'COMMIT_FAILED', msg: 'The upload could not be committed.' };
+  return new ApiError(400, failure.code, `Every byte arrived but the file could not be stored: ${failure.msg}`,
+    'Create a new upload with valid metadata.', {}, { 'upload-offset': String(upload.offset), 'tus-resumable': TUS_VERSION });
+}
+
 /** A commit a crash interrupted: did it land (the blob is referenced), or was it a duplicate skip? */
 function settleInterrupted(ctx: ServerContext, upload: ResumableUpload): boolean {
   const row = ctx.store.db.prepare('SELECT uuid FROM files WHERE blob_id = ? LIMIT 1').get(upload.blobId) as { uuid: string } | undefined;
@@ -208,6 +234,26 @@ function settleInterrupted(ctx: ServerContext, upload: ResumableUpload): boolean
     return true;
   }
   return false;
+}
+
+/**
+ * Uploads not yet finished hold a record and a data file until they expire: each key may have
+ * `limits.maxPendingResumablePerKey` of them and the server `limits.maxPendingResumable` (429
+ * TOO_MANY_PENDING_UPLOADS, Retry-After when the first of them expires).
+ */
+function checkPendingCaps(ctx: ServerContext, createdBy: string, now: number): void {
+  const { maxPendingResumablePerKey: perKey, maxPendingResumable: total } = ctx.limits;
+  const mine = ctx.resumable.pending(now, createdBy);
+  const all = ctx.resumable.pending(now);
+  const over = mine.count >= perKey ? { scope: `this key has ${mine.count}`, cap: perKey, next: mine.nextExpiry }
+    : all.count >= total ? { scope: `the server has ${all.count}`, cap: total, next: all.nextExpiry }
+    : undefined;
+  if (!over) return;
+  const wait = Math.max(1, Math.ceil(((over.next ?? now + 60_000) - now) / 1000));
+  throw new ApiError(429, 'TOO_MANY_PENDING_UPLOADS',
+    `Too many unfinished resumable uploads: ${over.scope}, at most ${over.cap} are kept.`,
+    'Finish them (PATCH the remaining bytes) or terminate the ones you gave up on (DELETE), then create this one; unfinished uploads also go when they expire.',
+    { retry_after: wait }, { 'retry-after': String(wait) });
 }
 
 function options(call: Call): undefined {
@@ -259,6 +305,9 @@ async function create(call: Call): Promise<undefined> {
   // The upload scope and the per-minute quotas are settled now, once, not at each chunk.
   sassUploadAdmission(call)?.([{ folder: placed.folder }]);
   const now = ctx.clock();
+  const createdBy = call.principal?.id ?? '';
+  // No await between this check and `resumable.create`, which counts the new upload at once.
+  checkPendingCaps(ctx, createdBy, now);
   const upload: ResumableUpload = {
     id: ResumableStore.newId(),
     length,
@@ -269,7 +318,7 @@ async function create(call: Call): Promise<undefined> {
     type: mimeFor(placed.name, metadata.get('type') ?? metadata.get('filetype')),
     product,
     blobId: ResumableStore.newId(),
-    createdBy: call.principal?.id ?? '',
+    createdBy,
     createdAt: now,
     updatedAt: now,
     expiresAt: now + ctx.limits.resumableExpiryMs,
@@ -289,13 +338,8 @@ async function head(call: Call): Promise<undefined> {
   let upload = await load(ctx, id);
   checkPlacement(call, upload);
   // All bytes in but not (yet) committed, e.g. a crash right after the last PATCH: finish it now.
-  if (upload.offset === upload.length && !upload.fileUuid && !upload.failure) {
-    upload = await ctx.resumable.exclusive(id, async () => {
-      const current = await load(ctx, id);
-      await complete(call, current);
-      return current;
-    });
-  }
+  if (upload.offset === upload.length && !upload.fileUuid && !upload.failure) upload = await completeNow(call, id);
+  if (upload.failure) throw failed(upload);
   tusHeaders(call, {
     'upload-offset': upload.offset,
     'upload-length': upload.length,
@@ -337,9 +381,12 @@ async function patch(call: Call): Promise<undefined> {
         const result = await ctx.resumable.append(current, raw).finally(() => (reading = false));
         const moved = result.offset !== current.offset;
         current.offset = result.offset;
-        touch(ctx, current);
         // Whatever reached the disk counts, also from a body cut short: the client resumes after it.
-        if (moved || !result.error) await ctx.resumable.save(current);
+        // Only stored bytes push the expiry back: empty PATCHes cannot keep an upload alive forever.
+        if (moved) {
+          touch(ctx, current);
+          await ctx.resumable.save(current);
+        }
         if (result.error) {
           if (result.error instanceof BodyTooLong) {
             throw badRequest('UPLOAD_LENGTH_EXCEEDED', result.error.message);
@@ -354,10 +401,7 @@ async function patch(call: Call): Promise<undefined> {
     // A newer request for the same upload means this one's client gave up on it: stop reading.
     { preempt: true, onAbort: () => reading && raw.destroy(new Error('superseded by a newer request for this upload')) },
   );
-  if (upload.failure) {
-    throw new ApiError(400, upload.failure.code, `Every byte arrived but the file could not be stored: ${upload.failure.msg}`,
-      'Create a new upload with valid metadata.', {}, { 'upload-offset': String(upload.offset) });
-  }
+  if (upload.failure) throw failed(upload);
   tusHeaders(call, { 'upload-offset': upload.offset, 'upload-expires': expiresHeader(upload) });
   call.reply.code(204).send();
   return undefined;
@@ -389,13 +433,7 @@ async function fileJson(call: Call): Promise<Record<string, unknown>> {
   const { ctx } = call;
   const id = uploadId(call);
   let upload = await load(ctx, id);
-  if (upload.offset === upload.length && !upload.fileUuid && !upload.failure) {
-    upload = await ctx.resumable.exclusive(id, async () => {
-      const current = await load(ctx, id);
-      await complete(call, current);
-      return current;
-    });
-  }
+  if (upload.offset === upload.length && !upload.fileUuid && !upload.failure) upload = await completeNow(call, id);
   if (upload.failure) throw badRequest(upload.failure.code, `The upload finished but the file could not be stored: ${upload.failure.msg}`);
   if (!upload.fileUuid) {
     throw new ApiError(409, 'UPLOAD_INCOMPLETE', `The upload has ${upload.offset} of ${upload.length} bytes.`, 'Send the rest with PATCH, then ask again.');

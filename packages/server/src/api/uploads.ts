@@ -1,13 +1,12 @@
 import { randomBytes } from 'node:crypto';
-import { lookup } from 'node:dns/promises';
 import { PassThrough, Readable } from 'node:stream';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import busboy from 'busboy';
-import ipaddr from 'ipaddr.js';
 import mime from 'mime-types';
 import sharp from 'sharp';
 import type { DuplicatePolicy, ServerContext } from '../context.js';
 import { ApiError, badRequest } from '../errors.js';
+import { addressRefusal, guardedFetch } from '../net/guarded-agent.js';
 import type { NewFile } from '../store/metadata-store.js';
 import { checkName, extensionOf, joinPath, normalizeFolderPath, splitPath } from '../store/names.js';
 import type { StagedBlob } from '../store/blobs.js';
@@ -235,7 +234,15 @@ export async function receiveMultipart(
   folder: string,
   /** Largest file accepted (an airbox's `max_file_size`); default the server's upload limit. */
   maxFileBytes: number = ctx.limits.maxUploadBytes,
+  options: {
+    /** Most file parts accepted (an airbox's per-request limit); default the server's `maxFilesPerRequest`. */
+    maxFiles?: number;
+    /** Called as each file part arrives, before any of it is written; throwing refuses the request (quotas). */
+    onFile?: () => void;
+  } = {},
 ): Promise<StagedUpload[]> {
+  const maxFiles = Math.min(options.maxFiles ?? ctx.limits.maxFilesPerRequest, ctx.limits.maxFilesPerRequest);
+  const { maxFieldsPerRequest, maxFieldBytes, maxFieldBytesPerRequest } = ctx.limits;
   const fields = new Map<string, string>();
   const keyed: Array<{ kind: string; key: string; value: string }> = [];
   const files: Array<{ part: string; filename: string; type: string; staged: Promise<StagedBlob> }> = [];
@@ -245,10 +252,10 @@ export async function receiveMultipart(
       headers: headers as busboy.BusboyConfig['headers'],
       defParamCharset: 'utf8',
       limits: {
-        files: ctx.limits.maxFilesPerRequest,
-        fields: 2000,
-        fieldSize: 1024 * 1024,
-        parts: ctx.limits.maxFilesPerRequest + 2000,
+        files: maxFiles,
+        fields: maxFieldsPerRequest,
+        fieldSize: maxFieldBytes,
+        parts: maxFiles + maxFieldsPerRequest,
         headerPairs: 100,
       },
     });
@@ -260,8 +267,26 @@ export async function receiveMultipart(
     );
   }
 
-  const done = new Promise<void>((resolve, reject) => {
+  // Once the request is refused, later parts are read and dropped: nothing more is kept.
+  let refused = false;
+  let fieldBytes = 0;
+  const done = new Promise<void>((resolve, rejectWith) => {
+    const reject = (error: unknown): void => {
+      refused = true;
+      rejectWith(error);
+    };
     parser.on('file', (part, stream, info) => {
+      if (!refused) {
+        try {
+          options.onFile?.();
+        } catch (error) {
+          reject(error);
+        }
+      }
+      if (refused) {
+        stream.resume();
+        return;
+      }
       // Stage through a pass-through: when staging fails (too large, disk error) the pipeline
       // destroys its source, and a destroyed busboy part stream would stall the whole parser.
       const through = new PassThrough({ highWaterMark: 1 << 20 });
@@ -274,7 +299,32 @@ export async function receiveMultipart(
       });
       files.push({ part, filename: info.filename ?? '', type: info.mimeType, staged });
     });
-    parser.on('field', (name, value) => {
+    parser.on('field', (name, value, info) => {
+      if (refused) return;
+      // Fields are held in memory until the body ends: bound each one and their sum.
+      fieldBytes += Buffer.byteLength(name) + Buffer.byteLength(value);
+      if (info.valueTruncated || info.nameTruncated) {
+        reject(
+          new ApiError(
+            413,
+            'FIELD_TOO_LARGE',
+            `The multipart part "${name}" is larger than the ${maxFieldBytes} bytes a non-file part may hold.`,
+            'Send files in parts with a filename; keep meta, tags and info parts small.',
+          ),
+        );
+        return;
+      }
+      if (fieldBytes > maxFieldBytesPerRequest) {
+        reject(
+          new ApiError(
+            413,
+            'FIELDS_TOO_LARGE',
+            `The non-file parts of this multipart body hold more than ${maxFieldBytesPerRequest} bytes together.`,
+            'Send fewer or smaller meta, tags and info parts, or split the upload into several requests.',
+          ),
+        );
+        return;
+      }
       const match = KEYED.exec(name);
       if (match) keyed.push({ kind: match[1]!, key: match[2]!, value });
       else fields.set(name, value);
@@ -283,7 +333,7 @@ export async function receiveMultipart(
       reject(
         badRequest(
           'TOO_MANY_FILES',
-          `At most ${ctx.limits.maxFilesPerRequest} files can be sent in one request.`,
+          `At most ${maxFiles} files can be sent in one request.`,
         ),
       ),
     );
@@ -291,7 +341,13 @@ export async function receiveMultipart(
       reject(badRequest('TOO_MANY_PARTS', 'The multipart body has too many parts.')),
     );
     parser.on('fieldsLimit', () =>
-      reject(badRequest('TOO_MANY_PARTS', 'The multipart body has too many fields.')),
+      reject(
+        badRequest(
+          'TOO_MANY_PARTS',
+          `The multipart body has more than ${maxFieldsPerRequest} non-file parts.`,
+          'Send per-file meta, tags and info as one JSON part each, or split the upload.',
+        ),
+      ),
     );
     parser.on('error', (error: Error) =>
       reject(badRequest('INVALID_MULTIPART', `The multipart body is malformed: ${error.message}.`)),
@@ -411,23 +467,12 @@ export async function receiveBase64(
 
 // ---- remote URLs -------------------------------------------------------------------------
 
-async function assertPublicHost(ctx: ServerContext, url: URL): Promise<void> {
-  if (ctx.allowPrivateUrlImports) return;
-  const host = url.hostname.replace(/^\[|\]$/g, '');
-  const addresses = ipaddr.isValid(host) ? [host] : (await lookup(host, { all: true })).map((a) => a.address);
-  for (const address of addresses) {
-    const parsed = ipaddr.process(address);
-    if (parsed.range() !== 'unicast') {
-      throw badRequest(
-        'URL_NOT_ALLOWED',
-        `${url.hostname} resolves to a ${parsed.range()} address, which imports may not reach.`,
-        'Import from a public address, or start the server with --allow-private-url-imports for local testing.',
-      );
-    }
-  }
-}
-
-/** Fetches one URL with its body streamed to a temp file; follows up to 5 redirects, each checked. */
+/**
+ * Fetches one URL with its body streamed to a temp file; follows up to 5 redirects. Every connection
+ * goes through `ctx.urlImportGuard`, which refuses loopback, private and other non-public addresses
+ * (unless allowPrivateUrlImports) on the very addresses it connects to, so a DNS answer that changes
+ * between a check and the connection (rebinding) cannot reach internal services.
+ */
 async function fetchToStage(
   ctx: ServerContext,
   rawUrl: string,
@@ -443,15 +488,26 @@ async function fetchToStage(
     if (url.protocol !== 'http:' && url.protocol !== 'https:') {
       throw badRequest('INVALID_URL', `Only http and https URLs can be imported; got ${url.protocol}.`);
     }
-    await assertPublicHost(ctx, url);
-    let response: Response;
+    let response: Awaited<ReturnType<typeof guardedFetch>>;
     try {
-      response = await fetch(url, { redirect: 'manual', signal });
+      response = await guardedFetch(url, {
+        redirect: 'manual',
+        signal,
+        dispatcher: ctx.urlImportGuard.agent,
+      });
     } catch (error) {
+      const refused = addressRefusal(error);
+      if (refused) {
+        throw badRequest(
+          'URL_NOT_ALLOWED',
+          `${refused.message}.`,
+          'Import from a public address, or start the server with --allow-private-url-imports for local testing.',
+        );
+      }
       const reason =
         (error as Error).name === 'TimeoutError'
           ? `took longer than ${ctx.limits.urlFetchTimeoutMs} ms`
-          : (error as Error).message;
+          : (((error as Error).cause as Error | undefined)?.message ?? (error as Error).message);
       throw badRequest('URL_FETCH_FAILED', `Fetching ${url.href} failed: ${reason}.`);
     }
     if (response.status >= 300 && response.status < 400 && response.headers.get('location')) {

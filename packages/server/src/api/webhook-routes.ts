@@ -2,7 +2,6 @@ import { badRequest } from '../errors.js';
 import type { Call, RouteSpec } from '../http/route.js';
 import { apiTime } from './serialize.js';
 import { WEBHOOK_EVENTS, type DeliveryState, type WebhookInput, type WebhookRow } from '../store/webhooks.js';
-import { assertPublicReceiver } from '../webhooks/dispatcher.js';
 import { bodyObject, intParam, single, uuidParam } from './params.js';
 
 /** Secrets and passwords are write-only: a reply says whether one is set, never what it is. */
@@ -46,7 +45,7 @@ async function receiverUrl(call: Call, value: unknown): Promise<string> {
   }
   if (!call.ctx.allowPrivateWebhooks) {
     try {
-      await assertPublicReceiver(url);
+      await call.ctx.webhookGuard.check(url);
     } catch (error) {
       throw badRequest(
         'URL_NOT_ALLOWED',

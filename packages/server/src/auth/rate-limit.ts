@@ -68,6 +68,14 @@ export class WindowLimiter {
     return 0;
   }
 
+  /** Gives back `cost` events counted for `id` (the newest), for a reservation that was not used. */
+  release(id: string, cost = 1): void {
+    const log = this.logs.get(id);
+    if (!log) return;
+    log.splice(Math.max(0, log.length - cost), cost);
+    if (log.length === 0) this.logs.delete(id);
+  }
+
   private live(id: string): number[] {
     const log = this.logs.get(id);
     if (!log) return [];

@@ -56,6 +56,10 @@ function sendBody(call: Call, file: FileWithFolder, body: Body, disposition?: 'a
   reply.header('last-modified', lastModified.toUTCString());
   reply.header('accept-ranges', 'bytes');
   reply.header('content-type', body.type);
+  // The type is the uploader's word: never let a browser sniff another one, nor run a stored page
+  // or script with this origin's rights (an HTML or SVG upload opened from its public URL).
+  reply.header('x-content-type-options', 'nosniff');
+  reply.header('content-security-policy', 'sandbox');
   const versioned = typeof call.query.vh === 'string' && file.sha1.startsWith(call.query.vh);
   // A URL carrying the current version hash never changes meaning; other URLs must revalidate.
   reply.header(

@@ -38,6 +38,7 @@ export interface TransformResult {
   size: number;
 }
 
+/** Largest side of a transform's output: `w`/`h` (after `dpr`) and the side following the aspect ratio. */
 const MAX_DIMENSION = 10_000;
 const DEFAULT_QUALITY = 80;
 const DEFAULT_BACKGROUND = '#ffffff';
@@ -287,7 +288,20 @@ function targetSize(params: TransformParams): { width?: number; height?: number 
 
 function resizeOptions(params: TransformParams, animated: boolean): ResizeOptions | undefined {
   if (params.w === undefined && params.h === undefined) return undefined;
-  const base: ResizeOptions = { ...targetSize(params), withoutEnlargement: params.org_if_sml === true };
+  const { width, height } = targetSize(params);
+  const withoutEnlargement = params.org_if_sml === true || params.func === 'bound';
+  // One side given: the other follows the aspect ratio, but never past MAX_DIMENSION either, so a
+  // 4x40 strip at ?w=10000 renders 1000x10000, not 10000x100000. Every fit scales alike with one
+  // side, so `inside` against a MAX_DIMENSION box on the missing side keeps their meaning.
+  if (width === undefined || height === undefined) {
+    return {
+      width: width ?? MAX_DIMENSION,
+      height: height ?? MAX_DIMENSION,
+      fit: 'inside',
+      withoutEnlargement,
+    };
+  }
+  const base: ResizeOptions = { width, height, withoutEnlargement: params.org_if_sml === true };
   switch (params.func) {
     case 'crop':
     case 'cover':

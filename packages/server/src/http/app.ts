@@ -80,10 +80,18 @@ export function buildApp(ctx: ServerContext, routes: RouteSpec[]): FastifyInstan
     routerOptions: { ignoreTrailingSlash: true, ignoreDuplicateSlashes: true, maxParamLength: 2048 },
     bodyLimit: ctx.limits.maxJsonBytes,
     genReqId: () => randomUUID(),
-    // Uploads can be large and slow; the idle socket timeout below still catches dead peers.
+    // Uploads can be large and slow, so a request as a whole has no deadline; a connection that
+    // goes silent (nothing sent or received) for `idleSocketTimeoutMs` is closed, and headers must
+    // arrive within `headersTimeoutMs`. A slow upload that keeps sending is never cut.
     requestTimeout: 0,
-    connectionTimeout: 0,
+    connectionTimeout: ctx.limits.idleSocketTimeoutMs,
     keepAliveTimeout: 65_000,
+    http: {
+      requestTimeout: 0,
+      headersTimeout: ctx.limits.headersTimeoutMs,
+      // How often headersTimeout is checked (node's default 30 s), finer when the timeout is short.
+      connectionsCheckingInterval: Math.max(50, Math.min(30_000, Math.floor(ctx.limits.headersTimeoutMs / 4))),
+    },
   });
 
   // Everything but JSON reaches handlers as the raw request stream: uploads are never buffered.
@@ -124,44 +132,60 @@ export function buildApp(ctx: ServerContext, routes: RouteSpec[]): FastifyInstan
   );
 
   const keyLimiter = ctx.limits.requestsPerMinutePerKey > 0 ? new RateLimiter(ctx.limits.requestsPerMinutePerKey) : undefined;
+  /** Each request's call, made (and its key checked) before the body is read. */
+  const calls = new WeakMap<FastifyRequest, Call>();
   for (const spec of routes) {
     for (const url of urlsOf(spec)) {
       const version = (url.match(/^\/:token\/(v4|v5)\//)?.[1] ?? 'v5') as ApiVersion;
+      /**
+       * The project, the key, its permissions and a SASS key's rules, from the URL and headers
+       * alone: run on `onRequest`, so a request refused here gets its answer without its body
+       * being read or parsed (a JSON body can be 64 MiB).
+       */
+      const admit = (req: FastifyRequest, reply: FastifyReply): Call => {
+        const params = req.params as Record<string, string>;
+        // tus replies carry the protocol version, refusals included.
+        if (spec.connector) reply.header('tus-resumable', '1.0.0');
+        if (!spec.connector && params.token !== ctx.token) {
+          throw new ApiError(404, 'PROJECT_NOT_FOUND', `No project has the token "${params.token}" on this server.`,
+            `This server serves the project "${ctx.token}".`);
+        }
+        const call: Call = {
+          req,
+          reply,
+          ctx,
+          url: { base: baseUrl(req), token: ctx.token, version, folderVisibility: folderVisibilityResolver(ctx.store.db) },
+          principal: undefined,
+          params,
+          query: (req.query ?? {}) as Record<string, unknown>,
+          body: undefined,
+        };
+        if (spec.permissions !== 'public') {
+          const principal = authenticate(call);
+          call.principal = principal;
+          if (principal.kind === 'sass') authorizeSass(call, spec, principal);
+          requirePermissions(principal, spec);
+          if (principal.kind === 'sass') admitSass(call, spec, principal);
+          // Counted last, so refused requests do not use up a key's budget.
+          const wait = keyLimiter?.take(principal.id) ?? 0;
+          if (wait > 0) {
+            throw new ApiError(429, 'TOO_MANY_REQUESTS', `This key made more than ${ctx.limits.requestsPerMinutePerKey} requests in a minute.`,
+              `Retry after ${wait} s, or spread requests out.`, {}, { 'retry-after': String(wait) });
+          }
+        }
+        calls.set(req, call);
+        return call;
+      };
       app.route({
         method: spec.method,
         url,
         bodyLimit: spec.bodyLimit?.(ctx),
+        onRequest: async (req, reply) => {
+          admit(req, reply);
+        },
         handler: async (req, reply) => {
-          const params = req.params as Record<string, string>;
-          // tus replies carry the protocol version, refusals included.
-          if (spec.connector) reply.header('tus-resumable', '1.0.0');
-          if (!spec.connector && params.token !== ctx.token) {
-            throw new ApiError(404, 'PROJECT_NOT_FOUND', `No project has the token "${params.token}" on this server.`,
-              `This server serves the project "${ctx.token}".`);
-          }
-          const call: Call = {
-            req,
-            reply,
-            ctx,
-            url: { base: baseUrl(req), token: ctx.token, version, folderVisibility: folderVisibilityResolver(ctx.store.db) },
-            principal: undefined,
-            params,
-            query: (req.query ?? {}) as Record<string, unknown>,
-            body: req.body,
-          };
-          if (spec.permissions !== 'public') {
-            const principal = authenticate(call);
-            call.principal = principal;
-            if (principal.kind === 'sass') authorizeSass(call, spec, principal);
-            requirePermissions(principal, spec);
-            if (principal.kind === 'sass') admitSass(call, spec, principal);
-            // Counted last, so refused requests do not use up a key's budget.
-            const wait = keyLimiter?.take(principal.id) ?? 0;
-            if (wait > 0) {
-              throw new ApiError(429, 'TOO_MANY_REQUESTS', `This key made more than ${ctx.limits.requestsPerMinutePerKey} requests in a minute.`,
-                `Retry after ${wait} s, or spread requests out.`, {}, { 'retry-after': String(wait) });
-            }
-          }
+          const call = calls.get(req) ?? admit(req, reply);
+          call.body = req.body;
           let result: HandlerResult;
           try {
             result = await spec.handler(call);

@@ -1,7 +1,8 @@
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import type { Database } from 'better-sqlite3';
 import { notFound } from '../errors.js';
 import { now, slugify } from './metadata-store.js';
+import { newPublicId } from './public-id.js';
 
 export interface Airbox {
   id: number;
@@ -56,11 +57,8 @@ export const MAX_AIRBOXES = 1000;
 const SELECT = `SELECT a.*, d.uuid AS current_folder_uuid, d.path AS current_folder_path
   FROM airboxes a LEFT JOIN folders d ON d.id = a.folder_id`;
 
-/** A public id in the style of share links: 10 lower-case letters and digits. */
-function newPuid(): string {
-  const alphabet = 'abcdefghijklmnopqrstuvwxyz0123456789';
-  return [...randomBytes(10)].map((b) => alphabet[b % 36]).join('');
-}
+/** A public id in the style of share links (lower-case letters and digits), 134 bits: it is the upload credential. */
+const newPuid = (): string => newPublicId();
 
 const toAirbox = (row: AirboxRow): Airbox => ({
   id: row.id,

@@ -189,7 +189,7 @@ export class ApprovalStore {
             403,
             'NOT_AN_APPROVER',
             `${JSON.stringify(approver)} is not an approver of approval ${uuid}.`,
-            `Its approvers are: ${approval.approvers.join(', ')}.`,
+            'Only the approvers named when it was created can vote; ask its requester to add you in a new request.',
           );
         }
         if (approval.status !== 'pending') {

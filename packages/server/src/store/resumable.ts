@@ -89,8 +89,21 @@ export interface AppendResult {
  * acknowledged offset survives `kill -9` and power loss. Bytes past the recorded offset (a crash
  * in the middle of a PATCH) are cut off on the next write: the client resends them.
  */
+/** What the store keeps in memory of each record: enough to count pending uploads and spare committing blobs. */
+interface IndexEntry {
+  createdBy: string;
+  expiresAt: number;
+  /** Neither committed nor failed: it still takes bytes (or is being committed). */
+  pending: boolean;
+  /** The blob id while a commit is under way (`committing`): its blob may sit in blobs/ before its row commits. */
+  committingBlob?: string;
+}
+
 export class ResumableStore {
   private readonly locks = new Map<string, { done: Promise<void>; abort: () => void }>();
+  /** Every record on disk, kept in step by `create`, `save` and `remove` (loaded by `init`). */
+  private readonly index = new Map<string, IndexEntry>();
+  private readonly committingBlobs = new Set<string>();
   /** Running sha1 of each upload's bytes [0, bytes) while the process lives; saves re-reading the file at the end. */
   private readonly hashes = new Map<string, { hash: Hash; bytes: number }>();
 
@@ -101,6 +114,53 @@ export class ResumableStore {
 
   async init(): Promise<void> {
     await mkdir(this.dir, { recursive: true });
+    for (const name of await readdir(this.dir)) {
+      if (!name.endsWith('.json')) continue;
+      try {
+        const upload = await this.get(name.slice(0, -5));
+        if (upload) this.track(upload);
+      } catch {
+        // Unreadable record: nothing can resume it, and expiry removes it.
+      }
+    }
+  }
+
+  private track(upload: ResumableUpload): void {
+    this.untrack(upload.id);
+    const pending = !upload.fileUuid && !upload.failure;
+    const committingBlob = pending && upload.committing ? upload.blobId : undefined;
+    this.index.set(upload.id, { createdBy: upload.createdBy, expiresAt: upload.expiresAt, pending, committingBlob });
+    if (committingBlob) this.committingBlobs.add(committingBlob);
+  }
+
+  private untrack(id: string): void {
+    const entry = this.index.get(id);
+    if (entry?.committingBlob) this.committingBlobs.delete(entry.committingBlob);
+    this.index.delete(id);
+  }
+
+  /**
+   * Uploads not yet committed nor failed and not expired at `now`, of `createdBy` when given: how
+   * many, and when the first of them expires (ms since the epoch; undefined when none).
+   */
+  pending(now: number, createdBy?: string): { count: number; nextExpiry: number | undefined } {
+    let count = 0;
+    let nextExpiry: number | undefined;
+    for (const entry of this.index.values()) {
+      if (!entry.pending || entry.expiresAt <= now) continue;
+      if (createdBy !== undefined && entry.createdBy !== createdBy) continue;
+      count++;
+      nextExpiry = Math.min(nextExpiry ?? entry.expiresAt, entry.expiresAt);
+    }
+    return { count, nextExpiry };
+  }
+
+  /**
+   * Whether `blobId` belongs to an upload whose commit is under way (or was cut short by a crash):
+   * its blob may be in blobs/ before the row that references it, and must not be taken for an orphan.
+   */
+  isCommittingBlob(blobId: string): boolean {
+    return this.committingBlobs.has(blobId);
   }
 
   static newId(): string {
@@ -121,14 +181,21 @@ export class ResumableStore {
 
   /** Creates the (empty) data file, then the record: a record always has its data file. */
   async create(upload: ResumableUpload): Promise<void> {
-    const handle = await open(this.dataPath(upload.id), 'wx');
+    // Counted at once (before any await), so that a cap checked just before holds under concurrency.
+    this.track(upload);
     try {
-      if (this.sync) await handle.sync();
-    } finally {
-      await handle.close();
+      const handle = await open(this.dataPath(upload.id), 'wx');
+      try {
+        if (this.sync) await handle.sync();
+      } finally {
+        await handle.close();
+      }
+      this.hashes.set(upload.id, { hash: createHash('sha1'), bytes: 0 });
+      await this.save(upload);
+    } catch (error) {
+      this.untrack(upload.id);
+      throw error;
     }
-    this.hashes.set(upload.id, { hash: createHash('sha1'), bytes: 0 });
-    await this.save(upload);
   }
 
   async get(id: string): Promise<ResumableUpload | undefined> {
@@ -153,13 +220,37 @@ export class ResumableStore {
       await handle.close();
     }
     await rename(temp, path);
+    this.track(upload);
     if (this.sync) await fsyncDir(this.dir);
   }
 
   async remove(id: string): Promise<void> {
+    this.untrack(id);
     this.hashes.delete(id);
     await rm(this.recordPath(id), { force: true });
     await rm(this.dataPath(id), { force: true });
+  }
+
+  /**
+   * After a crash between moving an upload's data into the blob store (`blobPath`) and committing
+   * its row, moves the data back when it is there and the data file is not, so that the commit can
+   * run again. Returns whether it moved anything.
+   */
+  async takeBack(upload: ResumableUpload, blobPath: string): Promise<boolean> {
+    try {
+      await stat(this.dataPath(upload.id));
+      return false;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+    }
+    try {
+      await rename(blobPath, this.dataPath(upload.id));
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return false;
+      throw error;
+    }
+    if (this.sync) await fsyncDir(this.dir);
+    return true;
   }
 
   /** Forgets the running hash (the data file moved into the blob store). */

@@ -1,7 +1,8 @@
-import { randomBytes, randomUUID, scryptSync, timingSafeEqual } from 'node:crypto';
+import { randomBytes, randomUUID, scrypt, scryptSync, timingSafeEqual, type BinaryLike, type ScryptOptions } from 'node:crypto';
 import type { Database } from 'better-sqlite3';
 import { notFound } from '../errors.js';
 import { now, slugify } from './metadata-store.js';
+import { newPublicId } from './public-id.js';
 import type { FileWithFolder } from './rows.js';
 
 export interface ShareItem {
@@ -60,18 +61,24 @@ function hashPassword(pass: string): string {
   return `scrypt$${salt.toString('hex')}$${scryptSync(pass, salt, 32, SCRYPT).toString('hex')}`;
 }
 
-function passwordMatches(pass: string, stored: string): boolean {
+const scryptAsync = (pass: BinaryLike, salt: BinaryLike, length: number, options: ScryptOptions): Promise<Buffer> =>
+  new Promise((resolve, reject) =>
+    scrypt(pass, salt, length, options, (error, key) => (error ? reject(error) : resolve(key))),
+  );
+
+/** Hashes on the libuv thread pool: a password check never blocks the event loop. */
+async function passwordMatches(pass: string, stored: string): Promise<boolean> {
   const [, saltHex, hashHex] = stored.split('$');
   const expected = Buffer.from(hashHex ?? '', 'hex');
-  const actual = scryptSync(pass, Buffer.from(saltHex ?? '', 'hex'), expected.length || 32, SCRYPT);
+  const actual = await scryptAsync(pass, Buffer.from(saltHex ?? '', 'hex'), expected.length || 32, SCRYPT);
   return expected.length === actual.length && timingSafeEqual(expected, actual);
 }
 
-/** A public id in the spirit of the real share links: 10 lower-case letters and digits. */
-function newPuid(): string {
-  const alphabet = 'abcdefghijklmnopqrstuvwxyz0123456789';
-  return [...randomBytes(10)].map((b) => alphabet[b % 36]).join('');
-}
+/** Stands in for the hash when no entry takes the user name, so that answer costs a hash too. */
+const DECOY = `scrypt$${'00'.repeat(16)}$${'00'.repeat(32)}`;
+
+/** A public id in the spirit of the real share links (lower-case letters and digits), 134 bits. */
+const newPuid = (): string => newPublicId();
 
 const toShare = (row: ShareRow): Share => ({
   uuid: row.uuid,
@@ -180,16 +187,24 @@ export class ShareStore {
     return { files, total };
   }
 
-  /** Whether `user`/`pass` open the share; an entry with an empty user accepts any user name. */
-  checkPassword(puid: string, user: string, pass: string): boolean {
+  /**
+   * Whether `user`/`pass` open the share; an entry with an empty user accepts any user name. Only
+   * the entries that take `user` are hashed (one at a time, off the event loop); every candidate
+   * is, so the answer takes as long whichever of them matches, and a user name no entry takes
+   * still costs one hash.
+   */
+  async checkPassword(puid: string, user: string, pass: string): Promise<boolean> {
     const row = this.db.prepare('SELECT auth FROM shares WHERE puid = ?').get(puid) as
       { auth: string } | undefined;
     const entries = row ? (JSON.parse(row.auth) as StoredAuth[]) : [];
-    // Every candidate is hashed, so the answer takes as long whichever entry matches.
+    const candidates = entries.filter((entry) => entry.user === '' || entry.user === user);
+    if (candidates.length === 0) {
+      await passwordMatches(pass, DECOY);
+      return false;
+    }
     let ok = false;
-    for (const entry of entries) {
-      const matches = passwordMatches(pass, entry.hash);
-      if (matches && (entry.user === '' || entry.user === user)) ok = true;
+    for (const entry of candidates) {
+      if (await passwordMatches(pass, entry.hash)) ok = true;
     }
     return ok;
   }

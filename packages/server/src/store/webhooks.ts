@@ -76,6 +76,10 @@ export interface DueDelivery {
 /** Most subscriptions a project may hold: each one costs an outbox row per change. */
 export const MAX_WEBHOOKS = 100;
 
+/** The oldest pending delivery of the webhook `w` (correlated subquery), read from the partial index. */
+const PENDING_HEAD = `SELECT id FROM webhook_deliveries INDEXED BY webhook_deliveries_pending
+  WHERE webhook_id = w.id AND state = 'pending' ORDER BY id LIMIT 1`;
+
 /**
  * Webhook subscriptions and their delivery log. Events themselves are written by triggers
  * (schema migration 5), in the same transaction as the change they describe.
@@ -87,14 +91,15 @@ export class WebhookStore {
     this.stmt = {
       byUuid: db.prepare('SELECT * FROM webhooks WHERE uuid = ?'),
       // Each active webhook's oldest pending delivery, if it is due: a later one never overtakes it.
+      // The head is found per webhook through the partial index (one seek each, at most
+      // MAX_WEBHOOKS): these run after every write, and must not read every pending delivery.
       due: db.prepare(
-        `SELECT d.id FROM (SELECT min(id) AS id FROM webhook_deliveries WHERE state = 'pending' GROUP BY webhook_id) head
-         JOIN webhook_deliveries d ON d.id = head.id JOIN webhooks w ON w.id = d.webhook_id
+        `SELECT d.id FROM webhooks w JOIN webhook_deliveries d ON d.id = (${PENDING_HEAD})
          WHERE w.active = 1 AND d.next_attempt_at <= ? ORDER BY d.id LIMIT ?`,
       ),
       nextDue: db.prepare(
-        `SELECT min(d.next_attempt_at) AS at FROM (SELECT min(id) AS id FROM webhook_deliveries WHERE state = 'pending' GROUP BY webhook_id) head
-         JOIN webhook_deliveries d ON d.id = head.id JOIN webhooks w ON w.id = d.webhook_id WHERE w.active = 1`,
+        `SELECT min(d.next_attempt_at) AS at FROM webhooks w JOIN webhook_deliveries d ON d.id = (${PENDING_HEAD})
+         WHERE w.active = 1`,
       ),
       delivery: db.prepare('SELECT * FROM webhook_deliveries WHERE id = ?'),
       event: db.prepare('SELECT * FROM webhook_events WHERE id = ?'),

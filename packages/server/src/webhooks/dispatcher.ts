@@ -1,8 +1,7 @@
 import { createHmac } from 'node:crypto';
-import { lookup } from 'node:dns/promises';
-import ipaddr from 'ipaddr.js';
 import { apiTime, fileObject, folderObject, type UrlContext } from '../api/serialize.js';
 import type { ServerContext } from '../context.js';
+import { guardedFetch } from '../net/guarded-agent.js';
 import type { FileWithFolder, FolderRow } from '../store/rows.js';
 import type { DueDelivery, WebhookStore } from '../store/webhooks.js';
 
@@ -21,17 +20,6 @@ export interface DispatcherOptions {
   pollMs?: number;
   /** How long finished deliveries stay in the log. Default 7 days. */
   retentionMs?: number;
-}
-
-/** Refuses receivers on loopback, private and other non-public addresses (the server would be an SSRF proxy). */
-export async function assertPublicReceiver(url: URL): Promise<void> {
-  const host = url.hostname.replace(/^\[|\]$/g, '');
-  const addresses = ipaddr.isValid(host) ? [host] : (await lookup(host, { all: true })).map((a) => a.address);
-  for (const address of addresses) {
-    const range = ipaddr.process(address).range();
-    if (range !== 'unicast')
-      throw new Error(`${url.hostname} resolves to a ${range} address, which webhooks may not reach`);
-  }
 }
 
 /** The JSON body of one event, as every subscription receives it. */
@@ -167,13 +155,14 @@ export class WebhookDispatcher {
     let status: number | null = null;
     let error: string | undefined;
     try {
-      const target = new URL(webhook.url);
-      if (!this.ctx.allowPrivateWebhooks) await assertPublicReceiver(target);
-      const response = await fetch(target, {
+      // The guard checks each address the connection is made to (loopback, private and other
+      // non-public ones are refused unless allowPrivateWebhooks): the server must not be an SSRF proxy.
+      const response = await guardedFetch(new URL(webhook.url), {
         method: 'POST',
         headers,
         body,
         redirect: 'manual',
+        dispatcher: this.ctx.webhookGuard.agent,
         signal: AbortSignal.any([signal, AbortSignal.timeout(this.timeoutMs)]),
       });
       await response.body?.cancel();
