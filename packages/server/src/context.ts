@@ -41,6 +41,10 @@ export interface Limits {
   maxPendingResumablePerKey: number;
   /** Most unfinished (not expired) resumable uploads on the server; more is a 429. */
   maxPendingResumable: number;
+  /** CDN transform renders (cache misses) running at once; default one per CPU core, at least 2. */
+  maxConcurrentTransforms: number;
+  /** CDN transform renders waiting for a slot; past that a render is a 503 TRANSFORM_BUSY (Retry-After: 1). */
+  maxQueuedTransforms: number;
 }
 
 export type DuplicatePolicy = 'skip' | 'allow';

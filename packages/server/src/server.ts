@@ -7,7 +7,7 @@ import { Network, type CountryResolver } from './auth/network.js';
 import { SassLimiters } from './auth/sass-rules.js';
 import { SecurityTemplateStore } from './auth/sass.js';
 import { ROUTES } from './api/routes.js';
-import { TransformCache } from './cdn/transform.js';
+import { DEFAULT_MAX_CONCURRENT_TRANSFORMS, DEFAULT_MAX_QUEUED_TRANSFORMS, TransformCache } from './cdn/transform.js';
 import type { DuplicatePolicy, Limits, ServerContext } from './context.js';
 import { buildApp } from './http/app.js';
 import { AddressGuard, type HostResolver } from './net/guarded-agent.js';
@@ -47,6 +47,8 @@ export interface ServerOptions {
   webhooks?: DispatcherOptions;
   /** Bytes the transformed-image cache may use. Default 256 MiB. */
   transformCacheBytes?: number;
+  /** Awaited before each CDN transform render, inside its render slot (tests hold renders with it). */
+  beforeTransformRender?: () => Promise<void>;
   /** How often unreferenced blobs are collected while running, in ms; 0 turns it off. Default 15 minutes. */
   gcIntervalMs?: number;
   /**
@@ -112,6 +114,8 @@ export const DEFAULT_LIMITS: Limits = {
   resumableExpiryMs: 24 * 60 * 60_000,
   maxPendingResumablePerKey: 100,
   maxPendingResumable: 1000,
+  maxConcurrentTransforms: DEFAULT_MAX_CONCURRENT_TRANSFORMS,
+  maxQueuedTransforms: DEFAULT_MAX_QUEUED_TRANSFORMS,
 };
 
 const LEVELS: LogLevel[] = ['silent', 'error', 'warn', 'info', 'debug'];
@@ -189,6 +193,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   const recovered = { ...swept, expiredUploads: await resumable.expire(clock(), 0) };
   if (recovered.temps + recovered.orphans + recovered.expiredUploads > 0) log('info', 'start-up recovery', recovered);
 
+  const limits: Limits = { ...DEFAULT_LIMITS, ...options.limits };
   const ctx: ServerContext = {
     token,
     store,
@@ -200,8 +205,14 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     sassLimits: new SassLimiters(clock),
     network,
     clock,
-    transforms: new TransformCache({ dir: join(data, 'cache', 'transforms'), maxBytes: options.transformCacheBytes ?? 256 * 1024 ** 2 }),
-    limits: { ...DEFAULT_LIMITS, ...options.limits },
+    transforms: new TransformCache({
+      dir: join(data, 'cache', 'transforms'),
+      maxBytes: options.transformCacheBytes ?? 256 * 1024 ** 2,
+      maxConcurrent: limits.maxConcurrentTransforms,
+      maxQueued: limits.maxQueuedTransforms,
+      beforeRender: options.beforeTransformRender,
+    }),
+    limits,
     duplicatePolicy: options.duplicatePolicy ?? 'skip',
     allowPrivateUrlImports: options.allowPrivateUrlImports ?? false,
     allowPrivateWebhooks: options.allowPrivateWebhooks ?? options.allowPrivateUrlImports ?? false,

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { startHarness, type Harness } from './harness.js';
 
 const sha1 = (data: string | Buffer): string => createHash('sha1').update(data).digest('hex');
@@ -228,5 +228,55 @@ describe('CDN delivery', () => {
     expect([meta.width, meta.height, meta.format]).toEqual([100, 50, 'webp']);
     const bad = await fetch(`${image.url.cdn}&w=-5`);
     expect(bad.status).toBe(400);
+  });
+});
+
+describe('CDN transform render slots', () => {
+  it('answers 503 TRANSFORM_BUSY past the running and queued renders, never for originals or cached ones', async () => {
+    let entered = 0;
+    let open!: () => void;
+    const opened = new Promise<void>((resolve) => (open = resolve));
+    let holding = false;
+    const busy = await startHarness({
+      limits: { maxConcurrentTransforms: 1, maxQueuedTransforms: 1 },
+      beforeTransformRender: () => {
+        if (!holding) return Promise.resolve();
+        entered++;
+        return opened;
+      },
+    });
+    try {
+      const sharp = (await import('sharp')).default;
+      const png = await sharp({ create: { width: 40, height: 20, channels: 3, background: '#00ff00' } }).png().toBuffer();
+      const image = (await busy.upload('/slots', 'green.png', png)).file as FileObject;
+      expect((await fetch(`${image.url.cdn}&w=10`)).status).toBe(200);
+
+      holding = true;
+      const first = fetch(`${image.url.cdn}&w=11`);
+      await vi.waitFor(() => expect(entered).toBe(1));
+      // The slot is taken; of two more distinct renders one waits in the queue and the other, whichever
+      // arrives last, is refused at once: the first of the two to answer is the refusal.
+      const pending = [fetch(`${image.url.cdn}&w=12`), fetch(`${image.url.cdn}&w=13`)];
+      const refused = await Promise.race(pending);
+      expect(refused.status).toBe(503);
+      expect(refused.headers.get('retry-after')).toBe('1');
+      expect(await refused.json()).toMatchObject({ status: 'error', code: 'TRANSFORM_BUSY' });
+      expect(entered).toBe(1);
+      // Originals and cached transforms are served meanwhile.
+      expect((await fetch(image.url.cdn)).status).toBe(200);
+      expect((await fetch(image.url.public)).status).toBe(200);
+      expect((await fetch(`${image.url.cdn}&w=10`)).status).toBe(200);
+
+      open();
+      const statuses = [(await first).status, ...(await Promise.all(pending)).map((r) => r.status)];
+      expect(statuses.sort()).toEqual([200, 200, 503]);
+      expect(entered).toBe(2);
+      // With the slot free again the refused render goes through.
+      expect((await fetch(`${image.url.cdn}&w=12`)).status).toBe(200);
+      expect((await fetch(`${image.url.cdn}&w=13`)).status).toBe(200);
+    } finally {
+      open();
+      await busy.close();
+    }
   });
 });

@@ -346,6 +346,46 @@ describe('share passwords under attack', () => {
     expect(await Promise.all(guesses)).toEqual([401, 401, 401]);
   });
 
+  it('creating a share with 20 passwords hashes them off the event loop, and each one opens it', async () => {
+    const auth = Array.from({ length: 20 }, (_, i) => ({ user: `user-${i}`, pass: `pass-${i}` }));
+    let createdAt = Number.POSITIVE_INFINITY;
+    const creating = makeShare('Twenty', auth).then((share) => {
+      createdAt = performance.now();
+      return share;
+    });
+    await new Promise((resolve) => setTimeout(resolve, 30));
+    const other = await s.call('GET', '/public/settings', { key: null });
+    const otherDone = performance.now();
+    expect(other.status).toBe(200);
+    // Twenty blocking hashes would hold every other request until the share was created.
+    expect(otherDone).toBeLessThan(createdAt);
+    const share = await creating;
+    expect(share.auth).toEqual(auth.map(({ user }) => ({ user })));
+    // One address each: checks in flight count against an address's guessing quota.
+    const statuses = await Promise.all(
+      auth.map(({ user, pass }, i) =>
+        s.call('GET', share.share_uri, { key: null, headers: { Authorization: basic(user, pass), 'X-Forwarded-For': `192.0.2.${i + 1}` } }),
+      ),
+    );
+    expect(statuses.map((r) => r.status)).toEqual(auth.map(() => 200));
+    const swapped = await s.call('GET', share.share_uri, {
+      key: null,
+      headers: { Authorization: basic('user-0', 'pass-1'), 'X-Forwarded-For': '192.0.2.100' },
+    });
+    expect([swapped.status, swapped.body.code]).toEqual([401, 'SHARE_PASSWORD_INVALID']);
+    const db = new BetterSqlite3(join(s.dir, 'metadata.sqlite'), { readonly: true });
+    try {
+      const stored = JSON.parse(
+        (db.prepare('SELECT auth FROM shares WHERE uuid = ?').get(share.uuid) as { auth: string }).auth,
+      ) as Array<{ user: string; hash: string }>;
+      expect(stored).toHaveLength(20);
+      for (const entry of stored) expect(entry.hash).toMatch(/^scrypt\$[0-9a-f]{32}\$[0-9a-f]{64}$/);
+      expect(new Set(stored.map((entry) => entry.hash.split('$')[1])).size).toBe(20);
+    } finally {
+      db.close();
+    }
+  });
+
   it('wrong passwords past 10 a minute from one address get 429 with Retry-After, per share and address', async () => {
     const share = await makeShare('Guarded', [{ user: 'press', pass: 'right' }]);
     // Concurrent guesses cannot overshoot the quota.

@@ -141,7 +141,7 @@ function parseAuth(value: unknown): NewShare['auth'] {
   });
 }
 
-function createShare(call: Call): Record<string, unknown> {
+async function createShare(call: Call): Promise<Record<string, unknown>> {
   const body = bodyObject(call.body);
   if (typeof body.title !== 'string' || body.title.trim() === '' || body.title.length > 255) {
     throw badRequest(
@@ -171,7 +171,8 @@ function createShare(call: Call): Record<string, unknown> {
       `"expires_at" (${expiresAt}) is already past; the share could never be opened.`,
     );
   }
-  const share = call.ctx.catalog.shares.create({
+  // Passwords are hashed asynchronously (up to 20 scrypt hashes, about 1 s) before the row is written.
+  const share = await call.ctx.catalog.shares.create({
     title: body.title.trim(),
     description: typeof body.description === 'string' ? body.description : '',
     items: parseItems(call, body.items),

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
 import sharp from 'sharp';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { ApiError } from '../errors.js';
 import { parseTransformParams, TransformCache, type TransformParams } from './transform.js';
 
@@ -16,12 +16,39 @@ let truncated: string;
 let bomb: string; // a valid PNG header claiming 30000×30000 pixels
 let dirCount = 0;
 
-const newCache = (options: { maxBytes?: number; maxEntries?: number; dir?: string } = {}) =>
+const newCache = (
+  options: {
+    maxBytes?: number;
+    maxEntries?: number;
+    dir?: string;
+    maxConcurrent?: number;
+    maxQueued?: number;
+    beforeRender?: () => Promise<void>;
+  } = {},
+) =>
   new TransformCache({
     dir: options.dir ?? join(root, `cache-${dirCount++}`),
     maxBytes: options.maxBytes ?? 10_000_000,
     maxEntries: options.maxEntries,
+    maxConcurrent: options.maxConcurrent,
+    maxQueued: options.maxQueued,
+    beforeRender: options.beforeRender,
   });
+
+/** A gate renders wait at: `entered` counts the renders that reached it, `open()` lets them all through. */
+function gate(): { hook: () => Promise<void>; entered: () => number; open: () => void } {
+  let count = 0;
+  let open!: () => void;
+  const opened = new Promise<void>((resolve) => (open = resolve));
+  return {
+    hook: () => {
+      count++;
+      return opened;
+    },
+    entered: () => count,
+    open,
+  };
+}
 
 const params = (query: Record<string, unknown>): TransformParams => {
   const parsed = parseTransformParams(query);
@@ -363,5 +390,51 @@ describe('TransformCache caching', () => {
     expect(smaller.entryCount).toBe(1);
     expect(readdirSync(dir).filter((name) => !name.endsWith('.txt'))).toHaveLength(1);
     unlinkSync(join(dir, 'unrelated.txt'));
+  });
+});
+
+describe('TransformCache render slots', () => {
+  it('runs at most maxConcurrent renders, queues maxQueued more and refuses the rest with 503', async () => {
+    const held = gate();
+    const cache = newCache({ maxConcurrent: 1, maxQueued: 1, beforeRender: held.hook });
+    // An entry cached beforehand, in a directory a gated cache opens below.
+    const warm = newCache({ dir: join(root, 'slots'), maxConcurrent: 1, maxQueued: 0 });
+    const cached = await warm.get('s', blocks, 'image/png', params({ w: '30' }));
+
+    const first = cache.get('s', blocks, 'image/png', params({ w: '31' }));
+    const second = cache.get('s', blocks, 'image/png', params({ w: '32' }));
+    await vi.waitFor(() => expect(cache.rendering).toEqual({ running: 1, queued: 1 }));
+    expect(held.entered()).toBe(1);
+
+    // A third distinct render finds the slot and the queue taken.
+    const busy = await thrown(cache.get('s', blocks, 'image/png', params({ w: '33' })));
+    expect([busy.httpStatus, busy.code, busy.headers]).toEqual([503, 'TRANSFORM_BUSY', { 'retry-after': '1' }]);
+    // The same key as a render in progress joins it rather than queueing.
+    const joined = cache.get('s', blocks, 'image/png', params({ width: '31' }));
+    // func=proxy (the original) never waits; nor does a hit (another cache over a warmed directory).
+    expect(await cache.get('s', blocks, 'image/png', { func: 'proxy', w: 10 })).toMatchObject({ path: blocks });
+    const hits = newCache({ dir: join(root, 'slots'), maxConcurrent: 1, maxQueued: 0, beforeRender: held.hook });
+    const blocker = hits.get('s', blocks, 'image/png', params({ w: '34' }));
+    await vi.waitFor(() => expect(hits.rendering.running).toBe(1));
+    expect(await hits.get('s', blocks, 'image/png', params({ w: '30' }))).toEqual(cached);
+    expect(cache.stats).toMatchObject({ renders: 0, busy: 1 }); // both still held at the gate
+
+    held.open();
+    const [a, b, c] = await Promise.all([first, second, joined, blocker]);
+    expect(a).toEqual(c);
+    expect((await sharp(a!.path).metadata()).width).toBe(31);
+    expect((await sharp(b!.path).metadata()).width).toBe(32);
+    expect(cache.stats).toMatchObject({ renders: 2, busy: 1 });
+    expect(cache.rendering).toEqual({ running: 0, queued: 0 });
+    // With the slot free again the refused render goes through.
+    expect((await sharp((await cache.get('s', blocks, 'image/png', params({ w: '33' }))).path).metadata()).width).toBe(33);
+  });
+
+  it('frees the slot when a render fails', async () => {
+    const cache = newCache({ maxConcurrent: 1, maxQueued: 0 });
+    const error = await thrown(cache.get('t', text, 'text/plain', params({ w: '10' })));
+    expect(error.code).toBe('NOT_AN_IMAGE');
+    expect(cache.rendering).toEqual({ running: 0, queued: 0 });
+    expect((await cache.get('t', blocks, 'image/png', params({ w: '10' }))).size).toBeGreaterThan(0);
   });
 });

@@ -6,6 +6,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { mkdirSync, readdirSync, statSync, unlinkSync, type Stats } from 'node:fs';
 import { mkdir, rename, rm, stat, unlink, utimes } from 'node:fs/promises';
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import sharp, { type Metadata, type ResizeOptions, type Sharp } from 'sharp';
 import { ApiError, badRequest } from '../errors.js';
@@ -406,17 +407,82 @@ const TEMP_PREFIX = '.tmp-';
 /** Temp files older than this are leftovers of a crash, not a render still in progress. */
 const STALE_TEMP_MS = 60_000;
 
+/** Renders that may run at once by default: one per CPU core, at least 2. */
+export const DEFAULT_MAX_CONCURRENT_TRANSFORMS = Math.max(2, availableParallelism());
+/** Renders that may wait for a slot by default; past that a render is refused with 503 TRANSFORM_BUSY. */
+export const DEFAULT_MAX_QUEUED_TRANSFORMS = 32;
+
 export interface TransformCacheOptions {
   dir: string;
   maxBytes: number;
   maxEntries?: number;
+  /** Renders (cache misses) that run at once; default one per CPU core, at least 2. */
+  maxConcurrent?: number;
+  /** Renders that may wait for a slot; more are refused with 503 TRANSFORM_BUSY. Default 32. */
+  maxQueued?: number;
+  /** Awaited inside a render slot before the render starts (tests hold renders with it). */
+  beforeRender?: () => Promise<void>;
+}
+
+const busy = (): ApiError =>
+  new ApiError(
+    503,
+    'TRANSFORM_BUSY',
+    'The server is rendering as many image transforms as it can take right now',
+    'Retry in a moment; cached transforms and originals are served meanwhile',
+    undefined,
+    { 'retry-after': '1' },
+  );
+
+/**
+ * A counting semaphore with a bounded wait queue: at most `max` holders, at most `maxQueued`
+ * waiting (first come, first served); `acquire` throws TRANSFORM_BUSY past both.
+ */
+class RenderSlots {
+  private running = 0;
+  private readonly waiting: Array<() => void> = [];
+
+  constructor(
+    private readonly max: number,
+    private readonly maxQueued: number,
+  ) {}
+
+  get active(): number {
+    return this.running;
+  }
+
+  get queued(): number {
+    return this.waiting.length;
+  }
+
+  /** Resolves to the slot's release function, to be called exactly once. */
+  async acquire(): Promise<() => void> {
+    if (this.running < this.max) {
+      this.running++;
+    } else {
+      if (this.waiting.length >= this.maxQueued) throw busy();
+      // release() hands its slot straight to the first waiter, so `running` stays as it is.
+      await new Promise<void>((resolve) => this.waiting.push(resolve));
+    }
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      const next = this.waiting.shift();
+      if (next) next();
+      else this.running--;
+    };
+  }
 }
 
 export class TransformCache {
-  readonly stats = { hits: 0, renders: 0, evictions: 0 };
+  /** `busy`: renders refused because every slot and the whole wait queue were taken. */
+  readonly stats = { hits: 0, renders: 0, evictions: 0, busy: 0 };
   private readonly dir: string;
   private readonly maxBytes: number;
   private readonly maxEntries: number;
+  private readonly slots: RenderSlots;
+  private readonly beforeRender?: () => Promise<void>;
   /** Map order is recency order: the first entry is the least recently used. */
   private readonly index = new Map<string, Entry>();
   private readonly inflight = new Map<string, Promise<TransformResult>>();
@@ -426,6 +492,11 @@ export class TransformCache {
     this.dir = options.dir;
     this.maxBytes = options.maxBytes;
     this.maxEntries = options.maxEntries ?? 10_000;
+    this.slots = new RenderSlots(
+      Math.max(1, options.maxConcurrent ?? DEFAULT_MAX_CONCURRENT_TRANSFORMS),
+      Math.max(0, options.maxQueued ?? DEFAULT_MAX_QUEUED_TRANSFORMS),
+    );
+    this.beforeRender = options.beforeRender;
     mkdirSync(this.dir, { recursive: true });
     this.load();
   }
@@ -438,9 +509,16 @@ export class TransformCache {
     return this.index.size;
   }
 
+  /** Renders running now, and renders waiting for a slot. */
+  get rendering(): { running: number; queued: number } {
+    return { running: this.slots.active, queued: this.slots.queued };
+  }
+
   /**
    * Returns the path and MIME type of the transformed image, computing it once per (sourceKey, params)
    * and reusing it after. `sourceKey` must change whenever the source content does (e.g. uuid + hash).
+   * Only a render (a miss not already in progress) takes a render slot: with every slot and the wait
+   * queue taken it fails with 503 TRANSFORM_BUSY; hits and `func=proxy` never wait.
    */
   async get(
     sourceKey: string,
@@ -488,6 +566,27 @@ export class TransformCache {
   }
 
   private async render(
+    key: string,
+    sourcePath: string,
+    params: TransformParams,
+    chosen: FormatToken | 'auto',
+  ): Promise<TransformResult> {
+    let release: () => void;
+    try {
+      release = await this.slots.acquire();
+    } catch (error) {
+      this.stats.busy++;
+      throw error;
+    }
+    try {
+      if (this.beforeRender) await this.beforeRender();
+      return await this.renderInSlot(key, sourcePath, params, chosen);
+    } finally {
+      release();
+    }
+  }
+
+  private async renderInSlot(
     key: string,
     sourcePath: string,
     params: TransformParams,

@@ -1,4 +1,4 @@
-import { randomBytes, randomUUID, scrypt, scryptSync, timingSafeEqual, type BinaryLike, type ScryptOptions } from 'node:crypto';
+import { randomBytes, randomUUID, scrypt, timingSafeEqual, type BinaryLike, type ScryptOptions } from 'node:crypto';
 import type { Database } from 'better-sqlite3';
 import { notFound } from '../errors.js';
 import { now, slugify } from './metadata-store.js';
@@ -56,15 +56,26 @@ interface StoredAuth {
 
 const SCRYPT = { N: 16384, r: 8, p: 1 } as const;
 
-function hashPassword(pass: string): string {
-  const salt = randomBytes(16);
-  return `scrypt$${salt.toString('hex')}$${scryptSync(pass, salt, 32, SCRYPT).toString('hex')}`;
-}
-
 const scryptAsync = (pass: BinaryLike, salt: BinaryLike, length: number, options: ScryptOptions): Promise<Buffer> =>
   new Promise((resolve, reject) =>
     scrypt(pass, salt, length, options, (error, key) => (error ? reject(error) : resolve(key))),
   );
+
+/** `scrypt$<salt hex>$<hash hex>`, hashed on the libuv thread pool so the event loop keeps serving. */
+async function hashPassword(pass: string): Promise<string> {
+  const salt = randomBytes(16);
+  return `scrypt$${salt.toString('hex')}$${(await scryptAsync(pass, salt, 32, SCRYPT)).toString('hex')}`;
+}
+
+/**
+ * Hashes a share's passwords one at a time: a single thread-pool thread is busy, never all of
+ * them (file I/O shares that pool), however many passwords a share has.
+ */
+async function hashAuth(auth: NewShare['auth']): Promise<StoredAuth[]> {
+  const stored: StoredAuth[] = [];
+  for (const a of auth) stored.push({ user: a.user, hash: await hashPassword(a.pass) });
+  return stored;
+}
 
 /** Hashes on the libuv thread pool: a password check never blocks the event loop. */
 async function passwordMatches(pass: string, stored: string): Promise<boolean> {
@@ -100,12 +111,21 @@ const toShare = (row: ShareRow): Share => ({
 export class ShareStore {
   constructor(private readonly db: Database) {}
 
-  create(share: NewShare): Share {
+  /**
+   * Hashes the passwords first (asynchronously, off the event loop), then writes the row in one
+   * synchronous step: nothing is awaited once the database is touched, so this may be followed by,
+   * but never run inside, a transaction.
+   */
+  async create(share: NewShare): Promise<Share> {
+    const auth = await hashAuth(share.auth);
+    return this.insert(share, auth);
+  }
+
+  private insert(share: NewShare, auth: StoredAuth[]): Share {
     const uuid = randomUUID();
     let puid = newPuid();
     while (this.db.prepare('SELECT 1 FROM shares WHERE puid = ?').get(puid)) puid = newPuid();
     const at = now();
-    const auth: StoredAuth[] = share.auth.map((a) => ({ user: a.user, hash: hashPassword(a.pass) }));
     this.db
       .prepare(
         `INSERT INTO shares (uuid, puid, slug, title, description, items, starts_at, expires_at, starts_tz, expires_tz, auth, created_at, updated_at)
