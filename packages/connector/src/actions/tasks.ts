@@ -295,6 +295,21 @@ function report(items: ItemReport[], matched: number, dryRun: boolean): z.infer<
   return { matched, succeeded, failed: items.length - succeeded, dryRun, items };
 }
 
+/**
+ * One asset's step of a bulk action, as a report line: a whole-call error (the key lacks a
+ * permission) stops the action; `gone` says whether an asset already gone counts as done.
+ */
+async function step(f: FileObject, work: () => Promise<unknown>, gone: 'done' | 'failed' = 'failed'): Promise<ItemReport> {
+  try {
+    await work();
+    return { uuid: f.uuid, name: f.name, ok: true };
+  } catch (error) {
+    if (gone === 'done' && isGone(error)) return { uuid: f.uuid, name: f.name, ok: true, reason: 'not_found' };
+    if (isWholeCallError(error)) throw error;
+    return { uuid: f.uuid, name: f.name, ok: false, error: errorLine(error) };
+  }
+}
+
 const MOVE_CHUNK = 100;
 
 export const bulkMoveBySearch = defineAction({
@@ -322,15 +337,9 @@ export const bulkMoveBySearch = defineAction({
         if (isWholeCallError(error)) throw error;
         // One bad asset fails the whole batch: move them one by one to tell which.
         items.push(
-          ...(await mapLimited(chunk, input.concurrency, async (f) => {
-            try {
-              await client.files.moveMany([f.uuid], input.destination, { signal });
-              return { uuid: f.uuid, name: f.name, ok: true };
-            } catch (error) {
-              if (isWholeCallError(error)) throw error;
-              return { uuid: f.uuid, name: f.name, ok: false, error: errorLine(error) };
-            }
-          })),
+          ...(await mapLimited(chunk, input.concurrency, (f) =>
+            step(f, () => client.files.moveMany([f.uuid], input.destination, { signal })),
+          )),
         );
       }
     }
@@ -353,16 +362,7 @@ export const bulkDeleteBySearch = defineAction({
   run: async ({ client, signal }, input) => {
     const matches = await matchesOf(client, input, signal);
     if (input.dryRun) return report(matches.map((f) => ({ uuid: f.uuid, name: f.name, ok: true })), matches.length, true);
-    const items = await mapLimited(matches, input.concurrency, async (f): Promise<ItemReport> => {
-      try {
-        await client.files.delete(f.uuid, { signal });
-        return { uuid: f.uuid, name: f.name, ok: true };
-      } catch (error) {
-        if (isGone(error)) return { uuid: f.uuid, name: f.name, ok: true, reason: 'not_found' };
-        if (isWholeCallError(error)) throw error;
-        return { uuid: f.uuid, name: f.name, ok: false, error: errorLine(error) };
-      }
-    });
+    const items = await mapLimited(matches, input.concurrency, (f) => step(f, () => client.files.delete(f.uuid, { signal }), 'done'));
     return report(items, matches.length, false);
   },
 });
@@ -382,15 +382,7 @@ export const bulkSetMetaBySearch = defineAction({
   run: async ({ client, signal }, input) => {
     const matches = await matchesOf(client, input, signal);
     if (input.dryRun) return report(matches.map((f) => ({ uuid: f.uuid, name: f.name, ok: true })), matches.length, true);
-    const items = await mapLimited(matches, input.concurrency, async (f): Promise<ItemReport> => {
-      try {
-        await client.meta.update(f.uuid, input.meta as Meta, { signal });
-        return { uuid: f.uuid, name: f.name, ok: true };
-      } catch (error) {
-        if (isWholeCallError(error)) throw error;
-        return { uuid: f.uuid, name: f.name, ok: false, error: errorLine(error) };
-      }
-    });
+    const items = await mapLimited(matches, input.concurrency, (f) => step(f, () => client.meta.update(f.uuid, input.meta as Meta, { signal })));
     return report(items, matches.length, false);
   },
 });
