@@ -1,16 +1,15 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Filerobot, PermissionDeniedError } from '@sfx/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startServer, type RunningServer } from '../../server/src/index.js';
 import type { Action } from '../src/action.js';
 import { airboxActions } from '../src/actions/airboxes.js';
 import { approvalActions } from '../src/actions/approvals.js';
 import { ACTIONS, getAction } from '../src/actions/index.js';
 import { ActionInputError } from '../src/errors.js';
-import { PERMISSIONS, type Permission } from '../src/permissions.js';
+import type { Permission } from '../src/permissions.js';
 import { DOC_SEED, type ExampleSeed } from '../src/seed.js';
+import { startLocalProject, type LocalProject } from './local-project.js';
 
 /*
  * The approvals.* and airboxes.* actions (inferred endpoints) against the local server, on a seed
@@ -19,24 +18,16 @@ import { DOC_SEED, type ExampleSeed } from '../src/seed.js';
  * and the actions behave as their descriptions say.
  */
 
-let server: RunningServer;
-let dir: string;
+let project: LocalProject;
 let root: Filerobot;
 let seed: ExampleSeed;
-const clients: Filerobot[] = [];
-
-function clientFor(apiKey: string): Filerobot {
-  const client = new Filerobot({ endpoint: `${server.url}/${server.token}`, apiKey, retry: { maxRetries: 0 } });
-  clients.push(client);
-  return client;
-}
+const clientFor = (apiKey: string): Filerobot => project.clientFor(apiKey);
 
 const mine = [...approvalActions, ...airboxActions] as unknown as Action[];
 
 beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'sfx-approvals-actions-'));
-  server = await startServer({ port: 0, data: join(dir, 'data'), rootKey: 'root-key-approvals', durability: 'relaxed', logLevel: 'silent' });
-  root = clientFor(server.rootKey);
+  project = await startLocalProject('approvals-actions');
+  root = project.root;
   const folder = await root.folders.ensure(DOC_SEED.folder.path);
   const { file } = await root.files.upload({ data: Buffer.from('hero'), name: 'hero.txt' }, { folder: folder.path });
   const approver = DOC_SEED.approval.approver;
@@ -46,7 +37,7 @@ beforeAll(async () => {
     root.airboxes.create({ title, folder: `${folder.path}/airbox`, expires_at: '2099-12-31T00:00:00Z' });
   const seeded = await airbox('Seeded airbox');
   // airboxes.upload sends this local file.
-  const localFile = join(dir, 'hero-local.txt');
+  const localFile = join(project.dir, 'hero-local.txt');
   await writeFile(localFile, 'sent through the airbox');
   seed = {
     ...DOC_SEED,
@@ -63,11 +54,7 @@ beforeAll(async () => {
   };
 }, 30_000);
 
-afterAll(async () => {
-  await Promise.all(clients.map((c) => c.close()));
-  await server?.close();
-  if (dir) await rm(dir, { recursive: true, force: true });
-});
+afterAll(async () => project?.close());
 
 describe('the catalogue entries', () => {
   it('are registered, inferred, and say so', () => {
@@ -104,11 +91,8 @@ describe.sequential('every approvals/airboxes action', () => {
     '%s without %s',
     (_id, permission: Permission, action: Action) => {
       it('is refused with a permission error naming the permission', async () => {
-        const key = await root.access.keys.create({
-          description: `all but ${permission}`,
-          permissions: PERMISSIONS.filter((p) => p !== permission),
-        });
-        const error = await action.run({ client: clientFor(key.secret!) }, action.example(seed)).then(
+        const client = await project.clientWithout(permission);
+        const error = await action.run({ client }, action.example(seed)).then(
           () => undefined,
           (e: unknown) => e,
         );
@@ -144,8 +128,8 @@ describe('what the examples did', () => {
   });
 
   it('airboxes.upload works with no key at all, and a closed airbox is a not-found error', async () => {
-    const anonymous = new Filerobot({ endpoint: `${server.url}/${server.token}`, retry: { maxRetries: 0 } });
-    clients.push(anonymous);
+    // No key at all: the airbox's puid is the credential.
+    const anonymous = new Filerobot({ endpoint: `${project.server.url}/${project.server.token}`, retry: { maxRetries: 0 } });
     const upload = getAction('airboxes.upload');
     const done = (await upload.run({ client: anonymous }, { puid: seed.airbox.puid, path: seed.localFile, name: 'anonymous.txt' })) as { uploaded: number };
     expect(done.uploaded).toBe(1);
@@ -154,6 +138,7 @@ describe('what the examples did', () => {
       status: 404,
       code: 'AIRBOX_NOT_FOUND',
     });
+    await anonymous.close();
   });
 
   it('a second delete reports the airbox gone; a second cancel changes nothing; a vote on a closed approval is a conflict', async () => {

@@ -1,6 +1,7 @@
 /**
- * The deliveries a receiver has handled, by `X-Sfx-Delivery` id (stable across the DAM's
- * retries), so a redelivery is acknowledged without running the flow again. Bounded: past
+ * The events a receiver has handled, by a key the caller chooses (the webhook trigger uses the
+ * signed event id, stable across the DAM's retries), so a redelivery is acknowledged without
+ * running the flow again. Bounded: past
  * `capacity` the oldest finished ids are forgotten (the DAM retries a delivery for minutes, not
  * for thousands of deliveries). A delivery is `in-flight` between `begin` and `complete` /
  * `abandon`: a redelivery arriving meanwhile must not be acknowledged (the first may still fail),

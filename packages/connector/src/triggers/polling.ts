@@ -65,8 +65,9 @@ export interface PollingTrigger<C extends z.ZodType = z.ZodType, O extends z.Zod
   kind: 'polling';
   /**
    * New items since `state`, oldest first, each once, following every page. Without a state the
-   * poll starts from now (the newest item's time, by the DAM's clock) and emits nothing, unless
-   * the config gives `from`. Store the returned state (even when `items` is empty) for the next poll.
+   * poll starts from now (the newest item's time, by the DAM's clock; on an empty listing this
+   * machine's clock less a minute) and emits only items newer than that which arrived while it
+   * ran, unless the config gives `from`. Store the returned state (even when `items` is empty) for the next poll.
    */
   poll(ctx: TriggerContext, config: z.input<C>, state?: PollState | null, options?: PollOptions): Promise<PollResult<z.output<O>>>;
   /** Up to 3 recent items, as the trigger would emit them, for a flow editor's sample; no state involved. */
