@@ -52,7 +52,7 @@ beforeAll(async () => {
     },
     airbox: { uuid: seeded.uuid, deleteUuid: (await airbox('Airbox to delete')).uuid, puid: seeded.puid, title: DOC_SEED.airbox.title },
   };
-}, 30_000);
+});
 
 afterAll(async () => project?.close());
 

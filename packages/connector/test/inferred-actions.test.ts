@@ -24,7 +24,7 @@ beforeAll(async () => {
   project = await startLocalProject('inferred-actions', { allowPrivateUrlImports: true });
   root = project.root;
   seed = await seedProject(root, join(project.dir, 'work'));
-}, 60_000);
+});
 
 afterAll(async () => project?.close());
 

@@ -567,5 +567,5 @@ describe('crash safety (SIGKILL)', () => {
     expect(listed.files.map((f) => f.uuid)).toEqual([json.file.uuid]);
     const download = await fetch(`${child.url}/demo/v5/get/${json.file.uuid}/download`, { headers: { 'X-Filerobot-Key': KEY } });
     expect(sha1(Buffer.from(await download.arrayBuffer()))).toBe(sha1(content));
-  }, 60_000);
+  });
 });
