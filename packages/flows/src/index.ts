@@ -1,0 +1,1 @@
+export { defineStepAction, isItemStream, type StepAction, type StepContext, type SourceItem, type BuiltinConnector } from './step-action.js';
