@@ -122,6 +122,15 @@ describe('errors', () => {
     await expect(sdk.files.rename('f1', 'b.jpg')).rejects.toBeInstanceOf(ConflictError);
   });
 
+  it('classifies the name-clash code as a conflict whatever the status (an existing folder is a 403 on the real API)', async () => {
+    const { sdk } = client([
+      { status: 403, body: { status: 'error', code: 'E801_ALREADY_EXIST', msg: 'The folder /a already exists.' } },
+    ]);
+    const error = await sdk.folders.create('/a').catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ConflictError);
+    expect(error).toMatchObject({ status: 403, code: 'E801_ALREADY_EXIST' });
+  });
+
   it('never lets the API key into an error, its message or its JSON', async () => {
     const { sdk } = client([
       { status: 403, body: { status: 'error', code: 'PERMISSION_DENIED', msg: 'no' } },

@@ -291,7 +291,9 @@ describe('folders', () => {
   it('creates, ensures, reads, lists, walks, renames, moves and deletes', async () => {
     const a = await client.folders.create('/tree/a');
     expect(a).toMatchObject({ path: expect.stringMatching(/^\/tree\/a\/?$/) });
-    await expect(client.folders.create('/tree/a')).rejects.toBeInstanceOf(ConflictError);
+    const clash = await client.folders.create('/tree/a').catch((e: unknown) => e);
+    expect(clash).toBeInstanceOf(ConflictError);
+    expect(clash).toMatchObject({ status: 403, code: 'E801_ALREADY_EXIST' });
     expect((await client.folders.ensure('/tree/a')).uuid).toBe(a.uuid);
     const b = await client.folders.ensure('tree/b/');
     await client.folders.create('/tree/a/x');

@@ -204,6 +204,19 @@ describe('what the examples did', () => {
     });
   });
 
+  it('folders.ensure takes a folder made between its lookup and its create (the 403 "already exists") as found', async () => {
+    const ensure = ACTIONS.find((a) => a.id === 'folders.ensure')!;
+    const path = '/raced/ensure';
+    const made = await root.folders.create(path);
+    let lookups = 0;
+    // The first lookup ran before the other writer's create landed.
+    const late = Object.create(root.folders) as Filerobot['folders'];
+    late.findByPath = (p, options) => (lookups++ === 0 ? Promise.resolve(undefined) : root.folders.findByPath(p, options));
+    const racing = Object.assign(Object.create(root) as Filerobot, { folders: late });
+    await expect(ensure.run({ client: racing }, { path })).resolves.toMatchObject({ folder: { uuid: made.uuid }, created: false });
+    expect(lookups).toBe(2);
+  });
+
   it('rejects a bad input before any request, naming the field', async () => {
     const get = ACTIONS.find((a) => a.id === 'files.get')!;
     await expect(get.run({ client: root }, { uuid: 42 })).rejects.toThrow(/uuid/);

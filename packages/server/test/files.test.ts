@@ -182,10 +182,11 @@ describe('file operations', () => {
 });
 
 describe('folders', () => {
-  it('create, 409 on existing, rename and move carry descendants, delete is recursive', async () => {
+  it('create, 403 E801_ALREADY_EXIST on existing (as the real API), rename and move carry descendants, delete is recursive', async () => {
     const created = await h.call('POST', '/folders', { body: { name: '/tree/a/b' } });
     expect(created.body.action).toBe('folder_created');
-    expect((await h.call('POST', '/folders', { body: { name: '/tree/a/b' } })).status).toBe(409);
+    const again = await h.call('POST', '/folders', { body: { name: '/tree/a/b' } });
+    expect([again.status, again.body.code]).toEqual([403, 'E801_ALREADY_EXIST']);
     await h.upload('/tree/a/b', 'leaf.txt', 'leaf');
     const a = (await h.call('GET', '/folders?folder=/tree')).body.folders as Array<{ uuid: string; path: string; count: { files_recursive: number } }>;
     expect(a[0]).toMatchObject({ path: '/tree/a', count: { files_recursive: 1 } });

@@ -35,6 +35,12 @@ describe('route table', () => {
     }
   });
 
+  it('the legacy upload path of the PyPI client is served, needing FILE_UPLOAD', () => {
+    const legacy = ROUTES.find((spec) => spec.method === 'POST' && spec.path === '/upload');
+    expect(legacy && urlsOf(legacy)).toEqual(['/:token/v4/upload']);
+    expect(legacy?.permissions).toEqual(['FILE_UPLOAD']);
+  });
+
   it('no two routes claim the same method and URL', () => {
     const seen = new Set<string>();
     for (const spec of ROUTES) {

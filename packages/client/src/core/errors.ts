@@ -163,6 +163,9 @@ function classFor(
   status: number,
   code: string | undefined,
 ): new (...args: ConstructorParameters<typeof APIError>) => APIError {
+  // A name clash is a conflict whatever the status: creating an existing folder is a 403 on the real
+  // API (the PyPI client's reading), not a permission problem a caller should give up on.
+  if (code === 'E801_ALREADY_EXIST') return ConflictError;
   switch (status) {
     case 400:
       return BadRequestError;

@@ -60,7 +60,10 @@ export class Folders extends Resource {
     ).folder;
   }
 
-  /** Creates a folder by full path (`/a/b`); parents are created as needed. */
+  /**
+   * Creates a folder by full path (`/a/b`); parents are created as needed. An existing path is a
+   * ConflictError (`E801_ALREADY_EXIST`, sent with HTTP 403 as the real API does); see `ensure`.
+   */
   async create(path: string, options: CallOptions = {}): Promise<FolderObject> {
     return (
       await this.core.json<{ folder: FolderObject }>({
@@ -74,8 +77,8 @@ export class Folders extends Resource {
 
   /**
    * Returns the folder at `path`, creating it when missing. Safe to call concurrently and to retry:
-   * an "already exists" reply (409, or the 403 the real API is reported to give) is answered by
-   * looking the folder up.
+   * an "already exists" reply (a 403 on the real API, reported by its PyPI client, and on the local
+   * server with code `E801_ALREADY_EXIST`; a 409 elsewhere) is answered by looking the folder up.
    */
   async ensure(path: string, options: CallOptions = {}): Promise<FolderObject> {
     const normalised = `/${path.split('/').filter(Boolean).join('/')}`;

@@ -138,7 +138,10 @@ export const uploadFile = defineAction({
     'Uploads a local file, streamed (multipart up to 500 MB, the streamed PUT above), with metadata, tags and a product link. A retry never makes a second copy.',
   group,
   permissions: ['FILE_UPLOAD'],
-  alsoNeeds: [{ permission: 'OBJECTS_FETCH', when: 'the folder already holds the same content (the existing asset is fetched)' }],
+  alsoNeeds: [
+    { permission: 'OBJECTS_FETCH', when: 'the folder already holds the same content (the existing asset is fetched)' },
+    { permission: 'FILE_META_CREATE', when: 'meta or tags are given (sent with the upload; FILE_META_CHANGE also does)' },
+  ],
   kind: 'write',
   idempotent: false,
   endpoint: 'documented',
@@ -245,7 +248,10 @@ export const importUrls = defineAction({
   description: 'The API fetches each URL into the folder (sent 20 per request, its limit). Failed URLs are reported, not thrown.',
   group,
   permissions: ['FILE_UPLOAD'],
-  alsoNeeds: [{ permission: 'OBJECTS_FETCH', when: 'a URL holds content the folder already has' }],
+  alsoNeeds: [
+    { permission: 'OBJECTS_FETCH', when: 'a URL holds content the folder already has' },
+    { permission: 'FILE_META_CREATE', when: 'meta or tags are given (sent with the upload; FILE_META_CHANGE also does)' },
+  ],
   kind: 'write',
   idempotent: false,
   endpoint: 'documented',

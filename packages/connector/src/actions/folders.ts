@@ -1,4 +1,4 @@
-import { ConflictError } from '@sfx/client';
+import { ConflictError, PermissionDeniedError } from '@sfx/client';
 import { z } from 'zod';
 import { defineAction } from '../action.js';
 import { folderObject, folderPath, limit, meta, name, offset, uuid, uuidList, visibility } from '../schemas.js';
@@ -80,8 +80,10 @@ export const ensureFolder = defineAction({
     try {
       return { folder: await client.folders.create(input.path, { signal }), created: true };
     } catch (error) {
-      // Someone else created it between the lookup and the create.
-      const raced = error instanceof ConflictError ? await client.folders.findByPath(input.path, { signal }) : undefined;
+      // Someone else created it between the lookup and the create. The real API answers an existing
+      // folder with a 403, whose code may not say it is a clash: look before taking it as a denial.
+      const mayExist = error instanceof ConflictError || error instanceof PermissionDeniedError;
+      const raced = mayExist ? await client.folders.findByPath(input.path, { signal }) : undefined;
       if (!raced) throw error;
       return { folder: raced, created: false };
     }

@@ -39,6 +39,7 @@ export const uploadAsset = defineAction({
   alsoNeeds: [
     { permission: 'FILE_PRODUCT_CHANGE', when: 'a product is given with a URL or base64 source (linked after the upload)' },
     { permission: 'OBJECTS_FETCH', when: 'the folder already holds the same content' },
+    { permission: 'FILE_META_CREATE', when: 'meta or tags are given (sent with the upload; FILE_META_CHANGE also does)' },
   ],
   kind: 'write',
   idempotent: false,
@@ -128,6 +129,7 @@ export const upsertAsset = defineAction({
   alsoNeeds: [
     { permission: 'FILE_META_CHANGE', when: 'the content is unchanged but the metadata given differs or a tag given is missing' },
     { permission: 'OBJECTS_FETCH', when: 'the folder holds the same content under another name' },
+    { permission: 'FILE_META_CREATE', when: 'meta or tags are given and the asset is uploaded (FILE_META_CHANGE also does)' },
   ],
   // It may replace an asset's content in place, which is what `destructive` means here.
   kind: 'destructive',

@@ -130,11 +130,57 @@ function uploadReply(call: Call, outcomes: UploadOutcome[], failures: Array<{ so
   return reply;
 }
 
+/**
+ * `obfuscate=KEEP_ORIGINAL_NAME` asks to keep the sent name. caradvice's client sends it (alone, with
+ * no `overwrite`) for "overwrite the file at the destination if it already exists", and Scaleflex's
+ * uploader documents its forced name as replacing a same-named file, so a kept name that clashes
+ * replaces the existing file's content, as `overwrite=1` does (docs/api-fidelity.md).
+ */
+function keepsOriginalName(call: Call): boolean {
+  const value = stringParam(call.query.obfuscate, 'obfuscate', 100);
+  if (value === undefined || value === '') return false;
+  if (value === 'KEEP_ORIGINAL_NAME') return true;
+  throw badRequest(
+    'INVALID_PARAMETER',
+    `"obfuscate" accepts only KEEP_ORIGINAL_NAME; got ${JSON.stringify(value)}.`,
+    'Send obfuscate=KEEP_ORIGINAL_NAME to keep the name (a same-named file is replaced), or leave it out.',
+  );
+}
+
+/** Permissions that let an upload carry metadata or tags: the one named for it, or the update one. */
+const META_AT_UPLOAD = ['FILE_META_CREATE', 'FILE_META_CHANGE'] as const;
+
+/**
+ * Metadata (and tags) sent with an upload create the new file's metadata: FILE_META_CREATE ("Create
+ * file metadata") beside FILE_UPLOAD; FILE_META_CHANGE, which older Scaleflex pages describe with the
+ * same words, also does (docs/api-fidelity.md). Refused with the route layer's 403 before anything
+ * is committed.
+ */
+function metaAtUploadAdmission(call: Call): (uploads: readonly StagedUpload[]) => void {
+  return (uploads) => {
+    const granted = call.principal?.permissions;
+    if (!granted || META_AT_UPLOAD.some((p) => granted.has(p))) return;
+    const carrying = uploads.find((u) => Object.keys(u.meta).length > 0 || u.tags.length > 0);
+    if (!carrying) return;
+    throw new ApiError(
+      403,
+      'PERMISSION_DENIED',
+      `This key lacks the FILE_META_CREATE permission needed to upload "${carrying.source}" with metadata or tags.`,
+      'Grant FILE_META_CREATE (or FILE_META_CHANGE) to the key, or upload without meta and tags.',
+    );
+  };
+}
+
 function uploadOptions(call: Call): UploadOptions {
+  const sassAdmit = sassUploadAdmission(call);
+  const metaAdmit = metaAtUploadAdmission(call);
   return {
     folder: normalizeFolderPath(single(call.query.folder) ?? single(call.query.dir) ?? '/', 'folder'),
-    overwrite: boolParam(call.query.overwrite, 'overwrite'),
-    admit: sassUploadAdmission(call),
+    overwrite: boolParam(call.query.overwrite, 'overwrite') || keepsOriginalName(call),
+    admit: (uploads) => {
+      metaAdmit(uploads);
+      sassAdmit?.(uploads);
+    },
     placeable: sassUploadPlaceable(call),
   };
 }
@@ -333,6 +379,12 @@ export const fileRoutes: RouteSpec[] = [
   { method: 'GET', path: '/file/:uuid', versions: ['v5'], permissions: ['OBJECTS_FETCH'], summary: 'File details (singular path)', handler: details },
   {
     method: 'POST', path: '/files', versions: ['v4', 'v5'], permissions: ['FILE_UPLOAD'], summary: 'Upload files (multipart, URLs or base64)',
+    streamBody: true, bodyLimit: (ctx) => ctx.limits.maxJsonUploadBytes, handler: upload,
+  },
+  {
+    // The older docs' upload path, and the only one the PyPI `filerobot` client (and Scaleflex's
+    // python uploader, with `dir=`) posts to: the same upload as POST /files.
+    method: 'POST', path: '/upload', versions: ['v4'], permissions: ['FILE_UPLOAD'], summary: 'Upload files (legacy path; same as POST /files)',
     streamBody: true, bodyLimit: (ctx) => ctx.limits.maxJsonUploadBytes, handler: upload,
   },
   { method: 'PUT', path: '/files', versions: ['v4', 'v5'], permissions: ['FILE_UPLOAD'], summary: 'Streamed upload of one large file', streamBody: true, handler: streamUpload },

@@ -1,17 +1,21 @@
-import { badRequest } from '../errors.js';
+import { ApiError, badRequest } from '../errors.js';
 import type { Call, RouteSpec } from '../http/route.js';
 import { checkName, normalizeFolderPath } from '../store/names.js';
 import { checkMeta, MAX_LIMIT } from './file-routes.js';
 import { bodyObject, boolParam, intParam, single, sortParam, stringParam, uuidList, uuidParam } from './params.js';
 import { folderObject } from './serialize.js';
 
+// `filename` is the files' sort field, which clients send for folders too (the PHP library's default
+// is `order=filename,desc`): a folder's filename is its name.
 const FOLDER_SORT: Record<string, string> = {
   name: 'name',
+  filename: 'name',
   path: 'path',
   created_at: 'created_at',
   created: 'created_at',
   modified_at: 'updated_at',
   updated_at: 'updated_at',
+  updated: 'updated_at',
 };
 
 function withCounts(call: Call, uuid: string): Record<string, unknown> {
@@ -51,6 +55,11 @@ function createFolder(call: Call): Record<string, unknown> {
   if (typeof body.name !== 'string') throw badRequest('INVALID_PARAMETER', '"name" must be the full path of the new folder.', 'Example: {"name": "/photos/2024"}');
   const path = normalizeFolderPath(body.name, 'name');
   if (path === '/') throw badRequest('INVALID_FOLDER', '"name" must name a folder below the root, such as /photos.');
+  // The PyPI client maps a 403 on create to "folder already exists" (docs/api-fidelity.md); the code
+  // stays the API's name-clash code, so clients that match on it still see a conflict.
+  if (call.ctx.store.folderByPath(path)) {
+    throw new ApiError(403, 'E801_ALREADY_EXIST', `The folder ${path} already exists.`, 'Use the existing folder (GET /folders?folder=<parent>), or pick another name.');
+  }
   const folder = call.ctx.store.createFolder(path);
   return { action: 'folder_created', folder_uuid: folder.uuid, folder: withCounts(call, folder.uuid) };
 }

@@ -53,6 +53,7 @@ export const SASS_RULES: Readonly<Record<string, SassRule>> = {
   'GET /file/:uuid': onFile,
   'POST /files': { list: 'none', place: 'upload' },
   'PUT /files': { list: 'none', place: 'upload' },
+  'POST /upload': { list: 'none', place: 'upload' },
   'PATCH /files/:uuid': onFile,
   'PUT /files/:uuid/folders/:folder_uuid': refusedBoth,
   'POST /files/move': refusedBoth,
