@@ -1,4 +1,5 @@
 import { formatScope, parseScope } from '../auth/folder-scope.js';
+import { checkGrantable, checkWithinReach } from '../auth/grants.js';
 import { formatRange, parseRange } from '../auth/network.js';
 import { DEFAULT_VALIDITY_SECONDS, type SecurityTemplate, type TemplateFields } from '../auth/sass.js';
 import { ApiError, badRequest } from '../errors.js';
@@ -132,6 +133,8 @@ function createTemplate(call: Call): Record<string, unknown> {
     );
   if (fields.permissions === undefined)
     throw badRequest('INVALID_PARAMETER', '"permissions" is required (an array of permission names).');
+  // A template hands its permissions to whoever holds its id: granting one is granting them.
+  checkGrantable(call.principal!, fields.permissions);
   const template = call.ctx.templates.create({
     name: fields.name,
     permissions: fields.permissions,
@@ -175,6 +178,20 @@ function exchange(call: Call): Record<string, unknown> {
   return { key };
 }
 
+/** The template a PATCH or DELETE names, once the caller holds every permission it carries. */
+function reachableTemplate(call: Call): SecurityTemplate {
+  const template = call.ctx.templates.require(templateId(call));
+  checkWithinReach(call.principal!, template, 'security template');
+  return template;
+}
+
+function updateTemplate(call: Call): Record<string, unknown> {
+  const target = reachableTemplate(call);
+  const change = templateFields(bodyObject(call.body));
+  if (change.permissions) checkGrantable(call.principal!, change.permissions);
+  return { template: shown(call.ctx.templates.update(target.id, change)) };
+}
+
 const shown = (template: SecurityTemplate): Record<string, unknown> => ({ ...template });
 
 export const templateRoutes: RouteSpec[] = [
@@ -208,9 +225,7 @@ export const templateRoutes: RouteSpec[] = [
     versions: ['v5'],
     permissions: ['ACCESS_MANAGE'],
     summary: 'Change, deactivate (revoking its SASS keys) or reactivate a security template',
-    handler: (call) => ({
-      template: shown(call.ctx.templates.update(templateId(call), templateFields(bodyObject(call.body)))),
-    }),
+    handler: updateTemplate,
   },
   {
     method: 'DELETE',
@@ -219,7 +234,7 @@ export const templateRoutes: RouteSpec[] = [
     permissions: ['ACCESS_MANAGE'],
     summary: 'Delete a security template and its SASS keys',
     handler: (call) => {
-      const template = call.ctx.templates.delete(templateId(call));
+      const template = call.ctx.templates.delete(reachableTemplate(call).id);
       return { action: 'template_deleted', template_id: template.id };
     },
   },
