@@ -123,6 +123,28 @@ describe('ACCESS_MANAGE reaches only keys and templates holding no more than the
   });
 });
 
+describe('ACCESS_READ and template ids', () => {
+  it('shows a key only the templates it holds every permission of: their id would mint keys with the rest', async () => {
+    const reader = await createKey(['ACCESS_READ', 'OBJECTS_LIST']);
+    const strong = await createTemplate(['OBJECTS_LIST', 'FILE_DELETE']);
+    const weak = await createTemplate(['OBJECTS_LIST']);
+    const listed = await h.call('GET', '/access/templates', { key: reader.secret });
+    const ids = (listed.body.templates as Template[]).map((t) => t.id);
+    expect(ids).toContain(weak.id);
+    expect(ids).not.toContain(strong.id);
+    expect(JSON.stringify(listed.body)).not.toContain(strong.id);
+    const all = (await h.call('GET', '/access/templates')).body.templates as Template[];
+    expect(listed.body.beyond_reach).toBe(all.length - ids.length);
+    expect(listed.body.beyond_reach).toBeGreaterThan(0);
+
+    const one = await h.call('GET', `/access/templates/${strong.id}`, { key: reader.secret });
+    expect([one.status, one.body.code]).toEqual([403, 'PERMISSIONS_EXCEED_CALLER']);
+    expect(JSON.stringify(one.body)).not.toContain(strong.id);
+    expect((await h.call('GET', `/access/templates/${weak.id}`, { key: reader.secret })).status).toBe(200);
+    expect((await h.call('GET', '/access/templates')).body.beyond_reach).toBe(0);
+  });
+});
+
 describe('the root key is fixed', () => {
   it('cannot be renamed, narrowed, deactivated or deleted, by any key, itself included', async () => {
     for (const key of [manager.secret, h.server.rootKey]) {

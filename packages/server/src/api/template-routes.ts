@@ -178,11 +178,26 @@ function exchange(call: Call): Record<string, unknown> {
   return { key };
 }
 
-/** The template a PATCH or DELETE names, once the caller holds every permission it carries. */
-function reachableTemplate(call: Call): SecurityTemplate {
+/**
+ * The template a request names, once the caller holds every permission it carries: one beyond
+ * that is neither shown (its id is a credential) nor changed.
+ */
+function reachableTemplate(call: Call, action?: string): SecurityTemplate {
   const template = call.ctx.templates.require(templateId(call));
-  checkWithinReach(call.principal!, template, 'security template');
+  checkWithinReach(call.principal!, template, 'security template', action);
   return template;
+}
+
+/**
+ * A template's id is a credential for its permissions (the exchange needs nothing else), so a key
+ * is shown only the templates it could have made itself; the count of the others says the list is
+ * not the whole.
+ */
+function listTemplates(call: Call): Record<string, unknown> {
+  const all = call.ctx.templates.list();
+  const held = call.principal!.permissions;
+  const reachable = all.filter((t) => t.permissions.every((p) => held.has(p)));
+  return { templates: reachable.map(shown), beyond_reach: all.length - reachable.length };
 }
 
 function updateTemplate(call: Call): Record<string, unknown> {
@@ -200,8 +215,8 @@ export const templateRoutes: RouteSpec[] = [
     path: '/access/templates',
     versions: ['v5'],
     permissions: ['ACCESS_READ'],
-    summary: 'List security templates',
-    handler: (call) => ({ templates: call.ctx.templates.list().map(shown) }),
+    summary: 'List security templates (those holding no more than the caller)',
+    handler: listTemplates,
   },
   {
     method: 'POST',
@@ -217,7 +232,7 @@ export const templateRoutes: RouteSpec[] = [
     versions: ['v5'],
     permissions: ['ACCESS_READ'],
     summary: 'Security template details',
-    handler: (call) => ({ template: shown(call.ctx.templates.require(templateId(call))) }),
+    handler: (call) => ({ template: shown(reachableTemplate(call, 'see')) }),
   },
   {
     method: 'PATCH',

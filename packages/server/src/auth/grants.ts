@@ -35,13 +35,14 @@ export function checkWithinReach(
   principal: Principal,
   target: { permissions: readonly Permission[] },
   what: 'API key' | 'security template',
+  action = 'change or delete',
 ): void {
   const missing = lacking(principal, target.permissions);
   if (missing.length === 0) return;
   throw new ApiError(
     403,
     'PERMISSIONS_EXCEED_CALLER',
-    `This ${what} holds ${missing.join(', ')}, which this key does not: a key may change or delete only ${what}s whose permissions it holds all of.`,
+    `This ${what} holds ${missing.join(', ')}, which this key does not: a key may ${action} only ${what}s whose permissions it holds all of.`,
     `Use a key that holds ${missing.length > 1 ? 'these permissions' : 'this permission'} (the root key holds all).`,
     { permissions: missing },
   );
