@@ -42,7 +42,8 @@ const CALLS: Array<[string, (c: Filerobot) => PromiseLike<unknown>]> = [
   ['CONFIG_LIST', (c) => c.settings.fields()],
   ['CONFIG_CHANGE', (c) => c.settings.setFieldTranslations({ lang: 'de', fields: {} })],
   ['ACCESS_READ', (c) => c.access.keys.list()],
-  ['ACCESS_MANAGE', (c) => c.access.keys.create({ permissions: ['OBJECTS_LIST'] })],
+  // A key grants only permissions it holds: with ACCESS_MANAGE alone, a key with none.
+  ['ACCESS_MANAGE', (c) => c.access.keys.create({ permissions: [] })],
   ['FILE_DELETE', (c) => c.files.delete(fileUuid)],
 ];
 

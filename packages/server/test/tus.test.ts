@@ -220,10 +220,87 @@ describe('tus protocol', () => {
     const landed = await tusCall('GET', `/json/${idOf(inside.location)}`, { key: null, token: null });
     expect((landed.body.file as { folder: { name: string } }).folder.name).toMatch(/^\/inbox\/a\/?$/);
 
-    const rootMade = await create(3, { name: 'r.txt', 'filerobot-folder': '/elsewhere' });
-    const cont = await patch(rootMade.location, 0, Buffer.from('abc'), { key: sass });
+    // The scope is checked again on every request: narrowed since creation, the upload stops.
+    const started = await create(3, { name: 's.txt', 'filerobot-folder': '/inbox/b' }, { key: sass });
+    const templateId = (template.body.template as { id: string }).id;
+    expect((await h.call('PATCH', `/access/templates/${templateId}`, { body: { dir_scope: '/inbox/a/*' } })).status).toBe(200);
+    const cont = await patch(started.location, 0, Buffer.from('abc'), { key: sass });
     expect([cont.status, cont.body.code]).toEqual([403, 'OUTSIDE_FOLDER_SCOPE']);
-    expect((await tusCall('HEAD', rootMade.location)).headers.get('upload-offset')).toBe('0');
+    expect((await tusCall('HEAD', started.location, { key: sass })).status).toBe(403);
+    const record = JSON.parse(await readFile(join(h.dir, 'resumable', `${idOf(started.location)}.json`), 'utf8')) as { offset: number };
+    expect(record.offset).toBe(0);
+  });
+
+  it("an upload is its creator's: another key gets 404 for HEAD, PATCH and DELETE, as for an unknown id", async () => {
+    const owner = await newKey(['FILE_UPLOAD']);
+    const other = await newKey(['FILE_UPLOAD']);
+    const c = await create(6, { name: 'mine.txt', 'filerobot-folder': '/tus/owned' }, { key: owner });
+    expect(c.status).toBe(201);
+    expect((await patch(c.location, 0, Buffer.from('abc'), { key: owner })).status).toBe(204);
+    for (const key of [other, h.server.rootKey]) {
+      // HEAD replies carry no body: the status says it.
+      expect((await tusCall('HEAD', c.location, { key })).status).toBe(404);
+      for (const r of [await patch(c.location, 3, Buffer.from('XYZ'), { key }), await tusCall('DELETE', c.location, { key })]) {
+        expect([r.status, r.body.code]).toEqual([404, 'UPLOAD_NOT_FOUND']);
+      }
+    }
+    // Nothing the others sent landed, and the upload is still there for its owner.
+    const head = await tusCall('HEAD', c.location, { key: owner });
+    expect([head.status, head.headers.get('upload-offset')]).toEqual([200, '3']);
+    expect((await patch(c.location, 3, Buffer.from('def'), { key: owner })).status).toBe(204);
+    const listed = await h.call('GET', '/files?folder=/tus/owned');
+    expect((listed.body.files as Array<{ name: string; size: { bytes: number } }>).map((f) => [f.name, f.size.bytes])).toEqual([['mine.txt', 6]]);
+
+    // An expired upload of someone else's is a 404 too, not the owner's 410.
+    const stale = await create(3, { name: 'stale.txt', 'filerobot-folder': '/tus/owned' }, { key: owner });
+    now += 25 * 3600_000;
+    try {
+      expect((await tusCall('HEAD', stale.location, { key: other })).status).toBe(404);
+      expect((await tusCall('HEAD', stale.location, { key: owner })).status).toBe(410);
+    } finally {
+      now -= 25 * 3600_000;
+    }
+  });
+
+  it('a SASS upload belongs to its template: a renewed key of it carries on, other templates and keys get 404', async () => {
+    const makeTemplate = async (name: string): Promise<string> =>
+      ((await h.call('POST', '/access/templates', { body: { name, permissions: ['FILE_UPLOAD'], dir_scope: '/drop/*' } })).body.template as { id: string }).id;
+    const exchange = async (id: string): Promise<string> =>
+      (await h.call('GET', `${h.server.url}/${h.server.token}/key/${id}`, { key: null })).body.key as string;
+    const mine = await makeTemplate('tus-owner');
+    const theirs = await makeTemplate('tus-other');
+    const first = await exchange(mine);
+    const renewed = await exchange(mine);
+    const stranger = await exchange(theirs);
+    const c = await create(6, { name: 'sass.txt', 'filerobot-folder': '/drop/x' }, { key: first });
+    expect(c.status, JSON.stringify(c.body)).toBe(201);
+    expect((await patch(c.location, 0, Buffer.from('abc'), { key: first })).status).toBe(204);
+    for (const key of [stranger, h.server.rootKey]) {
+      expect((await tusCall('HEAD', c.location, { key })).status).toBe(404);
+      expect((await patch(c.location, 3, Buffer.from('XYZ'), { key })).status).toBe(404);
+    }
+    expect((await tusCall('HEAD', c.location, { key: renewed })).headers.get('upload-offset')).toBe('3');
+    expect((await patch(c.location, 3, Buffer.from('def'), { key: renewed })).status).toBe(204);
+    // The record holds no template id (a credential).
+    const record = await readFile(join(h.dir, 'resumable', `${idOf(c.location)}.json`), 'utf8');
+    expect(record).not.toContain(mine);
+    // An API key's upload is out of reach of a SASS key, whatever its template grants.
+    const api = await create(3, { name: 'api.txt', 'filerobot-folder': '/drop/x' });
+    expect((await tusCall('DELETE', api.location, { key: first })).status).toBe(404);
+    expect((await tusCall('HEAD', api.location)).status).toBe(200);
+  });
+
+  it('a record from before uploads were bound stays with the key that created it', async () => {
+    const owner = await newKey(['FILE_UPLOAD']);
+    const other = await newKey(['FILE_UPLOAD']);
+    const c = await create(3, { name: 'old.txt', 'filerobot-folder': '/tus/legacy' }, { key: owner });
+    const path = join(h.dir, 'resumable', `${idOf(c.location)}.json`);
+    const record = JSON.parse(await readFile(path, 'utf8')) as Record<string, unknown>;
+    expect(record.owner).toBeDefined();
+    delete record.owner;
+    await writeFile(path, JSON.stringify(record));
+    expect((await tusCall('HEAD', c.location, { key: other })).status).toBe(404);
+    expect((await patch(c.location, 0, Buffer.from('abc'), { key: owner })).status).toBe(204);
   });
 
   it('DELETE terminates: the record and the bytes go, later requests get 404', async () => {

@@ -1,7 +1,8 @@
 import type { ApiKeyRecord } from '../auth/api-keys.js';
+import { checkGrantable, checkWithinReach, rootKeyImmutable } from '../auth/grants.js';
 import { isPermission, PERMISSIONS, type Permission } from '../auth/permissions.js';
 import { badRequest } from '../errors.js';
-import type { RouteSpec } from '../http/route.js';
+import type { Call, RouteSpec } from '../http/route.js';
 import { bodyObject, uuidParam } from './params.js';
 
 export function permissionList(value: unknown, field = 'permissions'): Permission[] {
@@ -24,6 +25,14 @@ function description(value: unknown): string | undefined {
 
 const keyObject = (key: ApiKeyRecord): Record<string, unknown> => ({ ...key });
 
+/** The key a PATCH or DELETE names, once the caller may act on it (not the root key, nothing it lacks). */
+function reachableKey(call: Call): ApiKeyRecord {
+  const key = call.ctx.keys.require(uuidParam(call.params.uuid, 'uuid'));
+  if (key.root) throw rootKeyImmutable();
+  checkWithinReach(call.principal!, key, 'API key');
+  return key;
+}
+
 export const accessRoutes: RouteSpec[] = [
   {
     method: 'GET', path: '/access/keys', versions: ['v5'], permissions: ['ACCESS_READ'], summary: 'List API keys',
@@ -33,7 +42,9 @@ export const accessRoutes: RouteSpec[] = [
     method: 'POST', path: '/access/keys', versions: ['v5'], permissions: ['ACCESS_MANAGE'], summary: 'Create an API key (the secret is shown once)',
     handler: (call) => {
       const body = bodyObject(call.body);
-      const created = call.ctx.keys.create(description(body.description) ?? '', permissionList(body.permissions));
+      const permissions = permissionList(body.permissions);
+      checkGrantable(call.principal!, permissions);
+      const created = call.ctx.keys.create(description(body.description) ?? '', permissions);
       return { key: { ...keyObject(created.key), secret: created.secret } };
     },
   },
@@ -42,13 +53,16 @@ export const accessRoutes: RouteSpec[] = [
     handler: (call) => ({ key: keyObject(call.ctx.keys.require(uuidParam(call.params.uuid, 'uuid'))) }),
   },
   {
-    method: 'PATCH', path: '/access/keys/:uuid', versions: ['v5'], permissions: ['ACCESS_MANAGE'], summary: 'Change, deactivate or reactivate an API key',
+    method: 'PATCH', path: '/access/keys/:uuid', versions: ['v5'], permissions: ['ACCESS_MANAGE'], summary: 'Change, deactivate or reactivate an API key (not the root key; only keys holding no more than the caller)',
     handler: (call) => {
+      const target = reachableKey(call);
       const body = bodyObject(call.body);
       if (body.active !== undefined && typeof body.active !== 'boolean') throw badRequest('INVALID_PARAMETER', '"active" must be true or false.');
-      const key = call.ctx.keys.update(uuidParam(call.params.uuid, 'uuid'), {
+      const permissions = body.permissions === undefined ? undefined : permissionList(body.permissions);
+      if (permissions) checkGrantable(call.principal!, permissions);
+      const key = call.ctx.keys.update(target.uuid, {
         description: description(body.description),
-        permissions: body.permissions === undefined ? undefined : permissionList(body.permissions),
+        permissions,
         active: body.active as boolean | undefined,
       });
       return { key: keyObject(key) };
@@ -57,7 +71,7 @@ export const accessRoutes: RouteSpec[] = [
   {
     method: 'DELETE', path: '/access/keys/:uuid', versions: ['v5'], permissions: ['ACCESS_MANAGE'], summary: 'Delete an API key',
     handler: (call) => {
-      const key = call.ctx.keys.delete(uuidParam(call.params.uuid, 'uuid'));
+      const key = call.ctx.keys.delete(reachableKey(call).uuid);
       return { action: 'key_deleted', key_uuid: key.uuid };
     },
   },

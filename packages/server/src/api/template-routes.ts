@@ -1,4 +1,5 @@
 import { formatScope, parseScope } from '../auth/folder-scope.js';
+import { checkGrantable, checkWithinReach } from '../auth/grants.js';
 import { formatRange, parseRange } from '../auth/network.js';
 import { DEFAULT_VALIDITY_SECONDS, type SecurityTemplate, type TemplateFields } from '../auth/sass.js';
 import { ApiError, badRequest } from '../errors.js';
@@ -132,6 +133,8 @@ function createTemplate(call: Call): Record<string, unknown> {
     );
   if (fields.permissions === undefined)
     throw badRequest('INVALID_PARAMETER', '"permissions" is required (an array of permission names).');
+  // A template hands its permissions to whoever holds its id: granting one is granting them.
+  checkGrantable(call.principal!, fields.permissions);
   const template = call.ctx.templates.create({
     name: fields.name,
     permissions: fields.permissions,
@@ -175,6 +178,35 @@ function exchange(call: Call): Record<string, unknown> {
   return { key };
 }
 
+/**
+ * The template a request names, once the caller holds every permission it carries: one beyond
+ * that is neither shown (its id is a credential) nor changed.
+ */
+function reachableTemplate(call: Call, action?: string): SecurityTemplate {
+  const template = call.ctx.templates.require(templateId(call));
+  checkWithinReach(call.principal!, template, 'security template', action);
+  return template;
+}
+
+/**
+ * A template's id is a credential for its permissions (the exchange needs nothing else), so a key
+ * is shown only the templates it could have made itself; the count of the others says the list is
+ * not the whole.
+ */
+function listTemplates(call: Call): Record<string, unknown> {
+  const all = call.ctx.templates.list();
+  const held = call.principal!.permissions;
+  const reachable = all.filter((t) => t.permissions.every((p) => held.has(p)));
+  return { templates: reachable.map(shown), beyond_reach: all.length - reachable.length };
+}
+
+function updateTemplate(call: Call): Record<string, unknown> {
+  const target = reachableTemplate(call);
+  const change = templateFields(bodyObject(call.body));
+  if (change.permissions) checkGrantable(call.principal!, change.permissions);
+  return { template: shown(call.ctx.templates.update(target.id, change)) };
+}
+
 const shown = (template: SecurityTemplate): Record<string, unknown> => ({ ...template });
 
 export const templateRoutes: RouteSpec[] = [
@@ -183,8 +215,8 @@ export const templateRoutes: RouteSpec[] = [
     path: '/access/templates',
     versions: ['v5'],
     permissions: ['ACCESS_READ'],
-    summary: 'List security templates',
-    handler: (call) => ({ templates: call.ctx.templates.list().map(shown) }),
+    summary: 'List security templates (those holding no more than the caller)',
+    handler: listTemplates,
   },
   {
     method: 'POST',
@@ -200,7 +232,7 @@ export const templateRoutes: RouteSpec[] = [
     versions: ['v5'],
     permissions: ['ACCESS_READ'],
     summary: 'Security template details',
-    handler: (call) => ({ template: shown(call.ctx.templates.require(templateId(call))) }),
+    handler: (call) => ({ template: shown(reachableTemplate(call, 'see')) }),
   },
   {
     method: 'PATCH',
@@ -208,9 +240,7 @@ export const templateRoutes: RouteSpec[] = [
     versions: ['v5'],
     permissions: ['ACCESS_MANAGE'],
     summary: 'Change, deactivate (revoking its SASS keys) or reactivate a security template',
-    handler: (call) => ({
-      template: shown(call.ctx.templates.update(templateId(call), templateFields(bodyObject(call.body)))),
-    }),
+    handler: updateTemplate,
   },
   {
     method: 'DELETE',
@@ -219,7 +249,7 @@ export const templateRoutes: RouteSpec[] = [
     permissions: ['ACCESS_MANAGE'],
     summary: 'Delete a security template and its SASS keys',
     handler: (call) => {
-      const template = call.ctx.templates.delete(templateId(call));
+      const template = call.ctx.templates.delete(reachableTemplate(call).id);
       return { action: 'template_deleted', template_id: template.id };
     },
   },

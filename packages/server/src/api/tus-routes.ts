@@ -5,7 +5,8 @@
  *
  * Core protocol plus the creation, termination and expiration extensions. Auth is the API's
  * (`X-Filerobot-Key`, an API or SASS key with FILE_UPLOAD) plus `X-Filerobot-Token`, which must
- * name this server's project. Each PATCH streams its body to the upload's data file, fsyncs, and
+ * name this server's project. An upload belongs to its creator (the API key, or the SASS key's
+ * template): to any other key it does not exist. Each PATCH streams its body to the upload's data file, fsyncs, and
  * only then records and acknowledges the new offset; the last byte commits the file through the
  * same path as every other upload (sha1, duplicate policy, folder created, product link).
  *
@@ -14,8 +15,9 @@
  * authenticates outside our route table (no permission matrix, no SASS rules, no error envelope),
  * and both need Node >= 20.19 where this project supports 20.18.
  */
+import { createHash } from 'node:crypto';
 import { ApiError, badRequest, notFound } from '../errors.js';
-import type { Call, RouteSpec } from '../http/route.js';
+import type { Call, Principal, RouteSpec } from '../http/route.js';
 import { route } from '../http/route.js';
 import { sassUploadAdmission, sassUploadPlaceable } from '../auth/sass-rules.js';
 import { normalizeFolderPath } from '../store/names.js';
@@ -114,9 +116,30 @@ function uploadId(call: Call): string {
   return id;
 }
 
-async function load(ctx: ServerContext, id: string): Promise<ResumableUpload> {
+/**
+ * An upload belongs to the API key that created it, or to the security template whose SASS key
+ * did (SASS keys are short-lived, so any key of that template may carry on). The template id is a
+ * credential, so only its hash is recorded.
+ */
+function ownerOf(principal: Principal): string {
+  if (principal.kind === 'api-key') return `key:${principal.key.uuid}`;
+  return `template:${createHash('sha256').update(principal.sass.template.id).digest('hex').slice(0, 32)}`;
+}
+
+function ownedBy(upload: ResumableUpload, principal: Principal): boolean {
+  return upload.owner === undefined ? upload.createdBy === principal.id : upload.owner === ownerOf(principal);
+}
+
+const uploadNotFound = (): ApiError =>
+  notFound('UPLOAD_NOT_FOUND', 'No resumable upload has this id.', 'It may have expired or been terminated; create a new one with POST /connector/files.');
+
+/**
+ * The upload `id`, when `principal` (if given) owns it. Someone else's upload answers exactly like
+ * an unknown one, before any other check (expiry included), so its id reveals nothing.
+ */
+async function load(ctx: ServerContext, id: string, principal?: Principal): Promise<ResumableUpload> {
   const upload = await ctx.resumable.get(id);
-  if (!upload) throw notFound('UPLOAD_NOT_FOUND', 'No resumable upload has this id.', 'It may have expired or been terminated; create a new one with POST /connector/files.');
+  if (!upload || (principal && !ownedBy(upload, principal))) throw uploadNotFound();
   if (upload.expiresAt <= ctx.clock()) {
     throw new ApiError(410, 'UPLOAD_EXPIRED', 'This resumable upload expired.', 'Create a new one with POST /connector/files and send the file again.');
   }
@@ -319,6 +342,7 @@ async function create(call: Call): Promise<undefined> {
     product,
     blobId: ResumableStore.newId(),
     createdBy,
+    owner: ownerOf(call.principal!),
     createdAt: now,
     updatedAt: now,
     expiresAt: now + ctx.limits.resumableExpiryMs,
@@ -335,7 +359,7 @@ async function head(call: Call): Promise<undefined> {
   checkVersion(call);
   checkToken(call);
   const id = uploadId(call);
-  let upload = await load(ctx, id);
+  let upload = await load(ctx, id, call.principal);
   checkPlacement(call, upload);
   // All bytes in but not (yet) committed, e.g. a crash right after the last PATCH: finish it now.
   if (upload.offset === upload.length && !upload.fileUuid && !upload.failure) upload = await completeNow(call, id);
@@ -365,7 +389,7 @@ async function patch(call: Call): Promise<undefined> {
   const upload = await ctx.resumable.exclusive(
     id,
     async () => {
-      const current = await load(ctx, id);
+      const current = await load(ctx, id, call.principal);
       checkPlacement(call, current);
       if (claimed !== current.offset) {
         throw new ApiError(409, 'OFFSET_MISMATCH', `Upload-Offset is ${claimed} but the upload is at ${current.offset}.`,
@@ -416,7 +440,7 @@ async function terminate(call: Call): Promise<undefined> {
     id,
     async () => {
       const upload = await ctx.resumable.get(id);
-      if (!upload) throw notFound('UPLOAD_NOT_FOUND', 'No resumable upload has this id.');
+      if (!upload || !ownedBy(upload, call.principal!)) throw uploadNotFound();
       checkPlacement(call, upload);
       // An upload already committed stays an asset: only the upload's record goes.
       await ctx.resumable.remove(id);

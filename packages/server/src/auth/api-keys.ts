@@ -1,6 +1,7 @@
 import { createHash, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
 import type { Database } from 'better-sqlite3';
-import { ApiError, badRequest, notFound } from '../errors.js';
+import { ApiError, notFound } from '../errors.js';
+import { rootKeyImmutable } from './grants.js';
 import { isPermission, PERMISSIONS, type Permission } from './permissions.js';
 
 export interface ApiKeyRecord {
@@ -107,9 +108,8 @@ export class ApiKeyStore {
 
   update(uuid: string, change: { description?: string; permissions?: Permission[]; active?: boolean }): ApiKeyRecord {
     const key = this.require(uuid);
-    if (key.root && (change.active === false || change.permissions)) {
-      throw badRequest('ROOT_KEY', 'The root key cannot be deactivated or narrowed.', 'Restart the server with another --root-key to change it.');
-    }
+    // Fixed at start-up: renaming it would let a lesser key disguise the project's master key.
+    if (key.root) throw rootKeyImmutable();
     this.db
       .prepare('UPDATE api_keys SET description = ?, permissions = ?, active = ? WHERE uuid = ?')
       .run(
@@ -123,7 +123,7 @@ export class ApiKeyStore {
 
   delete(uuid: string): ApiKeyRecord {
     const key = this.require(uuid);
-    if (key.root) throw badRequest('ROOT_KEY', 'The root key cannot be deleted.');
+    if (key.root) throw rootKeyImmutable();
     this.db.prepare('DELETE FROM api_keys WHERE uuid = ?').run(uuid);
     return key;
   }

@@ -28,150 +28,179 @@ type ListRule =
  */
 type PlaceRule = 'none' | 'upload' | 'refuse';
 
+/**
+ * What a route acts on, which decides how a folder scope bounds it. A folder scope says "this key
+ * works inside these folders"; objects that live outside every folder are out of its reach:
+ * - `assets`: files and folders, bounded by the `list` and `place` rules;
+ * - `project-read`: reads project-wide objects (settings, collections, shares, approvals...);
+ *   allowed when what it shows names no asset (`list: 'none'`), otherwise refused to a listing scope;
+ * - `project-write`: creates, changes or deletes a project-wide object (a share, a collection, the
+ *   metadata model, a bulk change): refused to a key with any folder scope, `dir_scope` or
+ *   `list_scope` (SCOPE_PROJECT_WIDE), since the change reaches past the folders it was given;
+ * - `key-only`: no key is read (public routes) or only the presented key's own grants.
+ */
+type Touches = 'assets' | 'project-read' | 'project-write' | 'key-only';
+
 interface SassRule {
+  touches: Touches;
   list: ListRule;
   place: PlaceRule;
   /** Credential management: never for SASS keys, whatever the template grants. */
   forbidden?: true;
 }
 
-const open: SassRule = { list: 'none', place: 'none' };
-const onFile: SassRule = { list: 'file', place: 'none' };
-const onFolder: SassRule = { list: 'folder', place: 'none' };
-const refusedList: SassRule = { list: 'refuse', place: 'none' };
-const refusedBoth: SassRule = { list: 'refuse', place: 'refuse' };
-const forbidden: SassRule = { list: 'refuse', place: 'refuse', forbidden: true };
+const asset = (list: ListRule, place: PlaceRule = 'none'): SassRule => ({ touches: 'assets', list, place });
+const onFile = asset('file');
+const onFolder = asset('folder');
+const refusedList = asset('refuse');
+const refusedBoth = asset('refuse', 'refuse');
+const keyOnly: SassRule = { touches: 'key-only', list: 'none', place: 'none' };
+/** Shows only configuration, never an asset: fine for any key that holds the permission. */
+const projectConfig: SassRule = { touches: 'project-read', list: 'none', place: 'none' };
+/** Shows assets or counts of them across the library: not for a key with a listing scope. */
+const projectListing: SassRule = { touches: 'project-read', list: 'refuse', place: 'none' };
+const projectWrite: SassRule = { touches: 'project-write', list: 'none', place: 'none' };
+const forbiddenRead: SassRule = { ...projectListing, forbidden: true };
+const forbiddenWrite: SassRule = { ...projectWrite, forbidden: true };
 
 /**
  * Every route's SASS rule, keyed `METHOD path` as in the route table; a test fails when a route is
- * missing here. A route without an entry is refused to any SASS key with a scope.
+ * missing here, and the type makes each entry say what it touches. A route without an entry is
+ * refused to any SASS key with a scope.
  */
 export const SASS_RULES: Readonly<Record<string, SassRule>> = {
-  'GET /files': { list: 'files-listing', place: 'none' },
-  'GET /files/stats': { list: 'files-listing', place: 'none' },
+  'GET /files': asset('files-listing'),
+  'GET /files/stats': asset('files-listing'),
   'GET /files/:uuid': onFile,
   'GET /file/:uuid': onFile,
-  'POST /files': { list: 'none', place: 'upload' },
-  'PUT /files': { list: 'none', place: 'upload' },
-  'POST /upload': { list: 'none', place: 'upload' },
+  'POST /files': asset('none', 'upload'),
+  'PUT /files': asset('none', 'upload'),
+  'POST /upload': asset('none', 'upload'),
   'PATCH /files/:uuid': onFile,
   'PUT /files/:uuid/folders/:folder_uuid': refusedBoth,
   'POST /files/move': refusedBoth,
   'DELETE /files/:uuid': onFile,
+  // Names its files in the body: refused to a listing scope rather than checked file by file.
   'DELETE /files': refusedList,
   'PUT /file/:uuid/meta': onFile,
   'PATCH /file/:uuid/meta': onFile,
   'PUT /file/:uuid/tags': onFile,
-  'GET /get/:uuid': open,
-  'GET /folders': { list: 'folders-listing', place: 'none' },
+  'GET /get/:uuid': keyOnly,
+  'GET /folders': asset('folders-listing'),
   'GET /folders/:uuid': onFolder,
-  'POST /folders': { list: 'none', place: 'refuse' },
-  'PATCH /folders/:uuid': { list: 'folder', place: 'refuse' },
+  'POST /folders': asset('none', 'refuse'),
+  'PATCH /folders/:uuid': asset('folder', 'refuse'),
   'PUT /folders/:uuid/folders/:dest_uuid': refusedBoth,
   'POST /folders/move': refusedBoth,
-  'DELETE /folders/:uuid': { list: 'folder-subtree', place: 'none' },
+  'DELETE /folders/:uuid': asset('folder-subtree'),
   'PUT /folder/:uuid/meta': onFolder,
   'PATCH /folder/:uuid/meta': onFolder,
   'DELETE /folder/:uuid/meta': onFolder,
   'PUT /folder/:uuid/meta/:key/:value': onFolder,
-  // The tag dictionary, label counts, facets, previews and products span the whole library.
-  'GET /tags': refusedList,
-  'POST /tags': open,
+  // The tag dictionary, labels, facets and products span the whole library; tagging, labelling or
+  // linking one file to a product is a change to that file.
+  'GET /tags': projectListing,
+  'POST /tags': projectWrite,
   'PUT /file/:uuid/product': onFile,
   'DELETE /file/:uuid/product': onFile,
   'PATCH /file/:uuid/product/position': onFile,
-  'PATCH /product/:ref': refusedList,
-  'PUT /product/:ref/files': refusedList,
-  'GET /products': refusedList,
-  'GET /product/:ref/assets': refusedList,
-  'GET /product/:ref/images': refusedList,
-  'GET /labels': refusedList,
-  'POST /labels': open,
-  'PUT /bulk/prepare': refusedList,
-  'POST /bulk/:bulk_uuid/commit': refusedList,
-  'GET /bulk/:bulk_uuid': refusedList,
-  'GET /metadata/autocomplete': refusedList,
-  'GET /filters': refusedList,
+  'PATCH /product/:ref': projectWrite,
+  'PUT /product/:ref/files': projectWrite,
+  'GET /products': projectListing,
+  'GET /product/:ref/assets': projectListing,
+  'GET /product/:ref/images': projectListing,
+  'GET /labels': projectListing,
+  'POST /labels': projectWrite,
+  // A bulk change is one project-wide object naming any files, prepared and committed apart.
+  'PUT /bulk/prepare': projectWrite,
+  'POST /bulk/:bulk_uuid/commit': projectWrite,
+  'GET /bulk/:bulk_uuid': projectListing,
+  'GET /metadata/autocomplete': projectListing,
+  'GET /filters': projectListing,
   'POST /folders/previews': refusedList,
   'GET /files/:uuid/variants': onFile,
-  'GET /settings': open,
-  'GET /public/settings': open,
-  'GET /meta/model/fields': open,
-  'GET /meta/model/fields/:uuid/options': open,
-  'GET /attributes/keys': refusedList,
-  'GET /meta/model/fields/i18n': open,
-  'PUT /meta/model/fields/i18n': open,
-  'GET /meta/model/fields/options/i18n': open,
-  'PUT /settings/metadata/model': open,
-  // Collections are saved searches; listing their files goes through GET /files, which is checked.
-  'GET /collections': open,
-  'GET /collections/:uuid/folders': open,
-  'POST /collections': open,
-  'PATCH /collections/:uuid': open,
-  'DELETE /collections/:uuid': open,
-  'GET /shares': refusedList,
-  'POST /shares': refusedList,
-  'GET /shares/:uuid': refusedList,
-  'DELETE /shares/:uuid': refusedList,
-  'GET /s/:puid/:slug': open,
-  'GET /access/keys': forbidden,
-  'POST /access/keys': forbidden,
-  'GET /access/keys/:uuid': forbidden,
-  'PATCH /access/keys/:uuid': forbidden,
-  'DELETE /access/keys/:uuid': forbidden,
-  'GET /access/templates': forbidden,
-  'POST /access/templates': forbidden,
-  'GET /access/templates/:id': forbidden,
-  'PATCH /access/templates/:id': forbidden,
-  'DELETE /access/templates/:id': forbidden,
+  'GET /settings': projectConfig,
+  'GET /public/settings': projectConfig,
+  'GET /meta/model/fields': projectConfig,
+  'GET /meta/model/fields/:uuid/options': projectConfig,
+  // Metadata keys in use, with counts: a view of the assets.
+  'GET /attributes/keys': projectListing,
+  'GET /meta/model/fields/i18n': projectConfig,
+  'PUT /meta/model/fields/i18n': projectWrite,
+  'GET /meta/model/fields/options/i18n': projectConfig,
+  'PUT /settings/metadata/model': projectWrite,
+  // Collections are saved searches: reading one shows its definition, and listing its files goes
+  // through GET /files, where the listing scope applies. Changing one changes what everyone sees.
+  'GET /collections': projectConfig,
+  'GET /collections/:uuid/folders': projectConfig,
+  'POST /collections': projectWrite,
+  'PATCH /collections/:uuid': projectWrite,
+  'DELETE /collections/:uuid': projectWrite,
+  // A share is a public link to files anywhere: creating or removing one is a project-wide change.
+  'GET /shares': projectListing,
+  'POST /shares': projectWrite,
+  'GET /shares/:uuid': projectListing,
+  'DELETE /shares/:uuid': projectWrite,
+  'GET /s/:puid/:slug': keyOnly,
+  'GET /access/keys': forbiddenRead,
+  'POST /access/keys': forbiddenWrite,
+  'GET /access/keys/:uuid': forbiddenRead,
+  'PATCH /access/keys/:uuid': forbiddenWrite,
+  'DELETE /access/keys/:uuid': forbiddenWrite,
+  'GET /access/templates': forbiddenRead,
+  'POST /access/templates': forbiddenWrite,
+  'GET /access/templates/:id': forbiddenRead,
+  'PATCH /access/templates/:id': forbiddenWrite,
+  'DELETE /access/templates/:id': forbiddenWrite,
   // The presented key's own grants: for a SASS key, what its template allows, nothing more.
-  'GET /access/key': open,
+  'GET /access/key': keyOnly,
   // Webhooks see every change in the library and hold receiver credentials: API keys only.
-  'GET /webhooks': forbidden,
-  'POST /webhooks': forbidden,
-  'GET /webhooks/:uuid': forbidden,
-  'PATCH /webhooks/:uuid': forbidden,
-  'DELETE /webhooks/:uuid': forbidden,
-  'GET /webhooks/:uuid/deliveries': forbidden,
-  'POST /webhooks/:uuid/deliveries/:delivery_uuid/retry': forbidden,
+  'GET /webhooks': forbiddenRead,
+  'POST /webhooks': forbiddenWrite,
+  'GET /webhooks/:uuid': forbiddenRead,
+  'PATCH /webhooks/:uuid': forbiddenWrite,
+  'DELETE /webhooks/:uuid': forbiddenWrite,
+  'GET /webhooks/:uuid/deliveries': forbiddenRead,
+  'POST /webhooks/:uuid/deliveries/:delivery_uuid/retry': forbiddenWrite,
   // Inferred routes (reference §1 "not found"); each acts on the file or folder its uuid names.
   'PUT /files/:uuid/visibility': onFile,
   'PUT /folders/:uuid/visibility': onFolder,
   'PUT /file/:uuid/labels': onFile,
-  // Approvals name files by uuid in bodies and filters and span the library.
-  'GET /approvals': refusedList,
-  'POST /approvals': refusedList,
-  'GET /approvals/:uuid': refusedList,
-  'DELETE /approvals/:uuid': refusedList,
-  'POST /approvals/:uuid/votes': refusedList,
+  // Approvals name files by uuid in bodies and filters, and a vote changes a request everyone sees.
+  'GET /approvals': projectListing,
+  'POST /approvals': projectWrite,
+  'GET /approvals/:uuid': projectListing,
+  'DELETE /approvals/:uuid': projectWrite,
+  'POST /approvals/:uuid/votes': projectWrite,
   // An airbox opens uploads into any folder to anyone with its link: the upload scope would not bound it.
-  'GET /airboxes': refusedList,
-  'POST /airboxes': refusedBoth,
-  'GET /airboxes/:uuid': refusedList,
-  'PATCH /airboxes/:uuid': refusedBoth,
-  'DELETE /airboxes/:uuid': refusedList,
-  'GET /v3/a/:puid/:title': open,
+  'GET /airboxes': projectListing,
+  'POST /airboxes': projectWrite,
+  'GET /airboxes/:uuid': projectListing,
+  'PATCH /airboxes/:uuid': projectWrite,
+  'DELETE /airboxes/:uuid': projectWrite,
+  'GET /v3/a/:puid/:title': keyOnly,
   // The image editor reads a file in scope and writes a file like an upload does (scope and quotas).
-  'POST /files/:uuid/edit': { list: 'file', place: 'upload' },
+  'POST /files/:uuid/edit': asset('file', 'upload'),
   'POST /files/:uuid/autotag': onFile,
-  // The reference-shaped form names its file in the body.
+  // The reference-shaped forms name their files in the body.
   'POST /ask/images/autotag': refusedList,
   'POST /ask/regenerate/:job': refusedList,
   // The puid is the credential (no key): a SASS key presented there is not even read.
-  'POST /v3/a/:puid/:title': open,
-  'GET /key/:templateId': open,
-  'GET /cdn/*': open,
-  'GET /store/*': open,
-  'GET /get/:uuid/download': open,
+  'POST /v3/a/:puid/:title': keyOnly,
+  'GET /key/:templateId': keyOnly,
+  'GET /cdn/*': keyOnly,
+  'GET /store/*': keyOnly,
+  'GET /get/:uuid/download': keyOnly,
   // Resumable (tus) uploads on the connector mirror: creation is the upload (scope and quotas are
-  // settled there, once); the later requests act on that upload, whose folder the handler checks
-  // against the key's upload scope.
-  'OPTIONS /connector/files': open,
-  'POST /connector/files': { list: 'none', place: 'upload' },
-  'HEAD /connector/files/:id': open,
-  'PATCH /connector/files/:id': open,
-  'DELETE /connector/files/:id': open,
-  'GET /connector/json/:id': open,
+  // settled there, once); the later requests act on that upload, which belongs to its creator and
+  // whose folder the handler checks against the key's upload scope.
+  'OPTIONS /connector/files': keyOnly,
+  'POST /connector/files': asset('none', 'upload'),
+  'HEAD /connector/files/:id': asset('none'),
+  'PATCH /connector/files/:id': asset('none'),
+  'DELETE /connector/files/:id': asset('none'),
+  'GET /connector/json/:id': keyOnly,
+
 };
 
 export function sassRuleFor(spec: Pick<RouteSpec, 'method' | 'path'>): SassRule | undefined {
@@ -261,13 +290,24 @@ function listingFolder(call: Call): string {
  * a caller never mistakes a partial answer for the whole.
  */
 export function authorizeSass(call: Call, spec: RouteSpec, principal: SassPrincipal): void {
-  const rule = sassRuleFor(spec) ?? { list: 'refuse', place: 'refuse' };
+  const rule = sassRuleFor(spec) ?? { touches: 'project-write', list: 'refuse', place: 'refuse' };
   const { listScope, dirScope } = principal.sass.template;
   if (rule.forbidden) {
     throw refused(
       'SASS_KEY_NOT_ALLOWED',
       `SASS keys cannot call ${spec.method} ${spec.path}.`,
-      'Managing API keys and security templates needs a secret API key with ACCESS_* permissions.',
+      'Managing API keys, security templates and webhooks needs a secret API key with the permission.',
+    );
+  }
+  if (rule.touches === 'project-write' && (dirScope || listScope)) {
+    const scopes = [
+      dirScope ? `dir_scope ${formatScope(dirScope)}` : undefined,
+      listScope ? `list_scope ${formatScope(listScope)}` : undefined,
+    ].filter(Boolean);
+    throw refused(
+      'SCOPE_PROJECT_WIDE',
+      `${spec.method} ${spec.path} changes a project-wide object, which a SASS key limited to folders (${scopes.join(', ')}) cannot do.`,
+      'Project-wide objects (collections, labels, tags, products, shares, approvals, airboxes, bulk changes, the metadata model) are changed with an API key or a SASS key whose template has no folder scope.',
     );
   }
   if (listScope && rule.list === 'refuse') {

@@ -22,8 +22,14 @@ export interface ResumableUpload {
   product?: { ref: string | null; position: number | null };
   /** Where the bytes go once committed; chosen at creation so a commit interrupted by a crash can be recognised. */
   blobId: string;
-  /** The principal that created it (logs only). */
+  /** The principal that created it (logs and the per-key cap on pending uploads). */
   createdBy: string;
+  /**
+   * Who may see and continue it (HEAD, PATCH, DELETE): `key:{uuid}` for an API key,
+   * `template:{hash of the template id}` for SASS keys, which expire and are renewed mid-upload.
+   * Absent on records written before uploads were bound: then only `createdBy` may.
+   */
+  owner?: string;
   createdAt: number;
   updatedAt: number;
   expiresAt: number;
