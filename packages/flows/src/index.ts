@@ -1,1 +1,31 @@
 export { defineStepAction, isItemStream, type StepAction, type StepContext, type SourceItem, type BuiltinConnector } from './step-action.js';
+export { FlowSchema, duration, type FlowFile, type StepFile, type TriggerFile } from './definition/schema.js';
+export {
+  loadFlow,
+  resolveInputs,
+  formatProblem,
+  FlowValidationError,
+  type CompiledFlow,
+  type CompiledStep,
+  type Problem,
+  type LoadOptions,
+} from './definition/load.js';
+export { compileTemplate, compileExpression, evaluateTemplate, ExpressionError, FLOW_VARIABLES, type Template, type Scope } from './expressions.js';
+export { ActionRegistry, type ResolvedAction } from './registry.js';
+export { nearest } from './suggest.js';
+export {
+  Engine,
+  type EngineOptions,
+  type RunOptions,
+  type ResumeOptions,
+  type RunEvent,
+  type RunResult,
+  type StepSummary,
+  type StepCounts,
+  type ConnectionOpener,
+  type Logger,
+} from './engine/engine.js';
+export { SqliteRunStore, RunBusyError, UnknownRunError, processOwner } from './engine/sqlite-run-store.js';
+export type { RunStore, RunRecord, StepRecord, ItemRecord, RunStatus, StepStatus, ItemStatus, ErrorRecord, RunFilter } from './engine/run-store.js';
+export { InProcessDispatcher, inProcess, idempotencyKey, type Dispatcher, type DispatcherFactory, type ItemJob, type ItemHandler } from './engine/dispatcher.js';
+export { ERROR_KINDS, kindOf, errorRecord, StepTimeoutError, StepInputError, OutcomeUnknownError } from './engine/failures.js';

@@ -1,0 +1,39 @@
+/**
+ * Where one item's work executes. The engine hands each item to a dispatcher as a job named by
+ * its idempotency key; in-process by default. A distributed dispatcher (BullMQ) runs the same
+ * handler in workers: the journal, not the dispatcher, decides what is done.
+ */
+
+export interface ItemJob {
+  runId: string;
+  step: string;
+  index: number;
+  /** `runId:step:index`: a queue's job id, so a job sent twice is one job. */
+  key: string;
+  item: unknown;
+}
+
+export type ItemHandler = (job: ItemJob) => Promise<void>;
+
+export interface Dispatcher {
+  execute(job: ItemJob): Promise<void>;
+  close(): Promise<void>;
+}
+
+export class InProcessDispatcher implements Dispatcher {
+  constructor(private readonly handler: ItemHandler) {}
+
+  execute(job: ItemJob): Promise<void> {
+    return this.handler(job);
+  }
+
+  async close(): Promise<void> {}
+}
+
+export type DispatcherFactory = (handler: ItemHandler) => Dispatcher;
+
+export const inProcess: DispatcherFactory = (handler) => new InProcessDispatcher(handler);
+
+export function idempotencyKey(runId: string, step: string, index: number): string {
+  return `${runId}:${step}:${index}`;
+}

@@ -1,0 +1,702 @@
+/**
+ * Runs flows. Every decision a resume depends on is written to the run store first: an item is
+ * journaled `started` (committed) before its side effect is attempted and `succeeded`/`failed`
+ * after, and each loop records how far every item is done. So after a crash or a cancel, a resume
+ * skips what succeeded, reconciles what was in flight, and goes on from the loop's cursor.
+ */
+import { randomBytes } from 'node:crypto';
+import type { Filerobot } from '@sfx/client';
+import type { CompiledFlow, CompiledStep } from '../definition/load.js';
+import { evaluateTemplate, type Scope, type Template } from '../expressions.js';
+import type { SourceItem, StepAction, StepContext } from '../step-action.js';
+import { idempotencyKey, inProcess, type Dispatcher, type DispatcherFactory, type ItemJob } from './dispatcher.js';
+import { backoffMs, errorRecord, OutcomeUnknownError, retries, StepInputError, StepTimeoutError } from './failures.js';
+import type { ErrorRecord, ItemCounts, RunRecord, RunStatus, RunStore, StepStatus } from './run-store.js';
+import { processOwner } from './sqlite-run-store.js';
+
+export type Logger = (level: 'debug' | 'info' | 'warn' | 'error', message: string, fields?: Record<string, unknown>) => void;
+
+/** Opens the client of one of a flow's connections (a stored name, null for the default, or inline). */
+export type ConnectionOpener = (name: string, spec: string | null | Record<string, unknown>) => Filerobot | Promise<Filerobot>;
+
+export interface EngineOptions {
+  store: RunStore;
+  openConnection?: ConnectionOpener;
+  /** Where `$env` and, unless `secret` is given, `$secrets` are read from. Default `process.env`. */
+  env?: Record<string, string | undefined>;
+  secret?: (name: string) => string | undefined;
+  dispatcher?: DispatcherFactory;
+  clock?: () => number;
+  log?: Logger;
+  /** After a cancel, how long in-flight items may run on before they are aborted. */
+  graceMs?: number;
+  /** Write a loop's checkpoint at least every this many finished items. */
+  checkpointEvery?: number;
+  sleep?: (ms: number, signal: AbortSignal) => Promise<void>;
+}
+
+export type RunEvent =
+  | { type: 'run-started'; runId: string; flow: string; resumed: boolean }
+  | { type: 'step-started'; runId: string; step: string; loop: boolean; index: number; of: number }
+  | { type: 'item'; runId: string; step: string; index: number; status: 'succeeded' | 'failed' | 'skipped'; error?: ErrorRecord; reconciled?: boolean }
+  | { type: 'step-finished'; runId: string; step: string; status: StepStatus; counts?: StepCounts; error?: ErrorRecord }
+  | { type: 'run-finished'; runId: string; status: RunStatus; error?: ErrorRecord };
+
+export interface StepCounts {
+  total: number;
+  succeeded: number;
+  failed: number;
+  skipped: number;
+}
+
+export interface StepSummary extends Partial<StepCounts> {
+  id: string;
+  status: StepStatus | 'pending' | 'source';
+  error?: ErrorRecord;
+  startedAt?: number;
+  endedAt?: number;
+}
+
+export interface RunResult {
+  runId: string;
+  status: RunStatus;
+  error?: ErrorRecord;
+  steps: StepSummary[];
+}
+
+export interface RunOptions {
+  inputs?: Record<string, unknown>;
+  trigger?: { type: string; event?: unknown };
+  /** Aborting stops taking items, lets in-flight ones finish (up to the grace time) and leaves a resumable run. */
+  signal?: AbortSignal;
+  onEvent?: (event: RunEvent) => void;
+  /** Run reads; report writes with the input they would get, changing nothing. */
+  dryRun?: boolean;
+  runId?: string;
+}
+
+export interface ResumeOptions extends Omit<RunOptions, 'inputs' | 'trigger' | 'runId'> {
+  /** Run the failed items again too (and redo the idempotent single steps after the first one retried). */
+  retryFailed?: boolean;
+}
+
+/** A run is stopped: not a failure of the flow. */
+class Cancelled extends Error {
+  override name = 'Cancelled';
+}
+
+function newRunId(clock: () => number): string {
+  const t = new Date(clock()).toISOString().replace(/[-:T]/g, '').slice(0, 14);
+  return `r${t}-${randomBytes(3).toString('hex')}`;
+}
+
+const defaultSleep = (ms: number, signal: AbortSignal): Promise<void> =>
+  new Promise((resolve, reject) => {
+    if (signal.aborted) return reject(new Cancelled('cancelled'));
+    const timer = setTimeout(() => {
+      signal.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    const onAbort = (): void => {
+      clearTimeout(timer);
+      reject(new Cancelled('cancelled'));
+    };
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
+
+export class Engine {
+  readonly store: RunStore;
+  private readonly options: EngineOptions;
+  private readonly clock: () => number;
+  private readonly log: Logger;
+
+  constructor(options: EngineOptions) {
+    this.options = options;
+    this.store = options.store;
+    this.clock = options.clock ?? Date.now;
+    this.log = options.log ?? (() => {});
+  }
+
+  /** Starts a new run of `flow` and runs it to the end (or until cancelled). */
+  async run(flow: CompiledFlow, options: RunOptions = {}): Promise<RunResult> {
+    const runId = options.runId ?? newRunId(this.clock);
+    const trigger = options.trigger ?? { type: 'manual' };
+    const store = this.store;
+    store.createRun({
+      id: runId,
+      flow: flow.name,
+      flowHash: flow.hash,
+      ...(flow.file ? { flowFile: flow.file } : {}),
+      source: flow.source,
+      baseDir: flow.baseDir,
+      trigger,
+      inputs: options.inputs ?? {},
+      owner: processOwner(),
+      startedAt: this.clock(),
+    });
+    options.onEvent?.({ type: 'run-started', runId, flow: flow.name, resumed: false });
+    return new Execution(this, this.options, flow, store.getRun(runId)!, options, false).go();
+  }
+
+  /** Goes on with a run that was interrupted, crashed or failed, from its journal. */
+  async resume(flow: CompiledFlow, runId: string, options: ResumeOptions = {}): Promise<RunResult> {
+    this.store.claimRun(runId, processOwner());
+    const run = this.store.getRun(runId)!;
+    options.onEvent?.({ type: 'run-started', runId, flow: flow.name, resumed: true });
+    return new Execution(this, this.options, flow, run, { ...options, inputs: run.inputs, trigger: run.trigger }, options.retryFailed ?? false).go();
+  }
+
+  /** What a run did, step by step, from the journal. */
+  summary(flow: CompiledFlow | undefined, runId: string): RunResult {
+    const run = this.store.getRun(runId);
+    if (!run) throw new Error(`no run has the id "${runId}".`);
+    const recorded = new Map(this.store.steps(runId).map((s) => [s.step, s]));
+    const ids = flow ? flow.steps.map((s) => s.id) : [...recorded.keys()];
+    const steps = ids.map((id): StepSummary => {
+      const step = flow?.steps.find((s) => s.id === id);
+      const record = recorded.get(id);
+      if (step?.deferred) return { id, status: 'source' };
+      if (!record) return { id, status: 'pending' };
+      const counts = this.store.counts(runId, id);
+      const isLoop = step ? Boolean(step.forEach) : counts.succeeded + counts.failed + counts.skipped > 1;
+      return {
+        id,
+        status: record.status,
+        ...(isLoop ? { total: counts.succeeded + counts.failed + counts.skipped + counts.started, succeeded: counts.succeeded, failed: counts.failed, skipped: counts.skipped } : {}),
+        ...(record.error ? { error: record.error } : {}),
+        startedAt: record.startedAt,
+        ...(record.endedAt ? { endedAt: record.endedAt } : {}),
+      };
+    });
+    return { runId, status: run.status, ...(run.error ? { error: run.error } : {}), steps };
+  }
+}
+
+interface ItemPlan {
+  index: number;
+  item: unknown;
+  /** The journal says it was sent and never finished: reconcile before trying again. */
+  unknown: boolean;
+}
+
+/** One run in progress. */
+class Execution {
+  private readonly store: RunStore;
+  private readonly runId: string;
+  private readonly clients = new Map<string, Promise<Filerobot>>();
+  private readonly scope: Scope;
+  private readonly secretValues: string[];
+  /** Soft stop: no new items. */
+  private readonly stopping = new AbortController();
+  /** Hard stop: in-flight calls are aborted too (after the grace time). */
+  private readonly aborting = new AbortController();
+  private readonly sleep: (ms: number, signal: AbortSignal) => Promise<void>;
+  private dispatcher!: Dispatcher;
+  private retried = false;
+  private readonly log: Logger;
+
+  constructor(
+    private readonly engine: Engine,
+    private readonly options: EngineOptions,
+    private readonly flow: CompiledFlow,
+    private readonly run: RunRecord,
+    private readonly runOptions: RunOptions,
+    private readonly retryFailed: boolean,
+  ) {
+    this.store = engine.store;
+    this.runId = run.id;
+    this.sleep = options.sleep ?? defaultSleep;
+    this.log = options.log ?? (() => {});
+    const env = options.env ?? process.env;
+    const secret = options.secret ?? ((name: string) => env[name]);
+    const secrets: Record<string, string> = {};
+    for (const name of flow.secrets) {
+      const value = secret(name);
+      if (value !== undefined && value !== '') secrets[name] = value;
+    }
+    this.secretValues = Object.values(secrets).filter((v) => v.length >= 4);
+    this.scope = {
+      inputs: runOptions.inputs ?? {},
+      trigger: runOptions.trigger?.event ?? {},
+      env: Object.fromEntries(flow.env.filter((n) => env[n] !== undefined).map((n) => [n, env[n]])),
+      secrets,
+      steps: {},
+    };
+  }
+
+  private emit(event: RunEvent): void {
+    this.runOptions.onEvent?.(event);
+  }
+
+  async go(): Promise<RunResult> {
+    const missing = this.flow.secrets.filter((n) => !(n in (this.scope.secrets as object)));
+    const signal = this.runOptions.signal;
+    const onAbort = (): void => {
+      this.stopping.abort();
+      const timer = setTimeout(() => this.aborting.abort(), this.options.graceMs ?? 10_000);
+      timer.unref();
+    };
+    if (signal?.aborted) onAbort();
+    signal?.addEventListener('abort', onAbort, { once: true });
+    this.dispatcher = (this.options.dispatcher ?? inProcess)((job) => this.handle(job));
+    let status: Exclude<RunStatus, 'running'> = 'succeeded';
+    let error: ErrorRecord | undefined;
+    try {
+      if (missing.length)
+        throw Object.assign(new Error(`the flow needs the secret${missing.length > 1 ? 's' : ''} ${missing.join(', ')}: set ${missing.length > 1 ? 'them' : 'it'} in the environment.`), {
+          code: 'SECRET_MISSING',
+        });
+      for (const step of this.flow.steps) {
+        const outcome = await this.runStep(step);
+        if (outcome === 'failed') {
+          status = 'failed';
+          const record = this.store.getStep(this.runId, step.id);
+          error = { message: `step ${step.id} failed${record?.error ? `: ${record.error.message}` : '.'}`, ...(record?.error?.code ? { code: record.error.code } : {}), ...(record?.error?.hint ? { hint: record.error.hint } : {}) };
+          break;
+        }
+        if (this.stopping.signal.aborted) throw new Cancelled('the run was stopped');
+      }
+      if (status === 'succeeded' && this.continuedFailure) {
+        status = 'failed';
+        const record = this.store.getStep(this.runId, this.continuedFailure);
+        error = { message: `step ${this.continuedFailure} failed (the run went on, as its onError: continue says): ${record?.error?.message ?? ''}`, code: 'STEP_FAILED' };
+      }
+    } catch (e) {
+      if (e instanceof Cancelled || this.stopping.signal.aborted) {
+        status = 'interrupted';
+        error = { message: 'the run was stopped before it ended; resume it to go on.', kind: 'cancelled' };
+      } else {
+        status = 'failed';
+        error = this.redact(errorRecord(e));
+      }
+    } finally {
+      signal?.removeEventListener('abort', onAbort);
+      await this.dispatcher.close();
+    }
+    this.store.finishRun(this.runId, status, error);
+    this.emit({ type: 'run-finished', runId: this.runId, status, ...(error ? { error } : {}) });
+    return this.engine.summary(this.flow, this.runId);
+  }
+
+  // ---- steps ----
+
+  private async runStep(step: CompiledStep): Promise<'succeeded' | 'failed' | 'skipped' | 'source'> {
+    const steps = this.scope.steps as Record<string, unknown>;
+    if (step.deferred) return 'source';
+    const recorded = this.store.getStep(this.runId, step.id);
+    const isLoop = Boolean(step.forEach);
+    const redoAfterRetry = this.retried && !isLoop && step.resolved.action.idempotent && recorded?.status === 'succeeded';
+    const retryHere = this.retryFailed && recorded && recorded.status !== 'running' && this.store.counts(this.runId, step.id).failed > 0;
+    if (recorded && (recorded.status === 'succeeded' || recorded.status === 'skipped') && !retryHere && !redoAfterRetry) {
+      steps[step.id] = recorded.output ?? null;
+      return recorded.status;
+    }
+    if (recorded && recorded.status !== 'running') this.store.reopenStep(this.runId, step.id);
+    else if (!recorded) this.store.startStep(this.runId, step.id);
+    if (retryHere || redoAfterRetry) this.retried = true;
+    this.emit({ type: 'step-started', runId: this.runId, step: step.id, loop: isLoop, index: step.index, of: this.flow.steps.length });
+    try {
+      if (!isLoop && step.if && !truthy(await evaluateTemplate(step.if, this.scope))) {
+        this.store.finishItem(this.runId, step.id, 0, 'skipped', {});
+        this.store.finishStep(this.runId, step.id, 'skipped', null);
+        steps[step.id] = null;
+        this.emit({ type: 'step-finished', runId: this.runId, step: step.id, status: 'skipped' });
+        return 'skipped';
+      }
+      if (isLoop) return await this.runLoop(step, Boolean(retryHere));
+      return await this.runSingle(step, Boolean(retryHere || redoAfterRetry));
+    } catch (e) {
+      if (e instanceof Cancelled || this.stopping.signal.aborted) throw e instanceof Cancelled ? e : new Cancelled('stopped');
+      const error = this.redact(errorRecord(e));
+      this.store.finishStep(this.runId, step.id, 'failed', undefined, error);
+      this.emit({ type: 'step-finished', runId: this.runId, step: step.id, status: 'failed', error });
+      return 'failed';
+    }
+  }
+
+  private async runSingle(step: CompiledStep, redo: boolean): Promise<'succeeded' | 'failed'> {
+    const steps = this.scope.steps as Record<string, unknown>;
+    const existing = this.store.getItem(this.runId, step.id, 0);
+    if (!existing || existing.status !== 'succeeded' || redo) {
+      await this.processItem(step, { index: 0, item: undefined, unknown: existing?.status === 'started' && !redo });
+    }
+    const item = this.store.getItem(this.runId, step.id, 0)!;
+    if (item.status === 'failed') {
+      const error = item.error ?? { message: 'failed' };
+      if (step.onError === 'continue') {
+        this.store.finishStep(this.runId, step.id, 'failed', null, error);
+        steps[step.id] = null;
+        this.emit({ type: 'step-finished', runId: this.runId, step: step.id, status: 'failed', error });
+        // "continue": later steps still run; the run is failed at the end all the same.
+        this.continuedFailure ??= step.id;
+        return 'succeeded';
+      }
+      this.store.finishStep(this.runId, step.id, 'failed', undefined, error);
+      this.emit({ type: 'step-finished', runId: this.runId, step: step.id, status: 'failed', error });
+      return 'failed';
+    }
+    steps[step.id] = item.output ?? null;
+    this.store.finishStep(this.runId, step.id, 'succeeded', item.output);
+    this.emit({ type: 'step-finished', runId: this.runId, step: step.id, status: 'succeeded' });
+    return 'succeeded';
+  }
+
+  /** The first single step that failed under `onError: continue`: the run still fails at the end. */
+  private continuedFailure: string | undefined;
+
+  private async runLoop(step: CompiledStep, retryFailedItems: boolean): Promise<'succeeded' | 'failed'> {
+    const steps = this.scope.steps as Record<string, unknown>;
+    const state = this.store.getStep(this.runId, step.id)!;
+    const concurrency = step.concurrency;
+    const inFlight = new Set<Promise<void>>();
+    let firstFailure: ErrorRecord | undefined;
+    const failFast = step.onError === 'fail';
+
+    /** Resolves once the item has a slot; the promise it gives settles to whether the item has an outcome. */
+    const launch = async (plan: ItemPlan): Promise<{ job: Promise<boolean> }> => {
+      while (inFlight.size >= concurrency) await Promise.race(inFlight);
+      const job = this.dispatcher
+        .execute({ runId: this.runId, step: step.id, index: plan.index, key: idempotencyKey(this.runId, step.id, plan.index), item: { plan } })
+        .then(
+          () => {
+            const done = this.store.getItem(this.runId, step.id, plan.index);
+            if (done?.status === 'failed' && !firstFailure) firstFailure = done.error ?? { message: 'failed' };
+            // A cancelled item has none: the checkpoint must not pass it.
+            return done !== undefined && done.status !== 'started';
+          },
+          (error: unknown) => {
+            this.log('error', 'an item job failed outside its action', { runId: this.runId, step: step.id, index: plan.index, error: String(error) });
+            return false;
+          },
+        );
+      const p: Promise<void> = job.then(() => undefined).finally(() => inFlight.delete(p));
+      inFlight.add(p);
+      return { job };
+    };
+
+    // Failed items first, when asked: they are below the checkpoint and would not be read again.
+    if (retryFailedItems) {
+      let after = -1;
+      for (;;) {
+        const page = this.store.items(this.runId, step.id, { status: 'failed', afterIndex: after, limit: 500 });
+        if (page.length === 0) break;
+        for (const record of page) {
+          if (this.stopping.signal.aborted) break;
+          await launch({ index: record.index, item: record.item, unknown: false });
+          after = record.index;
+        }
+      }
+      await Promise.all(inFlight);
+    }
+
+    // The window of items read but not yet all done: their cursors, for the checkpoint.
+    let next = state.nextIndex;
+    let cursor = state.cursor;
+    const pending = new Map<number, string>();
+    const finished = new Set<number>();
+    let sinceCheckpoint = 0;
+    const checkpointEvery = this.options.checkpointEvery ?? 100;
+    const advance = (): void => {
+      let moved = false;
+      while (finished.has(next)) {
+        finished.delete(next);
+        cursor = pending.get(next);
+        pending.delete(next);
+        next++;
+        moved = true;
+      }
+      if (moved && ++sinceCheckpoint >= checkpointEvery) {
+        sinceCheckpoint = 0;
+        this.store.checkpoint(this.runId, step.id, next, cursor);
+      }
+    };
+    const known = this.store.maxItemIndex(this.runId, step.id);
+    let read = next;
+    const source = this.openLoopSource(step, state.nextIndex, state.cursor);
+    try {
+      for await (const { item, cursor: itemCursor } of source) {
+        const index = read++;
+        pending.set(index, itemCursor);
+        if (this.stopping.signal.aborted || (failFast && firstFailure)) break;
+        const existing = index <= known ? this.store.getItem(this.runId, step.id, index) : undefined;
+        if (existing && existing.status !== 'started') {
+          finished.add(index);
+          advance();
+          continue;
+        }
+        const { job } = await launch({ index, item, unknown: existing?.status === 'started' });
+        void job.then((hasOutcome) => {
+          if (!hasOutcome) return;
+          finished.add(index);
+          advance();
+        });
+      }
+    } finally {
+      await Promise.allSettled(inFlight);
+      await Promise.resolve();
+      this.store.checkpoint(this.runId, step.id, next, cursor);
+    }
+    if (this.stopping.signal.aborted) throw new Cancelled('stopped');
+
+    const counts = this.countsOf(step.id);
+    if (failFast && firstFailure) {
+      const error: ErrorRecord = { ...firstFailure, message: `an item failed (onError: fail), so the loop stopped after ${counts.total} items: ${firstFailure.message}` };
+      this.store.finishStep(this.runId, step.id, 'failed', counts, error);
+      this.emit({ type: 'step-finished', runId: this.runId, step: step.id, status: 'failed', counts, error });
+      return 'failed';
+    }
+    // Every item read must have an outcome; anything else is a bug, never a success.
+    const unaccounted = read - (counts.succeeded + counts.failed + counts.skipped);
+    if (unaccounted !== 0 || counts.total !== read) {
+      const error: ErrorRecord = { message: `the loop read ${read} items but ${counts.succeeded + counts.failed + counts.skipped} have an outcome.`, code: 'LOOP_INCOMPLETE' };
+      this.store.finishStep(this.runId, step.id, 'failed', counts, error);
+      this.emit({ type: 'step-finished', runId: this.runId, step: step.id, status: 'failed', counts, error });
+      return 'failed';
+    }
+    steps[step.id] = counts;
+    const failedPercent = counts.total === 0 ? 0 : (counts.failed / counts.total) * 100;
+    if (counts.failed > 0 && failedPercent > step.toleratedFailurePercent) {
+      const error: ErrorRecord = {
+        message: `${counts.failed} of ${counts.total} items failed (${failedPercent.toFixed(1)}%), more than the ${step.toleratedFailurePercent}% tolerated.`,
+        code: 'TOO_MANY_FAILURES',
+        hint: 'sfx runs show RUN lists them; sfx runs retry RUN --failed runs them again.',
+      };
+      this.store.finishStep(this.runId, step.id, 'failed', counts, error);
+      this.emit({ type: 'step-finished', runId: this.runId, step: step.id, status: 'failed', counts, error });
+      return 'failed';
+    }
+    this.store.finishStep(this.runId, step.id, 'succeeded', counts);
+    this.emit({ type: 'step-finished', runId: this.runId, step: step.id, status: 'succeeded', counts });
+    return 'succeeded';
+  }
+
+  private countsOf(step: string): StepCounts {
+    const c: ItemCounts = this.store.counts(this.runId, step);
+    return { total: c.succeeded + c.failed + c.skipped + c.started, succeeded: c.succeeded, failed: c.failed, skipped: c.skipped };
+  }
+
+  /**
+   * The loop's items from `startIndex` on (after `cursor`): a source step read lazily, an earlier
+   * loop's results from the journal, or a list from an expression. Batches group them.
+   */
+  private async *openLoopSource(step: CompiledStep, startIndex: number, cursor: string | undefined): AsyncGenerator<SourceItem> {
+    const batch = step.batchSize;
+    if (!batch) {
+      yield* this.rawItems(step, startIndex, cursor);
+      return;
+    }
+    // A batch's cursor is its last item's: a resume starts at the next whole batch.
+    let group: unknown[] = [];
+    let last = '';
+    for await (const { item, cursor: c } of this.rawItems(step, startIndex * batch, cursor)) {
+      group.push(item);
+      last = c;
+      if (group.length === batch) {
+        yield { item: group, cursor: c };
+        group = [];
+      }
+    }
+    if (group.length) yield { item: group, cursor: last };
+  }
+
+  private async *rawItems(step: CompiledStep, startIndex: number, cursor: string | undefined): AsyncGenerator<SourceItem> {
+    const from = step.forEach!.streamFrom;
+    if (from) {
+      yield* this.streamOf(from, cursor);
+      return;
+    }
+    const list = await evaluateTemplate(step.forEach!.template, this.scope);
+    if (list === undefined || list === null) return;
+    if (!Array.isArray(list)) throw new StepInputError(`forEach gave ${typeName(list)}, not a list: it must give the items to loop over.`);
+    const start = cursor === undefined ? startIndex : Number(cursor) + 1;
+    for (let i = start; i < list.length; i++) yield { item: list[i], cursor: String(i) };
+  }
+
+  /** The items of a streaming step: a source's, or an earlier loop's succeeded outputs. */
+  private async *streamOf(stepId: string, after: string | undefined): AsyncGenerator<SourceItem> {
+    const source = this.flow.steps.find((s) => s.id === stepId)!;
+    if (source.deferred) {
+      const input = await this.inputFor(source, this.scope);
+      const action = source.resolved.action;
+      const ctx = await this.contextFor(source, `${this.runId}:${stepId}:source`, this.aborting.signal);
+      yield* action.items!(ctx, input, after);
+      return;
+    }
+    let afterIndex = after === undefined ? -1 : Number(after);
+    for (;;) {
+      const page = this.store.items(this.runId, stepId, { status: 'succeeded', afterIndex, limit: 500 });
+      if (page.length === 0) return;
+      for (const record of page) {
+        yield { item: record.output ?? null, cursor: String(record.index) };
+        afterIndex = record.index;
+      }
+    }
+  }
+
+  // ---- items ----
+
+  private async handle(job: ItemJob): Promise<void> {
+    const step = this.flow.steps.find((s) => s.id === job.step)!;
+    await this.processItem(step, (job.item as { plan: ItemPlan }).plan);
+  }
+
+  /** One item (or a single step as item 0): journal, reconcile, attempt with retries, journal. */
+  private async processItem(step: CompiledStep, plan: ItemPlan): Promise<void> {
+    const isLoop = Boolean(step.forEach);
+    const scope: Scope = isLoop ? { ...this.scope, item: plan.item, index: plan.index } : this.scope;
+    const key = idempotencyKey(this.runId, step.id, plan.index);
+    const storedItem = isLoop ? plan.item : undefined;
+    const done = (status: 'succeeded' | 'failed' | 'skipped', result: { output?: unknown; error?: ErrorRecord }, reconciled = false): void => {
+      const error = result.error ? this.redact(result.error) : undefined;
+      this.store.finishItem(this.runId, step.id, plan.index, status, {
+        ...(result.output !== undefined ? { output: this.redactValue(result.output) } : {}),
+        ...(error ? { error } : {}),
+        item: storedItem,
+      });
+      if (isLoop) this.emit({ type: 'item', runId: this.runId, step: step.id, index: plan.index, status, ...(error ? { error } : {}), ...(reconciled ? { reconciled } : {}) });
+    };
+    try {
+      if (isLoop && step.if && !truthy(await evaluateTemplate(step.if, scope))) return done('skipped', {});
+      const action = step.resolved.action;
+      const input = await this.inputFor(step, scope);
+      if (this.runOptions.dryRun && action.kind !== 'read') {
+        return done('succeeded', { output: { dryRun: true, action: step.uses, input: this.redactValue(input) } });
+      }
+      if (plan.unknown) {
+        const outcome = await this.reconcile(step, action, input, key);
+        if (outcome) return done('succeeded', { output: await this.shape(step, scope, outcome.output) }, true);
+      }
+      this.store.beginItem(this.runId, step.id, plan.index, storedItem);
+      const result = await this.attempt(step, action, input, key);
+      done('succeeded', { output: await this.shape(step, scope, result) });
+    } catch (e) {
+      if (e instanceof Cancelled || this.aborting.signal.aborted) return; // stays `started`: reconciled on resume
+      const primary = errorRecord(e);
+      if (typeof step.onError === 'object') {
+        try {
+          const fallbackInput = await evaluateTemplate(step.onError.with, { ...scope, result: { error: primary } });
+          const parsed = step.onError.resolved.action.input.safeParse(fallbackInput);
+          if (!parsed.success) throw new StepInputError(`the fallback's input is wrong: ${parsed.error.issues.map((i) => `${i.path.join('.') || '(input)'}: ${i.message}`).join('; ')}`);
+          const ctx = await this.contextFor(step, `${key}:fallback`, this.aborting.signal, step.onError.uses);
+          const output = await step.onError.resolved.action.run!(ctx, parsed.data);
+          return done('succeeded', { output: { fallback: true, error: primary, output } });
+        } catch (fallbackError) {
+          return done('failed', { error: { ...errorRecord(fallbackError), message: `${primary.message} (and the fallback failed: ${(fallbackError as Error).message})` } });
+        }
+      }
+      done('failed', { error: primary });
+    }
+  }
+
+  private async reconcile(step: CompiledStep, action: StepAction, input: unknown, key: string): Promise<{ output: unknown } | undefined> {
+    if (action.reconcile) {
+      const ctx = await this.contextFor(step, key, this.aborting.signal);
+      const found = await action.reconcile(ctx, input);
+      if (found) {
+        this.log('info', 'reconciled an item whose outcome was unknown: it had taken effect', { runId: this.runId, step: step.id, key });
+        return found;
+      }
+      return undefined;
+    }
+    if (action.idempotent || action.kind === 'read') return undefined;
+    throw new OutcomeUnknownError(
+      `${step.uses} was sent before the run stopped and its outcome is unknown; it is not idempotent, so it is not sent again. Check it, then run the failed items again with sfx runs retry ${this.runId} --failed.`,
+    );
+  }
+
+  /** The action's input: `with` evaluated, stream inputs attached, then checked against its schema. */
+  private async inputFor(step: CompiledStep, scope: Scope): Promise<unknown> {
+    const value = (await evaluateTemplate(step.with, scope)) as Record<string, unknown>;
+    for (const [key, from] of Object.entries(step.streamInputs)) value[key] = this.streamValues(from);
+    const parsed = step.resolved.action.input.safeParse(value);
+    if (!parsed.success) {
+      const problems = parsed.error.issues.map((i) => `${['with', ...i.path.map(String)].join('.')}: ${i.message}`).join('; ');
+      throw new StepInputError(`${step.uses} got a wrong input: ${problems}`);
+    }
+    return parsed.data;
+  }
+
+  private async *streamValues(from: string): AsyncGenerator<unknown> {
+    for await (const { item } of this.streamOf(from, undefined)) yield item;
+  }
+
+  private async shape(step: CompiledStep, scope: Scope, result: unknown): Promise<unknown> {
+    if (!step.output) return result;
+    return evaluateTemplate(step.output, { ...scope, result });
+  }
+
+  private async attempt(step: CompiledStep, action: StepAction, input: unknown, key: string): Promise<unknown> {
+    const policy = step.retry;
+    const attempts = policy?.attempts ?? 1;
+    for (let attempt = 1; ; attempt++) {
+      const timeout = step.timeoutMs ? AbortSignal.timeout(step.timeoutMs) : undefined;
+      const signal = timeout ? AbortSignal.any([this.aborting.signal, timeout]) : this.aborting.signal;
+      try {
+        const ctx = await this.contextFor(step, key, signal);
+        return await action.run!(ctx, input);
+      } catch (e) {
+        if (this.aborting.signal.aborted) throw new Cancelled('aborted');
+        const error = timeout?.aborted ? new StepTimeoutError(step.timeoutMs!) : e;
+        if (!policy || attempt >= attempts || !retries(policy, error)) throw error;
+        this.log('warn', 'attempt failed; retrying', { runId: this.runId, step: step.id, key, attempt, error: errorRecord(error).message });
+        await this.sleep(backoffMs(policy, attempt), this.stopping.signal);
+      }
+    }
+  }
+
+  private async contextFor(step: CompiledStep, key: string, signal: AbortSignal, uses = step.uses): Promise<StepContext> {
+    const prefix = uses.slice(0, uses.indexOf('.'));
+    const client = prefix in this.flow.connections ? await this.client(prefix) : undefined;
+    return {
+      signal,
+      idempotencyKey: key,
+      baseDir: this.flow.baseDir,
+      ...(client ? { client } : {}),
+      log: (level, message, fields) => this.log(level, message, { runId: this.runId, step: step.id, ...fields }),
+    };
+  }
+
+  private client(name: string): Promise<Filerobot> {
+    let client = this.clients.get(name);
+    if (!client) {
+      const opener = this.options.openConnection;
+      if (!opener) throw new Error(`the flow uses the connection "${name}", and this engine was given no way to open connections.`);
+      client = Promise.resolve(opener(name, this.flow.connections[name] ?? null));
+      this.clients.set(name, client);
+    }
+    return client;
+  }
+
+  // ---- secrets stay out of the journal ----
+
+  private redact(error: ErrorRecord): ErrorRecord {
+    return { ...error, message: this.redactText(error.message), ...(error.hint ? { hint: this.redactText(error.hint) } : {}) };
+  }
+
+  private redactText(text: string): string {
+    let out = text;
+    for (const secret of this.secretValues) out = out.split(secret).join('[secret]');
+    return out;
+  }
+
+  private redactValue(value: unknown): unknown {
+    if (this.secretValues.length === 0) return value;
+    if (typeof value === 'string') return this.redactText(value);
+    if (Array.isArray(value)) return value.map((v) => this.redactValue(v));
+    if (typeof value === 'object' && value !== null) return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, this.redactValue(v)]));
+    return value;
+  }
+}
+
+function truthy(value: unknown): boolean {
+  if (Array.isArray(value)) return value.length > 0;
+  return Boolean(value);
+}
+
+function typeName(value: unknown): string {
+  if (Array.isArray(value)) return 'a list';
+  if (value === null) return 'null';
+  return typeof value === 'object' ? 'an object' : `a ${typeof value}`;
+}
+
+export type { Template };

@@ -1,0 +1,103 @@
+/**
+ * The journal of runs: what was started, what each step and each item did, and where each loop
+ * stands. The engine decides nothing from memory that it has not first written here, so a run
+ * can be resumed from this alone after a crash. One interface; SQLite by default.
+ */
+
+export type RunStatus = 'running' | 'succeeded' | 'failed' | 'interrupted';
+export type StepStatus = 'running' | 'succeeded' | 'failed' | 'skipped';
+/** `started`: sent, outcome unknown until finished (a crash leaves it so; resume reconciles it). */
+export type ItemStatus = 'started' | 'succeeded' | 'failed' | 'skipped';
+
+export interface ErrorRecord {
+  message: string;
+  code?: string;
+  kind?: string;
+  hint?: string;
+  status?: number;
+}
+
+export interface RunRecord {
+  id: string;
+  flow: string;
+  flowHash: string;
+  flowFile?: string;
+  /** The flow's YAML as it was when the run started: resume runs this, not the file as it is now. */
+  source: string;
+  baseDir: string;
+  trigger: { type: string; event?: unknown };
+  inputs: Record<string, unknown>;
+  status: RunStatus;
+  error?: ErrorRecord;
+  startedAt: number;
+  endedAt?: number;
+  /** `host:pid` of the process running it, while it runs. */
+  owner?: string;
+}
+
+export interface StepRecord {
+  runId: string;
+  step: string;
+  status: StepStatus;
+  output?: unknown;
+  error?: ErrorRecord;
+  /** Loops: every item below this index is done. */
+  nextIndex: number;
+  /** Loops: where the source goes on after item `nextIndex - 1`. */
+  cursor?: string;
+  startedAt: number;
+  endedAt?: number;
+}
+
+export interface ItemRecord {
+  index: number;
+  status: ItemStatus;
+  attempts: number;
+  item?: unknown;
+  output?: unknown;
+  error?: ErrorRecord;
+  startedAt: number;
+  endedAt?: number;
+}
+
+export interface ItemCounts {
+  succeeded: number;
+  failed: number;
+  skipped: number;
+  started: number;
+}
+
+export interface RunFilter {
+  flow?: string;
+  status?: RunStatus;
+  limit?: number;
+}
+
+export interface RunStore {
+  createRun(run: Omit<RunRecord, 'status' | 'startedAt'> & { startedAt?: number }): RunRecord;
+  getRun(id: string): RunRecord | undefined;
+  /** Newest first. */
+  listRuns(filter?: RunFilter): RunRecord[];
+  /** Takes the run for this process; refuses when another live process holds it. */
+  claimRun(id: string, owner: string): void;
+  finishRun(id: string, status: Exclude<RunStatus, 'running'>, error?: ErrorRecord): void;
+
+  getStep(runId: string, step: string): StepRecord | undefined;
+  steps(runId: string): StepRecord[];
+  startStep(runId: string, step: string): StepRecord;
+  finishStep(runId: string, step: string, status: Exclude<StepStatus, 'running'>, output?: unknown, error?: ErrorRecord): void;
+  /** Re-opens a finished step (retrying its failed items, redoing an idempotent step after them). */
+  reopenStep(runId: string, step: string): void;
+  checkpoint(runId: string, step: string, nextIndex: number, cursor: string | undefined): void;
+
+  getItem(runId: string, step: string, index: number): ItemRecord | undefined;
+  /** Highest index with a record, or -1. */
+  maxItemIndex(runId: string, step: string): number;
+  /** Written and committed before the item's side effect is attempted. */
+  beginItem(runId: string, step: string, index: number, item: unknown): void;
+  finishItem(runId: string, step: string, index: number, status: Exclude<ItemStatus, 'started'>, result: { output?: unknown; error?: ErrorRecord; item?: unknown }): void;
+  /** Items of a step in index order, a page at a time (never all in memory). */
+  items(runId: string, step: string, options?: { status?: ItemStatus; afterIndex?: number; limit?: number }): ItemRecord[];
+  counts(runId: string, step: string): ItemCounts;
+  close(): void;
+}

@@ -1,0 +1,387 @@
+import { mkdirSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { dirname } from 'node:path';
+import Database from 'better-sqlite3';
+import type {
+  ErrorRecord,
+  ItemCounts,
+  ItemRecord,
+  ItemStatus,
+  RunFilter,
+  RunRecord,
+  RunStatus,
+  RunStore,
+  StepRecord,
+  StepStatus,
+} from './run-store.js';
+
+const SCHEMA_VERSION = 1;
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS runs (
+  id TEXT PRIMARY KEY,
+  flow TEXT NOT NULL,
+  flow_hash TEXT NOT NULL,
+  flow_file TEXT,
+  source TEXT NOT NULL,
+  base_dir TEXT NOT NULL,
+  trigger TEXT NOT NULL,
+  inputs TEXT NOT NULL,
+  status TEXT NOT NULL,
+  error TEXT,
+  started_at INTEGER NOT NULL,
+  ended_at INTEGER,
+  owner TEXT
+);
+CREATE INDEX IF NOT EXISTS runs_by_start ON runs (started_at DESC);
+CREATE TABLE IF NOT EXISTS steps (
+  run_id TEXT NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
+  step TEXT NOT NULL,
+  status TEXT NOT NULL,
+  output TEXT,
+  error TEXT,
+  next_index INTEGER NOT NULL DEFAULT 0,
+  cursor TEXT,
+  started_at INTEGER NOT NULL,
+  ended_at INTEGER,
+  PRIMARY KEY (run_id, step)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS items (
+  run_id TEXT NOT NULL,
+  step TEXT NOT NULL,
+  idx INTEGER NOT NULL,
+  status TEXT NOT NULL,
+  attempts INTEGER NOT NULL DEFAULT 0,
+  item TEXT,
+  output TEXT,
+  error TEXT,
+  started_at INTEGER NOT NULL,
+  ended_at INTEGER,
+  PRIMARY KEY (run_id, step, idx)
+) WITHOUT ROWID;
+`;
+
+/** Largest JSON kept for one item's `$item` or output; past it a marker says what was dropped. */
+const MAX_JSON = 256 * 1024;
+
+function toJson(value: unknown): string | null {
+  if (value === undefined) return null;
+  const text = JSON.stringify(value);
+  if (text === undefined) return null;
+  if (text.length <= MAX_JSON) return text;
+  return JSON.stringify({ $truncated: `the value was ${text.length} bytes of JSON; the journal keeps ${MAX_JSON}. Shape it with the step's output.` });
+}
+
+function fromJson<T>(text: string | null | undefined): T | undefined {
+  return text === null || text === undefined ? undefined : (JSON.parse(text) as T);
+}
+
+interface RunRow {
+  id: string;
+  flow: string;
+  flow_hash: string;
+  flow_file: string | null;
+  source: string;
+  base_dir: string;
+  trigger: string;
+  inputs: string;
+  status: RunStatus;
+  error: string | null;
+  started_at: number;
+  ended_at: number | null;
+  owner: string | null;
+}
+
+interface StepRow {
+  run_id: string;
+  step: string;
+  status: StepStatus;
+  output: string | null;
+  error: string | null;
+  next_index: number;
+  cursor: string | null;
+  started_at: number;
+  ended_at: number | null;
+}
+
+interface ItemRow {
+  idx: number;
+  status: ItemStatus;
+  attempts: number;
+  item: string | null;
+  output: string | null;
+  error: string | null;
+  started_at: number;
+  ended_at: number | null;
+}
+
+function runOf(row: RunRow): RunRecord {
+  return {
+    id: row.id,
+    flow: row.flow,
+    flowHash: row.flow_hash,
+    ...(row.flow_file ? { flowFile: row.flow_file } : {}),
+    source: row.source,
+    baseDir: row.base_dir,
+    trigger: JSON.parse(row.trigger) as RunRecord['trigger'],
+    inputs: JSON.parse(row.inputs) as Record<string, unknown>,
+    status: row.status,
+    ...(row.error ? { error: JSON.parse(row.error) as ErrorRecord } : {}),
+    startedAt: row.started_at,
+    ...(row.ended_at !== null ? { endedAt: row.ended_at } : {}),
+    ...(row.owner ? { owner: row.owner } : {}),
+  };
+}
+
+function stepOf(row: StepRow): StepRecord {
+  return {
+    runId: row.run_id,
+    step: row.step,
+    status: row.status,
+    ...(row.output !== null ? { output: fromJson(row.output) } : {}),
+    ...(row.error ? { error: JSON.parse(row.error) as ErrorRecord } : {}),
+    nextIndex: row.next_index,
+    ...(row.cursor !== null ? { cursor: row.cursor } : {}),
+    startedAt: row.started_at,
+    ...(row.ended_at !== null ? { endedAt: row.ended_at } : {}),
+  };
+}
+
+function itemOf(row: ItemRow): ItemRecord {
+  return {
+    index: row.idx,
+    status: row.status,
+    attempts: row.attempts,
+    ...(row.item !== null ? { item: fromJson(row.item) } : {}),
+    ...(row.output !== null ? { output: fromJson(row.output) } : {}),
+    ...(row.error ? { error: JSON.parse(row.error) as ErrorRecord } : {}),
+    startedAt: row.started_at,
+    ...(row.ended_at !== null ? { endedAt: row.ended_at } : {}),
+  };
+}
+
+export class RunBusyError extends Error {
+  constructor(
+    readonly runId: string,
+    readonly owner: string,
+  ) {
+    super(`run ${runId} is being run by process ${owner}: stop it first, or wait for it to end.`);
+    this.name = 'RunBusyError';
+  }
+}
+
+export class UnknownRunError extends Error {
+  constructor(readonly runId: string) {
+    super(`no run has the id "${runId}": sfx runs lists them.`);
+    this.name = 'UnknownRunError';
+  }
+}
+
+/** Is `owner` (`host:pid`) a live process on this machine? Another machine's is taken as alive. */
+function ownerAlive(owner: string): boolean {
+  const at = owner.lastIndexOf(':');
+  const host = owner.slice(0, at);
+  const pid = Number(owner.slice(at + 1));
+  if (host !== hostname()) return true;
+  if (pid === process.pid) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+export function processOwner(): string {
+  return `${hostname()}:${process.pid}`;
+}
+
+/**
+ * The run journal in one SQLite file (WAL). `synchronous = NORMAL`: a committed record survives
+ * the process being killed at any point (the guarantee runs rely on); `full` adds power loss.
+ */
+export class SqliteRunStore implements RunStore {
+  readonly db: Database.Database;
+  private readonly now: () => number;
+  private readonly stmt: ReturnType<SqliteRunStore['prepare']>;
+
+  constructor(path: string, options: { clock?: () => number; durability?: 'normal' | 'full' } = {}) {
+    if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+    this.db = new Database(path);
+    this.db.pragma('journal_mode = WAL');
+    this.db.pragma(`synchronous = ${options.durability === 'full' ? 'FULL' : 'NORMAL'}`);
+    this.db.pragma('foreign_keys = ON');
+    this.db.pragma('busy_timeout = 5000');
+    const version = this.db.pragma('user_version', { simple: true }) as number;
+    if (version > SCHEMA_VERSION)
+      throw new Error(`the run journal ${path} was written by a newer sfx (schema ${version}); upgrade sfx to read it.`);
+    this.db.exec(SCHEMA);
+    this.db.pragma(`user_version = ${SCHEMA_VERSION}`);
+    this.now = options.clock ?? Date.now;
+    this.stmt = this.prepare();
+  }
+
+  private prepare() {
+    const db = this.db;
+    return {
+      insertRun: db.prepare(
+        `INSERT INTO runs (id, flow, flow_hash, flow_file, source, base_dir, trigger, inputs, status, started_at, owner)
+         VALUES (@id, @flow, @flow_hash, @flow_file, @source, @base_dir, @trigger, @inputs, 'running', @started_at, @owner)`,
+      ),
+      getRun: db.prepare('SELECT * FROM runs WHERE id = ?'),
+      claim: db.prepare("UPDATE runs SET owner = ?, status = 'running', ended_at = NULL, error = NULL WHERE id = ?"),
+      finishRun: db.prepare('UPDATE runs SET status = ?, error = ?, ended_at = ?, owner = NULL WHERE id = ?'),
+      getStep: db.prepare('SELECT * FROM steps WHERE run_id = ? AND step = ?'),
+      steps: db.prepare('SELECT * FROM steps WHERE run_id = ? ORDER BY started_at, step'),
+      startStep: db.prepare(
+        `INSERT INTO steps (run_id, step, status, started_at) VALUES (?, ?, 'running', ?)
+         ON CONFLICT (run_id, step) DO UPDATE SET status = 'running', ended_at = NULL, error = NULL`,
+      ),
+      finishStep: db.prepare('UPDATE steps SET status = ?, output = ?, error = ?, ended_at = ? WHERE run_id = ? AND step = ?'),
+      reopenStep: db.prepare("UPDATE steps SET status = 'running', ended_at = NULL, error = NULL WHERE run_id = ? AND step = ?"),
+      checkpoint: db.prepare('UPDATE steps SET next_index = ?, cursor = ? WHERE run_id = ? AND step = ?'),
+      getItem: db.prepare('SELECT * FROM items WHERE run_id = ? AND step = ? AND idx = ?'),
+      maxIndex: db.prepare('SELECT max(idx) AS m FROM items WHERE run_id = ? AND step = ?'),
+      beginItem: db.prepare(
+        `INSERT INTO items (run_id, step, idx, status, attempts, item, started_at) VALUES (?, ?, ?, 'started', 1, ?, ?)
+         ON CONFLICT (run_id, step, idx) DO UPDATE SET status = 'started', attempts = attempts + 1, error = NULL, ended_at = NULL`,
+      ),
+      finishItem: db.prepare(
+        `INSERT INTO items (run_id, step, idx, status, attempts, item, output, error, started_at, ended_at)
+         VALUES (@run_id, @step, @idx, @status, 0, @item, @output, @error, @now, @now)
+         ON CONFLICT (run_id, step, idx) DO UPDATE SET status = @status, output = @output, error = @error, ended_at = @now,
+           item = coalesce(items.item, @item)`,
+      ),
+      itemsAll: db.prepare('SELECT * FROM items WHERE run_id = ? AND step = ? AND idx > ? ORDER BY idx LIMIT ?'),
+      itemsByStatus: db.prepare('SELECT * FROM items WHERE run_id = ? AND step = ? AND status = ? AND idx > ? ORDER BY idx LIMIT ?'),
+      counts: db.prepare('SELECT status, count(*) AS n FROM items WHERE run_id = ? AND step = ? GROUP BY status'),
+    };
+  }
+
+  createRun(run: Omit<RunRecord, 'status' | 'startedAt'> & { startedAt?: number }): RunRecord {
+    this.stmt.insertRun.run({
+      id: run.id,
+      flow: run.flow,
+      flow_hash: run.flowHash,
+      flow_file: run.flowFile ?? null,
+      source: run.source,
+      base_dir: run.baseDir,
+      trigger: JSON.stringify(run.trigger),
+      inputs: JSON.stringify(run.inputs),
+      started_at: run.startedAt ?? this.now(),
+      owner: run.owner ?? null,
+    });
+    return this.getRun(run.id)!;
+  }
+
+  getRun(id: string): RunRecord | undefined {
+    const row = this.stmt.getRun.get(id) as RunRow | undefined;
+    return row ? runOf(row) : undefined;
+  }
+
+  listRuns(filter: RunFilter = {}): RunRecord[] {
+    const where: string[] = [];
+    const args: unknown[] = [];
+    if (filter.flow) {
+      where.push('flow = ?');
+      args.push(filter.flow);
+    }
+    if (filter.status) {
+      where.push('status = ?');
+      args.push(filter.status);
+    }
+    const sql = `SELECT * FROM runs ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY started_at DESC, id DESC LIMIT ?`;
+    return (this.db.prepare(sql).all(...args, filter.limit ?? 50) as RunRow[]).map(runOf);
+  }
+
+  claimRun(id: string, owner: string): void {
+    this.db.transaction(() => {
+      const run = this.getRun(id);
+      if (!run) throw new UnknownRunError(id);
+      if (run.status === 'running' && run.owner && run.owner !== owner && ownerAlive(run.owner)) throw new RunBusyError(id, run.owner);
+      this.stmt.claim.run(owner, id);
+    }).immediate();
+  }
+
+  finishRun(id: string, status: Exclude<RunStatus, 'running'>, error?: ErrorRecord): void {
+    this.stmt.finishRun.run(status, error ? JSON.stringify(error) : null, this.now(), id);
+  }
+
+  getStep(runId: string, step: string): StepRecord | undefined {
+    const row = this.stmt.getStep.get(runId, step) as StepRow | undefined;
+    return row ? stepOf(row) : undefined;
+  }
+
+  steps(runId: string): StepRecord[] {
+    return (this.stmt.steps.all(runId) as StepRow[]).map(stepOf);
+  }
+
+  startStep(runId: string, step: string): StepRecord {
+    this.stmt.startStep.run(runId, step, this.now());
+    return this.getStep(runId, step)!;
+  }
+
+  finishStep(runId: string, step: string, status: Exclude<StepStatus, 'running'>, output?: unknown, error?: ErrorRecord): void {
+    this.stmt.finishStep.run(status, toJson(output), error ? JSON.stringify(error) : null, this.now(), runId, step);
+  }
+
+  reopenStep(runId: string, step: string): void {
+    this.stmt.reopenStep.run(runId, step);
+  }
+
+  checkpoint(runId: string, step: string, nextIndex: number, cursor: string | undefined): void {
+    this.stmt.checkpoint.run(nextIndex, cursor ?? null, runId, step);
+  }
+
+  getItem(runId: string, step: string, index: number): ItemRecord | undefined {
+    const row = this.stmt.getItem.get(runId, step, index) as ItemRow | undefined;
+    return row ? itemOf(row) : undefined;
+  }
+
+  maxItemIndex(runId: string, step: string): number {
+    const row = this.stmt.maxIndex.get(runId, step) as { m: number | null };
+    return row.m ?? -1;
+  }
+
+  beginItem(runId: string, step: string, index: number, item: unknown): void {
+    this.stmt.beginItem.run(runId, step, index, toJson(item), this.now());
+  }
+
+  finishItem(
+    runId: string,
+    step: string,
+    index: number,
+    status: Exclude<ItemStatus, 'started'>,
+    result: { output?: unknown; error?: ErrorRecord; item?: unknown },
+  ): void {
+    this.stmt.finishItem.run({
+      run_id: runId,
+      step,
+      idx: index,
+      status,
+      item: toJson(result.item),
+      output: toJson(result.output),
+      error: result.error ? JSON.stringify(result.error) : null,
+      now: this.now(),
+    });
+  }
+
+  items(runId: string, step: string, options: { status?: ItemStatus; afterIndex?: number; limit?: number } = {}): ItemRecord[] {
+    const after = options.afterIndex ?? -1;
+    const limit = options.limit ?? 1000;
+    const rows = options.status
+      ? (this.stmt.itemsByStatus.all(runId, step, options.status, after, limit) as ItemRow[])
+      : (this.stmt.itemsAll.all(runId, step, after, limit) as ItemRow[]);
+    return rows.map(itemOf);
+  }
+
+  counts(runId: string, step: string): ItemCounts {
+    const out: ItemCounts = { succeeded: 0, failed: 0, skipped: 0, started: 0 };
+    for (const row of this.stmt.counts.all(runId, step) as Array<{ status: ItemStatus; n: number }>) out[row.status] = row.n;
+    return out;
+  }
+
+  close(): void {
+    this.db.close();
+  }
+}
