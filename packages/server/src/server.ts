@@ -7,7 +7,13 @@ import { Network, type CountryResolver } from './auth/network.js';
 import { SassLimiters } from './auth/sass-rules.js';
 import { SecurityTemplateStore } from './auth/sass.js';
 import { ROUTES } from './api/routes.js';
-import { DEFAULT_MAX_CONCURRENT_TRANSFORMS, DEFAULT_MAX_QUEUED_TRANSFORMS, TransformCache } from './cdn/transform.js';
+import {
+  DEFAULT_MAX_CONCURRENT_TRANSFORMS,
+  DEFAULT_MAX_QUEUED_TRANSFORMS,
+  DEFAULT_MAX_TRANSFORM_PIXELS,
+  DEFAULT_TRANSFORM_MEGAPIXELS_PER_MINUTE_PER_IP,
+  TransformCache,
+} from './cdn/transform.js';
 import type { DuplicatePolicy, Limits, ServerContext } from './context.js';
 import { buildApp } from './http/app.js';
 import { AddressGuard, type HostResolver } from './net/guarded-agent.js';
@@ -57,7 +63,7 @@ export interface ServerOptions {
    */
   gcGraceMs?: number;
   logLevel?: LogLevel;
-  /** Milliseconds since the epoch, for SASS key expiry and template quotas. Default `Date.now` (tests inject one). */
+  /** Milliseconds since the epoch, for SASS key expiry, template quotas and CDN render budgets. Default `Date.now` (tests inject one). */
   clock?: () => number;
   /**
    * CIDR ranges of reverse proxies whose `X-Forwarded-For` names the client. Without them the
@@ -116,6 +122,8 @@ export const DEFAULT_LIMITS: Limits = {
   maxPendingResumable: 1000,
   maxConcurrentTransforms: DEFAULT_MAX_CONCURRENT_TRANSFORMS,
   maxQueuedTransforms: DEFAULT_MAX_QUEUED_TRANSFORMS,
+  maxTransformPixels: DEFAULT_MAX_TRANSFORM_PIXELS,
+  transformMegapixelsPerMinutePerIp: DEFAULT_TRANSFORM_MEGAPIXELS_PER_MINUTE_PER_IP,
 };
 
 const LEVELS: LogLevel[] = ['silent', 'error', 'warn', 'info', 'debug'];
@@ -210,6 +218,9 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
       maxBytes: options.transformCacheBytes ?? 256 * 1024 ** 2,
       maxConcurrent: limits.maxConcurrentTransforms,
       maxQueued: limits.maxQueuedTransforms,
+      maxOutputPixels: limits.maxTransformPixels,
+      megapixelsPerMinutePerClient: limits.transformMegapixelsPerMinutePerIp,
+      clock,
       beforeRender: options.beforeTransformRender,
     }),
     limits,

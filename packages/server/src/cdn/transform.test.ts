@@ -241,7 +241,7 @@ describe('TransformCache rendering', () => {
     expect([large.meta.width, large.meta.height]).toEqual([400, 300]);
   });
 
-  it('force_format takes the first format the requester accepts', async () => {
+  it('force_format: one format always wins; a list takes the first the requester accepts', async () => {
     expect((await render({ w: '50', force_format: 'webp' })).meta.format).toBe('webp');
     const webp = await render({ w: '50', force_format: 'avif,webp' }, blocks, 'image/webp,*/*');
     expect([webp.meta.format, webp.type]).toEqual(['webp', 'image/webp']);
@@ -250,8 +250,11 @@ describe('TransformCache rendering', () => {
     const avif = await render({ w: '50', force_format: 'avif' }, blocks, 'image/avif');
     expect([avif.meta.format, avif.meta.compression, avif.type]).toEqual(['heif', 'av1', 'image/avif']);
     expect((await render({ w: '50', force_format: 'awebp,png' })).meta.format).toBe('webp');
-    // Nothing acceptable: keep the source's own format.
-    expect((await render({ w: '50', force_format: 'webp' }, blocks, 'image/jpeg')).meta.format).toBe('png');
+    // A single format is an order, whatever the Accept header says.
+    expect((await render({ w: '50', force_format: 'webp' }, blocks, 'image/jpeg')).meta.format).toBe('webp');
+    expect((await render({ w: '50', force_format: 'webp' }, blocks, '*/*')).meta.format).toBe('webp');
+    // In a list nothing acceptable falls back to the last entry, never outside the list.
+    expect((await render({ w: '50', force_format: 'avif,webp' }, blocks, '*/*')).meta.format).toBe('webp');
   });
 
   it('flattens transparency onto the background for jpeg', async () => {
