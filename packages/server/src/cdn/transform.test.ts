@@ -433,6 +433,26 @@ describe('TransformCache render slots', () => {
     expect((await sharp((await cache.get('s', blocks, 'image/png', params({ w: '33' }))).path).metadata()).width).toBe(33);
   });
 
+  it('serves waiting renders round-robin by client, so one burst does not hold everyone else back', async () => {
+    const held = gate();
+    const cache = newCache({ maxConcurrent: 1, maxQueued: 10, beforeRender: held.hook });
+    const order: string[] = [];
+    const request = (name: string, client: string, w: number) =>
+      cache.get('rr', blocks, 'image/png', params({ w }), undefined, client).then(() => order.push(name));
+    // a1 takes the slot; a2..a4 queue, then b1 arrives behind them.
+    const all = [request('a1', 'A', 41)];
+    await vi.waitFor(() => expect(cache.rendering.running).toBe(1));
+    for (const [name, w] of [['a2', 42], ['a3', 43], ['a4', 44]] as const) {
+      all.push(request(name, 'A', w));
+      await vi.waitFor(() => expect(cache.rendering.queued).toBe(all.length - 1));
+    }
+    all.push(request('b1', 'B', 45));
+    await vi.waitFor(() => expect(cache.rendering.queued).toBe(4));
+    held.open();
+    await Promise.all(all);
+    expect(order).toEqual(['a1', 'a2', 'b1', 'a3', 'a4']);
+  });
+
   it('frees the slot when a render fails', async () => {
     const cache = newCache({ maxConcurrent: 1, maxQueued: 0 });
     const error = await thrown(cache.get('t', text, 'text/plain', params({ w: '10' })));

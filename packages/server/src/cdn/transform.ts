@@ -548,11 +548,15 @@ const busy = (): ApiError =>
 
 /**
  * A counting semaphore with a bounded wait queue: at most `max` holders, at most `maxQueued`
- * waiting (first come, first served); `acquire` throws TRANSFORM_BUSY past both.
+ * waiting; `acquire` throws TRANSFORM_BUSY past both. Waiters are served round-robin by client
+ * (first come, first served within one), so a burst from one address does not make everyone
+ * else wait for all of it: another client's render waits for at most one turn per client ahead.
  */
 class RenderSlots {
   private running = 0;
-  private readonly waiting: Array<() => void> = [];
+  private waiters = 0;
+  /** Waiters per client; Map order is the round-robin order (a served client moves to the end). */
+  private readonly waiting = new Map<string, Array<() => void>>();
 
   constructor(
     private readonly max: number,
@@ -564,26 +568,42 @@ class RenderSlots {
   }
 
   get queued(): number {
-    return this.waiting.length;
+    return this.waiters;
   }
 
   /** Resolves to the slot's release function, to be called exactly once. */
-  async acquire(): Promise<() => void> {
+  async acquire(client = ''): Promise<() => void> {
     if (this.running < this.max) {
       this.running++;
     } else {
-      if (this.waiting.length >= this.maxQueued) throw busy();
-      // release() hands its slot straight to the first waiter, so `running` stays as it is.
-      await new Promise<void>((resolve) => this.waiting.push(resolve));
+      if (this.waiters >= this.maxQueued) throw busy();
+      this.waiters++;
+      // release() hands its slot straight to the next waiter, so `running` stays as it is.
+      await new Promise<void>((resolve) => {
+        const queue = this.waiting.get(client);
+        if (queue) queue.push(resolve);
+        else this.waiting.set(client, [resolve]);
+      });
     }
     let released = false;
     return () => {
       if (released) return;
       released = true;
-      const next = this.waiting.shift();
+      const next = this.next();
       if (next) next();
       else this.running--;
     };
+  }
+
+  private next(): (() => void) | undefined {
+    const first = this.waiting.entries().next();
+    if (first.done) return undefined;
+    const [client, queue] = first.value;
+    const waiter = queue.shift();
+    this.waiting.delete(client);
+    if (queue.length > 0) this.waiting.set(client, queue);
+    this.waiters--;
+    return waiter;
   }
 }
 
@@ -674,7 +694,7 @@ export class TransformCache {
         throw overBudget(this.budget.perMinute, wait);
       }
     }
-    const render = this.render(key, sourcePath, meta, params, chosen).finally(() => this.inflight.delete(key));
+    const render = this.render(key, sourcePath, meta, params, chosen, client).finally(() => this.inflight.delete(key));
     this.inflight.set(key, render);
     return render;
   }
@@ -708,10 +728,11 @@ export class TransformCache {
     meta: Metadata,
     params: TransformParams,
     chosen: FormatToken | 'auto',
+    client: string | undefined,
   ): Promise<TransformResult> {
     let release: () => void;
     try {
-      release = await this.slots.acquire();
+      release = await this.slots.acquire(client);
     } catch (error) {
       this.stats.busy++;
       throw error;
