@@ -7,6 +7,7 @@
 // --open runs without the pixel cap and the per-address budget (and with a wait queue long enough
 // for the whole flood), i.e. the server as it was before they existed. Needs a built server
 // (npm run build). The server runs in this process; process CPU time covers libvips' threads too.
+/* global fetch, FormData, Blob, performance, setTimeout -- Node 20 globals */
 import sharp from 'sharp';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
