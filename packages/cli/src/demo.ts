@@ -1,5 +1,6 @@
 import { startServer, type RunningServer } from '@sfx/server';
 import sharp from 'sharp';
+import { keyForExamples, rootKeyLine } from './banner.js';
 
 const SAMPLES: Array<{ folder: string; name: string; colour: string; meta: Record<string, unknown>; tags: string[] }> = [
   { folder: '/catalogue/shoes', name: 'runner-red.png', colour: '#d62828', meta: { title: { en: 'Runner, red' }, sku: 'RUN-001' }, tags: ['shoes', 'red'] },
@@ -31,13 +32,13 @@ export async function runDemo(options: { port: number; data: string }): Promise<
   const out = [
     `sfx demo server on ${server.url} (project "${server.token}")`,
     `API base URL: ${api}`,
-    `Root API key: ${server.rootKey}`,
+    rootKeyLine(server),
     '',
     'Assets:',
     ...list.files.map((f) => `  ${f.url.path.padEnd(34)} ${f.url.cdn}`),
     '',
     'Try:',
-    `  curl -s -H "X-Filerobot-Key: ${server.rootKey}" "${api}/files?recursive=1&q=%23shoes"`,
+    `  curl -s -H "X-Filerobot-Key: ${keyForExamples(server)}" "${api}/files?recursive=1&q=%23shoes"`,
     `  curl -s -o thumb.webp "${list.files[0]?.url.cdn ?? ''}&w=200&force_format=webp"`,
     '',
     'Press Ctrl+C to stop.',

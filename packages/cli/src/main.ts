@@ -1,5 +1,6 @@
 import { Command, InvalidArgumentError } from 'commander';
 import type { RunningServer, ServerOptions } from '@sfx/server';
+import { keyForExamples, rootKeyLine } from './banner.js';
 import { registerCatalogCommand } from './catalog.js';
 import { registerConnectionCommands } from './connections.js';
 import { registerRunCommands } from './run.js';
@@ -10,10 +11,20 @@ function port(value: string): number {
   return n;
 }
 
-function count(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError('--rate-limit must be a whole number >= 0.');
-  return n;
+function count(flag: string): (value: string) => number {
+  return (value) => {
+    const n = Number(value);
+    if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError(`${flag} must be a whole number >= 0.`);
+    return n;
+  };
+}
+
+function positive(flag: string): (value: string) => number {
+  return (value) => {
+    const n = Number(value);
+    if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError(`${flag} must be a whole number >= 1.`);
+    return n;
+  };
 }
 
 function stopOnSignal(server: RunningServer): void {
@@ -37,6 +48,8 @@ interface ServerFlags {
   durability: 'full' | 'relaxed';
   allowPrivateUrlImports?: boolean;
   rateLimit: number;
+  maxTransformPixels?: number;
+  transformBudget?: number;
   trustedProxy: string[];
   countryHeader?: string;
   log: ServerOptions['logLevel'];
@@ -58,7 +71,17 @@ export function buildProgram(): Command {
     .option('--root-key <key>', 'root API key (default: SFX_ROOT_KEY, or one generated and kept in the data folder)')
     .option('--durability <mode>', 'full (survives power loss) or relaxed (survives crashes, faster)', 'full')
     .option('--allow-private-url-imports', 'let URL imports reach loopback and private addresses (local testing)')
-    .option('--rate-limit <perMinute>', 'requests per minute per API key, answered with 429 past it (0: no limit)', count, 0)
+    .option('--rate-limit <perMinute>', 'requests per minute per API key, answered with 429 past it (0: no limit)', count('--rate-limit'), 0)
+    .option(
+      '--max-transform-pixels <pixels>',
+      'most pixels one CDN transform may write; larger requests get a 413 (default 25000000, i.e. 5000x5000)',
+      positive('--max-transform-pixels'),
+    )
+    .option(
+      '--transform-budget <megapixelsPerMinute>',
+      'CDN render work per client address, in megapixels decoded+written a minute; past it new renders get a 429, cache hits and originals never (0: no limit; default 600)',
+      count('--transform-budget'),
+    )
     .option('--trusted-proxy <cidr>', 'reverse proxy whose X-Forwarded-For names the client (repeatable, or comma-separated)', collect, [])
     .option('--country-header <name>', 'header a trusted proxy sets to the client country (e.g. cf-ipcountry); else the bundled GeoIP data')
     .option('--log <level>', 'silent, error, warn, info or debug', 'warn')
@@ -74,7 +97,11 @@ export function buildProgram(): Command {
         rootKey: flags.rootKey,
         durability: flags.durability,
         allowPrivateUrlImports: flags.allowPrivateUrlImports ?? false,
-        limits: { requestsPerMinutePerKey: flags.rateLimit },
+        limits: {
+          requestsPerMinutePerKey: flags.rateLimit,
+          ...(flags.maxTransformPixels !== undefined && { maxTransformPixels: flags.maxTransformPixels }),
+          ...(flags.transformBudget !== undefined && { transformMegapixelsPerMinutePerIp: flags.transformBudget }),
+        },
         trustedProxies: flags.trustedProxy,
         countryHeader: flags.countryHeader,
         logLevel: flags.log,
@@ -84,8 +111,8 @@ export function buildProgram(): Command {
           `sfx server listening on ${server.url}`,
           `API base URL: ${server.url}/${server.token}/v5`,
           `Resumable (tus) uploads: ${server.connectorUrl}/files`,
-          `Root API key: ${server.rootKey}`,
-          `Try: curl -H "X-Filerobot-Key: $KEY" ${server.url}/${server.token}/v5/files`,
+          rootKeyLine(server),
+          `Try: curl -H "X-Filerobot-Key: ${keyForExamples(server)}" ${server.url}/${server.token}/v5/files`,
           '',
         ].join('\n'),
       );

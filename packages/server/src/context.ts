@@ -45,6 +45,17 @@ export interface Limits {
   maxConcurrentTransforms: number;
   /** CDN transform renders waiting for a slot; past that a render is a 503 TRANSFORM_BUSY (Retry-After: 1). */
   maxQueuedTransforms: number;
+  /**
+   * Most pixels one CDN transform may write (all frames together); a request for more is a 413
+   * IMAGE_TOO_LARGE naming this limit. Default 25 000 000 (5000×5000).
+   */
+  maxTransformPixels: number;
+  /**
+   * CDN render work one client address may cause per minute, in megapixels decoded plus written
+   * (token bucket, bursts up to a minute's worth); past it a new render is a 429
+   * RENDER_BUDGET_EXCEEDED with Retry-After. Cache hits and originals are never counted. 0 means no limit.
+   */
+  transformMegapixelsPerMinutePerIp: number;
 }
 
 export type DuplicatePolicy = 'skip' | 'allow';

@@ -5,7 +5,7 @@ import { notFound } from '../errors.js';
 import { uuidParam } from '../api/params.js';
 import type { FileWithFolder } from '../store/rows.js';
 import { splitPath } from '../store/names.js';
-import { parseTransformParams } from './transform.js';
+import { negotiatesFormat, parseTransformParams } from './transform.js';
 
 interface Body {
   path: string;
@@ -134,13 +134,15 @@ async function deliver(call: Call, withTransforms: boolean): Promise<undefined> 
   const params = withTransforms ? parseTransformParams(call.query) : undefined;
   if (!params) return sendBody(call, file, original);
   const accept = call.req.headers.accept;
-  const out = await call.ctx.transforms.get(file.blob_id, original.path, file.type, params, accept);
+  // Renders are budgeted per caller: the CDN is public, so the address is all there is to go by.
+  const client = call.ctx.network.clientAddress(call.req);
+  const out = await call.ctx.transforms.get(file.blob_id, original.path, file.type, params, accept, client);
   const variant = createHash('sha1')
     .update(JSON.stringify(params))
     .update(out.type)
     .digest('hex')
     .slice(0, 12);
-  call.reply.header('vary', 'Accept');
+  if (negotiatesFormat(params)) call.reply.header('vary', 'Accept');
   return sendBody(call, file, {
     path: out.path,
     size: out.size,

@@ -241,7 +241,7 @@ describe('TransformCache rendering', () => {
     expect([large.meta.width, large.meta.height]).toEqual([400, 300]);
   });
 
-  it('force_format takes the first format the requester accepts', async () => {
+  it('force_format: one format always wins; a list takes the first the requester accepts', async () => {
     expect((await render({ w: '50', force_format: 'webp' })).meta.format).toBe('webp');
     const webp = await render({ w: '50', force_format: 'avif,webp' }, blocks, 'image/webp,*/*');
     expect([webp.meta.format, webp.type]).toEqual(['webp', 'image/webp']);
@@ -250,8 +250,11 @@ describe('TransformCache rendering', () => {
     const avif = await render({ w: '50', force_format: 'avif' }, blocks, 'image/avif');
     expect([avif.meta.format, avif.meta.compression, avif.type]).toEqual(['heif', 'av1', 'image/avif']);
     expect((await render({ w: '50', force_format: 'awebp,png' })).meta.format).toBe('webp');
-    // Nothing acceptable: keep the source's own format.
-    expect((await render({ w: '50', force_format: 'webp' }, blocks, 'image/jpeg')).meta.format).toBe('png');
+    // A single format is an order, whatever the Accept header says.
+    expect((await render({ w: '50', force_format: 'webp' }, blocks, 'image/jpeg')).meta.format).toBe('webp');
+    expect((await render({ w: '50', force_format: 'webp' }, blocks, '*/*')).meta.format).toBe('webp');
+    // In a list nothing acceptable falls back to the last entry, never outside the list.
+    expect((await render({ w: '50', force_format: 'avif,webp' }, blocks, '*/*')).meta.format).toBe('webp');
   });
 
   it('flattens transparency onto the background for jpeg', async () => {
@@ -428,6 +431,26 @@ describe('TransformCache render slots', () => {
     expect(cache.rendering).toEqual({ running: 0, queued: 0 });
     // With the slot free again the refused render goes through.
     expect((await sharp((await cache.get('s', blocks, 'image/png', params({ w: '33' }))).path).metadata()).width).toBe(33);
+  });
+
+  it('serves waiting renders round-robin by client, so one burst does not hold everyone else back', async () => {
+    const held = gate();
+    const cache = newCache({ maxConcurrent: 1, maxQueued: 10, beforeRender: held.hook });
+    const order: string[] = [];
+    const request = (name: string, client: string, w: number) =>
+      cache.get('rr', blocks, 'image/png', params({ w }), undefined, client).then(() => order.push(name));
+    // a1 takes the slot; a2..a4 queue, then b1 arrives behind them.
+    const all = [request('a1', 'A', 41)];
+    await vi.waitFor(() => expect(cache.rendering.running).toBe(1));
+    for (const [name, w] of [['a2', 42], ['a3', 43], ['a4', 44]] as const) {
+      all.push(request(name, 'A', w));
+      await vi.waitFor(() => expect(cache.rendering.queued).toBe(all.length - 1));
+    }
+    all.push(request('b1', 'B', 45));
+    await vi.waitFor(() => expect(cache.rendering.queued).toBe(4));
+    held.open();
+    await Promise.all(all);
+    expect(order).toEqual(['a1', 'a2', 'b1', 'a3', 'a4']);
   });
 
   it('frees the slot when a render fails', async () => {

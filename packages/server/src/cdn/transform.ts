@@ -10,6 +10,7 @@ import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import sharp, { type Metadata, type ResizeOptions, type Sharp } from 'sharp';
 import { ApiError, badRequest } from '../errors.js';
+import { RenderBudget } from './render-budget.js';
 
 export type OutputFormat = 'jpeg' | 'png' | 'webp' | 'avif' | 'gif';
 /** A `force_format` candidate: `awebp`/`agif` are the animation-preserving variants of webp/gif. */
@@ -234,10 +235,21 @@ function acceptable(format: OutputFormat, accept: string | undefined): boolean {
   return accept.toLowerCase().includes(`image/${format}`);
 }
 
-/** The `force_format` candidate to use, or 'auto' (derived from the source) when none fits. */
+/**
+ * The `force_format` candidate to use, or 'auto' (derived from the source) without one. A single
+ * format is an order and always wins; in a list (`webp,jpeg`) the first one the requester's Accept
+ * header names wins, and the last one is the fallback: the reply is never in a format outside the
+ * list. (Cloudimage documents the same: `force_format=webp` delivers WebP, a chain falls back in order.)
+ */
 export function chooseFormat(params: TransformParams, accept?: string): FormatToken | 'auto' {
   const candidates: FormatToken[] = params.formats ?? (params.format ? [params.format] : []);
-  return candidates.find((token) => acceptable(toFormat(token), accept)) ?? 'auto';
+  const last = candidates.length - 1;
+  return candidates.find((token, i) => i === last || acceptable(toFormat(token), accept)) ?? 'auto';
+}
+
+/** Whether the reply depends on the Accept header: only a `force_format` list negotiates. */
+export function negotiatesFormat(params: TransformParams): boolean {
+  return (params.formats?.length ?? 0) > 1;
 }
 
 function canonicalJson(value: Record<string, unknown>): string {
@@ -314,6 +326,67 @@ function resizeOptions(params: TransformParams, animated: boolean): ResizeOption
     default:
       return { ...base, fit: 'inside' };
   }
+}
+
+/**
+ * The size of one output frame, worked out from the source's header the way the pipeline will
+ * render it (orientation, rotation, resize), so oversized work is refused before it starts.
+ */
+export function plannedOutputSize(meta: Metadata, params: TransformParams): { width: number; height: number } {
+  let width = meta.width ?? 0;
+  let height = meta.height ?? 0;
+  // EXIF orientations 5-8 include a quarter turn, which autoOrient applies.
+  if ((meta.orientation ?? 1) >= 5) [width, height] = [height, width];
+  const r = params.r ?? 0;
+  if (r % 180 !== 0 && r % 90 === 0) {
+    [width, height] = [height, width];
+  } else if (r % 90 !== 0) {
+    // Any other angle grows the canvas to the rotated image's bounding box.
+    const radians = (r * Math.PI) / 180;
+    const cos = Math.abs(Math.cos(radians));
+    const sin = Math.abs(Math.sin(radians));
+    [width, height] = [Math.ceil(width * cos + height * sin), Math.ceil(width * sin + height * cos)];
+  }
+  const resize = resizeOptions(params, false);
+  if (!resize || width === 0 || height === 0) return { width, height };
+  const boxWidth = resize.width as number;
+  const boxHeight = resize.height as number;
+  if (resize.fit === 'inside') {
+    let scale = Math.min(boxWidth / width, boxHeight / height);
+    if (resize.withoutEnlargement) scale = Math.min(1, scale);
+    return { width: Math.max(1, Math.round(width * scale)), height: Math.max(1, Math.round(height * scale)) };
+  }
+  // cover and contain fill the box; without enlargement no side grows past the source's.
+  if (resize.withoutEnlargement) return { width: Math.min(boxWidth, width), height: Math.min(boxHeight, height) };
+  return { width: boxWidth, height: boxHeight };
+}
+
+interface RenderWork {
+  width: number;
+  height: number;
+  frames: number;
+  /** Pixels written, all frames together. */
+  outputPixels: number;
+  /** What the render is charged to the caller's budget: megapixels decoded plus megapixels written. */
+  megapixels: number;
+}
+
+/** Each render has a fixed cost (opening, encoding, writing) however small its image. */
+const MIN_RENDER_MEGAPIXELS = 0.1;
+
+function renderWork(meta: Metadata, params: TransformParams, animated: boolean): RenderWork {
+  const { width, height } = plannedOutputSize(meta, params);
+  const frames = animated ? Math.max(1, meta.pages ?? 1) : 1;
+  const outputPixels = width * height * frames;
+  let decoded = (meta.width ?? 0) * (meta.height ?? 0) * frames;
+  if (meta.format === 'jpeg' && outputPixels > 0) {
+    // libjpeg decodes straight at 1/2, 1/4 or 1/8 scale when the output is that much smaller,
+    // so a thumbnail of a large photo costs a fraction of a full decode.
+    const shrink = Math.sqrt(decoded / outputPixels);
+    const factor = shrink >= 8 ? 8 : shrink >= 4 ? 4 : shrink >= 2 ? 2 : 1;
+    decoded /= factor * factor;
+  }
+  return { width, height, frames, outputPixels, megapixels: Math.max(MIN_RENDER_MEGAPIXELS, (decoded + outputPixels) / 1e6) };
 }
 
 function encode(image: Sharp, format: OutputFormat, params: TransformParams): Sharp {
@@ -402,6 +475,28 @@ interface Entry {
   size: number;
 }
 
+const outputTooLarge = (work: RenderWork, max: number): ApiError =>
+  new ApiError(
+    413,
+    'IMAGE_TOO_LARGE',
+    `The transform would render ${work.width}×${work.height}${work.frames > 1 ? ` × ${work.frames} frames` : ''} = ` +
+      `${work.outputPixels} pixels; this server renders at most ${max} pixels per image.`,
+    'Ask for a smaller w/h (or dpr), or for the original without transform parameters. ' +
+      'The limit is the server option limits.maxTransformPixels (sfx server --max-transform-pixels).',
+  );
+
+const overBudget = (perMinute: number, wait: number): ApiError =>
+  new ApiError(
+    429,
+    'RENDER_BUDGET_EXCEEDED',
+    `Your address has used its budget for new image transforms: ${perMinute} megapixels a minute ` +
+      '(decoded plus written; cached transforms do not count).',
+    `Retry after ${wait} s; cached transforms and originals are still served. The budget is the server ` +
+      'option limits.transformMegapixelsPerMinutePerIp (sfx server --transform-budget).',
+    { retry_after: wait },
+    { 'retry-after': String(wait) },
+  );
+
 const FILE_PATTERN = /^([0-9a-f]{64})\.(jpg|png|webp|avif|gif)$/;
 const TEMP_PREFIX = '.tmp-';
 /** Temp files older than this are leftovers of a crash, not a render still in progress. */
@@ -411,6 +506,17 @@ const STALE_TEMP_MS = 60_000;
 export const DEFAULT_MAX_CONCURRENT_TRANSFORMS = Math.max(2, availableParallelism());
 /** Renders that may wait for a slot by default; past that a render is refused with 503 TRANSFORM_BUSY. */
 export const DEFAULT_MAX_QUEUED_TRANSFORMS = 32;
+/**
+ * Most pixels one transform may write, all frames together: 25 MP is a 5000×5000 image, far past any
+ * web layout (an 8K screen is 33 MP at dpr 1 but pages do not fill it with one image), while
+ * 100 MP renders took ~4.5 s of CPU each.
+ */
+export const DEFAULT_MAX_TRANSFORM_PIXELS = 25_000_000;
+/**
+ * Render work one client address may cause per minute, in megapixels decoded plus written: about
+ * 1200 thumbnails of 0.5 MP images, or 24 renders at the pixel cap (~25 s of CPU).
+ */
+export const DEFAULT_TRANSFORM_MEGAPIXELS_PER_MINUTE_PER_IP = 600;
 
 export interface TransformCacheOptions {
   dir: string;
@@ -422,6 +528,12 @@ export interface TransformCacheOptions {
   maxQueued?: number;
   /** Awaited inside a render slot before the render starts (tests hold renders with it). */
   beforeRender?: () => Promise<void>;
+  /** Most pixels a render may write (all frames); more is a 413. Default DEFAULT_MAX_TRANSFORM_PIXELS. */
+  maxOutputPixels?: number;
+  /** Render budget per client (`get`'s `client`), in megapixels a minute; 0 (default) means none. */
+  megapixelsPerMinutePerClient?: number;
+  /** Milliseconds since the epoch, for the budget's refill. Default `Date.now`. */
+  clock?: () => number;
 }
 
 const busy = (): ApiError =>
@@ -436,11 +548,15 @@ const busy = (): ApiError =>
 
 /**
  * A counting semaphore with a bounded wait queue: at most `max` holders, at most `maxQueued`
- * waiting (first come, first served); `acquire` throws TRANSFORM_BUSY past both.
+ * waiting; `acquire` throws TRANSFORM_BUSY past both. Waiters are served round-robin by client
+ * (first come, first served within one), so a burst from one address does not make everyone
+ * else wait for all of it: another client's render waits for at most one turn per client ahead.
  */
 class RenderSlots {
   private running = 0;
-  private readonly waiting: Array<() => void> = [];
+  private waiters = 0;
+  /** Waiters per client; Map order is the round-robin order (a served client moves to the end). */
+  private readonly waiting = new Map<string, Array<() => void>>();
 
   constructor(
     private readonly max: number,
@@ -452,37 +568,58 @@ class RenderSlots {
   }
 
   get queued(): number {
-    return this.waiting.length;
+    return this.waiters;
   }
 
   /** Resolves to the slot's release function, to be called exactly once. */
-  async acquire(): Promise<() => void> {
+  async acquire(client = ''): Promise<() => void> {
     if (this.running < this.max) {
       this.running++;
     } else {
-      if (this.waiting.length >= this.maxQueued) throw busy();
-      // release() hands its slot straight to the first waiter, so `running` stays as it is.
-      await new Promise<void>((resolve) => this.waiting.push(resolve));
+      if (this.waiters >= this.maxQueued) throw busy();
+      this.waiters++;
+      // release() hands its slot straight to the next waiter, so `running` stays as it is.
+      await new Promise<void>((resolve) => {
+        const queue = this.waiting.get(client);
+        if (queue) queue.push(resolve);
+        else this.waiting.set(client, [resolve]);
+      });
     }
     let released = false;
     return () => {
       if (released) return;
       released = true;
-      const next = this.waiting.shift();
+      const next = this.next();
       if (next) next();
       else this.running--;
     };
   }
+
+  private next(): (() => void) | undefined {
+    const first = this.waiting.entries().next();
+    if (first.done) return undefined;
+    const [client, queue] = first.value;
+    const waiter = queue.shift();
+    this.waiting.delete(client);
+    if (queue.length > 0) this.waiting.set(client, queue);
+    this.waiters--;
+    return waiter;
+  }
 }
 
 export class TransformCache {
-  /** `busy`: renders refused because every slot and the whole wait queue were taken. */
-  readonly stats = { hits: 0, renders: 0, evictions: 0, busy: 0 };
+  /**
+   * `busy`: renders refused because every slot and the whole wait queue were taken; `overBudget`:
+   * renders refused because their caller had spent its budget; `tooLarge`: over the pixel cap.
+   */
+  readonly stats = { hits: 0, renders: 0, evictions: 0, busy: 0, overBudget: 0, tooLarge: 0 };
   private readonly dir: string;
   private readonly maxBytes: number;
   private readonly maxEntries: number;
   private readonly slots: RenderSlots;
   private readonly beforeRender?: () => Promise<void>;
+  private readonly maxOutputPixels: number;
+  private readonly budget: RenderBudget;
   /** Map order is recency order: the first entry is the least recently used. */
   private readonly index = new Map<string, Entry>();
   private readonly inflight = new Map<string, Promise<TransformResult>>();
@@ -497,6 +634,8 @@ export class TransformCache {
       Math.max(0, options.maxQueued ?? DEFAULT_MAX_QUEUED_TRANSFORMS),
     );
     this.beforeRender = options.beforeRender;
+    this.maxOutputPixels = options.maxOutputPixels ?? DEFAULT_MAX_TRANSFORM_PIXELS;
+    this.budget = new RenderBudget(options.megapixelsPerMinutePerClient ?? 0, options.clock);
     mkdirSync(this.dir, { recursive: true });
     this.load();
   }
@@ -517,8 +656,10 @@ export class TransformCache {
   /**
    * Returns the path and MIME type of the transformed image, computing it once per (sourceKey, params)
    * and reusing it after. `sourceKey` must change whenever the source content does (e.g. uuid + hash).
-   * Only a render (a miss not already in progress) takes a render slot: with every slot and the wait
-   * queue taken it fails with 503 TRANSFORM_BUSY; hits and `func=proxy` never wait.
+   * Only a render (a miss not already in progress) is checked and counted: over the pixel cap it
+   * fails with 413, past `client`'s budget with 429 RENDER_BUDGET_EXCEEDED, and with every slot and
+   * the wait queue taken with 503 TRANSFORM_BUSY. Hits, joins of a render in progress and
+   * `func=proxy` are never refused nor counted, and never wait for a slot.
    */
   async get(
     sourceKey: string,
@@ -526,6 +667,7 @@ export class TransformCache {
     sourceType: string,
     params: TransformParams,
     accept?: string,
+    client?: string,
   ): Promise<TransformResult> {
     if (params.func === 'proxy') return this.original(sourcePath, sourceType);
     const chosen = chooseFormat(params, accept);
@@ -534,10 +676,25 @@ export class TransformCache {
     if (pending) return pending;
     const hit = await this.lookup(key);
     if (hit) return hit;
-    // Re-check: another caller may have started the same render while we awaited the lookup.
+    // The header only: cheap, and it tells how much work the render would be.
+    const meta = await readMetadata(sourcePath);
+    // Re-check: another caller may have started (or finished) the same render while we awaited.
     const started = this.inflight.get(key);
     if (started) return started;
-    const render = this.render(key, sourcePath, params, chosen).finally(() => this.inflight.delete(key));
+    if (this.index.has(key)) return this.get(sourceKey, sourcePath, sourceType, params, accept, client);
+    const work = renderWork(meta, params, chosen === 'awebp' || chosen === 'agif');
+    if (work.outputPixels > this.maxOutputPixels) {
+      this.stats.tooLarge++;
+      throw outputTooLarge(work, this.maxOutputPixels);
+    }
+    if (client !== undefined) {
+      const wait = this.budget.take(client, work.megapixels);
+      if (wait > 0) {
+        this.stats.overBudget++;
+        throw overBudget(this.budget.perMinute, wait);
+      }
+    }
+    const render = this.render(key, sourcePath, meta, params, chosen, client).finally(() => this.inflight.delete(key));
     this.inflight.set(key, render);
     return render;
   }
@@ -568,19 +725,21 @@ export class TransformCache {
   private async render(
     key: string,
     sourcePath: string,
+    meta: Metadata,
     params: TransformParams,
     chosen: FormatToken | 'auto',
+    client: string | undefined,
   ): Promise<TransformResult> {
     let release: () => void;
     try {
-      release = await this.slots.acquire();
+      release = await this.slots.acquire(client);
     } catch (error) {
       this.stats.busy++;
       throw error;
     }
     try {
       if (this.beforeRender) await this.beforeRender();
-      return await this.renderInSlot(key, sourcePath, params, chosen);
+      return await this.renderInSlot(key, sourcePath, meta, params, chosen);
     } finally {
       release();
     }
@@ -589,11 +748,11 @@ export class TransformCache {
   private async renderInSlot(
     key: string,
     sourcePath: string,
+    meta: Metadata,
     params: TransformParams,
     chosen: FormatToken | 'auto',
   ): Promise<TransformResult> {
     this.stats.renders++;
-    const meta = await readMetadata(sourcePath);
     const format = chosen === 'auto' ? defaultFormat(meta) : toFormat(chosen);
     const animated = chosen === 'awebp' || chosen === 'agif';
     await mkdir(this.dir, { recursive: true });
