@@ -315,7 +315,8 @@ function compile(
     checkRefs(ifT, 'if', { item: isLoop, result: false });
     checkRefs(forEachT, 'forEach', { item: false, result: false });
     checkRefs(outputT, 'output', { item: isLoop, result: true });
-    if (typeof onError === 'object') checkRefs(onError.with, 'onError', { item: isLoop, result: false });
+    // A fallback sees the failure as $result.error.
+    if (typeof onError === 'object') checkRefs(onError.with, 'onError', { item: isLoop, result: true });
 
     let streamFrom: string | undefined;
     if (forEachT) {
