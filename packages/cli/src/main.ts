@@ -3,6 +3,7 @@ import type { RunningServer, ServerOptions } from '@sfx/server';
 import { keyForExamples, rootKeyLine } from './banner.js';
 import { registerCatalogCommand } from './catalog.js';
 import { registerConnectionCommands } from './connections.js';
+import { registerFlowCommands } from './flows.js';
 import { registerRunCommands } from './run.js';
 
 function port(value: string): number {
@@ -131,6 +132,7 @@ export function buildProgram(): Command {
   registerCatalogCommand(program);
   registerConnectionCommands(program);
   registerRunCommands(program);
+  registerFlowCommands(program);
   return program;
 }
 

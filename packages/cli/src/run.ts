@@ -127,7 +127,7 @@ export async function chooseConnection(store: ConnectionStore, name: string | un
   );
 }
 
-async function openStored(name: string | undefined): Promise<{ conn: Connection; client: Client }> {
+export async function openStored(name: string | undefined): Promise<{ conn: Connection; client: Client }> {
   const store = new ConnectionStore();
   const conn = await chooseConnection(store, name);
   const secrets = await store.secretsFor(conn);

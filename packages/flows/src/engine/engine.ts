@@ -38,6 +38,8 @@ export interface EngineOptions {
 export type RunEvent =
   | { type: 'run-started'; runId: string; flow: string; resumed: boolean }
   | { type: 'step-started'; runId: string; step: string; loop: boolean; index: number; of: number }
+  /** A loop over a list knows its size up front (a streamed source does not). */
+  | { type: 'step-total'; runId: string; step: string; total: number }
   | { type: 'item'; runId: string; step: string; index: number; status: 'succeeded' | 'failed' | 'skipped'; error?: ErrorRecord; reconciled?: boolean }
   | { type: 'step-finished'; runId: string; step: string; status: StepStatus; counts?: StepCounts; error?: ErrorRecord }
   | { type: 'run-finished'; runId: string; status: RunStatus; error?: ErrorRecord };
@@ -508,6 +510,7 @@ class Execution {
     const list = await evaluateTemplate(step.forEach!.template, this.scope);
     if (list === undefined || list === null) return;
     if (!Array.isArray(list)) throw new StepInputError(`forEach gave ${typeName(list)}, not a list: it must give the items to loop over.`);
+    this.emit({ type: 'step-total', runId: this.runId, step: step.id, total: step.batchSize ? Math.ceil(list.length / step.batchSize) : list.length });
     const start = cursor === undefined ? startIndex : Number(cursor) + 1;
     for (let i = start; i < list.length; i++) yield { item: list[i], cursor: String(i) };
   }
