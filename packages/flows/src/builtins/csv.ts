@@ -77,12 +77,15 @@ async function* readRows(ctx: StepContext, input: ReadInput, after?: string): As
   };
 
   let names: string[];
+  // Lines before `start`, when known, so messages give the file's line numbers (not on resume).
+  let linesBefore: number | undefined = after === undefined ? 0 : undefined;
   if (input.header) {
     // The header is read from the start of the file even on resume (it is the first record, cheap);
     // the data is then parsed from the cursor's byte with these names.
     const header = await readHeader(absolute, dialect, ctx.signal);
     if (!header) return;
     if (start < header.end) start = header.end;
+    if (linesBefore !== undefined) linesBefore = header.lines;
     names = columnKeys(header.names, input.columns, input.path);
   } else {
     names = input.columns as string[];
@@ -92,14 +95,14 @@ async function* readRows(ctx: StepContext, input: ReadInput, after?: string): As
   const parser = createReadStream(absolute, { start, signal: ctx.signal }).pipe(
     parse({ ...dialect, bom: start === 0, info: true, columns: names }),
   );
-  const where = (info: Info) => (start === 0 ? `line ${info.lines}` : `the row ending at byte ${start + info.bytes}`);
+  const where = (info: Info) => (linesBefore !== undefined ? `line ${linesBefore + info.lines}` : `the row ending at byte ${start + info.bytes}`);
   try {
     for await (const { record, info } of parser as AsyncIterable<{ record: Record<string, string>; info: Info }>) {
       const item = input.types ? convert(record, input.types, () => `csv.read: "${input.path}" ${where(info)}`) : record;
       yield { item, cursor: String(start + info.bytes) };
     }
   } catch (err) {
-    throw parseError(err, input.path, start);
+    throw parseError(err, input.path, start, linesBefore);
   } finally {
     parser.destroy();
   }
@@ -113,11 +116,11 @@ function parseOffset(cursor: string, size: number, shown: string): number {
   return offset;
 }
 
-async function readHeader(absolute: string, dialect: ParseOptions, signal: AbortSignal): Promise<{ names: string[]; end: number } | undefined> {
+async function readHeader(absolute: string, dialect: ParseOptions, signal: AbortSignal): Promise<{ names: string[]; end: number; lines: number } | undefined> {
   const parser = createReadStream(absolute, { signal }).pipe(parse({ ...dialect, bom: true, info: true, to: 1 }));
   try {
     for await (const { record, info } of parser as AsyncIterable<{ record: string[]; info: Info }>) {
-      return { names: record, end: info.bytes };
+      return { names: record, end: info.bytes, lines: info.lines };
     }
     return undefined;
   } finally {
@@ -191,12 +194,15 @@ function typed(value: string, type: TypeName, where: () => string): unknown {
   }
 }
 
-function parseError(err: unknown, shown: string, start: number): Error {
+function parseError(err: unknown, shown: string, start: number, linesBefore: number | undefined): Error {
   if (err instanceof BuiltinError || !(err instanceof Error) || !('code' in err) || !String(err.code).startsWith('CSV_')) {
     return err instanceof Error ? err : new Error(String(err));
   }
-  const place = start === 0 ? '' : ` (reading from byte ${start}, so line numbers count from there)`;
-  return new BuiltinError('PARSE_ERROR', `csv.read: "${shown}" is not valid CSV${place}: ${err.message}`, 'Check the delimiter and quote settings, or set relaxColumnCount: true for rows with missing fields.');
+  const message =
+    linesBefore === undefined
+      ? `${err.message} (reading from byte ${start}, so lines count from there)`
+      : err.message.replace(/\bline (\d+)/g, (_, n: string) => `line ${Number(n) + linesBefore}`);
+  return new BuiltinError('PARSE_ERROR', `csv.read: "${shown}" is not valid CSV: ${message}.`, 'Check the delimiter and quote settings, or set relaxColumnCount: true for rows with missing fields.');
 }
 
 const columnsSpec = z.union(
