@@ -5,7 +5,7 @@
 import { readFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import type { Command } from 'commander';
-import { InvalidConnectionError, openConnection, type Connection } from '@sfx/connector';
+import { CONNECTOR_ID, CONNECTOR_VERSION, InvalidConnectionError, openConnection, type Connection } from '@sfx/connector';
 import {
   defaultRegistry,
   Engine,
@@ -71,7 +71,7 @@ export function connectionOpener(defaultName: string | undefined): ConnectionOpe
     if (spec === null) return (await openStored(defaultName)).client;
     if (typeof spec === 'string') return (await openStored(spec)).client;
     const store = new ConnectionStore();
-    const conn = { connector: undefined, name, ...spec } as unknown as Connection;
+    const conn = { connector: `${CONNECTOR_ID}@${CONNECTOR_VERSION}`, name, ...spec } as unknown as Connection;
     try {
       const secrets = await store.secretsFor(conn).catch(() => undefined);
       return openConnection(conn, secrets ? { secrets } : {});
@@ -106,14 +106,17 @@ async function execute(
   flags: RunFlags,
   store: SqliteRunStore,
 ): Promise<RunResult> {
+  const progress = flags.json ? undefined : new RunProgress(process.stderr);
   const engine = new Engine({
     store,
     openConnection: connectionOpener(flags.connection),
+    // log.* steps speak at info; the engine's own notes at warn and error. Debug stays quiet.
     log: (level, message, fields) => {
-      if (level === 'warn' || level === 'error') process.stderr.write(`${level}: ${message}${fields?.error ? ` (${String(fields.error)})` : ''}\n`);
+      if (level === 'debug' || flags.json) return;
+      const where = typeof fields?.step === 'string' ? `[${fields.step}] ` : '';
+      progress?.note(`${level === 'info' ? '' : `${level}: `}${where}${message}${fields?.error ? ` (${String(fields.error)})` : ''}`);
     },
   });
-  const progress = flags.json ? undefined : new RunProgress(process.stderr);
   const stop = new AbortController();
   let presses = 0;
   const onSignal = (): void => {

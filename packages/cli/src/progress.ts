@@ -76,6 +76,11 @@ export class RunProgress {
     }
   }
 
+  /** A line of its own (a log step's message), above the progress line. */
+  note(text: string): void {
+    this.write(text);
+  }
+
   /** The current line: `upload  1,234/5,000  98/s  ETA 39s  2 failed`. */
   line(): string {
     const s = this.step;
