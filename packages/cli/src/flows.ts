@@ -152,7 +152,7 @@ function finish(result: RunResult, flags: { json?: boolean }): void {
   if (result.status === 'interrupted') process.exitCode = EXIT_INTERRUPTED;
 }
 
-function summaryTable(result: RunResult): string {
+export function summaryTable(result: RunResult): string {
   const rows = result.steps.map((s) => [
     s.id,
     s.status,
