@@ -3,6 +3,7 @@ import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
 import { defineStepAction, isItemStream, type BuiltinConnector, type SourceItem, type StepContext } from '../step-action.js';
 import { BuiltinError } from './errors.js';
+import { locateJsonError } from './json-locate.js';
 import { checkSize, fileError, resolvePath, statFile, writeAtomically, writeChunk } from './files.js';
 import { MiB, maxBytesField, pathField } from './schema.js';
 
@@ -34,21 +35,16 @@ const read = defineStepAction({
   },
 });
 
-/** JSON.parse with an error that says where, as line and column (V8 gives a character position). */
+/** JSON.parse with an error that says where, as line and column, without quoting the text. */
 export function parseJson(text: string, what: string): unknown {
   try {
     return JSON.parse(text) as unknown;
-  } catch (err) {
-    const message = (err as Error).message;
-    const position = /position (\d+)/.exec(message)?.[1];
-    let where = '';
-    if (position !== undefined) {
-      const before = text.slice(0, Number(position));
-      const line = before.split('\n').length;
-      const column = Number(position) - before.lastIndexOf('\n');
-      where = ` at line ${line}, column ${column}`;
-    }
-    throw new BuiltinError('PARSE_ERROR', `${what} is not valid JSON${where}: ${message.replace(/ in JSON at position \d+.*$/s, '')}.`);
+  } catch {
+    const { offset, problem } = locateJsonError(text);
+    const before = text.slice(0, offset);
+    const line = before.split('\n').length;
+    const column = offset - before.lastIndexOf('\n');
+    throw new BuiltinError('PARSE_ERROR', `${what} is not valid JSON at line ${line}, column ${column}: ${problem}.`);
   }
 }
 
