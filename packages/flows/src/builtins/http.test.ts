@@ -165,7 +165,9 @@ describe('http.request', () => {
   it('validates input with messages that say the fix', () => {
     const input = action('http', 'request').input;
     expect(input.safeParse({ url: 'ftp://x' }).error?.issues[0]?.message).toMatch(/absolute http:\/\/ or https:\/\/ URL/);
-    expect(input.safeParse({ url: base, json: {}, body: 'x' }).error?.issues[0]?.message).toMatch(/json or body, not both/);
+    expect(input.safeParse({ method: 'PUT', url: base, json: {}, body: 'x' }).error?.issues[0]?.message).toMatch(/json or body, not both/);
+    expect(input.safeParse({ url: base, json: {} }).error?.issues[0]?.message).toMatch(/GET request has no body/);
+    expect(input.safeParse({ url: base, retries: 3 }).error?.issues[0]).toMatchObject({ code: 'unrecognized_keys', keys: ['retries'] });
     expect(JSON.stringify(input.safeParse({ url: base, auth: { token: 'x' } }).error?.issues)).toMatch(/bearer/);
   });
 

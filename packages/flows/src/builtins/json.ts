@@ -7,7 +7,7 @@ import { locateJsonError } from './json-locate.js';
 import { checkSize, fileError, resolvePath, statFile, writeAtomically, writeChunk } from './files.js';
 import { MiB, maxBytesField, pathField } from './schema.js';
 
-const readInput = z.object({
+const readInput = z.strictObject({
   path: pathField('the JSON file to read'),
   maxBytes: maxBytesField(50 * MiB),
 });
@@ -48,7 +48,7 @@ export function parseJson(text: string, what: string): unknown {
   }
 }
 
-const writeInput = z.object({
+const writeInput = z.strictObject({
   path: pathField('the JSON file to write'),
   value: z.unknown().refine((v) => v !== undefined, { error: 'value is required: give the value to write (a stream is written as a list).' }),
   format: z.enum(['json', 'jsonl'], { error: 'format must be "json" or "jsonl" (one value per line).' }).default('json'),
@@ -120,7 +120,7 @@ async function* iterate<T>(values: readonly T[]): AsyncGenerator<T> {
   yield* values;
 }
 
-const linesInput = z.object({
+const linesInput = z.strictObject({
   path: pathField('the JSON Lines file to read'),
   maxLineBytes: z
     .number({ error: 'maxLineBytes must be a number of bytes.' })
@@ -197,7 +197,7 @@ const parseAction = defineStepAction({
   id: 'parse',
   title: 'Parse JSON text',
   description: 'Parses `text` as JSON and returns the value; a syntax error names the line and column.',
-  input: z.object({ text: z.string({ error: 'text is required: give the JSON text to parse.' }) }),
+  input: z.strictObject({ text: z.string({ error: 'text is required: give the JSON text to parse.' }) }),
   kind: 'read',
   idempotent: true,
   run: async (_ctx, input) => parseJson(input.text, 'json.parse: text'),
@@ -207,7 +207,7 @@ const stringifyAction = defineStepAction({
   id: 'stringify',
   title: 'Write a value as JSON text',
   description: 'Returns `value` as JSON text, indented when `pretty: true`.',
-  input: z.object({ value: z.unknown(), pretty: z.boolean({ error: 'pretty must be true or false.' }).default(false) }),
+  input: z.strictObject({ value: z.unknown(), pretty: z.boolean({ error: 'pretty must be true or false.' }).default(false) }),
   kind: 'read',
   idempotent: true,
   run: async (_ctx, input) => stringifyValue(input.value ?? null, input.pretty ? 2 : undefined),
