@@ -48,6 +48,8 @@ describe('csv.read', () => {
     const parsed = action('csv', 'read').input.safeParse({ path: 'n.csv', header: false });
     expect(parsed.success).toBe(false);
     expect(parsed.error?.issues[0]?.message).toMatch(/without a header row.*needs columns/);
+    // A misspelt option is an error, not silently ignored.
+    expect(action('csv', 'read').input.safeParse({ path: 'n.csv', delimeter: ';' }).error?.issues[0]).toMatchObject({ code: 'unrecognized_keys', keys: ['delimeter'] });
   });
 
   it('resumes from any cursor with exactly the remaining rows, re-reading only the header', async () => {

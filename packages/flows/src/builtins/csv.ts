@@ -17,7 +17,7 @@ const typeName = z.enum(['string', 'number', 'integer', 'boolean', 'json'], {
 });
 
 const readInput = z
-  .object({
+  .strictObject({
     path: pathField('the CSV file to read'),
     header: z.boolean({ error: 'header must be true (the first row names the columns) or false.' }).default(true),
     columns: z
@@ -210,7 +210,7 @@ const columnsSpec = z.union(
   { error: 'columns must be a list of item keys (in column order) or a map from item keys to header names.' },
 );
 
-const writeInput = z.object({
+const writeInput = z.strictObject({
   path: pathField('the CSV file to write'),
   rows: itemsField('rows'),
   columns: columnsSpec.optional(),

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { createWriteStream, type Stats } from 'node:fs';
-import { mkdir, rename, stat, unlink } from 'node:fs/promises';
+import type { Stats } from 'node:fs';
+import { mkdir, open, rename, stat, unlink, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import type { Writable } from 'node:stream';
 import { finished } from 'node:stream/promises';
@@ -73,7 +73,18 @@ export async function writeAtomically(
     throw new BuiltinError('ALREADY_EXISTS', `${options.actionId}: "${options.shown}" already exists.`, 'Set overwrite: true to replace it.');
   }
   const temp = path.join(dir, `.${path.basename(target)}.${randomBytes(6).toString('hex')}.tmp`);
-  const out = createWriteStream(temp, { flags: 'wx', flush: true });
+  let handle: FileHandle;
+  try {
+    handle = await open(temp, 'wx');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT' && !options.mkdirs) {
+      throw new BuiltinError('NOT_FOUND', `${options.actionId}: the folder of "${options.shown}" does not exist.`, 'Create it first, or leave mkdirs at true.');
+    }
+    throw fileError(options.actionId, err, options.shown);
+  }
+  const out = handle.createWriteStream({ flush: true });
+  // Write errors are taken from `out.errored` and `finished`; without a listener they would crash the process.
+  out.on('error', () => undefined);
   try {
     await write(out);
     options.signal?.throwIfAborted();
@@ -91,7 +102,11 @@ export async function writeAtomically(
 
 /** Writes a chunk, waiting for the stream to drain when its buffer is full (bounded memory). */
 export async function writeChunk(out: Writable, chunk: unknown): Promise<void> {
+  // A stream that already failed emits no second error and never drains: report the first one.
+  if (out.errored) throw out.errored;
+  if (out.destroyed) throw new Error('the output was closed before the content was written');
   if (out.write(chunk)) return;
+  if (out.errored) throw out.errored;
   await new Promise<void>((resolve, reject) => {
     const onDrain = () => {
       out.off('error', onError);

@@ -127,6 +127,18 @@ describe('fs.write', () => {
     expect(await readdir(tmp.current)).toEqual(['keep.txt']);
   });
 
+  it('fails naming the missing folder when mkdirs is false, leaving nothing behind', async () => {
+    const ctx = makeContext(tmp.current);
+    async function* slow() {
+      yield 'a';
+      await new Promise((r) => setTimeout(r, 20));
+      yield 'b';
+    }
+    await expect(runAction(ctx, 'fs', 'write', { path: 'no/dir/a.txt', content: slow(), mkdirs: false })).rejects.toThrow(/the folder of "no\/dir\/a.txt" does not exist/);
+    await expect(runAction(ctx, 'fs', 'write', { path: 'no/dir/a.txt', content: 'x', mkdirs: false })).rejects.toMatchObject({ code: 'NOT_FOUND' });
+    expect(await readdir(tmp.current)).toEqual([]);
+  });
+
   it('refuses to replace a file when overwrite is false', async () => {
     const ctx = makeContext(tmp.current);
     await writeFile(path.join(tmp.current, 'x.txt'), 'old');

@@ -12,7 +12,7 @@ const patterns = z.union([z.string().min(1), z.array(z.string().min(1)).min(1)],
   error: 'must be a glob pattern ("**/*.jpg") or a list of them.',
 });
 
-const listInput = z.object({
+const listInput = z.strictObject({
   path: pathField('the folder to list').default('.'),
   glob: patterns.optional(),
   ignore: patterns.optional(),
@@ -131,7 +131,7 @@ function isPrefix(prefix: readonly string[], of: readonly string[]): boolean {
   return prefix.length < of.length && prefix.every((s, i) => s === of[i]);
 }
 
-const readInput = z.object({
+const readInput = z.strictObject({
   path: pathField('the file to read'),
   encoding: z.enum(['utf8', 'base64'], { error: 'encoding must be "utf8" (text) or "base64" (bytes).' }).default('utf8'),
   maxBytes: maxBytesField(10 * MiB),
@@ -168,7 +168,7 @@ const content = z.union(
   { error: 'content is required: give text, bytes, or a stream of text chunks.' },
 );
 
-const writeInput = z.object({
+const writeInput = z.strictObject({
   path: pathField('the file to write'),
   content,
   encoding: z
@@ -226,7 +226,7 @@ function describe(value: unknown): string {
   return typeof value === 'object' ? 'an object' : `a ${typeof value}`;
 }
 
-const moveInput = z.object({
+const moveInput = z.strictObject({
   from: pathField('from, the file or folder to move'),
   to: pathField('to, where to move it'),
   overwrite: z.boolean({ error: 'overwrite must be true or false.' }).default(false),
@@ -275,7 +275,7 @@ const move = defineStepAction({
   },
 });
 
-const statInput = z.object({
+const statInput = z.strictObject({
   path: pathField('the file or folder to look at'),
   mustExist: z.boolean({ error: 'mustExist must be true or false.' }).default(true),
 });
@@ -315,7 +315,7 @@ const mkdirAction = defineStepAction({
   id: 'mkdir',
   title: 'Create a folder',
   description: 'Creates a folder and any missing parents; an existing folder is left as it is. Returns `{path, absolutePath}`.',
-  input: z.object({ path: pathField('the folder to create') }),
+  input: z.strictObject({ path: pathField('the folder to create') }),
   kind: 'write',
   idempotent: true,
   run: async (ctx, input) => {
@@ -329,7 +329,7 @@ const mkdirAction = defineStepAction({
   },
 });
 
-const deleteInput = z.object({
+const deleteInput = z.strictObject({
   path: pathField('the file or folder to delete'),
   recursive: z.boolean({ error: 'recursive must be true or false.' }).default(false),
   missingOk: z.boolean({ error: 'missingOk must be true or false.' }).default(false),

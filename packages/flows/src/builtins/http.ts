@@ -37,7 +37,7 @@ const requestFields = {
   auth: auth.optional(),
   timeoutMs: z.number().int().positive({ error: 'timeoutMs must be a positive number of milliseconds.' }).optional(),
   retry: z
-    .object({
+    .strictObject({
       attempts: z.number().int().min(1, { error: 'retry.attempts counts every try, so it is at least 1.' }).max(20, { error: 'retry.attempts is at most 20.' }).default(3),
       baseDelayMs: z.number().int().min(0, { error: 'retry.baseDelayMs must be 0 or more.' }).default(500),
       maxDelayMs: z.number().int().min(0, { error: 'retry.maxDelayMs must be 0 or more.' }).default(30_000),
@@ -50,11 +50,16 @@ const requestFields = {
   failOnStatus: z.boolean({ error: 'failOnStatus must be true or false.' }).default(true),
 };
 
-const requestInput = z.object(requestFields).superRefine((input, ctx) => {
+function checkBody(input: { method: string; json?: unknown; body?: string }, ctx: z.RefinementCtx): void {
   if (input.json !== undefined && input.body !== undefined) {
     ctx.addIssue({ code: 'custom', path: ['body'], message: 'give json or body, not both.' });
   }
-});
+  if ((input.method === 'GET' || input.method === 'HEAD') && (input.json !== undefined || input.body !== undefined)) {
+    ctx.addIssue({ code: 'custom', path: [input.json !== undefined ? 'json' : 'body'], message: `a ${input.method} request has no body: use query, or method POST.` });
+  }
+}
+
+const requestInput = z.strictObject(requestFields).superRefine(checkBody);
 
 type RequestInput = z.output<typeof requestInput>;
 
@@ -264,7 +269,7 @@ function decodeBody(bytes: Buffer, contentType: string | null, type: RequestInpu
 }
 
 const paginateInput = z
-  .object({
+  .strictObject({
     ...requestFields,
     items: expressionField('items, the expression for the list of items in a page\'s body (for example "data")').optional(),
     nextUrl: expressionField('nextUrl, the expression for the next page\'s URL').optional(),
@@ -276,9 +281,7 @@ const paginateInput = z
     if (input.nextUrl !== undefined && input.nextCursor !== undefined) {
       ctx.addIssue({ code: 'custom', path: ['nextCursor'], message: 'give nextUrl or nextCursor, not both.' });
     }
-    if (input.json !== undefined && input.body !== undefined) {
-      ctx.addIssue({ code: 'custom', path: ['body'], message: 'give json or body, not both.' });
-    }
+    checkBody(input, ctx);
   });
 
 type PaginateInput = z.output<typeof paginateInput>;

@@ -3,10 +3,11 @@ import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
 import { defineStepAction, isItemStream, type BuiltinConnector, type SourceItem, type StepContext } from '../step-action.js';
 import { BuiltinError } from './errors.js';
+import { locateJsonError } from './json-locate.js';
 import { checkSize, fileError, resolvePath, statFile, writeAtomically, writeChunk } from './files.js';
 import { MiB, maxBytesField, pathField } from './schema.js';
 
-const readInput = z.object({
+const readInput = z.strictObject({
   path: pathField('the JSON file to read'),
   maxBytes: maxBytesField(50 * MiB),
 });
@@ -34,25 +35,20 @@ const read = defineStepAction({
   },
 });
 
-/** JSON.parse with an error that says where, as line and column (V8 gives a character position). */
+/** JSON.parse with an error that says where, as line and column, without quoting the text. */
 export function parseJson(text: string, what: string): unknown {
   try {
     return JSON.parse(text) as unknown;
-  } catch (err) {
-    const message = (err as Error).message;
-    const position = /position (\d+)/.exec(message)?.[1];
-    let where = '';
-    if (position !== undefined) {
-      const before = text.slice(0, Number(position));
-      const line = before.split('\n').length;
-      const column = Number(position) - before.lastIndexOf('\n');
-      where = ` at line ${line}, column ${column}`;
-    }
-    throw new BuiltinError('PARSE_ERROR', `${what} is not valid JSON${where}: ${message.replace(/ in JSON at position \d+.*$/s, '')}.`);
+  } catch {
+    const { offset, problem } = locateJsonError(text);
+    const before = text.slice(0, offset);
+    const line = before.split('\n').length;
+    const column = offset - before.lastIndexOf('\n');
+    throw new BuiltinError('PARSE_ERROR', `${what} is not valid JSON at line ${line}, column ${column}: ${problem}.`);
   }
 }
 
-const writeInput = z.object({
+const writeInput = z.strictObject({
   path: pathField('the JSON file to write'),
   value: z.unknown().refine((v) => v !== undefined, { error: 'value is required: give the value to write (a stream is written as a list).' }),
   format: z.enum(['json', 'jsonl'], { error: 'format must be "json" or "jsonl" (one value per line).' }).default('json'),
@@ -124,7 +120,7 @@ async function* iterate<T>(values: readonly T[]): AsyncGenerator<T> {
   yield* values;
 }
 
-const linesInput = z.object({
+const linesInput = z.strictObject({
   path: pathField('the JSON Lines file to read'),
   maxLineBytes: z
     .number({ error: 'maxLineBytes must be a number of bytes.' })
@@ -201,7 +197,7 @@ const parseAction = defineStepAction({
   id: 'parse',
   title: 'Parse JSON text',
   description: 'Parses `text` as JSON and returns the value; a syntax error names the line and column.',
-  input: z.object({ text: z.string({ error: 'text is required: give the JSON text to parse.' }) }),
+  input: z.strictObject({ text: z.string({ error: 'text is required: give the JSON text to parse.' }) }),
   kind: 'read',
   idempotent: true,
   run: async (_ctx, input) => parseJson(input.text, 'json.parse: text'),
@@ -211,7 +207,7 @@ const stringifyAction = defineStepAction({
   id: 'stringify',
   title: 'Write a value as JSON text',
   description: 'Returns `value` as JSON text, indented when `pretty: true`.',
-  input: z.object({ value: z.unknown(), pretty: z.boolean({ error: 'pretty must be true or false.' }).default(false) }),
+  input: z.strictObject({ value: z.unknown(), pretty: z.boolean({ error: 'pretty must be true or false.' }).default(false) }),
   kind: 'read',
   idempotent: true,
   run: async (_ctx, input) => stringifyValue(input.value ?? null, input.pretty ? 2 : undefined),

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { defineStepAction, type BuiltinConnector, type StepAction } from '../step-action.js';
 
-const logInput = z.object({
+const logInput = z.strictObject({
   message: z.string({ error: 'message is required: give the text to log.' }).min(1, { error: 'message must not be empty.' }),
   fields: z.record(z.string(), z.unknown(), { error: 'fields must be a map of names to values.' }).optional(),
 });

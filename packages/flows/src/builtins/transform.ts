@@ -4,7 +4,7 @@ import { compile, evaluate, truthy } from './expressions.js';
 import { BuiltinError } from './errors.js';
 import { expressionField, itemsField } from './schema.js';
 
-const mapInput = z.object({
+const mapInput = z.strictObject({
   items: itemsField('items, the list to map'),
   expression: expressionField('expression, evaluated on each item (for example "$.{ \'sku\': sku }")'),
 });
@@ -55,7 +55,7 @@ const map = defineStepAction({
   },
 });
 
-const filterInput = z.object({
+const filterInput = z.strictObject({
   items: itemsField('items, the list to filter'),
   expression: expressionField('expression, a condition evaluated on each item (for example "price > 0 and status = \'active\'")'),
 });
@@ -78,7 +78,7 @@ const filter = defineStepAction({
   },
 });
 
-const groupInput = z.object({
+const groupInput = z.strictObject({
   items: itemsField('items, the list to group'),
   by: expressionField('by, the expression giving each item\'s group key (for example "category")'),
   value: expressionField('value, the expression for what each group lists (the item itself unless set)').optional(),
@@ -124,7 +124,7 @@ const set = defineStepAction({
   title: 'Set values',
   description:
     'Returns `values` as they are after the engine evaluates their `{% %}` expressions: a step that only names computed values for later steps.',
-  input: z.object({
+  input: z.strictObject({
     values: z.record(z.string(), z.unknown(), { error: 'values must be a map of names to values.' }),
   }),
   kind: 'read',
@@ -132,7 +132,7 @@ const set = defineStepAction({
   run: async (_ctx, input) => input.values,
 });
 
-const pickInput = z.object({
+const pickInput = z.strictObject({
   from: z.union([z.record(z.string(), z.unknown()), z.array(z.unknown())], { error: 'from must be an object or a list of objects.' }),
   fields: z.array(z.string().min(1)).min(1, { error: 'fields must list at least one field name.' }),
 });
