@@ -100,10 +100,10 @@ describe('sfx flow validate', () => {
     expect(r.code).toBe(2);
     const out = r.stderr;
     expect(out).toContain(`${file}:7:11: steps[0].uses: the Scaleflex connector has no action "files.lst". Did you mean dam.files.list`);
-    expect(out).toContain(`${file}:11:23: steps[1].with.folder: $inputs.fodler is not an input of this flow`);
-    expect(out).toContain(`${file}:12:29: steps[1].with.source: $steps.later runs later (step 3)`);
+    expect(out).toContain(`${file}:11:19: steps[1].with.folder: $inputs.fodler is not an input of this flow`);
+    expect(out).toContain(`${file}:12:27: steps[1].with.source.path: $steps.later runs later (step 3)`);
     expect(out).toMatch(new RegExp(`${file}:13:\\d+: steps\\[1\\]\\.with\\.colour: upload-asset has no input "colour"`));
-    expect(out).toContain(`${file}:16:25: steps[2].with.path: $item is only defined in a step with forEach`);
+    expect(out).toContain(`${file}:16:23: steps[2].with.path: $item is only defined in a step with forEach`);
     expect(out).toMatch(new RegExp(`${file}:19:\\d+: steps\\[3\\]\\.with\\.message: invalid JSONata`));
   });
 
@@ -137,7 +137,10 @@ describe('sfx flow run and sfx runs', () => {
     expect([image.status, image.headers.get('content-type')]).toEqual([200, 'image/webp']);
     const page = await client.files.list({ folder: '/cli-import', recursive: true, q: `sku:${sku}` });
     expect(page.files).toHaveLength(1);
-    expect(page.files[0]!.tags?.map((t) => (typeof t === 'string' ? t : (t as { label?: string }).label))).toContain('running');
+    const asset = page.files[0] as unknown as { tags: Record<string, Array<{ label: string }>>; meta: Record<string, unknown>; product: { ref: string } };
+    expect(Object.values(asset.tags).flat().map((t) => t.label)).toEqual(['running', 'outdoor', 'summer']);
+    expect(asset.meta).toMatchObject({ sku, price: 129.9, color: 'red' });
+    expect(asset.product.ref).toBe(sku);
     const runs = await sfx(['runs', '--json']);
     const listed = JSON.parse(runs.stdout) as Array<{ flow: string; status: string; succeeded: number }>;
     expect(listed[0]).toMatchObject({ flow: 'import-products', status: 'succeeded', succeeded: 12 });
