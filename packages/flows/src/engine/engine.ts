@@ -548,13 +548,15 @@ class Execution {
     const isLoop = Boolean(step.forEach);
     const scope: Scope = isLoop ? { ...this.scope, item: plan.item, index: plan.index } : this.scope;
     const key = idempotencyKey(this.runId, step.id, plan.index);
+    // `$item` is kept only for failed items (retry --failed runs them from it): an unfinished item
+    // holds the checkpoint below it and is read from its source again, so it needs no copy.
     const storedItem = isLoop ? plan.item : undefined;
     const done = (status: 'succeeded' | 'failed' | 'skipped', result: { output?: unknown; error?: ErrorRecord }, reconciled = false): void => {
       const error = result.error ? this.redact(result.error) : undefined;
       this.store.finishItem(this.runId, step.id, plan.index, status, {
         ...(result.output !== undefined ? { output: this.redactValue(result.output) } : {}),
         ...(error ? { error } : {}),
-        item: storedItem,
+        ...(status === 'failed' ? { item: this.redactValue(storedItem) } : {}),
       });
       if (isLoop) this.emit({ type: 'item', runId: this.runId, step: step.id, index: plan.index, status, ...(error ? { error } : {}), ...(reconciled ? { reconciled } : {}) });
     };
@@ -569,7 +571,7 @@ class Execution {
         const outcome = await this.reconcile(step, action, input, key);
         if (outcome) return done('succeeded', { output: await this.shape(step, scope, outcome.output) }, true);
       }
-      this.store.beginItem(this.runId, step.id, plan.index, storedItem);
+      this.store.beginItem(this.runId, step.id, plan.index, undefined);
       const result = await this.attempt(step, action, input, key);
       done('succeeded', { output: await this.shape(step, scope, result) });
     } catch (e) {
