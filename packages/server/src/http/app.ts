@@ -45,6 +45,28 @@ function fromFastify(error: FastifyError, maxJsonBytes: number): ApiError | unde
   return undefined;
 }
 
+/**
+ * Bytes on a connection that are not HTTP (a body longer than its Content-Length, garbage request
+ * lines, oversized headers) get the API's error envelope, then the connection closes. Nothing is
+ * written while a reply to an earlier request on the socket is under way: it would corrupt it.
+ */
+function clientError(error: Error & { code?: string }, socket: import('node:net').Socket): void {
+  if (error.code === 'ECONNRESET' || socket.destroyed) return;
+  const inFlight = (socket as { _httpMessage?: { headersSent?: boolean } })._httpMessage;
+  if (socket.writable && !inFlight?.headersSent) {
+    const [status, reason, apiError] =
+      error.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+        ? [408, 'Request Timeout', new ApiError(408, 'REQUEST_TIMEOUT', 'The request headers did not arrive in time.')]
+        : error.code === 'HPE_HEADER_OVERFLOW'
+          ? [431, 'Request Header Fields Too Large', new ApiError(431, 'HEADERS_TOO_LARGE', 'The request headers are too large.', 'Send smaller headers (cookies, long custom headers).')]
+          : [400, 'Bad Request', new ApiError(400, 'BAD_HTTP_REQUEST', 'The request is not valid HTTP.',
+            'Check the request line and headers, and that Content-Length matches the body.')];
+    const body = JSON.stringify(errorBody(apiError));
+    socket.write(`HTTP/1.1 ${status} ${reason}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+  }
+  socket.destroy(error);
+}
+
 function authenticate(call: Pick<Call, 'req' | 'ctx'>): Principal {
   const raw = call.req.headers[KEY_HEADER];
   const secret = (Array.isArray(raw) ? raw[0] : raw)?.trim();
@@ -86,6 +108,7 @@ export function buildApp(ctx: ServerContext, routes: RouteSpec[]): FastifyInstan
     requestTimeout: 0,
     connectionTimeout: ctx.limits.idleSocketTimeoutMs,
     keepAliveTimeout: 65_000,
+    clientErrorHandler: clientError,
     http: {
       requestTimeout: 0,
       headersTimeout: ctx.limits.headersTimeoutMs,
