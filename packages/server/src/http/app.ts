@@ -67,6 +67,20 @@ function clientError(error: Error & { code?: string }, socket: import('node:net'
   socket.destroy(error);
 }
 
+const MAX_PARAM_LENGTH = 2048;
+
+function routerError(error: FastifyError): ApiError {
+  if (error.code === 'FST_ERR_MAX_PARAM_LENGTH') {
+    return new ApiError(414, 'PATH_SEGMENT_TOO_LONG', `A path segment is longer than the ${MAX_PARAM_LENGTH} characters an id or name in the path may have.`,
+      'Check the id in the path; long values go in the body.');
+  }
+  if (error.code === 'FST_ERR_BAD_URL') {
+    return new ApiError(400, 'INVALID_PATH', 'The path holds a malformed percent-encoding (a lone "%" or one like "%ZZ").',
+      'Percent-encode each path segment, e.g. with encodeURIComponent.');
+  }
+  return new ApiError(400, 'INVALID_PATH', 'The request URL cannot be routed.', 'Check the path against the API reference.');
+}
+
 function authenticate(call: Pick<Call, 'req' | 'ctx'>): Principal {
   const raw = call.req.headers[KEY_HEADER];
   const secret = (Array.isArray(raw) ? raw[0] : raw)?.trim();
@@ -99,7 +113,11 @@ function baseUrl(req: FastifyRequest): string {
 export function buildApp(ctx: ServerContext, routes: RouteSpec[]): FastifyInstance {
   const app = Fastify({
     logger: false,
-    routerOptions: { ignoreTrailingSlash: true, ignoreDuplicateSlashes: true, maxParamLength: 2048 },
+    routerOptions: { ignoreTrailingSlash: true, ignoreDuplicateSlashes: true, maxParamLength: MAX_PARAM_LENGTH },
+    // The router's own refusals (a path it cannot decode or match) in the API's error envelope.
+    frameworkErrors: (error, _req, reply) => {
+      sendError(reply, routerError(error));
+    },
     bodyLimit: ctx.limits.maxJsonBytes,
     genReqId: () => randomUUID(),
     // Uploads can be large and slow, so a request as a whole has no deadline; a connection that
