@@ -8,7 +8,7 @@
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import fc from 'fast-check';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { startHarness, type Harness } from './harness.js';
 import { rawRequest, type RawReply, type RawRequest } from './raw-http.js';
 
@@ -228,6 +228,45 @@ describe('streamed PUT and JSON uploads', () => {
     );
     const ok = await rawRequest({ method: 'PUT', url: putUrl(), headers: withKey({ 'content-type': 'application/octet-stream' }), body: bytes });
     expect(ok !== 'closed' && ok.status).toBe(200);
+  });
+
+  it('a dropped upload (streamed PUT, multipart, JSON) is the client going away, not a server failure: nothing is logged as an error', async () => {
+    const logged = await startHarness({ logLevel: 'error' });
+    const errors: string[] = [];
+    const write = process.stderr.write.bind(process.stderr);
+    const spy = vi.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array, ...rest: unknown[]) => {
+      if (String(chunk).includes('"level":"error"')) errors.push(String(chunk));
+      return write(chunk, ...(rest as []));
+    });
+    try {
+      const big = filePart('big.txt', 'z'.repeat(200_000)) + closing;
+      const json = JSON.stringify({ name: 'j.txt', data: 'A'.repeat(200_000), postactions: 'decode_base64' });
+      const sends: Array<[string, string, string, string | Buffer]> = [
+        ['PUT', `${logged.api('v4')}/files?folder=/x&filename=s.bin`, 'application/octet-stream', Buffer.alloc(200_000, 5)],
+        ['POST', `${logged.api()}/files?folder=/x`, MULTIPART, big],
+        ['POST', `${logged.api()}/files?folder=/x`, 'application/json', json],
+      ];
+      for (const [method, url, type, body] of sends) {
+        for (const end of ['destroy', 'half-close'] as const) {
+          const reply = await rawRequest({
+            method,
+            url,
+            headers: { 'x-filerobot-key': logged.server.rootKey, 'content-type': type },
+            body: body.slice(0, 100_000),
+            contentLength: body.length,
+            end,
+          });
+          expect(reply === 'closed' || reply.status < 500).toBe(true);
+        }
+      }
+      // The server notices the drop a moment after the client; give it that moment.
+      for (let i = 0; i < 40 && (await readdir(join(logged.dir, 'tmp'))).length > 0; i++) await new Promise((r) => setTimeout(r, 25));
+      await new Promise((r) => setTimeout(r, 100));
+      expect(errors).toEqual([]);
+    } finally {
+      spy.mockRestore();
+      await logged.close();
+    }
   });
 
   it('base64 and URL JSON bodies cut short or dropped are 400 INVALID_JSON or a close, storing nothing', async () => {

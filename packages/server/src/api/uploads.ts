@@ -669,7 +669,16 @@ export async function receiveStream(
 ): Promise<StagedUpload[]> {
   const placed = placeName(folder, filename, 'filename');
   placeable?.(placed.folder);
-  const staged = await ctx.blobs.stage(request, ctx.limits.maxUploadBytes);
+  let staged: StagedBlob;
+  try {
+    staged = await ctx.blobs.stage(request, ctx.limits.maxUploadBytes);
+  } catch (error) {
+    // A client that goes away mid-body is not a server failure: no 500, no error in the log.
+    if (!(error instanceof ApiError) && !request.readableEnded) {
+      throw badRequest('REQUEST_ABORTED', 'The client closed the connection before the upload ended.');
+    }
+    throw error;
+  }
   return [
     {
       staged,
