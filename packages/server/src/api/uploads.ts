@@ -674,7 +674,8 @@ export async function receiveStream(
     staged = await ctx.blobs.stage(request, ctx.limits.maxUploadBytes);
   } catch (error) {
     // A client that goes away mid-body is not a server failure: no 500, no error in the log.
-    if (!(error instanceof ApiError) && !request.readableEnded) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (!request.readableEnded && (code === 'ECONNRESET' || code === 'ERR_STREAM_PREMATURE_CLOSE')) {
       throw badRequest('REQUEST_ABORTED', 'The client closed the connection before the upload ended.');
     }
     throw error;
