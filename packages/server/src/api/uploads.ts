@@ -283,13 +283,18 @@ export async function receiveMultipart(
           reject(error);
         }
       }
+      // A part stream errors when the body breaks off inside it; with no listener that error
+      // would end the process. The parser reports the same failure, which refuses the request.
       if (refused) {
+        stream.on('error', () => {});
         stream.resume();
         return;
       }
       // Stage through a pass-through: when staging fails (too large, disk error) the pipeline
       // destroys its source, and a destroyed busboy part stream would stall the whole parser.
       const through = new PassThrough({ highWaterMark: 1 << 20 });
+      // pipe() does not pass errors on: end the staging with it, which removes the temp file.
+      stream.on('error', (error) => through.destroy(error));
       stream.pipe(through);
       const staged = ctx.blobs.stage(through, maxFileBytes);
       // Keep reading the request if one part fails, so the error reply is not a reset.
@@ -349,14 +354,33 @@ export async function receiveMultipart(
         ),
       ),
     );
-    parser.on('error', (error: Error) =>
-      reject(badRequest('INVALID_MULTIPART', `The multipart body is malformed: ${error.message}.`)),
-    );
+    parser.on('error', (error: Error) => {
+      reject(malformedMultipart(error));
+      stopParsing();
+    });
     parser.on('close', () => resolve());
-    request.on('aborted', () =>
-      reject(badRequest('REQUEST_ABORTED', 'The client closed the connection before the upload ended.')),
-    );
+    const aborted = (): void => {
+      reject(badRequest('REQUEST_ABORTED', 'The client closed the connection before the upload ended.'));
+      stopParsing();
+    };
+    request.on('aborted', aborted);
+    request.on('error', aborted);
+    request.on('close', () => {
+      if (!request.readableEnded) aborted();
+    });
+    // Dropped while the request waited for its handler: those events are already gone.
+    if (request.destroyed && !request.readableEnded) aborted();
   });
+  /**
+   * Ends the parse after a broken body: destroying the parser ends the part being staged (its
+   * temp file is removed), and the rest of the request is read and dropped, so the client gets
+   * the error reply rather than a reset.
+   */
+  function stopParsing(): void {
+    request.unpipe(parser);
+    if (!parser.destroyed) parser.destroy();
+    if (!request.destroyed) request.resume();
+  }
 
   request.pipe(parser);
   // Every 'file' event fires before 'close', so `files` is complete once `done` settles.
@@ -411,6 +435,22 @@ export async function receiveMultipart(
     throw error;
   }
   return uploads;
+}
+
+/** A busboy parse failure as the API error a client can act on. */
+function malformedMultipart(error: Error): ApiError {
+  if (/unexpected end/i.test(error.message)) {
+    return badRequest(
+      'INVALID_MULTIPART',
+      'The multipart body ended before its closing boundary: the upload was cut short.',
+      'Send the whole body, ending with "--{boundary}--"; let your HTTP library build it (FormData).',
+    );
+  }
+  return badRequest(
+    'INVALID_MULTIPART',
+    `The multipart body is malformed: ${error.message}.`,
+    'Let your HTTP library build the multipart body (FormData) and set its boundary.',
+  );
 }
 
 // ---- base64 ------------------------------------------------------------------------------
@@ -629,7 +669,17 @@ export async function receiveStream(
 ): Promise<StagedUpload[]> {
   const placed = placeName(folder, filename, 'filename');
   placeable?.(placed.folder);
-  const staged = await ctx.blobs.stage(request, ctx.limits.maxUploadBytes);
+  let staged: StagedBlob;
+  try {
+    staged = await ctx.blobs.stage(request, ctx.limits.maxUploadBytes);
+  } catch (error) {
+    // A client that goes away mid-body is not a server failure: no 500, no error in the log.
+    const code = (error as NodeJS.ErrnoException).code;
+    if (!request.readableEnded && (code === 'ECONNRESET' || code === 'ERR_STREAM_PREMATURE_CLOSE')) {
+      throw badRequest('REQUEST_ABORTED', 'The client closed the connection before the upload ended.');
+    }
+    throw error;
+  }
   return [
     {
       staged,

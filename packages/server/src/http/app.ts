@@ -45,6 +45,42 @@ function fromFastify(error: FastifyError, maxJsonBytes: number): ApiError | unde
   return undefined;
 }
 
+/**
+ * Bytes on a connection that are not HTTP (a body longer than its Content-Length, garbage request
+ * lines, oversized headers) get the API's error envelope, then the connection closes. Nothing is
+ * written while a reply to an earlier request on the socket is under way: it would corrupt it.
+ */
+function clientError(error: Error & { code?: string }, socket: import('node:net').Socket): void {
+  if (error.code === 'ECONNRESET' || socket.destroyed) return;
+  const inFlight = (socket as { _httpMessage?: { headersSent?: boolean } })._httpMessage;
+  if (socket.writable && !inFlight?.headersSent) {
+    const [status, reason, apiError] =
+      error.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+        ? [408, 'Request Timeout', new ApiError(408, 'REQUEST_TIMEOUT', 'The request headers did not arrive in time.')]
+        : error.code === 'HPE_HEADER_OVERFLOW'
+          ? [431, 'Request Header Fields Too Large', new ApiError(431, 'HEADERS_TOO_LARGE', 'The request headers are too large.', 'Send smaller headers (cookies, long custom headers).')]
+          : [400, 'Bad Request', new ApiError(400, 'BAD_HTTP_REQUEST', 'The request is not valid HTTP.',
+            'Check the request line and headers, and that Content-Length matches the body.')];
+    const body = JSON.stringify(errorBody(apiError));
+    socket.write(`HTTP/1.1 ${status} ${reason}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+  }
+  socket.destroy(error);
+}
+
+const MAX_PARAM_LENGTH = 2048;
+
+function routerError(error: FastifyError): ApiError {
+  if (error.code === 'FST_ERR_MAX_PARAM_LENGTH') {
+    return new ApiError(414, 'PATH_SEGMENT_TOO_LONG', `A path segment is longer than the ${MAX_PARAM_LENGTH} characters an id or name in the path may have.`,
+      'Check the id in the path; long values go in the body.');
+  }
+  if (error.code === 'FST_ERR_BAD_URL') {
+    return new ApiError(400, 'INVALID_PATH', 'The path holds a malformed percent-encoding (a lone "%" or one like "%ZZ").',
+      'Percent-encode each path segment, e.g. with encodeURIComponent.');
+  }
+  return new ApiError(400, 'INVALID_PATH', 'The request URL cannot be routed.', 'Check the path against the API reference.');
+}
+
 function authenticate(call: Pick<Call, 'req' | 'ctx'>): Principal {
   const raw = call.req.headers[KEY_HEADER];
   const secret = (Array.isArray(raw) ? raw[0] : raw)?.trim();
@@ -77,7 +113,11 @@ function baseUrl(req: FastifyRequest): string {
 export function buildApp(ctx: ServerContext, routes: RouteSpec[]): FastifyInstance {
   const app = Fastify({
     logger: false,
-    routerOptions: { ignoreTrailingSlash: true, ignoreDuplicateSlashes: true, maxParamLength: 2048 },
+    routerOptions: { ignoreTrailingSlash: true, ignoreDuplicateSlashes: true, maxParamLength: MAX_PARAM_LENGTH },
+    // The router's own refusals (a path it cannot decode or match) in the API's error envelope.
+    frameworkErrors: (error, _req, reply) => {
+      sendError(reply, routerError(error));
+    },
     bodyLimit: ctx.limits.maxJsonBytes,
     genReqId: () => randomUUID(),
     // Uploads can be large and slow, so a request as a whole has no deadline; a connection that
@@ -86,6 +126,7 @@ export function buildApp(ctx: ServerContext, routes: RouteSpec[]): FastifyInstan
     requestTimeout: 0,
     connectionTimeout: ctx.limits.idleSocketTimeoutMs,
     keepAliveTimeout: 65_000,
+    clientErrorHandler: clientError,
     http: {
       requestTimeout: 0,
       headersTimeout: ctx.limits.headersTimeoutMs,

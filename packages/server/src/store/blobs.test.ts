@@ -1,4 +1,4 @@
-import { mkdtemp, rm, stat, utimes, writeFile, mkdir } from 'node:fs/promises';
+import { mkdtemp, readdir, rm, stat, utimes, writeFile, mkdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
@@ -67,5 +67,20 @@ describe('BlobStore.collect', () => {
     expect(await blobs.collect(() => ++calls > 1, 0)).toBe(0);
     expect(calls).toBe(2);
     expect(await exists(path)).toBe(true);
+  });
+});
+
+describe('BlobStore.stage', () => {
+  it('leaves no temp file when the source fails before the temp file has even opened', async () => {
+    // A client gone at once: the source errors on its first read, racing the write stream's open().
+    for (let i = 0; i < 20; i++) {
+      const failing = new Readable({
+        read() {
+          this.destroy(new Error('client went away'));
+        },
+      });
+      await expect(blobs.stage(failing, 100)).rejects.toThrow('client went away');
+      expect(await readdir(blobs.tmpDir)).toEqual([]);
+    }
   });
 });

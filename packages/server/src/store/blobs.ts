@@ -64,9 +64,13 @@ export class BlobStore {
         callback(null, chunk);
       },
     });
+    const file = createWriteStream(tempPath, { flush: this.sync, highWaterMark: 1 << 20 });
     try {
-      await pipeline(source, meter, createWriteStream(tempPath, { flush: this.sync, highWaterMark: 1 << 20 }));
+      await pipeline(source, meter, file);
     } catch (error) {
+      // A write stream destroyed before its open() finished still creates the file when the open
+      // lands: removing it before the stream has closed could run first and leave the file behind.
+      if (!file.closed) await new Promise<void>((resolve) => file.once('close', () => resolve()));
       await rm(tempPath, { force: true });
       throw error;
     }
