@@ -221,4 +221,40 @@ steps:
     const got = new Map(files.map((f) => [f.name, f.hash?.sha1]));
     expect(got).toEqual(expected);
   });
+
+  it('Ctrl-C stops taking items, lets in-flight ones finish, exits 130 and leaves a run that resumes to the end', async () => {
+    const dir = join(root, 'crash');
+    const flowFile = join(dir, 'interrupt.yaml');
+    await writeFile(
+      flowFile,
+      (await readFile(join(dir, 'crash.yaml'), 'utf8')).replace('name: crash-import', 'name: interrupt-import').replace('folder: /crash', 'folder: /interrupted'),
+    );
+    const journal = { SFX_JOURNAL: join(dir, 'interrupt.db') };
+    let runId: string | undefined;
+    let sent = false;
+    const stopped = await sfx(['flow', 'run', flowFile, '--json'], {
+      env: journal,
+      onStdout: (text, child) => {
+        runId ??= /"runId":"([^"]+)"/.exec(text)?.[1];
+        if (!sent && (text.match(/"type":"item"/g) ?? []).length >= 10) {
+          sent = true;
+          child.kill('SIGINT');
+        }
+      },
+    });
+    expect(stopped.code).toBe(130);
+    expect(stopped.stderr).toContain('stopping: no new items');
+    expect(stopped.stdout).toContain('"status":"interrupted"');
+    const show = JSON.parse((await sfx(['runs', 'show', runId!, '--json'], { env: journal })).stdout) as { status: string; steps: Array<{ id: string; succeeded?: number }> };
+    expect(show.status).toBe('interrupted');
+    const done = show.steps.find((s) => s.id === 'upload')!.succeeded!;
+    expect(done).toBeGreaterThanOrEqual(10);
+    expect(done).toBeLessThan(120);
+    const resumed = await sfx(['flow', 'resume', runId!], { env: journal });
+    expect(resumed.code, resumed.stderr).toBe(0);
+    expect(resumed.stdout).toMatch(/upload\s+succeeded\s+120\s+120\s+0\s+0/);
+    const files = [];
+    for await (const f of client.files.list({ folder: '/interrupted', recursive: true })) files.push(f);
+    expect(files).toHaveLength(120);
+  });
 });
