@@ -3,6 +3,7 @@ import type { RunningServer, ServerOptions } from '@sfx/server';
 import { keyForExamples, rootKeyLine } from './banner.js';
 import { registerCatalogCommand } from './catalog.js';
 import { registerConnectionCommands } from './connections.js';
+import { registerLs } from './dam/ls.js';
 import { registerFlowCommands } from './flows.js';
 import { registerRunCommands } from './run.js';
 
@@ -135,6 +136,7 @@ export function buildProgram(): Command {
   registerConnectionCommands(program);
   registerRunCommands(program);
   registerFlowCommands(program);
+  registerLs(program);
   return program;
 }
 

@@ -288,7 +288,7 @@ class Execution {
     const recorded = this.store.getStep(this.runId, step.id);
     const isLoop = Boolean(step.forEach);
     const redoAfterRetry = this.retried && !isLoop && step.resolved.action.idempotent && recorded?.status === 'succeeded';
-    const retryHere = this.retryFailed && recorded && recorded.status !== 'running' && this.store.counts(this.runId, step.id).failed > 0;
+    const retryHere = this.retryFailed && recorded !== undefined && this.store.counts(this.runId, step.id).failed > 0;
     if (recorded && (recorded.status === 'succeeded' || recorded.status === 'skipped') && !retryHere && !redoAfterRetry) {
       steps[step.id] = recorded.output ?? null;
       return recorded.status;
