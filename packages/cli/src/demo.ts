@@ -1,48 +1,94 @@
+/**
+ * `npm start` / `sfx demo`: the main job end to end on the embedded server. A fresh server, a
+ * connection to it, the import-products example flow run with live progress, its summary and
+ * report, then the server stays up to be explored with sfx.
+ */
+import { existsSync } from 'node:fs';
+import { readFile, rm, writeFile } from 'node:fs/promises';
+import { dirname, join, relative, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Engine, resolveInputs, SqliteRunStore } from '@sfx/flows';
 import { startServer, type RunningServer } from '@sfx/server';
-import sharp from 'sharp';
 import { keyForExamples, rootKeyLine } from './banner.js';
+import { ConnectionStore } from './connections-store.js';
+import { CliError } from './errors.js';
+import { compileFlowFile, connectionOpener, summaryTable } from './flows.js';
+import { RunProgress } from './progress.js';
 
-const SAMPLES: Array<{ folder: string; name: string; colour: string; meta: Record<string, unknown>; tags: string[] }> = [
-  { folder: '/catalogue/shoes', name: 'runner-red.png', colour: '#d62828', meta: { title: { en: 'Runner, red' }, sku: 'RUN-001' }, tags: ['shoes', 'red'] },
-  { folder: '/catalogue/shoes', name: 'runner-blue.png', colour: '#1d3557', meta: { title: { en: 'Runner, blue' }, sku: 'RUN-002' }, tags: ['shoes', 'blue'] },
-  { folder: '/catalogue/bags', name: 'tote-sand.png', colour: '#e9c46a', meta: { title: { en: 'Tote, sand' }, sku: 'TOT-010' }, tags: ['bags'] },
-  { folder: '/marketing', name: 'banner.png', colour: '#2a9d8f', meta: { title: { en: 'Spring banner' }, campaign: 'spring' }, tags: ['banner'] },
-];
+const EXAMPLES = resolve(dirname(fileURLToPath(import.meta.url)), '../../../examples');
+/** Marks a data folder as the demo's own, so a fresh start may wipe it. */
+const MARKER = '.sfx-demo';
 
-/** Starts the server on a demo project and seeds sample images through its own upload API. */
-export async function runDemo(options: { port: number; data: string }): Promise<RunningServer> {
-  const server = await startServer({ port: options.port, data: options.data, token: 'demo', durability: 'relaxed', logLevel: 'warn' });
+export interface DemoOptions {
+  port: number;
+  data: string;
+  /** Keep what an earlier demo left (assets, runs) instead of starting fresh. */
+  keep?: boolean;
+}
+
+async function freshFolder(dir: string): Promise<void> {
+  if (existsSync(dir) && !existsSync(join(dir, MARKER)))
+    throw new CliError(`${dir} exists and was not made by sfx demo: give another folder with --data, or remove it yourself.`);
+  await rm(dir, { recursive: true, force: true });
+}
+
+export async function runDemo(options: DemoOptions): Promise<RunningServer> {
+  const data = resolve(options.data);
+  if (!options.keep) await freshFolder(data);
+  const server = await startServer({ port: options.port, data: join(data, 'server'), token: 'demo', durability: 'relaxed', logLevel: 'warn' });
+  await writeFile(join(data, MARKER), 'made by sfx demo; removed and made again at each start\n');
   const api = `${server.url}/${server.token}/v5`;
-  const headers = { 'X-Filerobot-Key': server.rootKey };
-  const existing = (await (await fetch(`${api}/files?recursive=1&limit=1`, { headers })).json()) as { info?: { total_files_count?: number } };
-  if (!existing.info?.total_files_count) {
-    for (const sample of SAMPLES) {
-      const png = await sharp({ create: { width: 800, height: 600, channels: 3, background: sample.colour } }).png().toBuffer();
-      const form = new FormData();
-      form.append('meta[file]', JSON.stringify(sample.meta));
-      form.append('tags[file]', JSON.stringify(sample.tags));
-      form.append('file', new Blob([png], { type: 'image/png' }), sample.name);
-      const reply = await fetch(`${api}/files?folder=${encodeURIComponent(sample.folder)}`, { method: 'POST', headers, body: form });
-      if (!reply.ok) throw new Error(`Seeding ${sample.name} failed: HTTP ${reply.status} ${await reply.text()}`);
-    }
+  const say = (text = ''): void => void process.stdout.write(`${text}\n`);
+  say(`sfx demo: a local Filerobot-compatible server on ${server.url} (project "${server.token}")`);
+  say(rootKeyLine(server));
+
+  // A connection of its own, in a config folder of its own: the user's connections are left alone.
+  const config = join(data, 'config');
+  process.env.SFX_CONFIG_DIR = config;
+  const store = new ConnectionStore(config);
+  await store.add({ name: 'demo', endpointUrl: `${server.url}/${server.token}`, authentication: 'apikey', apiKey: { value: server.rootKey } }, { replace: true });
+
+  const flowFile = join(EXAMPLES, 'flows/import-products.yaml');
+  const report = join(data, 'out/product-urls.csv');
+  const flow = await compileFlowFile(flowFile);
+  const { values, problems } = resolveInputs(flow, { report });
+  if (problems.length) throw new CliError(problems.join('\n'));
+  say();
+  say(`Running the example flow ${relative(process.cwd(), flowFile)}:`);
+  say(`  ${flow.description?.trim().replace(/\s+/g, ' ') ?? ''}`);
+  say();
+  const journal = join(data, 'runs.db');
+  const runs = new SqliteRunStore(journal);
+  const progress = new RunProgress(process.stdout);
+  let result;
+  try {
+    const engine = new Engine({
+      store: runs,
+      openConnection: connectionOpener('demo'),
+      log: (level, message) => {
+        if (level !== 'debug') progress.note(message);
+      },
+    });
+    result = await engine.run(flow, { inputs: values, onEvent: (e) => progress.onEvent(e) });
+  } finally {
+    runs.close();
   }
-  const list = (await (await fetch(`${api}/files?recursive=1&limit=10`, { headers })).json()) as {
-    files: Array<{ name: string; url: { path: string; cdn: string } }>;
-  };
-  const out = [
-    `sfx demo server on ${server.url} (project "${server.token}")`,
-    `API base URL: ${api}`,
-    rootKeyLine(server),
-    '',
-    'Assets:',
-    ...list.files.map((f) => `  ${f.url.path.padEnd(34)} ${f.url.cdn}`),
-    '',
-    'Try:',
-    `  curl -s -H "X-Filerobot-Key: ${keyForExamples(server)}" "${api}/files?recursive=1&q=%23shoes"`,
-    `  curl -s -o thumb.webp "${list.files[0]?.url.cdn ?? ''}&w=200&force_format=webp"`,
-    '',
-    'Press Ctrl+C to stop.',
-  ];
-  process.stdout.write(out.join('\n') + '\n');
+  say(summaryTable(result));
+  if (result.status !== 'succeeded') throw new CliError(`the demo flow ${result.status}: ${result.error?.message ?? ''}`);
+  const lines = (await readFile(report, 'utf8')).trim().split('\n');
+  say();
+  say(`Report ${relative(process.cwd(), report)} (first rows of ${lines.length - 1}):`);
+  for (const line of lines.slice(0, 4)) say(`  ${line}`);
+
+  const env = `SFX_CONFIG_DIR=${relative(process.cwd(), config) || '.'} SFX_JOURNAL=${relative(process.cwd(), journal)}`;
+  say();
+  say('Explore it from another terminal in this folder:');
+  say(`  export ${env}`);
+  say('  npx sfx runs                                   # the run you just saw');
+  say(`  npx sfx runs show ${result.runId}`);
+  say('  npx sfx run files.list --set folder=/products --set recursive=true');
+  say(`  npx sfx flow run ${relative(process.cwd(), flowFile)}   # again: nothing is uploaded twice`);
+  say(`  curl -s -H "X-Filerobot-Key: ${keyForExamples(server)}" "${api}/files?recursive=1&q=%23summer"`);
+  say('Write your own flow: docs/flows.md. Press Ctrl+C to stop the server.');
   return server;
 }

@@ -3,6 +3,7 @@ import type { RunningServer, ServerOptions } from '@sfx/server';
 import { keyForExamples, rootKeyLine } from './banner.js';
 import { registerCatalogCommand } from './catalog.js';
 import { registerConnectionCommands } from './connections.js';
+import { registerFlowCommands } from './flows.js';
 import { registerRunCommands } from './run.js';
 
 function port(value: string): number {
@@ -120,10 +121,12 @@ export function buildProgram(): Command {
     });
   program
     .command('demo')
-    .description('Start the server with a demo project seeded with sample assets')
+    .description('The main job, end to end: a fresh local server, the import-products example flow run against it, its report; then the server stays up to explore')
     .option('--port <port>', 'TCP port (0 picks a free one)', port, 7010)
-    .option('--data <dir>', 'data folder', '.sfx/demo')
-    .action(async (flags: { port: number; data: string }) => {
+    .option('--data <dir>', 'the demo\'s folder (server data, run journal, report); made afresh at each start', '.sfx/demo')
+    .option('--keep', 'keep what an earlier demo left instead of starting fresh')
+    .addHelpText('after', '\nExamples:\n  npm start                 # the same as: npx sfx demo\n  npx sfx demo --port 0     # any free port\n  npx sfx demo --keep       # keep the assets and runs of the last demo')
+    .action(async (flags: { port: number; data: string; keep?: boolean }) => {
       const { runDemo } = await import('./demo.js');
       const server = await runDemo(flags);
       stopOnSignal(server);
@@ -131,6 +134,7 @@ export function buildProgram(): Command {
   registerCatalogCommand(program);
   registerConnectionCommands(program);
   registerRunCommands(program);
+  registerFlowCommands(program);
   return program;
 }
 

@@ -127,7 +127,7 @@ export async function chooseConnection(store: ConnectionStore, name: string | un
   );
 }
 
-async function openStored(name: string | undefined): Promise<{ conn: Connection; client: Client }> {
+export async function openStored(name: string | undefined): Promise<{ conn: Connection; client: Client }> {
   const store = new ConnectionStore();
   const conn = await chooseConnection(store, name);
   const secrets = await store.secretsFor(conn);
@@ -284,7 +284,7 @@ async function describe(id: string, flags: { json?: boolean }): Promise<void> {
       ? `Run it: sfx run ${item.id} --input ${example}`
       : item.kind === 'polling'
         ? `Poll it: sfx poll ${item.id} --config ${example} --state ${item.id}.state.json`
-        : `Samples: sfx poll ${item.id} --test --config ${example} (events themselves need a receiver: README, "Triggers")`,
+        : `Samples: sfx poll ${item.id} --test --config ${example} (events themselves need a receiver: docs/connector.md, "Triggers")`,
   );
   print(out.join('\n'));
 }
@@ -404,7 +404,7 @@ async function poll(id: string, flags: PollFlags): Promise<void> {
 function notPollable(id: string): UsageError {
   return new UsageError(
     `${id} is a webhook trigger: the DAM posts its events to a receiver, so there is nothing to poll. ` +
-      'Run a receiver (startWebhookReceiver) and register its URL (sfx run webhooks.create): see the README, "Connector and catalogue" > "Triggers". ' +
+      'Run a receiver (startWebhookReceiver) and register its URL (sfx run webhooks.create): see docs/connector.md, "Triggers". ' +
       `sfx poll ${id} --test shows samples of its events.`,
   );
 }

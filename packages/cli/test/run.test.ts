@@ -351,7 +351,7 @@ describe('sfx poll', () => {
   it('refuses a webhook trigger, a bad config and a damaged state file with exit code 2', async () => {
     const webhook = await sfx(['poll', 'dam.events'], { config });
     expect(webhook.code).toBe(2);
-    expect(webhook.stderr).toMatch(/dam\.events is a webhook trigger: .*receiver.*README/);
+    expect(webhook.stderr).toMatch(/dam\.events is a webhook trigger: .*receiver.*docs\/connector.md/);
     const bad = await sfx(['poll', 'assets.new', '--config', '{"folder": "incoming", "extra": 1}'], { config });
     expect(bad.code).toBe(2);
     expect(bad.stderr).toMatch(/^ {2}folder: must start with "\/"/m);

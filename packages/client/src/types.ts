@@ -205,7 +205,7 @@ export function blurHashOf(file: FileObject): string | null | undefined {
   return file.hash?.blurhash ?? file.hash?.blur_hash;
 }
 
-// ---- Inferred operations (README "Inferred": no endpoint in the reference; the local server's design) ----
+// ---- Inferred operations (docs/server.md "Inferred": no endpoint in the reference; the local server's design) ----
 
 /** A visibility to set; the v4 constants (`VISIBILITY_PUBLIC`, ...) are accepted too. */
 export type VisibilityInput =

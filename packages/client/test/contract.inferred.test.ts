@@ -13,7 +13,7 @@ import {
 import { startFixture, type Fixture } from './server-fixture.js';
 
 /*
- * The inferred operations (README "Inferred"): the reference found no endpoint for them, so the
+ * The inferred operations (docs/server.md "Inferred"): the reference found no endpoint for them, so the
  * client follows the local server's design. Each is checked for its effect, then for 403 (every
  * permission but the one it needs), 404 (unknown uuid) and 400 (bad input).
  */

@@ -20,6 +20,8 @@ export interface Reference {
 
 export interface Expression {
   source: string;
+  /** Where it was written: keys and indexes from the template's root. */
+  path: Array<string | number>;
   /** Offset of `source` in the string it was written in (for columns in errors). */
   offset: number;
   references: Reference[];
@@ -94,6 +96,7 @@ export function compileExpression(source: string, path: Array<string | number> =
   collectReferences(compiled.ast(), references);
   return {
     source,
+    path,
     offset,
     references,
     async evaluate(scope) {

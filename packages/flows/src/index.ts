@@ -29,6 +29,7 @@ export { SqliteRunStore, RunBusyError, UnknownRunError, processOwner } from './e
 export type { RunStore, RunRecord, StepRecord, ItemRecord, RunStatus, StepStatus, ItemStatus, ErrorRecord, RunFilter } from './engine/run-store.js';
 export { InProcessDispatcher, inProcess, idempotencyKey, type Dispatcher, type DispatcherFactory, type ItemJob, type ItemHandler } from './engine/dispatcher.js';
 export { ERROR_KINDS, kindOf, errorRecord, StepTimeoutError, StepInputError, OutcomeUnknownError } from './engine/failures.js';
+export { defaultRegistry } from './default-registry.js';
 export type { RunTrigger } from './engine/run-store.js';
 export * from './triggers/index.js';
 export { FlowService, type FlowServiceOptions, type LoadedFlow } from './service.js';

@@ -1,5 +1,5 @@
 /**
- * Crash safety of the server process, proven with SIGKILL against the real CLI (README, "Consistency
+ * Crash safety of the server process, proven with SIGKILL against the real CLI (docs/server.md, "Consistency
  * and durability promise", items 2, 3 and 6): an acknowledged upload survives `kill -9`, an
  * interrupted one never shows up partially, and start-up recovery leaves no temp file and no
  * unreferenced blob behind.

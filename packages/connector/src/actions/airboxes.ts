@@ -6,7 +6,7 @@ import { deleteIdempotently } from '../util.js';
 /*
  * Airbox management is INFERRED: the reference names the permission OBJECTS_AIRBOX_MANAGE and the
  * Hub's read of an airbox config (GET /v3/a/{puid}/{title}?format=json) but no management
- * endpoint, so the sfx server designs them in the API's style (README, "Inferred endpoints").
+ * endpoint, so the sfx server designs them in the API's style (docs/server.md, "Inferred endpoints").
  */
 
 const group = 'airboxes';

@@ -5,7 +5,7 @@ import { limit, offset, uuid, uuidList } from '../schemas.js';
 /*
  * Approvals are INFERRED endpoints: the reference names the permissions and the search keys
  * (approval_status, task_approver, ...) but shows no endpoint, so the sfx server designs them in
- * the API's style (README, "Inferred endpoints"). The real service may differ.
+ * the API's style (docs/server.md, "Inferred endpoints"). The real service may differ.
  */
 
 const group = 'approvals';

@@ -426,7 +426,7 @@ export const permalink = defineAction({
   run: async ({ client }, input) => ({ url: client.files.permalink(input.uuid) }),
 });
 
-// ---- Inferred operations: the reference found no endpoint for these (README "Inferred") ----
+// ---- Inferred operations: the reference found no endpoint for these (docs/server.md "Inferred") ----
 
 export const setFileVisibility = defineAction({
   id: 'files.set-visibility',

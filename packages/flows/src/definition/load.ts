@@ -138,7 +138,7 @@ export function loadFlow(text: string, options: LoadOptions): { flow?: CompiledF
     problems.push({ ...(file ? { file } : {}), line, column, path: pathText(path), message });
   };
   for (const error of doc.errors) {
-    const [start] = error.linePos ?? [{ line: 1, col: 1 }];
+    const start = lines.linePos(error.pos[0]);
     const lineText = text.split('\n')[(start?.line ?? 1) - 1] ?? '';
     const hint = lineText.includes('{%') ? ' Quote values that hold {% %} expressions: path: "{% $item.path %}".' : '';
     add(start?.line ?? 1, start?.col ?? 1, [], `YAML: ${error.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '')}.${hint}`);
@@ -285,8 +285,9 @@ function compile(
     };
     const checkExpression = (expression: Expression, field: string, allowed: { item: boolean; result: boolean }): void => {
       for (const ref of expression.references) {
-        const path = pathOfExpression(base, field, template(field));
-        const complain = (message: string): void => at(path.path, message, path.exact ? expression.offset + ref.position - 1 : undefined);
+        // JSONata positions point just past the token; the variable starts at its "$".
+        const column = expression.offset + Math.max(0, ref.position - (ref.variable.length + 1));
+        const complain = (message: string): void => at(expression.path, message, column);
         if (ref.variable === 'steps' && ref.name !== undefined) {
           if (ref.name === step.id) complain(`$steps.${ref.name} is this step itself: a step cannot use its own output. ${STEP_REF_HINT}`);
           else if (!seen.has(ref.name)) {
@@ -309,8 +310,6 @@ function compile(
           complain(`$inputs.${ref.name} is not an input of this flow: declare it under inputs (${Object.keys(file.inputs).join(', ') || 'none yet'}).`);
       }
     };
-    const template = (field: string): Template | undefined =>
-      field === 'with' ? withT : field === 'if' ? ifT : field === 'forEach' ? forEachT : field === 'output' ? outputT : undefined;
     checkRefs(withT, 'with', { item: isLoop, result: false });
     checkRefs(ifT, 'if', { item: isLoop, result: false });
     checkRefs(forEachT, 'forEach', { item: false, result: false });
@@ -375,11 +374,6 @@ function compile(
     secrets: file.secrets,
     steps,
   };
-}
-
-/** Where an expression of a field sits, for the column: exact when the field is one string. */
-function pathOfExpression(base: Path, field: string, template: Template | undefined): { path: Path; exact: boolean } {
-  return { path: [...base, field], exact: template?.kind === 'expression' || template?.kind === 'text' };
 }
 
 function isStreamPosition(field: string, expression: Expression): boolean {

@@ -38,6 +38,8 @@ export interface EngineOptions {
 export type RunEvent =
   | { type: 'run-started'; runId: string; flow: string; resumed: boolean }
   | { type: 'step-started'; runId: string; step: string; loop: boolean; index: number; of: number }
+  /** A loop over a list knows its size up front (a streamed source does not). */
+  | { type: 'step-total'; runId: string; step: string; total: number }
   | { type: 'item'; runId: string; step: string; index: number; status: 'succeeded' | 'failed' | 'skipped'; error?: ErrorRecord; reconciled?: boolean }
   | { type: 'step-finished'; runId: string; step: string; status: StepStatus; counts?: StepCounts; error?: ErrorRecord }
   | { type: 'run-finished'; runId: string; status: RunStatus; error?: ErrorRecord };
@@ -508,6 +510,7 @@ class Execution {
     const list = await evaluateTemplate(step.forEach!.template, this.scope);
     if (list === undefined || list === null) return;
     if (!Array.isArray(list)) throw new StepInputError(`forEach gave ${typeName(list)}, not a list: it must give the items to loop over.`);
+    this.emit({ type: 'step-total', runId: this.runId, step: step.id, total: step.batchSize ? Math.ceil(list.length / step.batchSize) : list.length });
     const start = cursor === undefined ? startIndex : Number(cursor) + 1;
     for (let i = start; i < list.length; i++) yield { item: list[i], cursor: String(i) };
   }
@@ -545,13 +548,15 @@ class Execution {
     const isLoop = Boolean(step.forEach);
     const scope: Scope = isLoop ? { ...this.scope, item: plan.item, index: plan.index } : this.scope;
     const key = idempotencyKey(this.runId, step.id, plan.index);
+    // `$item` is kept only for failed items (retry --failed runs them from it): an unfinished item
+    // holds the checkpoint below it and is read from its source again, so it needs no copy.
     const storedItem = isLoop ? plan.item : undefined;
     const done = (status: 'succeeded' | 'failed' | 'skipped', result: { output?: unknown; error?: ErrorRecord }, reconciled = false): void => {
       const error = result.error ? this.redact(result.error) : undefined;
       this.store.finishItem(this.runId, step.id, plan.index, status, {
         ...(result.output !== undefined ? { output: this.redactValue(result.output) } : {}),
         ...(error ? { error } : {}),
-        item: storedItem,
+        ...(status === 'failed' ? { item: this.redactValue(storedItem) } : {}),
       });
       if (isLoop) this.emit({ type: 'item', runId: this.runId, step: step.id, index: plan.index, status, ...(error ? { error } : {}), ...(reconciled ? { reconciled } : {}) });
     };
@@ -566,7 +571,7 @@ class Execution {
         const outcome = await this.reconcile(step, action, input, key);
         if (outcome) return done('succeeded', { output: await this.shape(step, scope, outcome.output) }, true);
       }
-      this.store.beginItem(this.runId, step.id, plan.index, storedItem);
+      this.store.beginItem(this.runId, step.id, plan.index, undefined);
       const result = await this.attempt(step, action, input, key);
       done('succeeded', { output: await this.shape(step, scope, result) });
     } catch (e) {

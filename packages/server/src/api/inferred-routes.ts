@@ -10,7 +10,7 @@ import { fileObject, folderObject } from './serialize.js';
 /*
  * Operations the reference could not find an endpoint for (reference §1, rows "not found"):
  * designed in the API's style (path shapes of the neighbouring routes, `action` + object in the
- * reply) and marked as inferred in the README. A client written against these may need changes
+ * reply) and marked as inferred in docs/server.md. A client written against these may need changes
  * against the real API.
  */
 
