@@ -5,6 +5,7 @@ import { registerCatalogCommand } from './catalog.js';
 import { registerConnectionCommands } from './connections.js';
 import { registerFlowCommands } from './flows.js';
 import { registerRunCommands } from './run.js';
+import { registerServeCommand } from './serve.js';
 
 function port(value: string): number {
   const n = Number(value);
@@ -135,6 +136,7 @@ export function buildProgram(): Command {
   registerConnectionCommands(program);
   registerRunCommands(program);
   registerFlowCommands(program);
+  registerServeCommand(program);
   return program;
 }
 
