@@ -120,6 +120,8 @@ steps:
       const { runId } = (await res.json()) as { runId: string };
       const finished = await logged('the run to finish', (l) => l.msg === 'run finished' && l.runId === runId);
       expect(finished).toMatchObject({ flow: 'new-folder', trigger: 'webhook', status: 'succeeded' });
+      // A step's log line names its run, flow and trigger.
+      expect(logs.find((l) => l.msg === 'creating spring-drop')).toMatchObject({ runId, flow: 'new-folder', trigger: 'webhook', step: 'say' });
       expect(await client.folders.findByPath('/from-hook/spring-drop')).toBeDefined();
 
       child.kill('SIGTERM');

@@ -67,6 +67,7 @@ const LEVELS: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error:
 
 interface ActiveRun {
   flow: string;
+  trigger: string;
   controller: AbortController;
   done: Promise<unknown>;
 }
@@ -150,7 +151,11 @@ export class FlowService implements TriggerHost {
       ...(o.env ? { env: o.env } : {}),
       ...(o.secret ? { secret: o.secret } : {}),
       graceMs: o.graceMs ?? 10_000,
-      log: (level, message, fields) => this.log(level, message, fields),
+      // The engine's lines name the run; the flow and its trigger are added from the runs this process runs.
+      log: (level, message, fields) => {
+        const run = typeof fields?.runId === 'string' ? this.active.get(fields.runId) : undefined;
+        this.log(level, message, run ? { flow: run.flow, trigger: run.trigger, ...fields } : fields);
+      },
     });
     await this.loadFlows();
     await this.listen();
@@ -192,7 +197,7 @@ export class FlowService implements TriggerHost {
         skip(at(`another file (${this.flows.get(flow.name)!.flow.file}) already has a flow named "${flow.name}": flow names must be unique.`, 'name'));
         continue;
       }
-      const inputs = resolveInputs(flow, {});
+      const inputs = flow.trigger.type === 'manual' ? { problems: [] } : resolveInputs(flow, {});
       if (inputs.problems.length) {
         skip(at(`a triggered flow gets no inputs, so every input needs a default: ${inputs.problems.join(' ')}`, 'inputs'));
         continue;
@@ -201,7 +206,8 @@ export class FlowService implements TriggerHost {
         const loaded: LoadedFlow = { flow, ...(await this.triggerOf(flow)) };
         this.flows.set(flow.name, loaded);
         this.slots.set(flow.name, new Slots(this.options.concurrency ?? 4, this.options.maxQueued ?? 100));
-        this.log('info', 'flow loaded', { flow: flow.name, file, trigger: flow.trigger.type });
+        if (flow.trigger.type === 'manual') this.log('info', 'flow loaded; its trigger is manual, so sfx serve never starts it (sfx flow run does)', { flow: flow.name, file, trigger: 'manual' });
+        else this.log('info', 'flow loaded', { flow: flow.name, file, trigger: flow.trigger.type });
       } catch (error) {
         skip(at((error as Error).message));
       }
@@ -314,16 +320,16 @@ export class FlowService implements TriggerHost {
       await done;
       throw new Error('the run was not created.');
     }
-    this.track(runId, flow.name, controller, done, () => slots.release());
+    this.track(runId, flow.name, trigger.type, controller, done, () => slots.release());
     return { runId, duplicate: false, done };
   }
 
-  private track(runId: string, flow: string, controller: AbortController, done: Promise<RunResult>, release?: () => void): void {
+  private track(runId: string, flow: string, trigger: string, controller: AbortController, done: Promise<RunResult>, release?: () => void): void {
     const settled = done.then(
       () => undefined,
       (error: unknown) => this.log('error', 'run crashed', { runId, flow, error: (error as Error).message }),
     );
-    this.active.set(runId, { flow, controller, done: settled });
+    this.active.set(runId, { flow, trigger, controller, done: settled });
     void settled.finally(() => {
       this.active.delete(runId);
       release?.();
@@ -383,7 +389,7 @@ export class FlowService implements TriggerHost {
       this.log('info', `resuming a run ${why}`, { runId: run.id, flow: run.flow, trigger: run.trigger.type });
       const controller = new AbortController();
       const done = this.engine.resume(flow, run.id, { signal: controller.signal, onEvent: (event) => this.onRunEvent(run.flow, run.trigger.type, event) });
-      this.track(run.id, run.flow, controller, done);
+      this.track(run.id, run.flow, run.trigger.type, controller, done);
     }
   }
 
