@@ -27,7 +27,8 @@ interface ServeFlags {
 function whole(flag: string, min: number, max = Number.MAX_SAFE_INTEGER): (value: string) => number {
   return (value) => {
     const n = Number(value);
-    if (!Number.isInteger(n) || n < min || n > max) throw new InvalidArgumentError(`${flag} must be a whole number from ${min} to ${max}.`);
+    if (!Number.isInteger(n) || n < min || n > max)
+      throw new InvalidArgumentError(`${flag} must be a whole number from ${min} to ${max}.`);
     return n;
   };
 }
@@ -44,7 +45,8 @@ function publicUrl(value: string): string {
   } catch {
     throw new InvalidArgumentError('--public-url must be a URL such as https://hooks.example.com.');
   }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new InvalidArgumentError('--public-url must be an http or https URL.');
+  if (url.protocol !== 'http:' && url.protocol !== 'https:')
+    throw new InvalidArgumentError('--public-url must be an http or https URL.');
   return value.replace(/\/+$/, '');
 }
 
@@ -71,14 +73,33 @@ Writing flows and triggers: docs/flows.md.`;
 export function registerServeCommand(program: Command): void {
   program
     .command('serve')
-    .description('Run the flows of a folder on their triggers (schedule, poll, webhook, dam.events) until stopped')
+    .description(
+      'Run the flows of a folder on their triggers (schedule, poll, webhook, dam.events) until stopped',
+    )
     .option('--flows <dir>', 'the folder of flow files (*.yaml, *.yml)', 'flows')
-    .option('--port <port>', 'HTTP port for webhooks and probes (0 picks a free one)', whole('--port', 0, 65535), DEFAULT_PORT)
+    .option(
+      '--port <port>',
+      'HTTP port for webhooks and probes (0 picks a free one)',
+      whole('--port', 0, 65535),
+      DEFAULT_PORT,
+    )
     .option('--host <host>', 'interface to listen on (0.0.0.0 for other machines)', '127.0.0.1')
     .option('--journal <file>', 'the run journal (default: $SFX_JOURNAL or .sfx/runs.db)')
-    .option('--connection <name>', 'stored connection for flows whose connection is null (default: $SFX_CONNECTION, or the only one stored)')
-    .option('--public-url <url>', 'where the DAM reaches this process, for dam.events subscriptions (default: the listening URL)', publicUrl)
-    .option('--concurrency <n>', 'runs of one flow at once; more events wait', whole('--concurrency', 1, 1000), 4)
+    .option(
+      '--connection <name>',
+      'stored connection for flows whose connection is null (default: $SFX_CONNECTION, or the only one stored)',
+    )
+    .option(
+      '--public-url <url>',
+      'where the DAM reaches this process, for dam.events subscriptions (default: the listening URL)',
+      publicUrl,
+    )
+    .option(
+      '--concurrency <n>',
+      'runs of one flow at once; more events wait',
+      whole('--concurrency', 1, 1000),
+      4,
+    )
     .option('--max-body <bytes>', 'largest webhook body; larger get 413', whole('--max-body', 1), 1024 * 1024)
     .option('--log <level>', 'lowest log level written: debug, info, warn or error', level, 'info')
     .addHelpText('after', HELP)
@@ -88,7 +109,10 @@ export function registerServeCommand(program: Command): void {
 async function serve(flags: ServeFlags): Promise<void> {
   const flowsDir = resolve(flags.flows);
   const found = await stat(flowsDir).catch(() => undefined);
-  if (!found?.isDirectory()) throw new UsageError(`--flows ${flags.flows}: no such folder. Give the folder holding your flow files (*.yaml).`);
+  if (!found?.isDirectory())
+    throw new UsageError(
+      `--flows ${flags.flows}: no such folder. Give the folder holding your flow files (*.yaml).`,
+    );
   const service = new FlowService({
     flowsDir,
     journal: journalPath(flags),
@@ -113,7 +137,9 @@ async function serve(flags: ServeFlags): Promise<void> {
       `no flow to serve in ${flags.flows}: ${service.problems.length ? `${service.problems.length} problem(s) above; fix them (sfx flow validate FILE)` : 'add flow files (*.yaml)'} and start again.`,
     );
   }
-  process.stderr.write(`sfx serve: ${service.flows.size} flow${service.flows.size === 1 ? '' : 's'} on ${service.url} (Ctrl-C to stop)\n`);
+  process.stderr.write(
+    `sfx serve: ${service.flows.size} flow${service.flows.size === 1 ? '' : 's'} on ${service.url} (Ctrl-C to stop)\n`,
+  );
 
   await new Promise<void>((done) => {
     const stop = (signal: NodeJS.Signals): void => {

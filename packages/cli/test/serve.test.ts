@@ -34,7 +34,12 @@ afterAll(async () => {
 });
 
 function env(): NodeJS.ProcessEnv {
-  const e: NodeJS.ProcessEnv = { ...process.env, SFX_CONFIG_DIR: join(root, 'config'), SFX_TEST_KEY: ROOT_KEY, HOOK_SECRET };
+  const e: NodeJS.ProcessEnv = {
+    ...process.env,
+    SFX_CONFIG_DIR: join(root, 'config'),
+    SFX_TEST_KEY: ROOT_KEY,
+    HOOK_SECRET,
+  };
   delete e.SFX_CONNECTION;
   delete e.SFX_JOURNAL;
   return e;
@@ -42,7 +47,10 @@ function env(): NodeJS.ProcessEnv {
 
 function sfxOnce(args: string[]): Promise<{ code: number | null; stderr: string }> {
   return new Promise((done, fail) => {
-    const child = spawn(process.execPath, [BIN, ...args], { env: env(), stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = spawn(process.execPath, [BIN, ...args], {
+      env: env(),
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
     let stderr = '';
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     child.on('error', fail);
@@ -57,7 +65,15 @@ interface LogLine {
 
 describe('sfx serve', () => {
   it('serves a webhook flow over a stored connection, answers /health, and exits 0 on SIGTERM', async () => {
-    const add = await sfxOnce(['connection', 'add', 'local', '--endpoint', `${server.url}/${server.token}`, '--api-key', 'env:SFX_TEST_KEY']);
+    const add = await sfxOnce([
+      'connection',
+      'add',
+      'local',
+      '--endpoint',
+      `${server.url}/${server.token}`,
+      '--api-key',
+      'env:SFX_TEST_KEY',
+    ]);
     expect(add.code, add.stderr).toBe(0);
     const flows = join(root, 'flows');
     await mkdir(flows);
@@ -76,10 +92,17 @@ steps:
     with: { path: "/from-hook/{% $trigger.body.name %}" }
 `,
     );
-    await writeFile(join(flows, 'broken.yaml'), 'name: broken\nsteps:\n  - id: x\n    uses: log.shout\n    with: { message: hi }\n');
+    await writeFile(
+      join(flows, 'broken.yaml'),
+      'name: broken\nsteps:\n  - id: x\n    uses: log.shout\n    with: { message: hi }\n',
+    );
     const journal = join(root, 'runs.db');
 
-    const child = spawn(process.execPath, [BIN, 'serve', '--flows', flows, '--port', '0', '--journal', journal], { env: env(), stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(
+      process.execPath,
+      [BIN, 'serve', '--flows', flows, '--port', '0', '--journal', journal],
+      { env: env(), stdio: ['ignore', 'pipe', 'pipe'] },
+    );
     const logs: LogLine[] = [];
     let stderr = '';
     let partial = '';
@@ -92,12 +115,15 @@ steps:
       for (const w of waiters.splice(0)) w();
     });
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((done) => child.on('close', (code, signal) => done({ code, signal })));
+    const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((done) =>
+      child.on('close', (code, signal) => done({ code, signal })),
+    );
     const logged = async (what: string, test: (l: LogLine) => boolean): Promise<LogLine> => {
       for (;;) {
         const found = logs.find(test);
         if (found) return found;
-        if (child.exitCode !== null) throw new Error(`sfx serve exited before ${what}:\n${stderr}\n${JSON.stringify(logs)}`);
+        if (child.exitCode !== null)
+          throw new Error(`sfx serve exited before ${what}:\n${stderr}\n${JSON.stringify(logs)}`);
         await new Promise<void>((r) => waiters.push(r));
       }
     };
@@ -113,15 +139,31 @@ steps:
       expect((await fetch(`${url}/ready`)).status).toBe(200);
 
       const body = JSON.stringify({ name: 'spring-drop' });
-      const refused = await fetch(`${url}/hooks/new-folder`, { method: 'POST', body, headers: { 'content-type': 'application/json', 'x-sfx-signature': signBody('another-secret', body) } });
+      const refused = await fetch(`${url}/hooks/new-folder`, {
+        method: 'POST',
+        body,
+        headers: { 'content-type': 'application/json', 'x-sfx-signature': signBody('another-secret', body) },
+      });
       expect(refused.status).toBe(401);
-      const res = await fetch(`${url}/hooks/new-folder`, { method: 'POST', body, headers: { 'content-type': 'application/json', 'x-sfx-signature': signBody(HOOK_SECRET, body) } });
+      const res = await fetch(`${url}/hooks/new-folder`, {
+        method: 'POST',
+        body,
+        headers: { 'content-type': 'application/json', 'x-sfx-signature': signBody(HOOK_SECRET, body) },
+      });
       expect(res.status).toBe(202);
       const { runId } = (await res.json()) as { runId: string };
-      const finished = await logged('the run to finish', (l) => l.msg === 'run finished' && l.runId === runId);
+      const finished = await logged(
+        'the run to finish',
+        (l) => l.msg === 'run finished' && l.runId === runId,
+      );
       expect(finished).toMatchObject({ flow: 'new-folder', trigger: 'webhook', status: 'succeeded' });
       // A step's log line names its run, flow and trigger.
-      expect(logs.find((l) => l.msg === 'creating spring-drop')).toMatchObject({ runId, flow: 'new-folder', trigger: 'webhook', step: 'say' });
+      expect(logs.find((l) => l.msg === 'creating spring-drop')).toMatchObject({
+        runId,
+        flow: 'new-folder',
+        trigger: 'webhook',
+        step: 'say',
+      });
       expect(await client.folders.findByPath('/from-hook/spring-drop')).toBeDefined();
 
       child.kill('SIGTERM');
@@ -145,7 +187,15 @@ steps:
     const flows = join(root, 'only-broken');
     await mkdir(flows);
     await writeFile(join(flows, 'broken.yaml'), 'name: broken\nsteps: []\n');
-    const run = await sfxOnce(['serve', '--flows', flows, '--port', '0', '--journal', join(root, 'other.db')]);
+    const run = await sfxOnce([
+      'serve',
+      '--flows',
+      flows,
+      '--port',
+      '0',
+      '--journal',
+      join(root, 'other.db'),
+    ]);
     expect(run.code).toBe(2);
     expect(run.stderr).toMatch(/no flow to serve .*1 problem/);
     const missing = await sfxOnce(['serve', '--flows', join(root, 'nope')]);

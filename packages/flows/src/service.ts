@@ -16,7 +16,13 @@ import { readdir, readFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import type { Filerobot } from '@sfx/client';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
-import { formatProblem, loadFlow, resolveInputs, type CompiledFlow, type Problem } from './definition/load.js';
+import {
+  formatProblem,
+  loadFlow,
+  resolveInputs,
+  type CompiledFlow,
+  type Problem,
+} from './definition/load.js';
 import { Engine, type ConnectionOpener, type RunEvent, type RunResult } from './engine/engine.js';
 import type { RunRecord, RunStore, RunTrigger } from './engine/run-store.js';
 import { processOwner, RunBusyError, SqliteRunStore } from './engine/sqlite-run-store.js';
@@ -24,10 +30,24 @@ import type { Scope } from './expressions.js';
 import type { ActionRegistry } from './registry.js';
 import { systemClock, type Clock } from './triggers/clock.js';
 import { DamEventsTrigger, eventsPath } from './triggers/dam-events.js';
-import { ServiceBusyError, ServiceStoppingError, type Log, type LogLevel, type RunningTrigger, type StartedRun, type TriggerHost } from './triggers/host.js';
+import {
+  ServiceBusyError,
+  ServiceStoppingError,
+  type Log,
+  type LogLevel,
+  type RunningTrigger,
+  type StartedRun,
+  type TriggerHost,
+} from './triggers/host.js';
 import { PollTrigger } from './triggers/poll.js';
 import { ScheduleTrigger } from './triggers/schedule.js';
-import { error as errorReply, hookCredentials, WebhookTrigger, type HookReply, type HookRequest } from './triggers/webhook.js';
+import {
+  error as errorReply,
+  hookCredentials,
+  WebhookTrigger,
+  type HookReply,
+  type HookRequest,
+} from './triggers/webhook.js';
 
 export interface FlowServiceOptions {
   /** The folder whose `*.yaml` / `*.yml` files are the flows (not its sub-folders). */
@@ -87,7 +107,8 @@ class Slots {
       this.active++;
       return Promise.resolve();
     }
-    if (queueLimited && this.waiting.length >= this.maxQueued) return Promise.reject(new ServiceBusyError(flow));
+    if (queueLimited && this.waiting.length >= this.maxQueued)
+      return Promise.reject(new ServiceBusyError(flow));
     return new Promise((resolve, reject) => this.waiting.push({ resolve, reject }));
   }
 
@@ -164,13 +185,21 @@ export class FlowService implements TriggerHost {
       try {
         await loaded.trigger?.start();
       } catch (error) {
-        this.log('error', 'trigger could not start; the flow is skipped', { flow: loaded.flow.name, trigger: loaded.flow.trigger.type, error: (error as Error).message });
+        this.log('error', 'trigger could not start; the flow is skipped', {
+          flow: loaded.flow.name,
+          trigger: loaded.flow.trigger.type,
+          error: (error as Error).message,
+        });
         await loaded.trigger?.stop();
         this.unregister(loaded);
       }
     }
     this.ready = true;
-    this.log('info', 'sfx serve ready', { url: this.url, flows: [...this.flows.keys()], skipped: this.problems.length });
+    this.log('info', 'sfx serve ready', {
+      url: this.url,
+      flows: [...this.flows.keys()],
+      skipped: this.problems.length,
+    });
   }
 
   // ---- flows ----
@@ -187,26 +216,51 @@ export class FlowService implements TriggerHost {
     };
     for (const name of files) {
       const file = join(dir, name);
-      const { flow, problems } = loadFlow(await readFile(file, 'utf8'), { registry: this.options.registry, file, baseDir: dirname(file) });
+      const { flow, problems } = loadFlow(await readFile(file, 'utf8'), {
+        registry: this.options.registry,
+        file,
+        baseDir: dirname(file),
+      });
       if (!flow) {
         for (const problem of problems) skip(problem);
         continue;
       }
-      const at = (message: string, path = 'trigger'): Problem => ({ file, line: 1, column: 1, path, message });
+      const at = (message: string, path = 'trigger'): Problem => ({
+        file,
+        line: 1,
+        column: 1,
+        path,
+        message,
+      });
       if (this.flows.has(flow.name)) {
-        skip(at(`another file (${this.flows.get(flow.name)!.flow.file}) already has a flow named "${flow.name}": flow names must be unique.`, 'name'));
+        skip(
+          at(
+            `another file (${this.flows.get(flow.name)!.flow.file}) already has a flow named "${flow.name}": flow names must be unique.`,
+            'name',
+          ),
+        );
         continue;
       }
       const inputs = flow.trigger.type === 'manual' ? { problems: [] } : resolveInputs(flow, {});
       if (inputs.problems.length) {
-        skip(at(`a triggered flow gets no inputs, so every input needs a default: ${inputs.problems.join(' ')}`, 'inputs'));
+        skip(
+          at(
+            `a triggered flow gets no inputs, so every input needs a default: ${inputs.problems.join(' ')}`,
+            'inputs',
+          ),
+        );
         continue;
       }
       try {
         const loaded: LoadedFlow = { flow, ...(await this.triggerOf(flow)) };
         this.flows.set(flow.name, loaded);
         this.slots.set(flow.name, new Slots(this.options.concurrency ?? 4, this.options.maxQueued ?? 100));
-        if (flow.trigger.type === 'manual') this.log('info', 'flow loaded; its trigger is manual, so sfx serve never starts it (sfx flow run does)', { flow: flow.name, file, trigger: 'manual' });
+        if (flow.trigger.type === 'manual')
+          this.log(
+            'info',
+            'flow loaded; its trigger is manual, so sfx serve never starts it (sfx flow run does)',
+            { flow: flow.name, file, trigger: 'manual' },
+          );
         else this.log('info', 'flow loaded', { flow: flow.name, file, trigger: flow.trigger.type });
       } catch (error) {
         skip(at((error as Error).message));
@@ -225,14 +279,24 @@ export class FlowService implements TriggerHost {
       case 'webhook': {
         const hook = new WebhookTrigger(this, flow, await hookCredentials(this, flow));
         const taken = this.hooks.get(hook.path);
-        if (taken) throw new Error(`the webhook path ${hook.path} is already served for flow ${taken.flow}: give each flow its own path.`);
+        if (taken)
+          throw new Error(
+            `the webhook path ${hook.path} is already served for flow ${taken.flow}: give each flow its own path.`,
+          );
         this.hooks.set(hook.path, hook);
         return { trigger: hook };
       }
       case 'dam.events': {
         const path = eventsPath(flow.name);
-        if (this.events.has(path)) throw new Error(`the events path ${path} is already served for flow ${this.events.get(path)!.flow}: rename one of the flows.`);
-        const trigger = new DamEventsTrigger(this, flow, () => this.options.publicUrl?.replace(/\/+$/, '') ?? this.url);
+        if (this.events.has(path))
+          throw new Error(
+            `the events path ${path} is already served for flow ${this.events.get(path)!.flow}: rename one of the flows.`,
+          );
+        const trigger = new DamEventsTrigger(
+          this,
+          flow,
+          () => this.options.publicUrl?.replace(/\/+$/, '') ?? this.url,
+        );
         this.events.set(path, trigger);
         return { trigger };
       }
@@ -242,7 +306,8 @@ export class FlowService implements TriggerHost {
   private unregister(loaded: LoadedFlow): void {
     this.flows.delete(loaded.flow.name);
     for (const [path, hook] of this.hooks) if (hook.flow === loaded.flow.name) this.hooks.delete(path);
-    for (const [path, trigger] of this.events) if (trigger.flow === loaded.flow.name) this.events.delete(path);
+    for (const [path, trigger] of this.events)
+      if (trigger.flow === loaded.flow.name) this.events.delete(path);
   }
 
   // ---- TriggerHost ----
@@ -271,7 +336,12 @@ export class FlowService implements TriggerHost {
   /** One client per connection spec, shared by triggers and runs, closed on stop. */
   private client(name: string, spec: string | null | Record<string, unknown>): Promise<Filerobot> {
     const opener = this.options.openConnection;
-    if (!opener) return Promise.reject(new Error(`the flow uses the connection "${name}", and sfx serve was given no way to open connections.`));
+    if (!opener)
+      return Promise.reject(
+        new Error(
+          `the flow uses the connection "${name}", and sfx serve was given no way to open connections.`,
+        ),
+      );
     const key = JSON.stringify(typeof spec === 'object' && spec !== null ? { name, spec } : { spec });
     let client = this.clients.get(key);
     if (!client) {
@@ -324,7 +394,14 @@ export class FlowService implements TriggerHost {
     return { runId, duplicate: false, done };
   }
 
-  private track(runId: string, flow: string, trigger: string, controller: AbortController, done: Promise<RunResult>, release?: () => void): void {
+  private track(
+    runId: string,
+    flow: string,
+    trigger: string,
+    controller: AbortController,
+    done: Promise<RunResult>,
+    release?: () => void,
+  ): void {
     const settled = done.then(
       () => undefined,
       (error: unknown) => this.log('error', 'run crashed', { runId, flow, error: (error as Error).message }),
@@ -339,7 +416,11 @@ export class FlowService implements TriggerHost {
   private onRunEvent(flow: string, trigger: string, event: RunEvent): void {
     switch (event.type) {
       case 'run-started':
-        this.log('info', event.resumed ? 'run resumed' : 'run started', { runId: event.runId, flow, trigger });
+        this.log('info', event.resumed ? 'run resumed' : 'run started', {
+          runId: event.runId,
+          flow,
+          trigger,
+        });
         break;
       case 'run-finished':
         this.log(event.status === 'succeeded' ? 'info' : 'warn', 'run finished', {
@@ -351,10 +432,25 @@ export class FlowService implements TriggerHost {
         });
         break;
       case 'step-finished':
-        if (event.status === 'failed') this.log('warn', 'step failed', { runId: event.runId, flow, trigger, step: event.step, error: event.error?.message });
+        if (event.status === 'failed')
+          this.log('warn', 'step failed', {
+            runId: event.runId,
+            flow,
+            trigger,
+            step: event.step,
+            error: event.error?.message,
+          });
         break;
       case 'item':
-        if (event.status === 'failed') this.log('warn', 'item failed', { runId: event.runId, flow, trigger, step: event.step, index: event.index, error: event.error?.message });
+        if (event.status === 'failed')
+          this.log('warn', 'item failed', {
+            runId: event.runId,
+            flow,
+            trigger,
+            step: event.step,
+            index: event.index,
+            error: event.error?.message,
+          });
         break;
       default:
         break;
@@ -370,7 +466,9 @@ export class FlowService implements TriggerHost {
   private resumeLeftRuns(): void {
     const left: RunRecord[] = [
       ...this.store.listRuns({ status: 'running', limit: 100_000 }),
-      ...this.store.listRuns({ status: 'interrupted', limit: 100_000 }).filter((r) => r.trigger.type !== 'manual'),
+      ...this.store
+        .listRuns({ status: 'interrupted', limit: 100_000 })
+        .filter((r) => r.trigger.type !== 'manual'),
     ];
     for (const run of left.reverse()) {
       const why = run.status === 'running' ? 'left running by a process that ended' : 'interrupted by a stop';
@@ -380,15 +478,29 @@ export class FlowService implements TriggerHost {
         if (error instanceof RunBusyError) continue; // another live process runs it
         throw error;
       }
-      const { flow, problems } = loadFlow(run.source, { registry: this.options.registry, ...(run.flowFile ? { file: run.flowFile } : {}), baseDir: run.baseDir });
+      const { flow, problems } = loadFlow(run.source, {
+        registry: this.options.registry,
+        ...(run.flowFile ? { file: run.flowFile } : {}),
+        baseDir: run.baseDir,
+      });
       if (!flow) {
-        this.store.finishRun(run.id, 'interrupted', { message: `cannot resume: the flow it ran no longer loads: ${problems.map(formatProblem).join('; ')}`, kind: 'cancelled' });
-        this.log('error', 'run cannot be resumed: its flow no longer loads', { runId: run.id, flow: run.flow, problem: problems.map(formatProblem).join('; ') });
+        this.store.finishRun(run.id, 'interrupted', {
+          message: `cannot resume: the flow it ran no longer loads: ${problems.map(formatProblem).join('; ')}`,
+          kind: 'cancelled',
+        });
+        this.log('error', 'run cannot be resumed: its flow no longer loads', {
+          runId: run.id,
+          flow: run.flow,
+          problem: problems.map(formatProblem).join('; '),
+        });
         continue;
       }
       this.log('info', `resuming a run ${why}`, { runId: run.id, flow: run.flow, trigger: run.trigger.type });
       const controller = new AbortController();
-      const done = this.engine.resume(flow, run.id, { signal: controller.signal, onEvent: (event) => this.onRunEvent(run.flow, run.trigger.type, event) });
+      const done = this.engine.resume(flow, run.id, {
+        signal: controller.signal,
+        onEvent: (event) => this.onRunEvent(run.flow, run.trigger.type, event),
+      });
       this.track(run.id, run.flow, run.trigger.type, controller, done);
     }
   }
@@ -402,17 +514,39 @@ export class FlowService implements TriggerHost {
     // Webhook bodies stay bytes: the signature is over exactly what was sent.
     app.removeAllContentTypeParsers();
     app.addContentTypeParser('*', { parseAs: 'buffer' }, (_request, body, done) => done(null, body));
-    const send = (reply: FastifyReply, out: HookReply): FastifyReply => reply.code(out.status).headers(out.headers ?? {}).send(out.body);
+    const send = (reply: FastifyReply, out: HookReply): FastifyReply =>
+      reply
+        .code(out.status)
+        .headers(out.headers ?? {})
+        .send(out.body);
 
     app.get('/health', async () => ({ status: 'ok' }));
     app.get('/ready', async (_request, reply) => {
       if (this.ready && !this.stopping) return { status: 'ready', flows: this.flows.size };
-      return send(reply, { ...errorReply(503, 'NOT_READY', this.stopping ? 'the service is stopping.' : 'the service is starting: the journal is open, flows are loading.', 'Ask again shortly.') });
+      return send(reply, {
+        ...errorReply(
+          503,
+          'NOT_READY',
+          this.stopping
+            ? 'the service is stopping.'
+            : 'the service is starting: the journal is open, flows are loading.',
+          'Ask again shortly.',
+        ),
+      });
     });
     const hook = async (request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> => {
       const path = request.url.split('?')[0]!.replace(/\/+$/, '');
       const target = this.hooks.get(path);
-      if (!target) return send(reply, errorReply(404, 'HOOK_NOT_FOUND', `no flow has a webhook at ${path}.`, 'A flow with trigger {type: webhook, path: /x} is served at /hooks/x; sfx serve logs each path at start.'));
+      if (!target)
+        return send(
+          reply,
+          errorReply(
+            404,
+            'HOOK_NOT_FOUND',
+            `no flow has a webhook at ${path}.`,
+            'A flow with trigger {type: webhook, path: /x} is served at /hooks/x; sfx serve logs each path at start.',
+          ),
+        );
       return send(reply, await target.handle(hookRequest(request)));
     };
     app.post('/hooks', hook);
@@ -420,24 +554,58 @@ export class FlowService implements TriggerHost {
     app.post('/events/:flow', async (request, reply) => {
       const path = request.url.split('?')[0]!;
       const target = this.events.get(path);
-      if (!target) return send(reply, errorReply(404, 'EVENTS_NOT_FOUND', `no flow takes DAM events at ${path}.`, 'A flow with trigger {type: dam.events} is served at /events/<flow name>.'));
+      if (!target)
+        return send(
+          reply,
+          errorReply(
+            404,
+            'EVENTS_NOT_FOUND',
+            `no flow takes DAM events at ${path}.`,
+            'A flow with trigger {type: dam.events} is served at /events/<flow name>.',
+          ),
+        );
       const out = await target.handle(hookRequest(request));
       return reply.code(out.status).headers(out.headers).send(out.body);
     });
     app.setNotFoundHandler((request, reply) =>
-      send(reply, errorReply(404, 'NOT_FOUND', `${request.method} ${request.url.split('?')[0]} is not served here.`, 'sfx serve answers GET /health, GET /ready, POST /hooks/<path> and POST /events/<flow>.')),
+      send(
+        reply,
+        errorReply(
+          404,
+          'NOT_FOUND',
+          `${request.method} ${request.url.split('?')[0]} is not served here.`,
+          'sfx serve answers GET /health, GET /ready, POST /hooks/<path> and POST /events/<flow>.',
+        ),
+      ),
     );
     app.setErrorHandler((error: { statusCode?: number; code?: string; message: string }, _request, reply) => {
       if (error.statusCode === 413)
-        return send(reply, errorReply(413, 'PAYLOAD_TOO_LARGE', `the body is larger than the ${limit} bytes a webhook takes.`, 'Send a smaller body, or start sfx serve with a larger --max-body.'));
-      const status = error.statusCode && error.statusCode >= 400 && error.statusCode < 500 ? error.statusCode : 500;
+        return send(
+          reply,
+          errorReply(
+            413,
+            'PAYLOAD_TOO_LARGE',
+            `the body is larger than the ${limit} bytes a webhook takes.`,
+            'Send a smaller body, or start sfx serve with a larger --max-body.',
+          ),
+        );
+      const status =
+        error.statusCode && error.statusCode >= 400 && error.statusCode < 500 ? error.statusCode : 500;
       if (status === 500) this.log('error', 'request failed', { error: error.message });
-      return send(reply, errorReply(status, error.code ?? 'REQUEST_FAILED', status === 500 ? 'the request failed.' : error.message, 'See the sfx serve log.'));
+      return send(
+        reply,
+        errorReply(
+          status,
+          error.code ?? 'REQUEST_FAILED',
+          status === 500 ? 'the request failed.' : error.message,
+          'See the sfx serve log.',
+        ),
+      );
     });
     const host = this.options.host ?? '127.0.0.1';
     await app.listen({ port: this.options.port ?? 0, host });
     const address = app.server.address();
-    const port = typeof address === 'object' && address ? address.port : this.options.port ?? 0;
+    const port = typeof address === 'object' && address ? address.port : (this.options.port ?? 0);
     const shown = host.includes(':') ? `[${host}]` : host === '0.0.0.0' ? '127.0.0.1' : host;
     this.listeningUrl = `http://${shown}:${port}`;
     this.log('info', 'listening', { url: this.url });
@@ -460,8 +628,15 @@ export class FlowService implements TriggerHost {
     const running = [...this.active.entries()];
     for (const [, run] of running) run.controller.abort();
     await Promise.allSettled(running.map(([, run]) => run.done));
-    if (running.length) this.log('info', 'runs interrupted; they resume on the next start', { runs: running.map(([id]) => id) });
-    for (const client of this.clients.values()) await client.then((c) => c.close(), () => undefined);
+    if (running.length)
+      this.log('info', 'runs interrupted; they resume on the next start', {
+        runs: running.map(([id]) => id),
+      });
+    for (const client of this.clients.values())
+      await client.then(
+        (c) => c.close(),
+        () => undefined,
+      );
     this.storeInstance?.close();
     this.log('info', 'stopped');
   }

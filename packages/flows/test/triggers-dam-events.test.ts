@@ -48,7 +48,12 @@ afterAll(async () => {
 });
 
 function start(port = 0): Promise<FlowService> {
-  return f.start({ port, env: { DAM_SECRET: SECRET }, openConnection: () => new Filerobot({ endpoint: `${server.url}/${server.token}`, apiKey: server.rootKey }) });
+  return f.start({
+    port,
+    env: { DAM_SECRET: SECRET },
+    openConnection: () =>
+      new Filerobot({ endpoint: `${server.url}/${server.token}`, apiKey: server.rootKey }),
+  });
 }
 
 describe('dam.events trigger', () => {
@@ -63,15 +68,35 @@ describe('dam.events trigger', () => {
     await waitFor('the run', () => recorded.length === 1);
     const [run] = service.store.listRuns();
     expect(run!.trigger.type).toBe('dam.events');
-    const event = run!.trigger.event as { id: string; event: string; file: FileObject; project: string; occurredAt: string };
+    const event = run!.trigger.event as {
+      id: string;
+      event: string;
+      file: FileObject;
+      project: string;
+      occurredAt: string;
+    };
     expect(event.event).toBe('file.uploaded');
     expect(run!.trigger.id).toBe(`event:${event.id}`);
     expect(recorded).toEqual(['watched.txt']);
 
     // The same event delivered again (a retry), signed as the DAM signs it.
-    const body = JSON.stringify({ id: event.id, type: 'file.uploaded', occurred_at: event.occurredAt, project: event.project, data: { file: event.file } });
+    const body = JSON.stringify({
+      id: event.id,
+      type: 'file.uploaded',
+      occurred_at: event.occurredAt,
+      project: event.project,
+      data: { file: event.file },
+    });
     const redeliver = (s: FlowService, signature = signBody(SECRET, body)) =>
-      fetch(`${s.url}/events/watch`, { method: 'POST', body, headers: { 'content-type': 'application/json', 'x-sfx-delivery': `again-${Math.random()}`, 'x-sfx-signature': signature } });
+      fetch(`${s.url}/events/watch`, {
+        method: 'POST',
+        body,
+        headers: {
+          'content-type': 'application/json',
+          'x-sfx-delivery': `again-${Math.random()}`,
+          'x-sfx-signature': signature,
+        },
+      });
     expect((await redeliver(service)).status).toBe(200);
     expect((await redeliver(service, signBody('wrong-secret-123', body))).status).toBe(401);
 

@@ -6,7 +6,14 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { z } from 'zod';
-import { ActionRegistry, defineStepAction, FlowService, ManualClock, type BuiltinConnector, type FlowServiceOptions } from '../src/index.js';
+import {
+  ActionRegistry,
+  defineStepAction,
+  FlowService,
+  ManualClock,
+  type BuiltinConnector,
+  type FlowServiceOptions,
+} from '../src/index.js';
 
 /** Every `t.record` call's value, in order. */
 export const recorded: unknown[] = [];
@@ -105,7 +112,11 @@ export async function fixture(name: string, startAt: string): Promise<Fixture> {
   };
 }
 
-export async function waitFor<T>(what: string, probe: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs = 20_000): Promise<T> {
+export async function waitFor<T>(
+  what: string,
+  probe: () => T | undefined | false | Promise<T | undefined | false>,
+  timeoutMs = 20_000,
+): Promise<T> {
   const until = Date.now() + timeoutMs;
   for (;;) {
     const value = await probe();

@@ -49,7 +49,9 @@ describe('the run journal, version 2', () => {
     const old = new Database(file);
     old.exec(V1);
     old
-      .prepare("INSERT INTO runs (id, flow, flow_hash, source, base_dir, trigger, inputs, status, started_at) VALUES (?, 'f', 'h', 'name: f', '/', ?, '{}', 'succeeded', 1)")
+      .prepare(
+        "INSERT INTO runs (id, flow, flow_hash, source, base_dir, trigger, inputs, status, started_at) VALUES (?, 'f', 'h', 'name: f', '/', ?, '{}', 'succeeded', 1)",
+      )
       .run('r-old', JSON.stringify({ type: 'manual' }));
     old.pragma('user_version = 1');
     old.close();
@@ -70,7 +72,12 @@ describe('the run journal, version 2', () => {
     // Opened again: already version 2, nothing re-applied, everything kept.
     const again = new SqliteRunStore(file);
     expect(again.getTriggerState('f', 'poll:dam.assets.new')).toBe('{"watermark":"b"}');
-    expect(again.listRuns().map((r) => r.id).sort()).toEqual(['r-1', 'r-old']);
+    expect(
+      again
+        .listRuns()
+        .map((r) => r.id)
+        .sort(),
+    ).toEqual(['r-1', 'r-old']);
     again.close();
   });
 

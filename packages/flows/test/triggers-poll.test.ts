@@ -14,7 +14,12 @@ let dam: Filerobot;
 let f: Fixture;
 
 beforeAll(async () => {
-  server = await startServer({ port: 0, data: ':memory:', rootKey: 'root-key-for-poll-trigger-tests', logLevel: 'silent' });
+  server = await startServer({
+    port: 0,
+    data: ':memory:',
+    rootKey: 'root-key-for-poll-trigger-tests',
+    logLevel: 'silent',
+  });
   dam = new Filerobot({ endpoint: `${server.url}/${server.token}`, apiKey: server.rootKey });
   f = await fixture('poll', new Date().toISOString());
 });
@@ -26,7 +31,10 @@ afterAll(async () => {
 });
 
 async function upload(folder: string, name: string): Promise<FileObject> {
-  const { file } = await dam.files.upload({ data: Buffer.from(`${name} ${Math.random()}`), name }, { folder });
+  const { file } = await dam.files.upload(
+    { data: Buffer.from(`${name} ${Math.random()}`), name },
+    { folder },
+  );
   return file;
 }
 
@@ -40,7 +48,10 @@ async function nextPoll(): Promise<void> {
 }
 
 async function startService(): Promise<FlowService> {
-  return f.start({ openConnection: () => new Filerobot({ endpoint: `${server.url}/${server.token}`, apiKey: server.rootKey }) });
+  return f.start({
+    openConnection: () =>
+      new Filerobot({ endpoint: `${server.url}/${server.token}`, apiKey: server.rootKey }),
+  });
 }
 
 describe('poll trigger', () => {
@@ -90,10 +101,39 @@ steps:
     store.close();
     service = await startService();
     await nextPoll();
-    expect(f.logs.some((l) => l.msg === 'event already has a run' && l.event === `assets.new:${fresh.uuid}`)).toBe(true);
+    expect(
+      f.logs.some((l) => l.msg === 'event already has a run' && l.event === `assets.new:${fresh.uuid}`),
+    ).toBe(true);
     expect(service.store.listRuns().length).toBe(1);
     expect(recorded).toEqual([fresh.uuid]);
     // The state moved past the asset again.
     expect(service.store.getTriggerState(...key)).not.toBe(before);
+  });
+
+  it('skips a flow whose trigger configuration does not suit the trigger, saying which field', async () => {
+    const g = await fixture('poll-bad', new Date().toISOString());
+    try {
+      await g.write(
+        'bad.yaml',
+        `
+name: bad
+connections: { dam: null }
+trigger: { type: poll, uses: dam.assets.new, with: { folder: incoming, recursive: maybe } }
+steps:
+  - { id: note, uses: t.record, with: { value: 1 } }
+`,
+      );
+      const service = await g.start({
+        openConnection: () =>
+          new Filerobot({ endpoint: `${server.url}/${server.token}`, apiKey: server.rootKey }),
+      });
+      expect(service.flows.size).toBe(0);
+      const line = g.logs.find((l) => l.msg === 'trigger could not start; the flow is skipped');
+      expect(line).toMatchObject({ flow: 'bad', trigger: 'poll' });
+      expect(String(line?.error)).toMatch(/with\.folder: .*with\.recursive: /);
+      expect(g.clock.nextTimer()).toBeUndefined();
+    } finally {
+      await g.close();
+    }
   });
 });

@@ -32,7 +32,11 @@ steps:
     expect(recorded).toEqual([]);
     await f.clock.advanceTo(Date.parse('2026-03-30T12:00:00Z'));
     await waitFor('three runs', () => recorded.length === 3);
-    expect(recorded).toEqual(['2026-03-28T08:00:00.000Z', '2026-03-29T07:00:00.000Z', '2026-03-30T07:00:00.000Z']);
+    expect(recorded).toEqual([
+      '2026-03-28T08:00:00.000Z',
+      '2026-03-29T07:00:00.000Z',
+      '2026-03-30T07:00:00.000Z',
+    ]);
     await waitFor('runs finished', () => service.store.listRuns().every((r) => r.status === 'succeeded'));
     const runs = service.store.listRuns();
     expect(runs.map((r) => r.trigger.type)).toEqual(['schedule', 'schedule', 'schedule']);
@@ -70,7 +74,10 @@ steps:
     expect(skipped).toEqual(['2026-05-04T10:02:00.000Z', '2026-05-04T10:03:00.000Z']);
     expect(service.store.listRuns().length).toBe(1);
     gate.release();
-    await waitFor('the first run to end', () => recorded.length === 1 && service.activeRuns('minutely') === 0);
+    await waitFor(
+      'the first run to end',
+      () => recorded.length === 1 && service.activeRuns('minutely') === 0,
+    );
     await f.clock.advanceTo(Date.parse('2026-05-04T10:04:00Z'));
     await waitFor('the second run', () => recorded.length === 2);
     expect(recorded).toEqual(['2026-05-04T10:01:00.000Z', '2026-05-04T10:04:00.000Z']);

@@ -28,8 +28,17 @@ steps:
     with: { value: "{% $trigger %}" }
 `;
 
-function post(service: FlowService, path: string, body: string, headers: Record<string, string> = {}): Promise<Response> {
-  return fetch(`${service.url}${path}`, { method: 'POST', body, headers: { 'content-type': 'application/json', ...headers } });
+function post(
+  service: FlowService,
+  path: string,
+  body: string,
+  headers: Record<string, string> = {},
+): Promise<Response> {
+  return fetch(`${service.url}${path}`, {
+    method: 'POST',
+    body,
+    headers: { 'content-type': 'application/json', ...headers },
+  });
 }
 
 describe('webhook trigger', () => {
@@ -38,7 +47,10 @@ describe('webhook trigger', () => {
     await f.write('products.yaml', SIGNED);
     const service = await f.start({ env });
     const payload = JSON.stringify({ sku: 'A-1', images: ['a.jpg'] });
-    const res = await post(service, '/hooks/new-products', payload, { 'x-sfx-signature': signBody(SECRET, payload), 'x-request-id': 'req-7' });
+    const res = await post(service, '/hooks/new-products', payload, {
+      'x-sfx-signature': signBody(SECRET, payload),
+      'x-request-id': 'req-7',
+    });
     expect(res.status).toBe(202);
     const reply = (await res.json()) as { status: string; runId: string };
     expect(reply.status).toBe('success');
@@ -51,7 +63,15 @@ describe('webhook trigger', () => {
     expect(event.receivedAt).toBe('2026-06-01T00:00:00.000Z');
     await waitFor('the run to end', () => service.store.getRun(reply.runId)?.status === 'succeeded');
     expect((recorded[0] as { body: unknown }).body).toEqual({ sku: 'A-1', images: ['a.jpg'] });
-    expect(f.logs.some((l) => l.msg === 'webhook accepted' && l.runId === reply.runId && l.flow === 'products' && l.trigger === 'webhook')).toBe(true);
+    expect(
+      f.logs.some(
+        (l) =>
+          l.msg === 'webhook accepted' &&
+          l.runId === reply.runId &&
+          l.flow === 'products' &&
+          l.trigger === 'webhook',
+      ),
+    ).toBe(true);
   });
 
   it('refuses a bad or missing signature with 401 and starts no run; never shows the secret', async () => {
@@ -59,12 +79,16 @@ describe('webhook trigger', () => {
     await f.write('products.yaml', SIGNED);
     const service = await f.start({ env });
     const payload = JSON.stringify({ sku: 'A-1' });
-    const wrong = await post(service, '/hooks/new-products', payload, { 'x-sfx-signature': signBody('not-the-secret', payload) });
+    const wrong = await post(service, '/hooks/new-products', payload, {
+      'x-sfx-signature': signBody('not-the-secret', payload),
+    });
     const wrongText = await wrong.text();
     expect(wrong.status).toBe(401);
     expect(JSON.parse(wrongText)).toMatchObject({ status: 'error', code: 'BAD_SIGNATURE' });
     // Signed, then changed on the way.
-    const tampered = await post(service, '/hooks/new-products', JSON.stringify({ sku: 'B-2' }), { 'x-sfx-signature': signBody(SECRET, payload) });
+    const tampered = await post(service, '/hooks/new-products', JSON.stringify({ sku: 'B-2' }), {
+      'x-sfx-signature': signBody(SECRET, payload),
+    });
     expect(tampered.status).toBe(401);
     const missing = await post(service, '/hooks/new-products', payload);
     expect(missing.status).toBe(401);
@@ -106,13 +130,22 @@ steps:
     );
     const service = await f.start({ env });
     const auth = (pass: string) => `Basic ${Buffer.from(`feeder:${pass}`).toString('base64')}`;
-    const bad = await post(service, '/hooks/basic', 'plain text', { 'content-type': 'text/plain', authorization: auth('wrong') });
+    const bad = await post(service, '/hooks/basic', 'plain text', {
+      'content-type': 'text/plain',
+      authorization: auth('wrong'),
+    });
     expect(bad.status).toBe(401);
     expect(bad.headers.get('www-authenticate')).toContain('Basic');
-    const good = await post(service, '/hooks/basic', 'plain text', { 'content-type': 'text/plain', authorization: auth(env.HOOK_PASS) });
+    const good = await post(service, '/hooks/basic', 'plain text', {
+      'content-type': 'text/plain',
+      authorization: auth(env.HOOK_PASS),
+    });
     expect(good.status).toBe(202);
     const { runId } = (await good.json()) as { runId: string };
-    const event = service.store.getRun(runId)!.trigger.event as { body: unknown; headers: Record<string, string> };
+    const event = service.store.getRun(runId)!.trigger.event as {
+      body: unknown;
+      headers: Record<string, string>;
+    };
     expect(event.body).toBe('plain text');
     expect(event.headers.authorization).toBeUndefined();
   });
@@ -131,18 +164,28 @@ steps:
     uses: t.recrod
 `,
     );
-    await f.write('open.yaml', `name: open\ntrigger: { type: webhook, path: /open }\nsteps:\n  - { id: note, uses: t.record, with: { value: 1 } }\n`);
+    await f.write(
+      'open.yaml',
+      `name: open\ntrigger: { type: webhook, path: /open }\nsteps:\n  - { id: note, uses: t.record, with: { value: 1 } }\n`,
+    );
     await f.write('notes.txt', 'not a flow');
     const service = await f.start({ env });
     expect([...service.flows.keys()]).toEqual(['products']);
     const broken = service.problems.find((p) => p.file?.endsWith('broken.yml'));
     expect(broken).toMatchObject({ line: 5, column: 11, path: 'steps[0].uses' });
     expect(broken?.message).toMatch(/Did you mean t\.record/);
-    const logged = f.logs.find((l) => l.msg === 'flow skipped' && String(l.problem).includes('broken.yml:5:11'));
+    const logged = f.logs.find(
+      (l) => l.msg === 'flow skipped' && String(l.problem).includes('broken.yml:5:11'),
+    );
     expect(logged).toBeDefined();
-    expect(service.problems.find((p) => p.file?.endsWith('open.yaml'))?.message).toMatch(/needs a secret .* or basicAuth/);
+    expect(service.problems.find((p) => p.file?.endsWith('open.yaml'))?.message).toMatch(
+      /needs a secret .* or basicAuth/,
+    );
     const payload = '{"sku":"C-3"}';
-    expect((await post(service, '/hooks/new-products', payload, { 'x-sfx-signature': signBody(SECRET, payload) })).status).toBe(202);
+    expect(
+      (await post(service, '/hooks/new-products', payload, { 'x-sfx-signature': signBody(SECRET, payload) }))
+        .status,
+    ).toBe(202);
     expect((await post(service, '/hooks/open', payload)).status).toBe(404);
   });
 });
@@ -179,7 +222,9 @@ steps:
 
     gate.release();
     const again = await f.start({ env });
-    expect(f.logs.some((l) => l.msg === 'resuming a run interrupted by a stop' && l.runId === runId)).toBe(true);
+    expect(f.logs.some((l) => l.msg === 'resuming a run interrupted by a stop' && l.runId === runId)).toBe(
+      true,
+    );
     await waitFor('the resumed run to end', () => again.store.getRun(runId)?.status === 'succeeded');
     expect(recorded).toEqual([1]);
     expect(again.store.listRuns().length).toBe(1);
@@ -196,10 +241,23 @@ steps:
 `;
     const store = new SqliteRunStore(f.journal);
     // A pid no process has: the owner died without finishing the run.
-    store.createRun({ id: 'r-crashed', flow: 'crashed', flowHash: 'h', source, baseDir: f.dir, trigger: { type: 'webhook', event: { body: 'left over' } }, inputs: {}, owner: `${hostname()}:2147483646` });
+    store.createRun({
+      id: 'r-crashed',
+      flow: 'crashed',
+      flowHash: 'h',
+      source,
+      baseDir: f.dir,
+      trigger: { type: 'webhook', event: { body: 'left over' } },
+      inputs: {},
+      owner: `${hostname()}:2147483646`,
+    });
     store.close();
     const service = await f.start();
-    expect(f.logs.some((l) => l.msg === 'resuming a run left running by a process that ended' && l.runId === 'r-crashed')).toBe(true);
+    expect(
+      f.logs.some(
+        (l) => l.msg === 'resuming a run left running by a process that ended' && l.runId === 'r-crashed',
+      ),
+    ).toBe(true);
     await waitFor('the resumed run to end', () => service.store.getRun('r-crashed')?.status === 'succeeded');
     expect(recorded).toEqual(['left over']);
   });

@@ -59,7 +59,10 @@ export class ManualClock implements Clock {
 
   /** When the next timer is due, if any. */
   nextTimer(): number | undefined {
-    return this.timers.reduce<number | undefined>((min, t) => (min === undefined || t.at < min ? t.at : min), undefined);
+    return this.timers.reduce<number | undefined>(
+      (min, t) => (min === undefined || t.at < min ? t.at : min),
+      undefined,
+    );
   }
 
   async advance(ms: number): Promise<void> {

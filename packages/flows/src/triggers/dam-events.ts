@@ -10,7 +10,13 @@
  * redelivery (the DAM's retry, or one after a restart) is acknowledged without a second run. The
  * DAM gets its 2xx once the run is journaled.
  */
-import { createWebhookHandler, damEvents, DeliveryLog, type DamEventOutput, type HandlerReply } from '@sfx/connector';
+import {
+  createWebhookHandler,
+  damEvents,
+  DeliveryLog,
+  type DamEventOutput,
+  type HandlerReply,
+} from '@sfx/connector';
 import type { CompiledFlow } from '../definition/load.js';
 import { triggerValue, type RunningTrigger, type TriggerHost } from './host.js';
 import type { HookRequest } from './webhook.js';
@@ -34,7 +40,8 @@ export class DamEventsTrigger implements RunningTrigger {
     /** Where the DAM reaches this service: `http(s)://host:port`, no trailing slash (known once listening). */
     private readonly publicUrl: () => string,
   ) {
-    if (compiled.trigger.type !== 'dam.events') throw new TypeError(`flow ${compiled.name} has no dam.events trigger.`);
+    if (compiled.trigger.type !== 'dam.events')
+      throw new TypeError(`flow ${compiled.name} has no dam.events trigger.`);
     this.flow = compiled.name;
     this.path = eventsPath(compiled.name);
   }
@@ -46,27 +53,59 @@ export class DamEventsTrigger implements RunningTrigger {
   async start(): Promise<void> {
     const spec = this.compiled.trigger;
     if (spec.type !== 'dam.events') return;
-    const secret = await triggerValue(this.host, this.compiled, this.compiled.triggerTemplates.secret, spec.secret);
+    const secret = await triggerValue(
+      this.host,
+      this.compiled,
+      this.compiled.triggerTemplates.secret,
+      spec.secret,
+    );
     if (typeof secret !== 'string' || secret.length < 8)
-      throw new Error('trigger.secret must give a string of at least 8 characters: the DAM signs each delivery with it (is the secret set in the environment?).');
+      throw new Error(
+        'trigger.secret must give a string of at least 8 characters: the DAM signs each delivery with it (is the secret set in the environment?).',
+      );
     const events = spec.events?.length ? spec.events : ['*'];
-    const config = { events, secret, ...(spec.folder ? { folder: spec.folder } : {}) } as Parameters<typeof createWebhookHandler>[0]['config'];
+    const config = { events, secret, ...(spec.folder ? { folder: spec.folder } : {}) } as Parameters<
+      typeof createWebhookHandler
+    >[0]['config'];
     this.handler = createWebhookHandler({
       config,
       log: new DeliveryLog(),
       onEvent: (event) => this.onEvent(event),
-      onError: (error) => this.host.log('warn', 'DAM delivery refused or failed', { flow: this.flow, trigger: 'dam.events', error: error.message }),
+      onError: (error) =>
+        this.host.log('warn', 'DAM delivery refused or failed', {
+          flow: this.flow,
+          trigger: 'dam.events',
+          error: error.message,
+        }),
     });
     const client = await this.host.openConnection(this.compiled, spec.connection);
     const existing = (await client.webhooks.list()).find((w) => w.url === this.url);
     const description = `sfx serve: flow ${this.flow}`;
     if (existing) {
       // The secret is write-only: set it again so it is the one this process checks.
-      await client.webhooks.update(existing.uuid, { events: config.events as never, secret, active: true, description });
-      this.host.log('info', 'DAM events subscription updated', { flow: this.flow, trigger: 'dam.events', webhook: existing.uuid, url: this.url });
+      await client.webhooks.update(existing.uuid, {
+        events: config.events as never,
+        secret,
+        active: true,
+        description,
+      });
+      this.host.log('info', 'DAM events subscription updated', {
+        flow: this.flow,
+        trigger: 'dam.events',
+        webhook: existing.uuid,
+        url: this.url,
+      });
     } else {
-      const created = await damEvents.subscribe({ client }, { url: this.url, events: config.events as never, secret, description });
-      this.host.log('info', 'DAM events subscribed', { flow: this.flow, trigger: 'dam.events', webhook: created.uuid, url: this.url });
+      const created = await damEvents.subscribe(
+        { client },
+        { url: this.url, events: config.events as never, secret, description },
+      );
+      this.host.log('info', 'DAM events subscribed', {
+        flow: this.flow,
+        trigger: 'dam.events',
+        webhook: created.uuid,
+        url: this.url,
+      });
     }
   }
 
@@ -89,7 +128,11 @@ export class DamEventsTrigger implements RunningTrigger {
 
   async handle(request: HookRequest): Promise<HandlerReply> {
     if (this.stopped || !this.handler)
-      return { status: 503, headers: { 'content-type': 'application/json', 'retry-after': '5' }, body: JSON.stringify({ status: 'error', code: 'STOPPING' }) };
+      return {
+        status: 503,
+        headers: { 'content-type': 'application/json', 'retry-after': '5' },
+        body: JSON.stringify({ status: 'error', code: 'STOPPING' }),
+      };
     return this.handler(request);
   }
 

@@ -60,7 +60,12 @@ export class ServiceBusyError extends Error {
 }
 
 /** A trigger value that may hold `{% %}` over $secrets and $env, evaluated. */
-export async function triggerValue(host: TriggerHost, flow: CompiledFlow, template: Template | undefined, fallback: unknown): Promise<unknown> {
+export async function triggerValue(
+  host: TriggerHost,
+  flow: CompiledFlow,
+  template: Template | undefined,
+  fallback: unknown,
+): Promise<unknown> {
   if (!template) return fallback;
   return evaluateTemplate(template, host.scopeFor(flow));
 }

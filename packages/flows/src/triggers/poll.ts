@@ -14,7 +14,13 @@
  * The state is kept per flow and per `uses`: editing `with` (another folder) goes on from the
  * saved watermark instead of starting from now.
  */
-import { assetVersion, getTrigger, PollStateSchema, type PollingTrigger, type PollState } from '@sfx/connector';
+import {
+  assetVersion,
+  getTrigger,
+  PollStateSchema,
+  type PollingTrigger,
+  type PollState,
+} from '@sfx/connector';
 import type { FileObject } from '@sfx/client';
 import type { CompiledFlow } from '../definition/load.js';
 import type { TimerHandle } from './clock.js';
@@ -49,8 +55,20 @@ export class PollTrigger implements RunningTrigger {
     this.key = `poll:${spec.uses}`;
   }
 
-  start(): void {
-    this.host.log('info', 'polling started', { flow: this.flow, trigger: this.trigger.id, everyMs: this.every });
+  /** Fails (and the service skips the flow) when `with` or the connection cannot work. */
+  async start(): Promise<void> {
+    const config = await triggerValue(this.host, this.compiled, this.compiled.triggerTemplates.with, {});
+    const parsed = this.trigger.input.safeParse(config);
+    if (!parsed.success)
+      throw new Error(
+        `trigger.with does not suit ${this.trigger.id}: ${parsed.error.issues.map((i) => `${['with', ...i.path.map(String)].join('.')}: ${i.message}`).join('; ')} (sfx describe ${this.trigger.id} lists its fields).`,
+      );
+    await this.host.openConnection(this.compiled, this.connection);
+    this.host.log('info', 'polling started', {
+      flow: this.flow,
+      trigger: this.trigger.id,
+      everyMs: this.every,
+    });
     this.schedule(0);
   }
 
@@ -62,7 +80,11 @@ export class PollTrigger implements RunningTrigger {
           (more) => this.schedule(more ? 0 : this.every),
           (error: unknown) => {
             if (!(error instanceof ServiceStoppingError) && !this.stopped)
-              this.host.log('error', 'poll failed; trying again at the next interval', { flow: this.flow, trigger: this.trigger.id, error: (error as Error).message });
+              this.host.log('error', 'poll failed; trying again at the next interval', {
+                flow: this.flow,
+                trigger: this.trigger.id,
+                error: (error as Error).message,
+              });
             this.schedule(this.every);
           },
         )
@@ -77,7 +99,9 @@ export class PollTrigger implements RunningTrigger {
     const state = saved === undefined ? null : (PollStateSchema.parse(JSON.parse(saved)) as PollState);
     const config = await triggerValue(this.host, this.compiled, this.compiled.triggerTemplates.with, {});
     const client = await this.host.openConnection(this.compiled, this.connection);
-    const result = await this.trigger.poll({ client, signal: this.abort.signal }, config, state, { maxItems: MAX_EVENTS_PER_POLL });
+    const result = await this.trigger.poll({ client, signal: this.abort.signal }, config, state, {
+      maxItems: MAX_EVENTS_PER_POLL,
+    });
     let started = 0;
     let duplicates = 0;
     for (const item of result.items) {
@@ -85,7 +109,12 @@ export class PollTrigger implements RunningTrigger {
       const run = await this.host.startRun(this.compiled, { type: 'poll', event: item, id });
       if (run.duplicate) {
         duplicates++;
-        this.host.log('info', 'event already has a run', { flow: this.flow, trigger: this.trigger.id, runId: run.runId, event: id });
+        this.host.log('info', 'event already has a run', {
+          flow: this.flow,
+          trigger: this.trigger.id,
+          runId: run.runId,
+          event: id,
+        });
       } else started++;
     }
     // Only now: every event above has its run in the journal.

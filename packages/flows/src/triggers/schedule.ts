@@ -29,7 +29,10 @@ export class ScheduleTrigger implements RunningTrigger {
     if (trigger.type !== 'schedule') throw new TypeError(`flow ${compiled.name} has no schedule trigger.`);
     this.flow = compiled.name;
     // Paused: croner only computes the instants; our clock fires them.
-    this.cron = new Cron(trigger.cron, { paused: true, ...(trigger.timezone ? { timezone: trigger.timezone } : {}) });
+    this.cron = new Cron(trigger.cron, {
+      paused: true,
+      ...(trigger.timezone ? { timezone: trigger.timezone } : {}),
+    });
   }
 
   /** The first tick after `time`, if the expression has one. */
@@ -51,7 +54,10 @@ export class ScheduleTrigger implements RunningTrigger {
     if (this.stopped) return;
     const at = this.nextAfter(after);
     if (at === undefined) {
-      this.host.log('warn', 'the cron expression has no further ticks', { flow: this.flow, trigger: 'schedule' });
+      this.host.log('warn', 'the cron expression has no further ticks', {
+        flow: this.flow,
+        trigger: 'schedule',
+      });
       return;
     }
     this.timer = this.host.clock.setTimer(() => this.fire(at), at - this.host.clock.now());
@@ -65,7 +71,12 @@ export class ScheduleTrigger implements RunningTrigger {
       return;
     }
     const missed = countBetween(this, at, now);
-    if (missed > 0) this.host.log('warn', 'ticks missed while the process was paused are not replayed', { flow: this.flow, trigger: 'schedule', missed });
+    if (missed > 0)
+      this.host.log('warn', 'ticks missed while the process was paused are not replayed', {
+        flow: this.flow,
+        trigger: 'schedule',
+        missed,
+      });
     this.ticking = this.tick(at).finally(() => (this.ticking = undefined));
     this.arm(Math.max(now, at));
   }
@@ -73,15 +84,34 @@ export class ScheduleTrigger implements RunningTrigger {
   private async tick(at: number): Promise<void> {
     const scheduledAt = new Date(at).toISOString();
     if (this.host.activeRuns(this.flow) > 0) {
-      this.host.log('info', 'tick skipped: the previous run of the flow is still running', { flow: this.flow, trigger: 'schedule', scheduledAt });
+      this.host.log('info', 'tick skipped: the previous run of the flow is still running', {
+        flow: this.flow,
+        trigger: 'schedule',
+        scheduledAt,
+      });
       return;
     }
     try {
-      const started = await this.host.startRun(this.compiled, { type: 'schedule', event: { scheduledAt }, id: `schedule:${scheduledAt}` });
-      if (started.duplicate) this.host.log('info', 'tick already has a run', { flow: this.flow, trigger: 'schedule', runId: started.runId, scheduledAt });
+      const started = await this.host.startRun(this.compiled, {
+        type: 'schedule',
+        event: { scheduledAt },
+        id: `schedule:${scheduledAt}`,
+      });
+      if (started.duplicate)
+        this.host.log('info', 'tick already has a run', {
+          flow: this.flow,
+          trigger: 'schedule',
+          runId: started.runId,
+          scheduledAt,
+        });
     } catch (error) {
       if (error instanceof ServiceStoppingError) return;
-      this.host.log('error', 'could not start the scheduled run', { flow: this.flow, trigger: 'schedule', scheduledAt, error: (error as Error).message });
+      this.host.log('error', 'could not start the scheduled run', {
+        flow: this.flow,
+        trigger: 'schedule',
+        scheduledAt,
+        error: (error as Error).message,
+      });
     }
   }
 

@@ -11,7 +11,13 @@
  */
 import { verifyBasicAuth, verifySignature } from '@sfx/connector';
 import type { CompiledFlow } from '../definition/load.js';
-import { ServiceBusyError, ServiceStoppingError, triggerValue, type RunningTrigger, type TriggerHost } from './host.js';
+import {
+  ServiceBusyError,
+  ServiceStoppingError,
+  triggerValue,
+  type RunningTrigger,
+  type TriggerHost,
+} from './host.js';
 
 export interface HookRequest {
   headers: Record<string, string | string[] | undefined>;
@@ -46,13 +52,25 @@ export async function hookCredentials(host: TriggerHost, flow: CompiledFlow): Pr
   if (spec.secret !== undefined) {
     const secret = await triggerValue(host, flow, flow.triggerTemplates.secret, spec.secret);
     if (typeof secret !== 'string' || secret.length < 8)
-      throw new Error('trigger.secret must give a string of at least 8 characters (is the secret set in the environment?).');
+      throw new Error(
+        'trigger.secret must give a string of at least 8 characters (is the secret set in the environment?).',
+      );
     out.secret = secret;
   }
   if (spec.basicAuth) {
-    const auth = (await triggerValue(host, flow, flow.triggerTemplates.basicAuth, spec.basicAuth)) as { username?: unknown; password?: unknown };
-    if (typeof auth?.username !== 'string' || !auth.username || typeof auth.password !== 'string' || !auth.password)
-      throw new Error('trigger.basicAuth must give a non-empty username and password (is the secret set in the environment?).');
+    const auth = (await triggerValue(host, flow, flow.triggerTemplates.basicAuth, spec.basicAuth)) as {
+      username?: unknown;
+      password?: unknown;
+    };
+    if (
+      typeof auth?.username !== 'string' ||
+      !auth.username ||
+      typeof auth.password !== 'string' ||
+      !auth.password
+    )
+      throw new Error(
+        'trigger.basicAuth must give a non-empty username and password (is the secret set in the environment?).',
+      );
     out.basicAuth = { user: auth.username, pass: auth.password };
   }
   if (!out.secret && !out.basicAuth)
@@ -74,7 +92,8 @@ export class WebhookTrigger implements RunningTrigger {
     private readonly compiled: CompiledFlow,
     private readonly credentials: HookCredentials,
   ) {
-    if (compiled.trigger.type !== 'webhook') throw new TypeError(`flow ${compiled.name} has no webhook trigger.`);
+    if (compiled.trigger.type !== 'webhook')
+      throw new TypeError(`flow ${compiled.name} has no webhook trigger.`);
     this.flow = compiled.name;
     this.path = hookPath(compiled.trigger.path);
   }
@@ -86,7 +105,11 @@ export class WebhookTrigger implements RunningTrigger {
   async handle(request: HookRequest): Promise<HookReply> {
     const refused = this.authenticate(request);
     if (refused) {
-      this.host.log('warn', 'webhook request refused', { flow: this.flow, trigger: 'webhook', code: refused.body.code });
+      this.host.log('warn', 'webhook request refused', {
+        flow: this.flow,
+        trigger: 'webhook',
+        code: refused.body.code,
+      });
       return refused;
     }
     if (this.stopped) return stopping();
@@ -94,7 +117,12 @@ export class WebhookTrigger implements RunningTrigger {
     try {
       body = parseBody(request);
     } catch {
-      return error(400, 'INVALID_JSON', 'the body is declared as JSON (content-type) but does not parse.', 'Send valid JSON, or another content-type to get the body as text.');
+      return error(
+        400,
+        'INVALID_JSON',
+        'the body is declared as JSON (content-type) but does not parse.',
+        'Send valid JSON, or another content-type to get the body as text.',
+      );
     }
     const headers: Record<string, string> = {};
     for (const [name, value] of Object.entries(request.headers)) {
@@ -111,9 +139,21 @@ export class WebhookTrigger implements RunningTrigger {
     } catch (e) {
       if (e instanceof ServiceStoppingError) return stopping();
       if (e instanceof ServiceBusyError)
-        return { ...error(503, 'BUSY', e.message, 'Send it again after Retry-After seconds.'), headers: { 'retry-after': '5' } };
-      this.host.log('error', 'webhook run could not be started', { flow: this.flow, trigger: 'webhook', error: (e as Error).message });
-      return error(500, 'RUN_NOT_STARTED', 'the run could not be started.', 'See the sfx serve log; send the request again.');
+        return {
+          ...error(503, 'BUSY', e.message, 'Send it again after Retry-After seconds.'),
+          headers: { 'retry-after': '5' },
+        };
+      this.host.log('error', 'webhook run could not be started', {
+        flow: this.flow,
+        trigger: 'webhook',
+        error: (e as Error).message,
+      });
+      return error(
+        500,
+        'RUN_NOT_STARTED',
+        'the run could not be started.',
+        'See the sfx serve log; send the request again.',
+      );
     } finally {
       this.inFlight.delete(work);
     }
@@ -127,15 +167,36 @@ export class WebhookTrigger implements RunningTrigger {
       if (signature === undefined)
         return error(401, 'MISSING_SIGNATURE', 'the request has no X-Sfx-Signature header.', SIGN_HINT);
       if (!verifySignature(secret, request.rawBody, signature))
-        return error(401, 'BAD_SIGNATURE', 'X-Sfx-Signature does not match the body: wrong secret, or the body changed on the way.', SIGN_HINT);
+        return error(
+          401,
+          'BAD_SIGNATURE',
+          'X-Sfx-Signature does not match the body: wrong secret, or the body changed on the way.',
+          SIGN_HINT,
+        );
     }
     if (basicAuth) {
       const challenge = { 'www-authenticate': 'Basic realm="sfx-webhook"' };
       const authorization = header(request, 'authorization');
       if (authorization === undefined)
-        return { ...error(401, 'MISSING_CREDENTIALS', 'the request has no basic-auth credentials.', 'Send Authorization: Basic base64(user:password).'), headers: challenge };
+        return {
+          ...error(
+            401,
+            'MISSING_CREDENTIALS',
+            'the request has no basic-auth credentials.',
+            'Send Authorization: Basic base64(user:password).',
+          ),
+          headers: challenge,
+        };
       if (!verifyBasicAuth(basicAuth, authorization))
-        return { ...error(401, 'BAD_CREDENTIALS', 'the basic-auth user or password is wrong.', 'Send the user and password the flow declares.'), headers: challenge };
+        return {
+          ...error(
+            401,
+            'BAD_CREDENTIALS',
+            'the basic-auth user or password is wrong.',
+            'Send the user and password the flow declares.',
+          ),
+          headers: challenge,
+        };
     }
     return undefined;
   }
@@ -146,7 +207,8 @@ export class WebhookTrigger implements RunningTrigger {
   }
 }
 
-const SIGN_HINT = 'Sign the raw body: X-Sfx-Signature: sha256=<hex HMAC-SHA256 of the body under the shared secret>.';
+const SIGN_HINT =
+  'Sign the raw body: X-Sfx-Signature: sha256=<hex HMAC-SHA256 of the body under the shared secret>.';
 
 function header(request: HookRequest, name: string): string | undefined {
   const value = request.headers[name];
@@ -166,5 +228,13 @@ export function error(status: number, code: string, msg: string, hint: string): 
 }
 
 function stopping(): HookReply {
-  return { ...error(503, 'STOPPING', 'the service is stopping and takes no new runs.', 'Send it again once it is back.'), headers: { 'retry-after': '5' } };
+  return {
+    ...error(
+      503,
+      'STOPPING',
+      'the service is stopping and takes no new runs.',
+      'Send it again once it is back.',
+    ),
+    headers: { 'retry-after': '5' },
+  };
 }
