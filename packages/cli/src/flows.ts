@@ -29,11 +29,11 @@ import { keyValues, table } from './table.js';
 
 const DEFAULT_JOURNAL = '.sfx/runs.db';
 
-interface JournalFlags {
+export interface JournalFlags {
   journal?: string;
 }
 
-function journalPath(flags: JournalFlags): string {
+export function journalPath(flags: JournalFlags): string {
   return resolve(flags.journal ?? (process.env.SFX_JOURNAL || DEFAULT_JOURNAL));
 }
 

@@ -6,6 +6,7 @@ import { registerConnectionCommands } from './connections.js';
 import { registerLs } from './dam/ls.js';
 import { registerFlowCommands } from './flows.js';
 import { registerRunCommands } from './run.js';
+import { registerServeCommand } from './serve.js';
 
 function port(value: string): number {
   const n = Number(value);
@@ -136,6 +137,7 @@ export function buildProgram(): Command {
   registerConnectionCommands(program);
   registerRunCommands(program);
   registerFlowCommands(program);
+  registerServeCommand(program);
   registerLs(program);
   return program;
 }

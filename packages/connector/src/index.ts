@@ -43,6 +43,7 @@ export {
   getTrigger,
   newAssets,
   updatedAssets,
+  assetVersion,
   damEvents,
   definePollingTrigger,
   PollStateSchema,

@@ -30,3 +30,6 @@ export type { RunStore, RunRecord, StepRecord, ItemRecord, RunStatus, StepStatus
 export { InProcessDispatcher, inProcess, idempotencyKey, type Dispatcher, type DispatcherFactory, type ItemJob, type ItemHandler } from './engine/dispatcher.js';
 export { ERROR_KINDS, kindOf, errorRecord, StepTimeoutError, StepInputError, OutcomeUnknownError } from './engine/failures.js';
 export { defaultRegistry } from './default-registry.js';
+export type { RunTrigger } from './engine/run-store.js';
+export * from './triggers/index.js';
+export { FlowService, type FlowServiceOptions, type LoadedFlow } from './service.js';

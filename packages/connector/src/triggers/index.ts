@@ -18,7 +18,7 @@ export function getTrigger(id: string): Trigger {
   throw new RangeError(`No trigger "${id}". Triggers: ${TRIGGERS.map((t) => t.id).join(', ')}.`);
 }
 
-export { newAssets, updatedAssets } from './assets.js';
+export { newAssets, updatedAssets, assetVersion } from './assets.js';
 export {
   definePollingTrigger,
   PollStateSchema,

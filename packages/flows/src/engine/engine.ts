@@ -11,7 +11,7 @@ import { evaluateTemplate, type Scope, type Template } from '../expressions.js';
 import type { SourceItem, StepAction, StepContext } from '../step-action.js';
 import { idempotencyKey, inProcess, type Dispatcher, type DispatcherFactory, type ItemJob } from './dispatcher.js';
 import { backoffMs, errorRecord, OutcomeUnknownError, retries, StepInputError, StepTimeoutError } from './failures.js';
-import type { ErrorRecord, ItemCounts, RunRecord, RunStatus, RunStore, StepStatus } from './run-store.js';
+import type { ErrorRecord, ItemCounts, RunRecord, RunStatus, RunStore, RunTrigger, StepStatus } from './run-store.js';
 import { processOwner } from './sqlite-run-store.js';
 
 export type Logger = (level: 'debug' | 'info' | 'warn' | 'error', message: string, fields?: Record<string, unknown>) => void;
@@ -68,7 +68,7 @@ export interface RunResult {
 
 export interface RunOptions {
   inputs?: Record<string, unknown>;
-  trigger?: { type: string; event?: unknown };
+  trigger?: RunTrigger;
   /** Aborting stops taking items, lets in-flight ones finish (up to the grace time) and leaves a resumable run. */
   signal?: AbortSignal;
   onEvent?: (event: RunEvent) => void;

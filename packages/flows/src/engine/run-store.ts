@@ -17,6 +17,17 @@ export interface ErrorRecord {
   status?: number;
 }
 
+/**
+ * What started a run. `id` names the triggering event (an asset version, a DAM event id, a
+ * schedule tick): the journal holds at most one run per flow and id, which is how a trigger that
+ * sees an event again after a crash knows it already started a run for it.
+ */
+export interface RunTrigger {
+  type: string;
+  event?: unknown;
+  id?: string;
+}
+
 export interface RunRecord {
   id: string;
   flow: string;
@@ -25,7 +36,7 @@ export interface RunRecord {
   /** The flow's YAML as it was when the run started: resume runs this, not the file as it is now. */
   source: string;
   baseDir: string;
-  trigger: { type: string; event?: unknown };
+  trigger: RunTrigger;
   inputs: Record<string, unknown>;
   status: RunStatus;
   error?: ErrorRecord;
@@ -99,5 +110,11 @@ export interface RunStore {
   /** Items of a step in index order, a page at a time (never all in memory). */
   items(runId: string, step: string, options?: { status?: ItemStatus; afterIndex?: number; limit?: number }): ItemRecord[];
   counts(runId: string, step: string): ItemCounts;
+
+  /** The run a trigger started for the event `triggerId`, if any. */
+  findRunByTrigger(flow: string, triggerId: string): RunRecord | undefined;
+  /** A trigger's own state between its events (a polling trigger's watermark), as JSON text. */
+  getTriggerState(flow: string, key: string): string | undefined;
+  setTriggerState(flow: string, key: string, json: string): void;
   close(): void;
 }

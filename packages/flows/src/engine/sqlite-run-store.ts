@@ -15,9 +15,10 @@ import type {
   StepStatus,
 } from './run-store.js';
 
-const SCHEMA_VERSION = 1;
+const SCHEMA_VERSION = 2;
 
-const SCHEMA = `
+/** Version 1: runs, steps, items. Later versions are the migrations below, applied in order. */
+const SCHEMA_V1 = `
 CREATE TABLE IF NOT EXISTS runs (
   id TEXT PRIMARY KEY,
   flow TEXT NOT NULL,
@@ -60,6 +61,21 @@ CREATE TABLE IF NOT EXISTS items (
   PRIMARY KEY (run_id, step, idx)
 ) WITHOUT ROWID;
 `;
+
+/** `MIGRATIONS[n]` takes a journal from version n to n + 1. */
+const MIGRATIONS: Record<number, string> = {
+  // 2: trigger state, and at most one run per flow and triggering event (NULL ids are distinct).
+  1: `
+CREATE TABLE trigger_state (
+  flow TEXT NOT NULL,
+  key TEXT NOT NULL,
+  state TEXT NOT NULL,
+  updated_at INTEGER NOT NULL,
+  PRIMARY KEY (flow, key)
+) WITHOUT ROWID;
+CREATE UNIQUE INDEX runs_by_trigger_id ON runs (flow, json_extract(trigger, '$.id'));
+`,
+};
 
 /** Largest JSON kept for one item's `$item` or output; past it a marker says what was dropped. */
 const MAX_JSON = 256 * 1024;
@@ -215,8 +231,15 @@ export class SqliteRunStore implements RunStore {
     const version = this.db.pragma('user_version', { simple: true }) as number;
     if (version > SCHEMA_VERSION)
       throw new Error(`the run journal ${path} was written by a newer sfx (schema ${version}); upgrade sfx to read it.`);
-    this.db.exec(SCHEMA);
-    this.db.pragma(`user_version = ${SCHEMA_VERSION}`);
+    this.db.transaction(() => {
+      let at = version;
+      if (at === 0) {
+        this.db.exec(SCHEMA_V1);
+        at = 1;
+      }
+      for (; at < SCHEMA_VERSION; at++) this.db.exec(MIGRATIONS[at]!);
+      this.db.pragma(`user_version = ${SCHEMA_VERSION}`);
+    }).immediate();
     this.now = options.clock ?? Date.now;
     this.stmt = this.prepare();
   }
@@ -255,6 +278,12 @@ export class SqliteRunStore implements RunStore {
       itemsAll: db.prepare('SELECT * FROM items WHERE run_id = ? AND step = ? AND idx > ? ORDER BY idx LIMIT ?'),
       itemsByStatus: db.prepare('SELECT * FROM items WHERE run_id = ? AND step = ? AND status = ? AND idx > ? ORDER BY idx LIMIT ?'),
       counts: db.prepare('SELECT status, count(*) AS n FROM items WHERE run_id = ? AND step = ? GROUP BY status'),
+      runByTrigger: db.prepare("SELECT * FROM runs WHERE flow = ? AND json_extract(trigger, '$.id') = ?"),
+      getTriggerState: db.prepare('SELECT state FROM trigger_state WHERE flow = ? AND key = ?'),
+      setTriggerState: db.prepare(
+        `INSERT INTO trigger_state (flow, key, state, updated_at) VALUES (?, ?, ?, ?)
+         ON CONFLICT (flow, key) DO UPDATE SET state = excluded.state, updated_at = excluded.updated_at`,
+      ),
     };
   }
 
@@ -379,6 +408,19 @@ export class SqliteRunStore implements RunStore {
     const out: ItemCounts = { succeeded: 0, failed: 0, skipped: 0, started: 0 };
     for (const row of this.stmt.counts.all(runId, step) as Array<{ status: ItemStatus; n: number }>) out[row.status] = row.n;
     return out;
+  }
+
+  findRunByTrigger(flow: string, triggerId: string): RunRecord | undefined {
+    const row = this.stmt.runByTrigger.get(flow, triggerId) as RunRow | undefined;
+    return row ? runOf(row) : undefined;
+  }
+
+  getTriggerState(flow: string, key: string): string | undefined {
+    return (this.stmt.getTriggerState.get(flow, key) as { state: string } | undefined)?.state;
+  }
+
+  setTriggerState(flow: string, key: string, json: string): void {
+    this.stmt.setTriggerState.run(flow, key, json, this.now());
   }
 
   close(): void {

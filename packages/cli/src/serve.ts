@@ -1,0 +1,157 @@
+/**
+ * `sfx serve`: the flows of a folder, each on its trigger (schedule, poll, webhook, dam.events),
+ * in one long-running process with a health endpoint, JSON logs on stdout and a shutdown
+ * (SIGTERM, Ctrl-C) that leaves every run resumable.
+ */
+import { stat } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import { InvalidArgumentError, type Command } from 'commander';
+import { defaultRegistry, FlowService, type LogLevel } from '@sfx/flows';
+import { CliError, EXIT_INTERRUPTED, UsageError } from './errors.js';
+import { connectionOpener, journalPath } from './flows.js';
+
+const DEFAULT_PORT = 7020;
+
+interface ServeFlags {
+  flows: string;
+  port: number;
+  host: string;
+  journal?: string;
+  connection?: string;
+  publicUrl?: string;
+  concurrency: number;
+  maxBody: number;
+  log: LogLevel;
+}
+
+function whole(flag: string, min: number, max = Number.MAX_SAFE_INTEGER): (value: string) => number {
+  return (value) => {
+    const n = Number(value);
+    if (!Number.isInteger(n) || n < min || n > max)
+      throw new InvalidArgumentError(`${flag} must be a whole number from ${min} to ${max}.`);
+    return n;
+  };
+}
+
+function level(value: string): LogLevel {
+  if (value === 'debug' || value === 'info' || value === 'warn' || value === 'error') return value;
+  throw new InvalidArgumentError('--log must be debug, info, warn or error.');
+}
+
+function publicUrl(value: string): string {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new InvalidArgumentError('--public-url must be a URL such as https://hooks.example.com.');
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:')
+    throw new InvalidArgumentError('--public-url must be an http or https URL.');
+  return value.replace(/\/+$/, '');
+}
+
+const HELP = `
+Examples:
+  sfx serve --flows flows/
+      every flows/*.yaml on its trigger; webhooks on http://127.0.0.1:${DEFAULT_PORT}/hooks/<path>
+  sfx serve --flows flows/ --host 0.0.0.0 --port 8080 --public-url https://hooks.example.com
+      reachable from other machines; dam.events flows subscribe https://hooks.example.com/events/<flow>
+  sfx serve --flows flows/ --connection production --journal /var/lib/sfx/runs.db
+
+  curl -X POST http://127.0.0.1:${DEFAULT_PORT}/hooks/new-products \\
+       -H "X-Sfx-Signature: sha256=$(openssl dgst -sha256 -hmac "$HOOK_SECRET" -hex < body.json | cut -d' ' -f2)" \\
+       -H 'content-type: application/json' --data-binary @body.json
+  curl http://127.0.0.1:${DEFAULT_PORT}/health     # liveness
+  curl http://127.0.0.1:${DEFAULT_PORT}/ready      # readiness: journal open, flows loaded
+
+A flow that does not validate is logged (file:line:column) and skipped; the others run. Logs are
+JSON lines on stdout, one per event (run id, flow, trigger). SIGTERM or Ctrl-C stops the triggers,
+cancels running runs resumably and exits 0; the next sfx serve on the same journal resumes them,
+and runs a crashed process left running. Schedules do not replay ticks missed while stopped.
+Writing flows and triggers: docs/flows.md.`;
+
+export function registerServeCommand(program: Command): void {
+  program
+    .command('serve')
+    .description(
+      'Run the flows of a folder on their triggers (schedule, poll, webhook, dam.events) until stopped',
+    )
+    .option('--flows <dir>', 'the folder of flow files (*.yaml, *.yml)', 'flows')
+    .option(
+      '--port <port>',
+      'HTTP port for webhooks and probes (0 picks a free one)',
+      whole('--port', 0, 65535),
+      DEFAULT_PORT,
+    )
+    .option('--host <host>', 'interface to listen on (0.0.0.0 for other machines)', '127.0.0.1')
+    .option('--journal <file>', 'the run journal (default: $SFX_JOURNAL or .sfx/runs.db)')
+    .option(
+      '--connection <name>',
+      'stored connection for flows whose connection is null (default: $SFX_CONNECTION, or the only one stored)',
+    )
+    .option(
+      '--public-url <url>',
+      'where the DAM reaches this process, for dam.events subscriptions (default: the listening URL)',
+      publicUrl,
+    )
+    .option(
+      '--concurrency <n>',
+      'runs of one flow at once; more events wait',
+      whole('--concurrency', 1, 1000),
+      4,
+    )
+    .option('--max-body <bytes>', 'largest webhook body; larger get 413', whole('--max-body', 1), 1024 * 1024)
+    .option('--log <level>', 'lowest log level written: debug, info, warn or error', level, 'info')
+    .addHelpText('after', HELP)
+    .action(async (flags: ServeFlags) => serve(flags));
+}
+
+async function serve(flags: ServeFlags): Promise<void> {
+  const flowsDir = resolve(flags.flows);
+  const found = await stat(flowsDir).catch(() => undefined);
+  if (!found?.isDirectory())
+    throw new UsageError(
+      `--flows ${flags.flows}: no such folder. Give the folder holding your flow files (*.yaml).`,
+    );
+  const service = new FlowService({
+    flowsDir,
+    journal: journalPath(flags),
+    registry: defaultRegistry(),
+    openConnection: connectionOpener(flags.connection),
+    port: flags.port,
+    host: flags.host,
+    ...(flags.publicUrl ? { publicUrl: flags.publicUrl } : {}),
+    concurrency: flags.concurrency,
+    maxBodyBytes: flags.maxBody,
+    logLevel: flags.log,
+  });
+  try {
+    await service.start();
+  } catch (error) {
+    await service.stop('start failed').catch(() => undefined);
+    throw new CliError(`sfx serve could not start: ${(error as Error).message}`);
+  }
+  if (service.flows.size === 0) {
+    await service.stop('no flows');
+    throw new UsageError(
+      `no flow to serve in ${flags.flows}: ${service.problems.length ? `${service.problems.length} problem(s) above; fix them (sfx flow validate FILE)` : 'add flow files (*.yaml)'} and start again.`,
+    );
+  }
+  process.stderr.write(
+    `sfx serve: ${service.flows.size} flow${service.flows.size === 1 ? '' : 's'} on ${service.url} (Ctrl-C to stop)\n`,
+  );
+
+  await new Promise<void>((done) => {
+    const stop = (signal: NodeJS.Signals): void => {
+      // A second signal does not wait for the runs to wind down; they stay resumable all the same.
+      process.once(signal, () => process.exit(EXIT_INTERRUPTED));
+      service.stop(signal).then(done, (error: unknown) => {
+        process.stderr.write(`sfx serve: stopping failed: ${(error as Error).message}\n`);
+        process.exitCode = 1;
+        done();
+      });
+    };
+    process.once('SIGTERM', stop);
+    process.once('SIGINT', stop);
+  });
+}

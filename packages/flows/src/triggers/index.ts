@@ -1,0 +1,21 @@
+export { systemClock, ManualClock, type Clock, type TimerHandle } from './clock.js';
+export {
+  ServiceStoppingError,
+  ServiceBusyError,
+  type TriggerHost,
+  type RunningTrigger,
+  type StartedRun,
+  type Log,
+  type LogLevel,
+} from './host.js';
+export { ScheduleTrigger } from './schedule.js';
+export { PollTrigger } from './poll.js';
+export {
+  WebhookTrigger,
+  hookPath,
+  hookCredentials,
+  type HookRequest,
+  type HookReply,
+  type HookCredentials,
+} from './webhook.js';
+export { DamEventsTrigger, eventsPath } from './dam-events.js';

@@ -1,0 +1,129 @@
+/**
+ * `trigger: {type: schedule, cron, timezone}`. Each tick starts a run whose `$trigger` is
+ * `{scheduledAt}` (ISO 8601, UTC). Two rules keep a schedule predictable:
+ * - no overlap: a tick that falls while a run of the same flow is still running is skipped (and
+ *   logged), so a slow nightly export never runs twice at once;
+ * - no catch-up: ticks that fell while the process was down (or the machine slept) are not
+ *   replayed; the schedule goes on from the next tick after now. A run needing every period
+ *   covered should compute its window from `$trigger.scheduledAt` and the previous run's.
+ * The tick's time is the run's trigger id, so a tick can never start two runs.
+ */
+import { Cron } from 'croner';
+import type { CompiledFlow } from '../definition/load.js';
+import type { TimerHandle } from './clock.js';
+import { ServiceStoppingError, type RunningTrigger, type TriggerHost } from './host.js';
+
+export class ScheduleTrigger implements RunningTrigger {
+  readonly type = 'schedule';
+  readonly flow: string;
+  private readonly cron: Cron;
+  private timer: TimerHandle | undefined;
+  private stopped = false;
+  private ticking: Promise<void> | undefined;
+
+  constructor(
+    private readonly host: TriggerHost,
+    private readonly compiled: CompiledFlow,
+  ) {
+    const trigger = compiled.trigger;
+    if (trigger.type !== 'schedule') throw new TypeError(`flow ${compiled.name} has no schedule trigger.`);
+    this.flow = compiled.name;
+    // Paused: croner only computes the instants; our clock fires them.
+    this.cron = new Cron(trigger.cron, {
+      paused: true,
+      ...(trigger.timezone ? { timezone: trigger.timezone } : {}),
+    });
+  }
+
+  /** The first tick after `time`, if the expression has one. */
+  nextAfter(time: number): number | undefined {
+    return this.cron.nextRun(new Date(time))?.getTime();
+  }
+
+  start(): void {
+    this.arm(this.host.clock.now());
+    const next = this.nextAfter(this.host.clock.now());
+    this.host.log('info', 'schedule started', {
+      flow: this.flow,
+      trigger: 'schedule',
+      next: next === undefined ? null : new Date(next).toISOString(),
+    });
+  }
+
+  private arm(after: number): void {
+    if (this.stopped) return;
+    const at = this.nextAfter(after);
+    if (at === undefined) {
+      this.host.log('warn', 'the cron expression has no further ticks', {
+        flow: this.flow,
+        trigger: 'schedule',
+      });
+      return;
+    }
+    this.timer = this.host.clock.setTimer(() => this.fire(at), at - this.host.clock.now());
+  }
+
+  private fire(at: number): void {
+    const now = this.host.clock.now();
+    // A timer that fires early (clock adjusted) waits for its instant.
+    if (now < at) {
+      this.timer = this.host.clock.setTimer(() => this.fire(at), at - now);
+      return;
+    }
+    const missed = countBetween(this, at, now);
+    if (missed > 0)
+      this.host.log('warn', 'ticks missed while the process was paused are not replayed', {
+        flow: this.flow,
+        trigger: 'schedule',
+        missed,
+      });
+    this.ticking = this.tick(at).finally(() => (this.ticking = undefined));
+    this.arm(Math.max(now, at));
+  }
+
+  private async tick(at: number): Promise<void> {
+    const scheduledAt = new Date(at).toISOString();
+    if (this.host.activeRuns(this.flow) > 0) {
+      this.host.log('info', 'tick skipped: the previous run of the flow is still running', {
+        flow: this.flow,
+        trigger: 'schedule',
+        scheduledAt,
+      });
+      return;
+    }
+    try {
+      const started = await this.host.startRun(this.compiled, {
+        type: 'schedule',
+        event: { scheduledAt },
+        id: `schedule:${scheduledAt}`,
+      });
+      if (started.duplicate)
+        this.host.log('info', 'tick already has a run', {
+          flow: this.flow,
+          trigger: 'schedule',
+          runId: started.runId,
+          scheduledAt,
+        });
+    } catch (error) {
+      if (error instanceof ServiceStoppingError) return;
+      this.host.log('error', 'could not start the scheduled run', {
+        flow: this.flow,
+        trigger: 'schedule',
+        scheduledAt,
+        error: (error as Error).message,
+      });
+    }
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.timer?.cancel();
+    await this.ticking;
+  }
+}
+
+function countBetween(trigger: ScheduleTrigger, from: number, to: number): number {
+  let n = 0;
+  for (let t = trigger.nextAfter(from); t !== undefined && t <= to && n < 1000; t = trigger.nextAfter(t)) n++;
+  return n;
+}
