@@ -30,3 +30,4 @@ export type { RunStore, RunRecord, StepRecord, ItemRecord, RunStatus, StepStatus
 export { InProcessDispatcher, inProcess, idempotencyKey, type Dispatcher, type DispatcherFactory, type ItemJob, type ItemHandler } from './engine/dispatcher.js';
 export { ERROR_KINDS, kindOf, errorRecord, StepTimeoutError, StepInputError, OutcomeUnknownError } from './engine/failures.js';
 export { defaultRegistry } from './default-registry.js';
+export { renderBuiltinsMarkdown, withBuiltinsSection, FLOWS_DOC_PATH, BUILTINS_BEGIN, BUILTINS_END } from './docs.js';
