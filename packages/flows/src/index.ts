@@ -33,3 +33,4 @@ export { defaultRegistry } from './default-registry.js';
 export type { RunTrigger } from './engine/run-store.js';
 export * from './triggers/index.js';
 export { FlowService, type FlowServiceOptions, type LoadedFlow } from './service.js';
+export { renderBuiltinsMarkdown, withBuiltinsSection, FLOWS_DOC_PATH, BUILTINS_BEGIN, BUILTINS_END } from './docs.js';

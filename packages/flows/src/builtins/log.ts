@@ -9,7 +9,7 @@ const logInput = z.strictObject({
 function logAction(level: 'debug' | 'info' | 'warn' | 'error'): StepAction<z.output<typeof logInput>> {
   return defineStepAction({
     id: level,
-    title: `Log ${level === 'info' ? 'a message' : `a ${level === 'warn' ? 'warning' : level} message`}`,
+    title: `Log ${{ debug: 'a debug message', info: 'a message', warn: 'a warning', error: 'an error' }[level]}`,
     description: `Writes \`message\` with \`fields\` to the run's log at level ${level}, and returns \`{level, message, fields}\`.`,
     input: logInput,
     kind: 'read',
