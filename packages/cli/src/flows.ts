@@ -23,6 +23,7 @@ import {
 } from '@sfx/flows';
 import { ConnectionStore } from './connections-store.js';
 import { CliError, EXIT_FAILED, EXIT_INTERRUPTED, UsageError } from './errors.js';
+import { readJsonOption } from './input.js';
 import { formatCount, formatDuration, RunProgress } from './progress.js';
 import { openStored } from './run.js';
 import { keyValues, table } from './table.js';
@@ -95,6 +96,8 @@ function parseInputs(pairs: string[] | undefined): Record<string, unknown> {
 
 interface RunFlags extends JournalFlags {
   input?: string[];
+  /** The event a triggered flow gets as $trigger, to try it by hand: JSON, @file.json or - (stdin). */
+  trigger?: string;
   dryRun?: boolean;
   json?: boolean;
   connection?: string;
@@ -180,9 +183,11 @@ async function runFlow(file: string, flags: RunFlags): Promise<void> {
   const { values, problems } = resolveInputs(flow, parseInputs(flags.input));
   if (problems.length) throw new UsageError(`${file}: ${problems.join('\n')}`);
   // A dry run keeps no journal: it changes nothing and leaves nothing to resume.
+  const event = flags.trigger === undefined ? undefined : await readJsonOption('--trigger', flags.trigger);
   const store = flags.dryRun ? new SqliteRunStore(':memory:') : openJournal(flags);
   try {
-    const result = await execute((engine, o) => engine.run(flow, { ...o, inputs: values, dryRun: flags.dryRun ?? false }), flags, store);
+    const trigger = { type: event === undefined ? 'manual' : flow.trigger.type, ...(event === undefined ? {} : { event }) };
+    const result = await execute((engine, o) => engine.run(flow, { ...o, inputs: values, trigger, dryRun: flags.dryRun ?? false }), flags, store);
     finish(result, flags);
   } finally {
     store.close();
@@ -331,10 +336,11 @@ export function registerFlowCommands(program: Command): void {
     .argument('<file>', 'the flow file (.yaml)')
     .option('--input <name=value>', 'a value for one of the flow\'s inputs (repeatable)', collect)
     .option('--dry-run', 'run read actions only; show what each write would get, change nothing')
+    .option('--trigger <json>', 'the event a triggered flow gets as $trigger (JSON, @file.json or - for stdin), to try it by hand')
     .option('--json', 'print run events as JSON lines on stdout instead of progress')
     .option('--connection <name>', 'the stored connection for connections given as null (default: $SFX_CONNECTION, or the only one)')
     .option('--journal <file>', `the run journal (default: $SFX_JOURNAL or ${DEFAULT_JOURNAL})`)
-    .addHelpText('after', `\nExamples:\n  sfx flow run examples/flows/import-products.yaml\n  sfx flow run export.yaml --input folder=/catalogue --input size=800\n  sfx flow run my-flow.yaml --dry-run\n\nExit codes: 0 succeeded; 1 failed (sfx runs show RUN says why); 2 invalid flow or inputs; 130 stopped (resumable).`)
+    .addHelpText('after', `\nExamples:\n  sfx flow run examples/flows/import-products.yaml\n  sfx flow run export.yaml --input folder=/catalogue --input size=800\n  sfx flow run my-flow.yaml --dry-run\n  sfx flow run examples/flows/tag-new-assets.yaml --trigger @asset.json   # a poll flow, by hand\n\nExit codes: 0 succeeded; 1 failed (sfx runs show RUN says why); 2 invalid flow or inputs; 130 stopped (resumable).`)
     .action((file: string, flags: RunFlags) => runFlow(file, flags));
   flow
     .command('resume')

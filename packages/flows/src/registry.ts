@@ -87,18 +87,36 @@ function adaptConnectorAction(a: Action): StepAction {
     kind: a.kind,
     // upsert-asset compares before it writes: doing it again changes nothing more.
     idempotent: a.idempotent || a.id === 'upsert-asset',
-    run: (ctx, input) => a.run({ client: clientOf(ctx, a.id), signal: ctx.signal }, withLocalPaths(ctx, input)),
+    run: (ctx, input) => a.run({ client: clientOf(ctx, a.id), signal: ctx.signal }, withLocalPaths(ctx, a.id, input)),
     ...(a.id === 'upload-asset' ? { reconcile: reconcileUpload } : {}),
   };
 }
 
-/** A local source path in a flow is relative to the flow file's folder, not to where sfx was started. */
-function withLocalPaths(ctx: StepContext, input: unknown): unknown {
-  const source = (input as { source?: unknown } | undefined)?.source;
-  if (typeof source === 'object' && source !== null && typeof (source as { path?: unknown }).path === 'string') {
-    return { ...(input as object), source: { ...source, path: resolve(ctx.baseDir, (source as { path: string }).path) } };
+/** The local file fields of the connector's actions, as paths into their input. */
+const LOCAL_PATHS: Record<string, ReadonlyArray<readonly string[]>> = {
+  'upload-asset': [['source', 'path']],
+  'upsert-asset': [['source', 'path']],
+  'files.upload': [['path']],
+  'files.upload-resumable': [['path'], ['resumeFile']],
+  'airboxes.upload': [['path']],
+  'raw-request': [['saveTo']],
+};
+
+/** Local files in a flow are relative to the flow file's folder, not to where sfx was started. */
+function withLocalPaths(ctx: StepContext, id: string, input: unknown): unknown {
+  const fields = LOCAL_PATHS[id];
+  if (!fields || typeof input !== 'object' || input === null) return input;
+  const out = structuredClone(input) as Record<string, unknown>;
+  for (const path of fields) {
+    let parent: Record<string, unknown> | undefined = out;
+    for (const key of path.slice(0, -1)) {
+      const next: unknown = parent?.[key];
+      parent = typeof next === 'object' && next !== null ? (next as Record<string, unknown>) : undefined;
+    }
+    const last = path[path.length - 1]!;
+    if (parent && typeof parent[last] === 'string') parent[last] = resolve(ctx.baseDir, parent[last] as string);
   }
-  return input;
+  return out;
 }
 
 function clientOf(ctx: StepContext, id: string) {

@@ -471,3 +471,49 @@ steps:
     expect(store.getStep(result.runId, 'each')!.nextIndex).toBe(100_000);
   });
 });
+
+describe('tolerance and dry runs', () => {
+  it('toleratedFailurePercent alone goes through every item (it implies onError: continue); with onError: fail it is a validation problem', async () => {
+    reset();
+    const flow = flowOf(`
+name: tolerant
+steps:
+  - id: r
+    forEach: "{% [1..10] %}"
+    uses: t.flaky
+    with: { value: "{% $item %}", times: "{% $item = 2 ? 1 : 0 %}" }
+    toleratedFailurePercent: 20
+`);
+    const result = await engine().run(flow);
+    expect(result.status).toBe('succeeded');
+    expect(result.steps[0]).toMatchObject({ total: 10, succeeded: 9, failed: 1 });
+    const { problems } = loadFlow(
+      'name: x\nsteps:\n  - id: r\n    forEach: [1]\n    uses: t.echo\n    with: { value: 1 }\n    onError: fail\n    toleratedFailurePercent: 5\n',
+      { registry },
+    );
+    expect(problems.map((p) => [p.line, p.path, p.message.slice(0, 40)])).toEqual([[8, 'steps[0].toleratedFailurePercent', 'has no effect with onError: fail (the lo']]);
+  });
+
+  it('a dry run makes no write, and a step whose input needs a write\'s real result is skipped, saying why', async () => {
+    reset();
+    const flow = flowOf(`
+name: dry
+steps:
+  - id: write
+    uses: t.echo
+    with: { value: 5 }
+  - id: after
+    uses: t.flaky
+    with: { value: x, times: "{% $steps.write.value %}" }
+`);
+    const e = engine();
+    const result = await e.run(flow, { dryRun: true });
+    expect(seen).toEqual([]);
+    expect(failUntil.size).toBe(0);
+    expect(result.status).toBe('succeeded');
+    expect(e.store.getStep(result.runId, 'write')?.output).toMatchObject({ dryRun: true, action: 't.echo', input: { value: 5 } });
+    expect(e.store.getItem(result.runId, 'after', 0)).toMatchObject({ status: 'skipped' });
+    expect(JSON.stringify(e.store.getItem(result.runId, 'after', 0)?.output)).toContain('depends on a write a dry run does not make');
+  });
+});
+

@@ -261,9 +261,12 @@ function compile(
     const ifT = step.if === undefined ? undefined : compileAt(step.if, [...base, 'if']);
     const forEachT = step.forEach === undefined ? undefined : compileAt(step.forEach, [...base, 'forEach']);
     const outputT = step.output === undefined ? undefined : compileAt(step.output, [...base, 'output']);
-    let onError: CompiledStep['onError'] = 'fail';
+    // A tolerance means "go through every item, and fail only past it": it implies continue.
+    let onError: CompiledStep['onError'] = step.toleratedFailurePercent > 0 ? 'continue' : 'fail';
+    if (step.onError === 'fail' && step.toleratedFailurePercent > 0)
+      at([...base, 'toleratedFailurePercent'], 'has no effect with onError: fail (the loop stops at the first failure): drop onError, or set it to continue.');
     if (typeof step.onError === 'string') onError = step.onError;
-    else {
+    else if (step.onError) {
       const fallback = options.registry.resolve(step.onError.uses, connections);
       const fallbackWith = compileAt(step.onError.with ?? {}, [...base, 'onError', 'with']);
       if ('problem' in fallback) at([...base, 'onError', 'uses'], fallback.problem);

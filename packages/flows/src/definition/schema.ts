@@ -63,7 +63,8 @@ export const StepSchema = z.strictObject({
     .union([z.enum(['fail', 'continue']), fallbackStep], {
       error: 'must be "fail", "continue", or a fallback step {uses: ..., with: ...}.',
     })
-    .default('fail'),
+    .optional()
+    .describe('Default "fail"; "continue" when toleratedFailurePercent is given.'),
   timeout: duration.optional(),
   output: anyValue.optional(),
 });

@@ -357,6 +357,8 @@ class Execution {
     /** Resolves once the item has a slot; the promise it gives settles to whether the item has an outcome. */
     const launch = async (plan: ItemPlan): Promise<{ job: Promise<boolean> }> => {
       while (inFlight.size >= concurrency) await Promise.race(inFlight);
+      // Stopped while waiting for a slot: the item is left for the resume.
+      if (this.stopping.signal.aborted) return { job: Promise.resolve(false) };
       const job = this.dispatcher
         .execute({ runId: this.runId, step: step.id, index: plan.index, key: idempotencyKey(this.runId, step.id, plan.index), item: { plan } })
         .then(
@@ -563,7 +565,15 @@ class Execution {
     try {
       if (isLoop && step.if && !truthy(await evaluateTemplate(step.if, scope))) return done('skipped', {});
       const action = step.resolved.action;
-      const input = await this.inputFor(step, scope);
+      let input: unknown;
+      try {
+        input = await this.inputFor(step, scope);
+      } catch (error) {
+        // In a dry run, an input built from a write's stand-in result cannot be right: say so, not fail.
+        if (this.runOptions.dryRun && (error instanceof StepInputError || (error as Error).name === 'ExpressionError'))
+          return done('skipped', { output: { dryRun: true, action: step.uses, skipped: `its input depends on a write a dry run does not make: ${(error as Error).message}` } });
+        throw error;
+      }
       if (this.runOptions.dryRun && action.kind !== 'read') {
         return done('succeeded', { output: { dryRun: true, action: step.uses, input: this.redactValue(input) } });
       }

@@ -63,6 +63,8 @@ export function kindOf(error: unknown): ErrorKind {
     if (e.status === 403) return 'permission';
     if (e.status >= 400) return 'bad-request';
   }
+  if (e?.code === 'HTTP_TIMEOUT') return 'timeout';
+  if (e?.code === 'HTTP_NETWORK') return 'connection';
   if (typeof e?.code === 'string' && /^(ECONNRESET|ECONNREFUSED|EPIPE|ETIMEDOUT|EAI_AGAIN|UND_ERR_)/.test(e.code)) return 'connection';
   return 'error';
 }
