@@ -118,6 +118,11 @@ describe('CDN output pixel cap', () => {
     expect(body.hint).toContain('--max-transform-pixels');
     // dpr counts: 500×500 at dpr 3 is 1500×1500.
     expect((await get(`${square}&w=500&h=500&func=crop&dpr=3`)).status).toBe(413);
+    // org_if_sml keeps a small image from growing, but func=fit still pads it out to the whole box.
+    const padded = await get(`${square}&w=1001&h=1000&func=fit&org_if_sml=1`);
+    expect([padded.status, padded.json().msg]).toEqual([413, expect.stringContaining('1001×1000')]);
+    const fits = await get(`${square}&w=1000&h=1000&func=fit&org_if_sml=1`);
+    expect([fits.status, (await sharp(fits.body).metadata()).width]).toEqual([200, 1000]);
     // The original is never capped.
     expect((await get(square)).status).toBe(200);
   });
