@@ -193,4 +193,11 @@ describe('CDN render budget per client address', () => {
     now += 60_000;
     expect((await get(`${cdn}&w=998&h=1000&func=crop`, alice)).status).toBe(200);
   });
+
+  it('counts an IPv6 client as its /64, so moving to another address of it brings no fresh budget', async () => {
+    expect((await get(`${cdn}&w=1000&h=990&func=crop`, from('2001:db8:1:2::1'))).status).toBe(200);
+    const sameHost = await get(`${cdn}&w=1000&h=991&func=crop`, from('2001:db8:1:2:ffff::7'));
+    expect([sameHost.status, sameHost.json().code]).toEqual([429, 'RENDER_BUDGET_EXCEEDED']);
+    expect((await get(`${cdn}&w=1000&h=991&func=crop`, from('2001:db8:1:3::1'))).status).toBe(200);
+  });
 });
