@@ -46,7 +46,9 @@ export async function runDemo(options: DemoOptions): Promise<RunningServer> {
   const config = join(data, 'config');
   process.env.SFX_CONFIG_DIR = config;
   const store = new ConnectionStore(config);
-  await store.add({ name: 'demo', endpointUrl: `${server.url}/${server.token}`, authentication: 'apikey', apiKey: { value: server.rootKey } }, { replace: true });
+  // A key the user gave through SFX_ROOT_KEY is referred to, never copied into the demo's files.
+  const apiKey = server.rootKeySource === 'env' ? { env: 'SFX_ROOT_KEY' } : { value: server.rootKey };
+  await store.add({ name: 'demo', endpointUrl: `${server.url}/${server.token}`, authentication: 'apikey', apiKey }, { replace: true });
 
   const flowFile = join(EXAMPLES, 'flows/import-products.yaml');
   const report = join(data, 'out/product-urls.csv');

@@ -3,7 +3,7 @@
  * printed only when the server generated it, never when the user gave it.
  */
 import { spawn } from 'node:child_process';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -121,5 +121,9 @@ describe('sfx demo banner', () => {
     expect(stdout).toContain('Root API key: (from SFX_ROOT_KEY)');
     expect(stdout).toContain('curl -s -H "X-Filerobot-Key: $SFX_ROOT_KEY"');
     expect(stdout + stderr).not.toContain(GIVEN);
+    // Nor into any file of the demo's folder: its connection refers to the variable.
+    const files = (await readdir(join(root, 'demo'), { recursive: true, withFileTypes: true })).filter((e) => e.isFile());
+    expect(files.length).toBeGreaterThan(0);
+    for (const file of files) expect(await readFile(join(file.parentPath, file.name), 'latin1'), file.name).not.toContain(GIVEN);
   });
 });

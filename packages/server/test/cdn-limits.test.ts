@@ -118,6 +118,11 @@ describe('CDN output pixel cap', () => {
     expect(body.hint).toContain('--max-transform-pixels');
     // dpr counts: 500×500 at dpr 3 is 1500×1500.
     expect((await get(`${square}&w=500&h=500&func=crop&dpr=3`)).status).toBe(413);
+    // org_if_sml keeps a small image from growing, but func=fit still pads it out to the whole box.
+    const padded = await get(`${square}&w=1001&h=1000&func=fit&org_if_sml=1`);
+    expect([padded.status, padded.json().msg]).toEqual([413, expect.stringContaining('1001×1000')]);
+    const fits = await get(`${square}&w=1000&h=1000&func=fit&org_if_sml=1`);
+    expect([fits.status, (await sharp(fits.body).metadata()).width]).toEqual([200, 1000]);
     // The original is never capped.
     expect((await get(square)).status).toBe(200);
   });
@@ -187,5 +192,12 @@ describe('CDN render budget per client address', () => {
     // The budget refills with time.
     now += 60_000;
     expect((await get(`${cdn}&w=998&h=1000&func=crop`, alice)).status).toBe(200);
+  });
+
+  it('counts an IPv6 client as its /64, so moving to another address of it brings no fresh budget', async () => {
+    expect((await get(`${cdn}&w=1000&h=990&func=crop`, from('2001:db8:1:2::1'))).status).toBe(200);
+    const sameHost = await get(`${cdn}&w=1000&h=991&func=crop`, from('2001:db8:1:2:ffff::7'));
+    expect([sameHost.status, sameHost.json().code]).toEqual([429, 'RENDER_BUDGET_EXCEEDED']);
+    expect((await get(`${cdn}&w=1000&h=991&func=crop`, from('2001:db8:1:3::1'))).status).toBe(200);
   });
 });

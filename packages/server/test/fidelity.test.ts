@@ -188,4 +188,37 @@ describe('FILE_META_CREATE gates metadata and tags sent with an upload', () => {
     const r = await h.call('PUT', `/file/${file.uuid}/meta`, { key: await keyWith('FILE_META_CREATE'), body: { meta: { a: '1' } } });
     expect([r.status, r.body.code]).toEqual([403, 'PERMISSION_DENIED']);
   });
+
+  it('nor through an upload that replaces it (overwrite=1 or KEEP_ORIGINAL_NAME): that needs FILE_META_CHANGE', async () => {
+    const original = (await h.upload('/gate3', 'f.txt', 'f', { meta: '{"title":"kept"}', tags: '["kept"]' })).file as FileObject;
+    const creator = await keyWith('FILE_UPLOAD', 'FILE_META_CREATE');
+    for (const mode of ['overwrite=1', 'obfuscate=KEEP_ORIGINAL_NAME']) {
+      for (const [part, value] of [['meta', '{"title":"replaced"}'], ['tags', '["replaced"]']] as const) {
+        const form = new FormData();
+        form.append(part, value);
+        form.append('file', new Blob([`${mode} ${part}`]), 'f.txt');
+        const r = await postForm(`/files?folder=/gate3&${mode}`, form, creator);
+        expect([r.status, r.body.code], `${mode} ${part}`).toEqual([403, 'PERMISSION_DENIED']);
+        expect(String(r.body.msg)).toContain('FILE_META_CHANGE');
+      }
+    }
+    const after = (await h.call('GET', `/files/${original.uuid}`)).body.file as FileObject & { tags: unknown; size: { bytes: number } };
+    expect([after.meta, JSON.stringify(after.tags).includes('"kept"'), after.size.bytes]).toEqual([{ title: 'kept' }, true, 1]);
+    expect(await namesIn('/gate3')).toEqual(['f.txt']);
+
+    // Replacing the content alone needs no more than the upload; a new file may still carry meta.
+    const bare = new FormData();
+    bare.append('file', new Blob(['new content']), 'f.txt');
+    expect((await postForm('/files?folder=/gate3&overwrite=1', bare, creator)).status).toBe(200);
+    const fresh = new FormData();
+    fresh.append('meta', '{"title":"new"}');
+    fresh.append('file', new Blob(['other']), 'g.txt');
+    expect((await postForm('/files?folder=/gate3&overwrite=1', fresh, creator)).status).toBe(200);
+    const changer = await keyWith('FILE_UPLOAD', 'FILE_META_CHANGE');
+    const allowed = new FormData();
+    allowed.append('meta', '{"title":"replaced"}');
+    allowed.append('file', new Blob(['by changer']), 'f.txt');
+    const r = await postForm('/files?folder=/gate3&overwrite=1', allowed, changer);
+    expect([r.status, (r.body.file as FileObject).meta]).toEqual([200, { title: 'replaced' }]);
+  });
 });

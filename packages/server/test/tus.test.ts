@@ -482,6 +482,23 @@ describe('expiration and restarts', () => {
     }
   });
 
+  it("counts a SASS key's unfinished uploads against its template: a renewed key brings no fresh allowance", async () => {
+    const local = await startHarness({ limits: { maxPendingResumablePerKey: 2, maxPendingResumable: 100 } });
+    try {
+      const made = await local.call('POST', '/access/templates', { body: { name: 'browser', permissions: ['FILE_UPLOAD'] } });
+      const id = (made.body.template as { id: string }).id;
+      const exchange = async (): Promise<string> => (await local.call('GET', `${local.server.url}/${local.server.token}/key/${id}`, { key: null })).body.key as string;
+      const make = (key: string, name: string) => create(5, { name, 'filerobot-folder': '/caps' }, { server: local, key });
+      const first = await exchange();
+      expect([(await make(first, 's1.txt')).status, (await make(first, 's2.txt')).status]).toEqual([201, 201]);
+      const renewed = await make(await exchange(), 's3.txt');
+      expect([renewed.status, renewed.body.code]).toEqual([429, 'TOO_MANY_PENDING_UPLOADS']);
+      expect(String(renewed.body.msg)).toContain('security template');
+    } finally {
+      await local.close();
+    }
+  });
+
   it('a crash after the bytes moved into blobs/ but before the row committed: the blob is kept and the upload completes', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'sfx-tus-window-'));
     const base = { port: 0, data: dir, rootKey: 'root', durability: 'relaxed' as const, logLevel: 'silent' as const };

@@ -154,7 +154,8 @@ const META_AT_UPLOAD = ['FILE_META_CREATE', 'FILE_META_CHANGE'] as const;
  * Metadata (and tags) sent with an upload create the new file's metadata: FILE_META_CREATE ("Create
  * file metadata") beside FILE_UPLOAD; FILE_META_CHANGE, which older Scaleflex pages describe with the
  * same words, also does (docs/api-fidelity.md). Refused with the route layer's 403 before anything
- * is committed.
+ * is committed. An overwrite that would change a replaced file's metadata needs FILE_META_CHANGE
+ * (`mayChangeExistingMeta`, checked where the clash is found).
  */
 function metaAtUploadAdmission(call: Call): (uploads: readonly StagedUpload[]) => void {
   return (uploads) => {
@@ -182,6 +183,7 @@ function uploadOptions(call: Call): UploadOptions {
       sassAdmit?.(uploads);
     },
     placeable: sassUploadPlaceable(call),
+    mayChangeExistingMeta: call.principal?.permissions.has('FILE_META_CHANGE') ?? true,
   };
 }
 

@@ -260,15 +260,17 @@ function settleInterrupted(ctx: ServerContext, upload: ResumableUpload): boolean
 }
 
 /**
- * Uploads not yet finished hold a record and a data file until they expire: each key may have
- * `limits.maxPendingResumablePerKey` of them and the server `limits.maxPendingResumable` (429
+ * Uploads not yet finished hold a record and a data file until they expire: each owner (an API
+ * key, or a template with all its SASS keys, so renewing a SASS key brings no fresh allowance) may
+ * have `limits.maxPendingResumablePerKey` of them and the server `limits.maxPendingResumable` (429
  * TOO_MANY_PENDING_UPLOADS, Retry-After when the first of them expires).
  */
-function checkPendingCaps(ctx: ServerContext, createdBy: string, now: number): void {
+function checkPendingCaps(ctx: ServerContext, owner: string, now: number): void {
   const { maxPendingResumablePerKey: perKey, maxPendingResumable: total } = ctx.limits;
-  const mine = ctx.resumable.pending(now, createdBy);
+  const mine = ctx.resumable.pending(now, owner);
   const all = ctx.resumable.pending(now);
-  const over = mine.count >= perKey ? { scope: `this key has ${mine.count}`, cap: perKey, next: mine.nextExpiry }
+  const who = owner.startsWith('template:') ? "this key's security template has" : 'this key has';
+  const over = mine.count >= perKey ? { scope: `${who} ${mine.count}`, cap: perKey, next: mine.nextExpiry }
     : all.count >= total ? { scope: `the server has ${all.count}`, cap: total, next: all.nextExpiry }
     : undefined;
   if (!over) return;
@@ -329,8 +331,9 @@ async function create(call: Call): Promise<undefined> {
   sassUploadAdmission(call)?.([{ folder: placed.folder }]);
   const now = ctx.clock();
   const createdBy = call.principal?.id ?? '';
+  const owner = ownerOf(call.principal!);
   // No await between this check and `resumable.create`, which counts the new upload at once.
-  checkPendingCaps(ctx, createdBy, now);
+  checkPendingCaps(ctx, owner, now);
   const upload: ResumableUpload = {
     id: ResumableStore.newId(),
     length,
@@ -342,7 +345,7 @@ async function create(call: Call): Promise<undefined> {
     product,
     blobId: ResumableStore.newId(),
     createdBy,
-    owner: ownerOf(call.principal!),
+    owner,
     createdAt: now,
     updatedAt: now,
     expiresAt: now + ctx.limits.resumableExpiryMs,

@@ -42,6 +42,12 @@ export interface UploadOptions {
   placeable?: (folder: string) => void;
   /** Overrides the project's duplicate policy (airbox uploads always store: the duplicate reply would tell what the folder holds). */
   duplicatePolicy?: DuplicatePolicy;
+  /**
+   * Whether the caller may change an existing file's metadata (FILE_META_CHANGE); default true. An
+   * overwrite carrying meta or tags changes the replaced file's, which creating metadata does not
+   * cover, so without it such a file is refused (403) while the rest of the request goes on.
+   */
+  mayChangeExistingMeta?: boolean;
 }
 
 const RANDOM_SUFFIX_ALPHABET = 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789';
@@ -186,6 +192,10 @@ function placeCommitted(
     };
     const clash = ctx.store.fileByName(folder.id, upload.name);
     if (clash && options.overwrite) {
+      if (options.mayChangeExistingMeta === false && (Object.keys(upload.meta).length > 0 || upload.tags.length > 0)) {
+        ctx.store.queueBlobDelete(upload.staged.blobId);
+        return { ok: false, source: upload.source, error: metaChangeOnReplace(upload.folder, upload.name) };
+      }
       return { ok: true, file: ctx.store.replaceContent(clash, record), overwrite: true };
     }
     if ((options.duplicatePolicy ?? ctx.duplicatePolicy) === 'skip') {
@@ -209,6 +219,14 @@ function placeCommitted(
     return { ok: true, file: ctx.store.insertFile(record), overwrite: false };
   });
 }
+
+const metaChangeOnReplace = (folder: string, name: string): ApiError =>
+  new ApiError(
+    403,
+    'PERMISSION_DENIED',
+    `Replacing ${joinPath(folder, name)} with metadata or tags would change that existing file's, which needs the FILE_META_CHANGE permission.`,
+    'Grant FILE_META_CHANGE to the key, send the file without meta and tags, or upload without overwrite and obfuscate=KEEP_ORIGINAL_NAME (a new file with a suffixed name).',
+  );
 
 function resolveTags(ctx: ServerContext, labels: string[]): FileTags {
   if (labels.length === 0) return {};

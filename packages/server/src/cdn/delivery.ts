@@ -5,6 +5,7 @@ import { notFound } from '../errors.js';
 import { uuidParam } from '../api/params.js';
 import type { FileWithFolder } from '../store/rows.js';
 import { splitPath } from '../store/names.js';
+import { budgetClient } from './render-budget.js';
 import { negotiatesFormat, parseTransformParams } from './transform.js';
 
 interface Body {
@@ -135,7 +136,7 @@ async function deliver(call: Call, withTransforms: boolean): Promise<undefined> 
   if (!params) return sendBody(call, file, original);
   const accept = call.req.headers.accept;
   // Renders are budgeted per caller: the CDN is public, so the address is all there is to go by.
-  const client = call.ctx.network.clientAddress(call.req);
+  const client = budgetClient(call.ctx.network.clientAddress(call.req));
   const out = await call.ctx.transforms.get(file.blob_id, original.path, file.type, params, accept, client);
   const variant = createHash('sha1')
     .update(JSON.stringify(params))

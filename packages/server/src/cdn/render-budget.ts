@@ -1,3 +1,5 @@
+import ipaddr from 'ipaddr.js';
+
 /**
  * Per-client budgets of CDN render work, so one caller without a key cannot keep every render slot
  * busy. A budget is a token bucket of megapixels: `perMinute` refill continuously, and up to a
@@ -54,4 +56,16 @@ export class RenderBudget {
       if (this.refilled(client).tokens >= this.perMinute) this.buckets.delete(client);
     }
   }
+}
+
+/**
+ * Who a budget (and a turn in the render queue) belongs to: an IPv4 address, or an IPv6 /64. A /64
+ * is what one subscriber or host is given, so counting its 2^64 addresses apart would hand a caller
+ * a fresh budget per request.
+ */
+export function budgetClient(address: string): string {
+  if (!ipaddr.IPv6.isValid(address)) return address;
+  const parsed = ipaddr.IPv6.parse(address);
+  if (parsed.isIPv4MappedAddress()) return parsed.toIPv4Address().toString();
+  return `${ipaddr.IPv6.networkAddressFromCIDR(`${parsed.toString()}/64`).toString()}/64`;
 }

@@ -5,7 +5,7 @@ import { crc32 } from 'node:zlib';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { ApiError } from '../errors.js';
-import { parseTransformParams, TransformCache, type TransformParams } from './transform.js';
+import { parseTransformParams, plannedOutputSize, TransformCache, type TransformParams } from './transform.js';
 
 let root: string;
 let blocks: string; // 400×300 PNG: left half red, right half blue
@@ -312,6 +312,31 @@ describe('TransformCache rendering', () => {
   it('proxy returns the source untouched', async () => {
     const result = await newCache().get('k', blocks, 'image/png', { func: 'proxy', w: 10 });
     expect(result).toEqual({ path: blocks, type: 'image/png', size: statSync(blocks).size });
+  });
+});
+
+describe('plannedOutputSize', () => {
+  // The pixel cap and the render budget are both worked out from this estimate before rendering:
+  // a render that writes more than it says slips past both.
+  it('never says less than a render writes, for every func, org_if_sml, rotation and dpr', async () => {
+    const cache = new TransformCache({ dir: join(root, `cache-${dirCount++}`), maxBytes: 1e9, maxOutputPixels: 1e12 });
+    const under: string[] = [];
+    for (const [width, height] of [[10, 10], [10, 300], [200, 150]] as const) {
+      const source = join(root, `plan-${width}x${height}.png`);
+      writeFileSync(source, await sharp({ create: { width, height, channels: 3, background: '#369' } }).png().toBuffer());
+      const meta = await sharp(source).metadata();
+      for (const func of [undefined, 'crop', 'cover', 'fit', 'bound'])
+        for (const org of [undefined, '1'])
+          for (const [w, h] of [[100, undefined], [100, 50], [20, 500], [500, 500]])
+            for (const [r, dpr] of [[undefined, undefined], [45, 2]]) {
+              const query = { func, org_if_sml: org, w, h, r, dpr };
+              const planned = plannedOutputSize(meta, params(query));
+              const written = await sharp((await cache.get(source, source, 'image/png', params(query))).path).metadata();
+              if (written.width! * written.height! > planned.width * planned.height)
+                under.push(`${width}×${height} ${JSON.stringify(query)}: planned ${planned.width}×${planned.height}, wrote ${written.width}×${written.height}`);
+            }
+    }
+    expect(under).toEqual([]);
   });
 });
 

@@ -356,9 +356,11 @@ export function plannedOutputSize(meta: Metadata, params: TransformParams): { wi
     if (resize.withoutEnlargement) scale = Math.min(1, scale);
     return { width: Math.max(1, Math.round(width * scale)), height: Math.max(1, Math.round(height * scale)) };
   }
-  // cover and contain fill the box; without enlargement no side grows past the source's.
-  if (resize.withoutEnlargement) return { width: Math.min(boxWidth, width), height: Math.min(boxHeight, height) };
-  return { width: boxWidth, height: boxHeight };
+  // contain pads the image out to the whole box, even when withoutEnlargement keeps the image
+  // itself small (a 10×10 source at w=10000&h=2500&func=fit&org_if_sml=1 writes 10000×2500).
+  if (resize.fit === 'contain' || !resize.withoutEnlargement) return { width: boxWidth, height: boxHeight };
+  // cover without enlargement: no side grows past the source's.
+  return { width: Math.min(boxWidth, width), height: Math.min(boxHeight, height) };
 }
 
 interface RenderWork {

@@ -22,11 +22,12 @@ export interface ResumableUpload {
   product?: { ref: string | null; position: number | null };
   /** Where the bytes go once committed; chosen at creation so a commit interrupted by a crash can be recognised. */
   blobId: string;
-  /** The principal that created it (logs and the per-key cap on pending uploads). */
+  /** The principal that created it (logs; the owner of records from before uploads were bound). */
   createdBy: string;
   /**
-   * Who may see and continue it (HEAD, PATCH, DELETE): `key:{uuid}` for an API key,
-   * `template:{hash of the template id}` for SASS keys, which expire and are renewed mid-upload.
+   * Who may see and continue it (HEAD, PATCH, DELETE), and whose cap on pending uploads it counts
+   * against: `key:{uuid}` for an API key, `template:{hash of the template id}` for SASS keys, which
+   * expire and are renewed mid-upload.
    * Absent on records written before uploads were bound: then only `createdBy` may.
    */
   owner?: string;
@@ -97,7 +98,8 @@ export interface AppendResult {
  */
 /** What the store keeps in memory of each record: enough to count pending uploads and spare committing blobs. */
 interface IndexEntry {
-  createdBy: string;
+  /** Who the upload belongs to (`owner`, or `createdBy` on records from before uploads were bound). */
+  owner: string;
   expiresAt: number;
   /** Neither committed nor failed: it still takes bytes (or is being committed). */
   pending: boolean;
@@ -135,7 +137,7 @@ export class ResumableStore {
     this.untrack(upload.id);
     const pending = !upload.fileUuid && !upload.failure;
     const committingBlob = pending && upload.committing ? upload.blobId : undefined;
-    this.index.set(upload.id, { createdBy: upload.createdBy, expiresAt: upload.expiresAt, pending, committingBlob });
+    this.index.set(upload.id, { owner: upload.owner ?? upload.createdBy, expiresAt: upload.expiresAt, pending, committingBlob });
     if (committingBlob) this.committingBlobs.add(committingBlob);
   }
 
@@ -146,15 +148,15 @@ export class ResumableStore {
   }
 
   /**
-   * Uploads not yet committed nor failed and not expired at `now`, of `createdBy` when given: how
+   * Uploads not yet committed nor failed and not expired at `now`, of `owner` when given: how
    * many, and when the first of them expires (ms since the epoch; undefined when none).
    */
-  pending(now: number, createdBy?: string): { count: number; nextExpiry: number | undefined } {
+  pending(now: number, owner?: string): { count: number; nextExpiry: number | undefined } {
     let count = 0;
     let nextExpiry: number | undefined;
     for (const entry of this.index.values()) {
       if (!entry.pending || entry.expiresAt <= now) continue;
-      if (createdBy !== undefined && entry.createdBy !== createdBy) continue;
+      if (owner !== undefined && entry.owner !== owner) continue;
       count++;
       nextExpiry = Math.min(nextExpiry ?? entry.expiresAt, entry.expiresAt);
     }
