@@ -26,6 +26,7 @@ import {
   type Problem,
   type Trigger,
 } from '@sfx/connector';
+import { editDistance } from '@sfx/flows';
 import { ConnectionStore, writeAtomic } from './connections-store.js';
 import { CliError, EXIT_INTERRUPTED, UsageError } from './errors.js';
 import { parseJson, readJsonOption, applySets } from './input.js';
@@ -66,16 +67,6 @@ export function nearIds(id: string, known: readonly string[], max = 5): string[]
   return scored.slice(0, max).map((s) => s.candidate);
 }
 
-function editDistance(a: string, b: string): number {
-  let previous = Array.from({ length: b.length + 1 }, (_, i) => i);
-  for (let i = 1; i <= a.length; i += 1) {
-    const current = [i];
-    for (let j = 1; j <= b.length; j += 1)
-      current[j] = Math.min(previous[j]! + 1, current[j - 1]! + 1, previous[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
-    previous = current;
-  }
-  return previous[b.length]!;
-}
 
 function unknownId(what: 'action' | 'trigger', id: string): UsageError {
   const known = what === 'action' ? ACTIONS.map((a) => a.id) : TRIGGERS.map((t) => t.id);

@@ -12,7 +12,7 @@ export {
 } from './definition/load.js';
 export { compileTemplate, compileExpression, evaluateTemplate, ExpressionError, FLOW_VARIABLES, type Template, type Scope } from './expressions.js';
 export { ActionRegistry, type ResolvedAction } from './registry.js';
-export { nearest } from './suggest.js';
+export { nearest, editDistance } from './suggest.js';
 export {
   Engine,
   type EngineOptions,
