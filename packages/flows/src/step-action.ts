@@ -25,6 +25,11 @@ export interface StepAction<I = unknown> {
   items?: (ctx: StepContext, input: I, after?: string) => AsyncIterable<SourceItem>;
   run?: (ctx: StepContext, input: I) => Promise<unknown>;
   /**
+   * Given a stream in an input, `run` returns a stream (a lazy map or filter). Such a step is then a
+   * source itself: later steps loop over it or hand it on, and it is never journaled whole.
+   */
+  streamsThrough?: boolean;
+  /**
    * Finds out whether an attempt whose outcome is unknown (the process died mid-call) took
    * effect, and with what output, so it is not done twice (an upload: the DAM's sha1 lookup).
    * `undefined` means it did not, and the attempt is made again.

@@ -48,6 +48,7 @@ const map = defineStepAction({
   input: mapInput,
   kind: 'read',
   idempotent: true,
+  streamsThrough: true,
   run: async (_ctx, input) => {
     const expression = compile('transform.map', 'expression', input.expression);
     const result = eachItem(input.items, async (item, index) => (await evaluate('transform.map', 'expression', expression, item, { index })) ?? null);
@@ -69,6 +70,7 @@ const filter = defineStepAction({
   input: filterInput,
   kind: 'read',
   idempotent: true,
+  streamsThrough: true,
   run: async (_ctx, input) => {
     const expression = compile('transform.filter', 'expression', input.expression);
     const result = eachItem(input.items, async (item, index) =>

@@ -274,7 +274,15 @@ function compile(
     }
     const isLoop = step.forEach !== undefined;
     const action = 'problem' in resolved ? undefined : resolved.action;
-    const deferred = Boolean(action?.items) && !isLoop;
+    const streamInputs: Record<string, string> = {};
+    if (withT?.kind === 'object') {
+      for (const [key, t] of withT.entries) {
+        const only = onlyStepReference(t);
+        if (only && streaming.has(only)) streamInputs[key] = only;
+      }
+    }
+    // A source, or a map/filter over a stream: its items flow on lazily, it never runs on its own.
+    const deferred = (Boolean(action?.items) || (Boolean(action?.streamsThrough) && Object.keys(streamInputs).length > 0)) && !isLoop;
     if (action?.items && isLoop)
       at([...base, 'forEach'], `${step.uses} yields items itself: drop forEach here, and loop over it in a later step with forEach: "{% $steps.${step.id} %}".`);
     if (action && !action.items && !action.run) at([...base, 'uses'], `${step.uses} cannot run as a step.`);
@@ -326,13 +334,6 @@ function compile(
       if (only && streaming.has(only)) streamFrom = only;
       else if (forEachT.kind === 'literal' && !Array.isArray(forEachT.value))
         at([...base, 'forEach'], 'must be a list, or an expression giving one: forEach: "{% $steps.rows %}".');
-    }
-    const streamInputs: Record<string, string> = {};
-    if (withT?.kind === 'object') {
-      for (const [key, t] of withT.entries) {
-        const only = onlyStepReference(t);
-        if (only && streaming.has(only)) streamInputs[key] = only;
-      }
     }
     if (action && withT) checkInput(action, withT, streamInputs, [...base, 'with'], at);
 

@@ -524,7 +524,17 @@ class Execution {
       const input = await this.inputFor(source, this.scope);
       const action = source.resolved.action;
       const ctx = await this.contextFor(source, `${this.runId}:${stepId}:source`, this.aborting.signal);
-      yield* action.items!(ctx, input, after);
+      if (action.items) {
+        yield* action.items(ctx, input, after);
+        return;
+      }
+      // A map or filter over a stream: read from the start, and skip what was consumed before.
+      const skip = after === undefined ? 0 : Number(after) + 1;
+      let index = 0;
+      for await (const item of (await action.run!(ctx, input)) as AsyncIterable<unknown>) {
+        if (index >= skip) yield { item, cursor: String(index) };
+        index++;
+      }
       return;
     }
     let afterIndex = after === undefined ? -1 : Number(after);
