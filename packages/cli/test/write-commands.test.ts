@@ -255,6 +255,43 @@ describe('sfx upload', () => {
     expect(new Map(files.map((f) => [pathOf(f), f.hash?.sha1]))).toEqual(expected);
     for (const f of files) expect(labels(f)).toEqual(['crash']);
   });
+
+  it('a large file cut off by kill -9 is resumed where the server stopped, not sent again', async () => {
+    const big = randomBytes(80 * 1024 * 1024);
+    await writeFile(join(root, 'resume.bin'), big);
+    const args = ['upload', 'resume.bin', '/resume', '--resumable-above', '1', ...CONN];
+    const partial = join(server.data, 'resumable');
+    const held = async (): Promise<number> => {
+      let bytes = 0;
+      for (const name of await readdir(partial).catch(() => [])) bytes += (await stat(join(partial, name)).catch(() => undefined))?.size ?? 0;
+      return bytes;
+    };
+    // What earlier tests left there (a cut upload) does not count.
+    const before = await held();
+    const killed = await sfx(args, {
+      onStart: (child) => {
+        const poll = async (): Promise<void> => {
+          while (child.exitCode === null) {
+            if ((await held()) - before > 8 * 1024 * 1024) {
+              child.kill('SIGKILL');
+              return;
+            }
+            await new Promise((r) => setTimeout(r, 10));
+          }
+        };
+        void poll();
+      },
+    });
+    expect(killed.signal).toBe('SIGKILL');
+    expect(await filesIn('/resume')).toEqual([]);
+    const rerun = await sfx(args);
+    expect(rerun.code, rerun.stderr).toBe(0);
+    const [row] = rowsOf(rerun.stdout);
+    expect(row![1]).toBe('uploaded');
+    expect(row![3]).toMatch(/^resumed at \d/);
+    const files = await filesIn('/resume');
+    expect(files.map((f) => f.hash?.sha1)).toEqual([sha1(big)]);
+  });
 });
 
 describe('sfx download', () => {

@@ -200,10 +200,15 @@ async function uploadFile(
   const tags = job.tags.length > 0 ? job.tags : undefined;
   try {
     const resumable = source.size >= options.resumableBytes && client.files.connectorUrl !== undefined;
+    let resumedFrom = 0;
     const result = resumable
-      ? await client.files.uploadResumable(source.path, { folder, name, meta, tags, resume: options.store, signal: options.signal })
+      ? await client.files.uploadResumable(source.path, { folder, name, meta, tags, resume: options.store, signal: options.signal }).then((r) => {
+          resumedFrom = r.resumedFrom;
+          return r;
+        })
       : await client.files.upload(source.path, { folder, name, meta, tags, signal: options.signal });
-    if (!result.duplicate) return { file: source.shown, result: 'uploaded', uuid: result.file.uuid, path, reason: '', bytes: source.size };
+    const reason = resumedFrom > 0 ? `resumed at ${formatBytes(resumedFrom)}: an earlier run had sent the bytes before that` : '';
+    if (!result.duplicate) return { file: source.shown, result: 'uploaded', uuid: result.file.uuid, path, reason, bytes: source.size - resumedFrom };
     const applied = await applyToDuplicate(client, result.file, { name, meta: job.meta, tags: job.tags, signal: options.signal });
     return { file: source.shown, ...applied, path: assetPath(result.file, folder), bytes: 0 };
   } catch (error) {
