@@ -4,7 +4,7 @@
  * started here (duplicate policy `skip`, its default). Outcomes are checked on the server and on
  * disk, not only in what the command printed.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -428,6 +428,37 @@ describe('sfx mkdir, mv, rename, rm', () => {
   });
 });
 
+/** util-linux `script` gives the command a terminal, so the confirmation question can be answered. */
+const hasScript = spawnSync('script', ['--version']).status === 0;
+
+describe.skipIf(!hasScript)('sfx rm on a terminal', () => {
+  function onTerminal(command: string, answer: string): Promise<Run> {
+    return new Promise((done, fail) => {
+      const env: NodeJS.ProcessEnv = { ...process.env, SFX_CONFIG_DIR: config, SFX_TEST_KEY: ROOT_KEY };
+      delete env.SFX_CONNECTION;
+      const child = spawn('script', ['-qec', `${process.execPath} ${BIN} ${command}`, '/dev/null'], { env, cwd: root, stdio: ['pipe', 'pipe', 'pipe'] });
+      let stdout = '';
+      child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+      child.on('error', fail);
+      child.on('close', (code, signal) => done({ code, signal, stdout, stderr: '' }));
+      child.stdin.end(`${answer}\n`);
+    });
+  }
+
+  it('asks before deleting a folder: "n" deletes nothing (exit 1), "y" deletes it', async () => {
+    await writeTree(join(root, 'tty'), { 'a.txt': 'tty a', 'b.txt': 'tty b' });
+    expect((await sfx(['upload', 'tty', '/tty-target', ...CONN])).code).toBe(0);
+    const no = await onTerminal('rm -r /tty-target/tty --connection local', 'n');
+    expect(no.stdout).toContain('Delete the folder /tty-target/tty with everything in it? [y/N]');
+    expect(no.stdout).toContain('nothing was deleted');
+    expect(no.code).toBe(1);
+    expect(await filesIn('/tty-target')).toHaveLength(2);
+    const yes = await onTerminal('rm -r /tty-target/tty --connection local', 'y');
+    expect(yes.code, yes.stdout).toBe(0);
+    expect(await filesIn('/tty-target')).toEqual([]);
+  });
+});
+
 describe('sfx meta and sfx tag', () => {
   const asset = '/shop/photos/red/r1.txt';
 
@@ -475,11 +506,11 @@ describe('sfx meta and sfx tag', () => {
 
 describe('--help', () => {
   it('every write command has examples', async () => {
-    for (const command of [['upload'], ['download'], ['mv'], ['rename'], ['rm'], ['mkdir'], ['meta', 'set'], ['tag', 'rm']]) {
-      const help = await sfx([...command, '--help']);
+    const commands = [['upload'], ['download'], ['mv'], ['rename'], ['rm'], ['mkdir'], ['meta', 'get'], ['meta', 'set'], ['meta', 'unset'], ['tag', 'add'], ['tag', 'rm']];
+    const helps = await Promise.all(commands.map((command) => sfx([...command, '--help'])));
+    for (const [i, help] of helps.entries()) {
       expect(help.code).toBe(0);
-      expect(help.stdout, command.join(' ')).toContain('Examples:');
+      expect(help.stdout, commands[i]!.join(' ')).toContain('Examples:');
     }
-    expect((await stat(BIN)).isFile()).toBe(true);
   });
 });
