@@ -4,6 +4,10 @@ import { keyForExamples, rootKeyLine } from './banner.js';
 import { registerCatalogCommand } from './catalog.js';
 import { registerConnectionCommands } from './connections.js';
 import { registerLs } from './dam/ls.js';
+import { registerUpload } from './dam/upload.js';
+import { registerDownload } from './dam/download.js';
+import { registerManage } from './dam/manage.js';
+import { registerMetaTags } from './dam/meta-tags.js';
 import { registerFlowCommands } from './flows.js';
 import { registerRunCommands } from './run.js';
 import { registerServeCommand } from './serve.js';
@@ -139,6 +143,10 @@ export function buildProgram(): Command {
   registerFlowCommands(program);
   registerServeCommand(program);
   registerLs(program);
+  registerUpload(program);
+  registerDownload(program);
+  registerManage(program);
+  registerMetaTags(program);
   return program;
 }
 

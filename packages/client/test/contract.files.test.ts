@@ -142,6 +142,20 @@ describe('files: uploads', () => {
     expect(again.files[0]!.uuid).toBe(listed.find((f) => f.meta?.n === '0')?.uuid);
   });
 
+  it('reports a batch in which no URL was imported item by item (duplicates and fetch failures) instead of throwing', async () => {
+    const urls = [`${originUrl}/ok/again-one.txt`, `${originUrl}/ok/again-two.txt`];
+    const first = await client.files.importUrls(urls, { folder: '/imports-again' });
+    expect(first.files).toHaveLength(2);
+    const again = await client.files.importUrls(urls, { folder: '/imports-again' });
+    expect(again.errors).toEqual([]);
+    expect(new Set(again.duplicates)).toEqual(new Set(first.files.map((f) => f.uuid)));
+    expect(again.files.map((f) => f.uuid).sort()).toEqual(first.files.map((f) => f.uuid).sort());
+    const missing = [`${originUrl}/missing-a.txt`, `${originUrl}/missing-b.txt`];
+    const failed = await client.files.importUrls(missing, { folder: '/imports-again' });
+    expect(failed.files).toEqual([]);
+    expect(failed.errors.map((e) => e.source)).toEqual(missing);
+  });
+
   it('refuses an upload over the size limit with a PayloadTooLargeError', async () => {
     await expect(
       client.files.upload(Buffer.alloc(3 * 1024 * 1024), { name: 'huge.bin', folder: '/limits' }),

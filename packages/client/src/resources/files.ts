@@ -5,7 +5,7 @@ import { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import mime from 'mime-types';
 import pLimit from 'p-limit';
-import { ConfigurationError, FilerobotError } from '../core/errors.js';
+import { APIError, ConfigurationError, FilerobotError } from '../core/errors.js';
 import type { Recovery } from '../core/http.js';
 import { PagePromise, type PagingOptions } from '../core/pagination.js';
 import type {
@@ -174,6 +174,19 @@ type UploadReply = {
   existing_file_uuid?: string;
   status: string;
 };
+
+type ImportReply = UploadReply & { errors?: Array<Record<string, string>> };
+
+/**
+ * A batch in which no URL was imported is refused as a whole (`UPLOAD_FAILED`), with the reason of
+ * each URL in `errors` (duplicates among them): those are per-item outcomes, not a failed call.
+ */
+function perItemFailures(error: unknown): ImportReply {
+  const body = error instanceof APIError ? (error.body as { code?: unknown; errors?: unknown } | undefined) : undefined;
+  if (body?.code === 'UPLOAD_FAILED' && Array.isArray(body.errors) && body.errors.length > 0)
+    return { status: 'success', files: [], errors: body.errors as Array<Record<string, string>> };
+  throw error;
+}
 
 /** Files (assets): list and search, details, uploads, rename, move, delete, download. */
 export class Files extends Resource {
@@ -396,16 +409,18 @@ export class Files extends Resource {
     for (let start = 0; start < all.length; start += URLS_PER_REQUEST) {
       const batch = all.slice(start, start + URLS_PER_REQUEST);
       const startedAt = Date.now();
-      const reply = await this.core.json<UploadReply & { errors?: Array<Record<string, string>> }>({
-        method: 'POST',
-        path: '/files',
-        query: { folder: options.folder ?? '/' },
-        json: { files_urls: batch },
-        recover: () => this.recoverImport(options.folder ?? '/', batch, startedAt, options),
-        acceptErrorCodes: [DUPLICATE],
-        signal: options.signal,
-        timeoutMs: options.timeoutMs,
-      });
+      const reply = await this.core
+        .json<ImportReply>({
+          method: 'POST',
+          path: '/files',
+          query: { folder: options.folder ?? '/' },
+          json: { files_urls: batch },
+          recover: () => this.recoverImport(options.folder ?? '/', batch, startedAt, options),
+          acceptErrorCodes: [DUPLICATE],
+          signal: options.signal,
+          timeoutMs: options.timeoutMs,
+        })
+        .catch((error: unknown) => perItemFailures(error));
       if (reply.status === 'error') {
         result.files.push(await this.get(String(reply.existing_file_uuid), options));
         result.duplicates.push(String(reply.existing_file_uuid));
