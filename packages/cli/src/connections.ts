@@ -222,10 +222,12 @@ function testReport(conn: Connection, result: ConnectionTestResult): string[] {
     const can = EVERYDAY.filter(([, p]) => granted.includes(p)).map(([what, p]) => `${what} (${p})`);
     const cannot = EVERYDAY.filter(([, p]) => !granted.includes(p)).map(([what, p]) => `${what} (${p})`);
     const others = (result.missingPermissions ?? []).filter((p) => !EVERYDAY.some(([, e]) => e === p)).length;
-    lines.push(
-      `  The ${who} has ${granted.length} of ${PERMISSIONS.length} permissions.`,
-      `  can:    ${can.length ? can.join(', ') : 'none of the everyday work'}`,
-    );
+    if (cannot.length === 0 && others === 0) lines.push(`  The ${who} has all ${PERMISSIONS.length} permissions.`);
+    else
+      lines.push(
+        `  The ${who} has ${granted.length} of ${PERMISSIONS.length} permissions.`,
+        `  can:    ${can.length ? can.join(', ') : 'none of the everyday work'}`,
+      );
     if (cannot.length || others)
       lines.push(
         `  cannot: ${[...cannot, ...(others ? [`${others} other permission${others === 1 ? '' : 's'} (--json lists them)`] : [])].join(', ')}`,

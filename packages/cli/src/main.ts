@@ -3,7 +3,14 @@ import type { RunningServer, ServerOptions } from '@sfx/server';
 import { keyForExamples, rootKeyLine } from './banner.js';
 import { registerCatalogCommand } from './catalog.js';
 import { registerConnectionCommands } from './connections.js';
+import { registerCompletion } from './completion.js';
+import { registerFind } from './dam/find.js';
+import { registerInfo } from './dam/info.js';
+import { registerKey } from './dam/key.js';
 import { registerLs } from './dam/ls.js';
+import { registerOpen } from './dam/open.js';
+import { registerUrl } from './dam/url.js';
+import { CLI_VERSION } from './version.js';
 import { registerFlowCommands } from './flows.js';
 import { registerRunCommands } from './run.js';
 
@@ -62,7 +69,9 @@ function collect(value: string, previous: string[]): string[] {
 }
 
 export function buildProgram(): Command {
-  const program = new Command('sfx').description('The Scaleflex (Filerobot) connector: local server, DAM operations and flows.');
+  const program = new Command('sfx')
+    .description('The Scaleflex (Filerobot) connector: local server, DAM operations and flows.')
+    .version(CLI_VERSION, '-V, --version', 'print the sfx version');
   program
     .command('server')
     .description('Start the local Filerobot-compatible server')
@@ -137,6 +146,12 @@ export function buildProgram(): Command {
   registerRunCommands(program);
   registerFlowCommands(program);
   registerLs(program);
+  registerFind(program);
+  registerInfo(program);
+  registerUrl(program);
+  registerKey(program);
+  registerOpen(program);
+  registerCompletion(program);
   return program;
 }
 
