@@ -116,6 +116,48 @@ export class ConnectionStore {
    * written when the connection is not valid. An existing name is refused unless `replace`.
    */
   async add(input: NewConnection, options: { replace?: boolean } = {}): Promise<Connection> {
+    const { conn, values } = this.prepareConnection(input);
+    return this.locked(async () => {
+      const current = await this.readConnections();
+      const index = current.connections.findIndex((c) => c.name === conn.name);
+      if (index >= 0 && !options.replace)
+        throw new ConnectionStoreError(
+          `A connection named "${conn.name}" already exists: choose another name, add --force to replace it, or remove it first (sfx connection remove ${conn.name}).`,
+        );
+      const old = index >= 0 ? current.connections[index] : undefined;
+      const next = [...current.connections];
+      if (old) next[index] = conn;
+      else next.push(conn);
+      // Secrets first and stale secrets last: a crash between two writes leaves an unused secret,
+      // never a connection referring to a secret that is not there.
+      if (Object.keys(values).length > 0) {
+        const secrets = await this.readSecrets();
+        for (const field of SECRET_FIELDS)
+          if (values[field] !== undefined) secrets[secretName(conn.name, field)] = values[field]!;
+        await this.writeSecrets(secrets);
+      }
+      await this.writeConnections(next);
+      const stale = old ? storedSecretNames(old).filter((n) => !storedSecretNames(conn).includes(n)) : [];
+      if (stale.length > 0) {
+        const secrets = await this.readSecrets();
+        for (const name of stale) delete secrets[name];
+        await this.writeSecrets(secrets);
+      }
+      return conn;
+    });
+  }
+
+  /**
+   * The connection `add` would store, checked, and a lookup of its `secret:NAME` references for
+   * `testConnection`, so a connection can be tried before it is saved. Writes nothing.
+   */
+  candidate(input: NewConnection): { conn: Connection; secrets: (name: string) => string | undefined } {
+    const { conn, values } = this.prepareConnection(input);
+    const byName = new Map(SECRET_FIELDS.map((field) => [secretName(conn.name, field), values[field]] as const));
+    return { conn, secrets: (name) => byName.get(name) };
+  }
+
+  private prepareConnection(input: NewConnection): { conn: Connection; values: Partial<Record<SecretField, string>> } {
     if (!NAME.test(input.name))
       throw new InvalidConnectionError([
         {
@@ -155,34 +197,7 @@ export class ConnectionStore {
       ...refs,
       ...(input.apiVersion !== undefined ? { apiVersion: input.apiVersion } : {}),
     });
-    return this.locked(async () => {
-      const current = await this.readConnections();
-      const index = current.connections.findIndex((c) => c.name === conn.name);
-      if (index >= 0 && !options.replace)
-        throw new ConnectionStoreError(
-          `A connection named "${conn.name}" already exists: choose another name, add --force to replace it, or remove it first (sfx connection remove ${conn.name}).`,
-        );
-      const old = index >= 0 ? current.connections[index] : undefined;
-      const next = [...current.connections];
-      if (old) next[index] = conn;
-      else next.push(conn);
-      // Secrets first and stale secrets last: a crash between two writes leaves an unused secret,
-      // never a connection referring to a secret that is not there.
-      if (Object.keys(values).length > 0) {
-        const secrets = await this.readSecrets();
-        for (const field of SECRET_FIELDS)
-          if (values[field] !== undefined) secrets[secretName(conn.name, field)] = values[field]!;
-        await this.writeSecrets(secrets);
-      }
-      await this.writeConnections(next);
-      const stale = old ? storedSecretNames(old).filter((n) => !storedSecretNames(conn).includes(n)) : [];
-      if (stale.length > 0) {
-        const secrets = await this.readSecrets();
-        for (const name of stale) delete secrets[name];
-        await this.writeSecrets(secrets);
-      }
-      return conn;
-    });
+    return { conn, values };
   }
 
   /** Removes the connection and the secrets it stored; false when there was none. */

@@ -2,8 +2,11 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import {
   describeConnection,
   InvalidConnectionError,
+  PERMISSIONS,
   testConnection,
   type Connection,
+  type ConnectionTestResult,
+  type Permission,
   type Problem,
 } from '@sfx/connector';
 import {
@@ -13,6 +16,7 @@ import {
   type NewConnection,
   type SecretInput,
 } from './connections-store.js';
+import { CliError } from './errors.js';
 import { keyValues, table } from './table.js';
 
 /** The command-line flag for each connection field, so errors name what the user typed. */
@@ -104,6 +108,8 @@ interface AddFlags {
   templateStdin?: boolean;
   apiVersion?: 'v4' | 'v5';
   force?: boolean;
+  /** False with --no-verify. */
+  verify?: boolean;
 }
 
 /** An `env:NAME` flag value; anything else is refused without repeating it (it may be a secret). */
@@ -144,7 +150,9 @@ async function addConnection(name: string, flags: AddFlags): Promise<void> {
     input.securityTemplate = { value: await readSecretFromStdin('security template id', '--template-stdin') };
   const store = openStore();
   let conn: Connection;
+  let verified: ConnectionTestResult | undefined;
   try {
+    if (flags.verify !== false) verified = await verifyBeforeSaving(store, input, flags.force === true);
     conn = await store.add(input, { replace: flags.force === true });
   } catch (error) {
     if (error instanceof InvalidConnectionError)
@@ -160,8 +168,73 @@ async function addConnection(name: string, flags: AddFlags): Promise<void> {
     lines.push(
       `The ${field === 'apiKey' ? 'API key' : 'security template id'} is stored in ${store.secretsFile} (mode 0600).`,
     );
-  lines.push(`Check it with: sfx connection test ${conn.name}`);
+  if (verified) lines.push(...testReport(conn, verified));
+  else lines.push(`Not checked (--no-verify). Check it with: sfx connection test ${conn.name}`);
   print(lines.join('\n'));
+}
+
+/**
+ * Tries the connection before it is stored, so a mistyped key or URL is found now, not in the
+ * middle of a flow. Returns the passing result; throws the reason when it fails. A name already
+ * taken (without --force) or a bad field is left to `store.add`, which words those errors.
+ */
+async function verifyBeforeSaving(
+  store: ConnectionStore,
+  input: NewConnection,
+  replace: boolean,
+): Promise<ConnectionTestResult | undefined> {
+  if (!replace && (await store.list()).some((c) => c.name === input.name)) return undefined;
+  let candidate: ReturnType<ConnectionStore['candidate']>;
+  try {
+    candidate = store.candidate(input);
+  } catch {
+    return undefined;
+  }
+  const result = await testConnection(candidate.conn, { secrets: candidate.secrets });
+  if (!result.ok)
+    throw new CliError(
+      `connection "${input.name}" was not saved: it failed the test (${result.code ?? 'unknown'}): ${result.reason ?? 'no reason given.'}\n` +
+        'Fix it and add it again, or save it unchecked with --no-verify.',
+    );
+  return result;
+}
+
+/** Everyday work and the permission each needs, to say what a key can and cannot do. */
+const EVERYDAY: ReadonlyArray<readonly [string, Permission]> = [
+  ['list and search assets', 'OBJECTS_LIST'],
+  ['read asset details', 'OBJECTS_FETCH'],
+  ['upload', 'FILE_UPLOAD'],
+  ['change metadata', 'FILE_META_CHANGE'],
+  ['rename', 'FILE_RENAME'],
+  ['move', 'FILE_MOVE'],
+  ['delete', 'FILE_DELETE'],
+  ['create folders', 'DIR_CREATE'],
+];
+
+/** The passing test in words: where it reached, and what the key can and cannot do. */
+function testReport(conn: Connection, result: ConnectionTestResult): string[] {
+  const lines = [
+    `ok: connection "${conn.name}" works: project "${result.project?.token}" at ${result.project?.apiBase} (API ${result.project?.apiVersion}).`,
+  ];
+  const granted = result.grantedPermissions;
+  if (granted) {
+    const who = conn.authentication === 'sass' ? 'SASS key' : 'key';
+    const can = EVERYDAY.filter(([, p]) => granted.includes(p)).map(([what, p]) => `${what} (${p})`);
+    const cannot = EVERYDAY.filter(([, p]) => !granted.includes(p)).map(([what, p]) => `${what} (${p})`);
+    const others = (result.missingPermissions ?? []).filter((p) => !EVERYDAY.some(([, e]) => e === p)).length;
+    if (cannot.length === 0 && others === 0) lines.push(`  The ${who} has all ${PERMISSIONS.length} permissions.`);
+    else
+      lines.push(
+        `  The ${who} has ${granted.length} of ${PERMISSIONS.length} permissions.`,
+        `  can:    ${can.length ? can.join(', ') : 'none of the everyday work'}`,
+      );
+    if (cannot.length || others)
+      lines.push(
+        `  cannot: ${[...cannot, ...(others ? [`${others} other permission${others === 1 ? '' : 's'} (--json lists them)`] : [])].join(', ')}`,
+      );
+  }
+  if (result.limitations) lines.push(`  ${result.limitations}`);
+  return lines;
 }
 
 /** A stored connection as it may be shown: no secret, only where it comes from. */
@@ -231,14 +304,8 @@ async function testStoredConnection(name: string, flags: { json?: boolean }): Pr
   const secrets = await store.secretsFor(conn);
   const result = await testConnection(conn, secrets ? { secrets } : {});
   if (flags.json) print(JSON.stringify({ name: conn.name, ...result }, null, 2));
-  else if (result.ok) {
-    const grants = result.grantedPermissions
-      ? `; the ${conn.authentication === 'sass' ? 'SASS key' : 'key'} has ${result.grantedPermissions.length} permissions`
-      : '';
-    print(
-      `ok: connection "${conn.name}" works: project "${result.project?.token}" at ${result.project?.apiBase} (API ${result.project?.apiVersion})${grants}.`,
-    );
-  } else {
+  else if (result.ok) print(testReport(conn, result).join('\n'));
+  else {
     process.stderr.write(
       `sfx: connection "${conn.name}" failed the test (${result.code ?? 'unknown'}): ${result.reason ?? 'no reason given.'}\n`,
     );
@@ -295,6 +362,18 @@ export function registerConnectionCommands(program: Command): void {
       ]),
     )
     .option('--force', 'replace a connection of the same name')
+    .option('--no-verify', 'save it without trying it first (by default it is tested, and not saved when the test fails)')
+    .addHelpText(
+      'after',
+      `
+Examples:
+  sfx connection add acme --endpoint https://api.filerobot.com/acme --api-key env:FILEROBOT_KEY
+  printf %s "$KEY" | sfx connection add local --endpoint http://127.0.0.1:7010/demo --api-key-stdin
+  sfx connection add widget --endpoint https://api.filerobot.com/acme --template env:FILEROBOT_TEMPLATE
+  sfx connection add later --endpoint https://api.filerobot.com/acme --api-key env:KEY --no-verify
+
+A key that may not list assets (upload-only) passes the test; sfx says what it can and cannot do.`,
+    )
     .action(addConnection);
   connection
     .command('list')

@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Filerobot } from '@sfx/client';
 import { manifest, type CatalogJson } from '@sfx/connector';
 import { startServer, type RunningServer } from '@sfx/server';
 
@@ -145,10 +146,11 @@ describe('sfx connection', () => {
     });
     expect(byStdin.code, byStdin.stderr).toBe(0);
     const wrong = await sfx(
-      ['connection', 'add', 'wrong', '--endpoint', `${endpoint}/v4`, '--api-key-stdin'],
+      ['connection', 'add', 'wrong', '--endpoint', `${endpoint}/v4`, '--api-key-stdin', '--no-verify'],
       { config, stdin: WRONG_KEY },
     );
     expect(wrong.code, wrong.stderr).toBe(0);
+    expect(wrong.stdout).toContain('Not checked (--no-verify)');
 
     // Bad input names the flag and the fix.
     const badUrl = await sfx(
@@ -245,6 +247,34 @@ describe('sfx connection', () => {
       for (const output of transcript) expect(output).not.toContain(key);
     }
     expect((await readdir(config)).sort()).toEqual(['connections.json', 'secrets.json']);
+  });
+
+  it('add tries the key first: a bad one is not saved, an upload-only one is, with what it can and cannot do', async () => {
+    const config = join(root, 'verify');
+    const endpoint = `${server.url}/${server.token}`;
+    const admin = new Filerobot({ endpoint, apiKey: GOOD_KEY });
+    const uploader = await admin.access.keys.create({ description: 'uploads only', permissions: ['FILE_UPLOAD'] });
+    await admin.close();
+
+    const refused = await sfx(['connection', 'add', 'bad', '--endpoint', endpoint, '--api-key-stdin'], { config, stdin: WRONG_KEY });
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toMatch(/connection "bad" was not saved: it failed the test \(unauthorized\).*\n.*--no-verify/);
+    const unset = await sfx(['connection', 'add', 'unset', '--endpoint', endpoint, '--api-key', 'env:SFX_TEST_KEY'], { config });
+    expect(unset.code).toBe(1);
+    expect(unset.stderr).toMatch(/was not saved: .*\(invalid_connection\)[\s\S]*SFX_TEST_KEY, which is not set/);
+    expect((await sfx(['connection', 'list', '--json'], { config })).stdout.trim()).toBe('[]');
+
+    const upload = await sfx(['connection', 'add', 'drop', '--endpoint', endpoint, '--api-key-stdin'], { config, stdin: uploader.secret! });
+    expect(upload.code, upload.stderr).toBe(0);
+    expect(upload.stdout).toContain('Saved connection "drop"');
+    expect(upload.stdout).toMatch(/ok: connection "drop" works: project "demo"/);
+    expect(upload.stdout).toMatch(/can: +upload \(FILE_UPLOAD\)\n/);
+    expect(upload.stdout).toMatch(/cannot: list and search assets \(OBJECTS_LIST\), read asset details \(OBJECTS_FETCH\)/);
+    expect(upload.stdout).toContain('lacks OBJECTS_LIST');
+    const tested = await sfx(['connection', 'test', 'drop', '--json'], { config });
+    expect(tested.code, tested.stderr).toBe(0);
+    expect(JSON.parse(tested.stdout)).toMatchObject({ ok: true, grantedPermissions: ['FILE_UPLOAD'] });
+    for (const output of transcript) expect(output).not.toContain(uploader.secret!);
   });
 
   it('refuses a secrets file others may read, and says to chmod 600 it', async () => {

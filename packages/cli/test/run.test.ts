@@ -99,7 +99,7 @@ beforeAll(async () => {
   for (const [name, stdin] of [['local', ROOT_KEY]] as const)
     expect((await sfx(['connection', 'add', name, '--endpoint', endpoint, '--api-key-stdin'], { config: twoConfigs, stdin })).code).toBe(0);
   expect(
-    (await sfx(['connection', 'add', 'readonly', '--endpoint', endpoint, '--api-key', 'env:SFX_RO_KEY'], { config: twoConfigs }))
+    (await sfx(['connection', 'add', 'readonly', '--endpoint', endpoint, '--api-key', 'env:SFX_RO_KEY', '--no-verify'], { config: twoConfigs }))
       .code,
   ).toBe(0);
 });

@@ -14,7 +14,7 @@ import {
 } from '@sfx/client';
 import { z } from 'zod';
 import { InvalidConnectionError, problemsOf, type Problem } from './errors.js';
-import { isPermission, type Permission } from './permissions.js';
+import { isPermission, PERMISSIONS, type Permission } from './permissions.js';
 import { CONNECTOR_ID, CONNECTOR_VERSION } from './version.js';
 
 const SEMVER = /^(\d+)\.(\d+)\.(\d+)(?:-[0-9A-Za-z.-]+)?(?:\+[0-9A-Za-z.-]+)?$/;
@@ -276,6 +276,13 @@ export interface ConnectionTestResult {
   project?: { token: string; apiBase: string; apiVersion: 'v4' | 'v5' };
   /** What the key may do; absent when the server cannot tell (the real API has no such call). */
   grantedPermissions?: Permission[];
+  /** What it may not do, when `grantedPermissions` is known. */
+  missingPermissions?: Permission[];
+  /**
+   * Set when the connection works but the key cannot list assets (an upload-only key, say): what
+   * that rules out, for people. Such a key is valid, so the test passes.
+   */
+  limitations?: string;
 }
 
 export interface TestOptions extends OpenOptions {
@@ -285,7 +292,9 @@ export interface TestOptions extends OpenOptions {
 /**
  * Makes one cheap call (`GET /files?limit=1&folder=/`, which needs only OBJECTS_LIST; for "sass"
  * the template is exchanged first) and says whether the connection works, and if not, why, in
- * terms of what to change. Never throws and never reveals a secret.
+ * terms of what to change. A valid key that may not list (upload-only) passes, with `limitations`.
+ * Where the server tells (`GET /v5/access/key`), the key's permissions come too. Never throws and
+ * never reveals a secret.
  */
 export async function testConnection(input: unknown, options: TestOptions = {}): Promise<ConnectionTestResult> {
   let client: Filerobot;
@@ -319,15 +328,27 @@ export async function testConnection(input: unknown, options: TestOptions = {}):
     }
     const reachedKey = failure === undefined || failure.code === 'permission_denied' || failure.code === 'access_refused';
     const grantedPermissions = reachedKey ? await readGrants(client, options.signal) : undefined;
-    return {
-      ok: failure === undefined,
-      ...failure,
-      project,
-      ...(grantedPermissions ? { grantedPermissions } : {}),
-    };
+    const grants = grantedPermissions
+      ? { grantedPermissions, missingPermissions: PERMISSIONS.filter((p) => !grantedPermissions.includes(p)) }
+      : {};
+    // The API checks the key before its permissions: a refusal for a missing permission proves the
+    // key itself is good, so a key made for one job (uploads only) passes, with what it cannot do.
+    if (failure?.code === 'permission_denied')
+      return { ok: true, project, ...grants, limitations: cannotList(conn, grantedPermissions) };
+    return { ok: failure === undefined, ...failure, project, ...grants };
   } finally {
     await client.close();
   }
+}
+
+function cannotList(conn: Connection, granted: Permission[] | undefined): string {
+  const who = conn.authentication === 'sass' ? 'security template' : 'API key';
+  const rest = granted
+    ? granted.length > 0
+      ? ` It may: ${granted.join(', ')}.`
+      : ' It has no permission at all.'
+    : ' The API does not say what else it may do.';
+  return `The ${who} is valid but lacks OBJECTS_LIST: it cannot list or search assets, so actions and flows that read folders fail with it.${rest}`;
 }
 
 /** The key's own permissions, from the sfx extension `GET /v5/access/key`; undefined where it is not served. */

@@ -54,7 +54,9 @@ describe('testConnection', () => {
     const result = await testConnection(apikey(key.secret!));
     expect(result).toMatchObject({ ok: true, project: { token: server.token, apiVersion: 'v5' } });
     expect(result.grantedPermissions?.sort()).toEqual(['OBJECTS_FETCH', 'OBJECTS_LIST']);
+    expect(result.missingPermissions).toHaveLength(PERMISSIONS.length - 2);
     expect(result.reason).toBeUndefined();
+    expect(result.limitations).toBeUndefined();
   });
 
   it('reads the key from an env: reference, and names a missing variable', async () => {
@@ -80,11 +82,21 @@ describe('testConnection', () => {
     expect(result.reason).not.toContain(key.secret!);
   });
 
-  it('says the key lacks OBJECTS_LIST, and still reports what it may do', async () => {
+  it('passes an upload-only key, saying what it may and may not do', async () => {
     const key = await admin.access.keys.create({ description: 'uploader', permissions: ['FILE_UPLOAD'] });
     const result = await testConnection(apikey(key.secret!));
-    expect(result).toMatchObject({ ok: false, code: 'permission_denied', grantedPermissions: ['FILE_UPLOAD'] });
-    expect(result.reason).toContain('OBJECTS_LIST');
+    expect(result).toMatchObject({ ok: true, grantedPermissions: ['FILE_UPLOAD'], project: { token: server.token } });
+    expect(result.code).toBeUndefined();
+    expect(result.missingPermissions).toContain('OBJECTS_LIST');
+    expect(result.missingPermissions).not.toContain('FILE_UPLOAD');
+    expect(result.limitations).toMatch(/lacks OBJECTS_LIST: it cannot list or search assets.*It may: FILE_UPLOAD\./);
+  });
+
+  it('passes a security template that may only upload', async () => {
+    const template = await admin.access.templates.create({ name: 'drop box', permissions: ['FILE_UPLOAD'] });
+    const result = await testConnection({ name: 'drop', connector, endpointUrl, authentication: 'sass', securityTemplate: template.id });
+    expect(result).toMatchObject({ ok: true, grantedPermissions: ['FILE_UPLOAD'] });
+    expect(result.limitations).toContain('security template is valid but lacks OBJECTS_LIST');
   });
 
   it('says the project token is unknown', async () => {
