@@ -4,6 +4,7 @@ import { keyForExamples, rootKeyLine } from './banner.js';
 import { registerCatalogCommand } from './catalog.js';
 import { registerConnectionCommands } from './connections.js';
 import { registerLs } from './dam/ls.js';
+import { registerSync } from './dam/sync.js';
 import { registerFlowCommands } from './flows.js';
 import { registerRunCommands } from './run.js';
 
@@ -137,6 +138,7 @@ export function buildProgram(): Command {
   registerRunCommands(program);
   registerFlowCommands(program);
   registerLs(program);
+  registerSync(program);
   return program;
 }
 

@@ -30,3 +30,25 @@ export type { RunStore, RunRecord, StepRecord, ItemRecord, RunStatus, StepStatus
 export { InProcessDispatcher, inProcess, idempotencyKey, type Dispatcher, type DispatcherFactory, type ItemJob, type ItemHandler } from './engine/dispatcher.js';
 export { ERROR_KINDS, kindOf, errorRecord, StepTimeoutError, StepInputError, OutcomeUnknownError } from './engine/failures.js';
 export { defaultRegistry } from './default-registry.js';
+export {
+  sync,
+  planSync,
+  executePlan,
+  emptyReport,
+  SyncPlan,
+  Sha1Cache,
+  SyncError,
+  defaultSha1CachePath,
+  detectSource,
+  normalizeSyncFolder,
+  MAX_LISTED,
+  type SyncOptions,
+  type SyncReport,
+  type PlanOptions,
+  type PlanRow,
+  type PlanAction,
+  type PlanCounts,
+  type RowResult,
+  type SourceKind,
+  type SourceEntry,
+} from './sync/index.js';
