@@ -296,6 +296,23 @@ describe('sfx sync from a URL list', () => {
   });
 });
 
+describe('sfx sync interrupted', () => {
+  it('Ctrl-C stops it with exit 130 and says how to go on; the re-run completes it', async () => {
+    const src = join(root, 'interrupted');
+    const local = await makeTree(src, 30, 'i');
+    const { child, done } = start(['sync', src, '/interrupted', '--tps', '5']);
+    while ((await client.files.stats({ folder: '/interrupted', recursive: true })).total_files_count === 0 && child.exitCode === null)
+      await new Promise((r) => setTimeout(r, 50));
+    child.kill('SIGINT');
+    const stopped = await done;
+    expect(stopped.code, stopped.stderr).toBe(130);
+    expect(stopped.stderr).toMatch(/run the same command again to go on/);
+    const { run } = await syncJson([src, '/interrupted']);
+    expect(run.code, run.stderr).toBe(0);
+    expectMirror(await remote('/interrupted'), '/interrupted', local);
+  });
+});
+
 describe('sfx sync after kill -9', () => {
   it('re-running finishes the job: every file once, with the right sha1, nothing duplicated', async () => {
     const src = join(root, 'bulk');

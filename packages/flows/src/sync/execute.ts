@@ -94,7 +94,10 @@ export async function executePlan(client: Filerobot, plan: SyncPlan, options: Ex
       options.onResult?.(result);
     }
   };
-  await Promise.all(Array.from({ length: concurrency }, worker));
+  // Settled, not raced: after an abort no worker is still writing when the caller closes the plan.
+  const outcomes = await Promise.allSettled(Array.from({ length: concurrency }, worker));
+  const failure = outcomes.find((o): o is PromiseRejectedResult => o.status === 'rejected');
+  if (failure) throw failure.reason;
   report.cache = { ...options.cache.stats };
   report.durationMs = Date.now() - startedAt;
   return report;
