@@ -13,6 +13,7 @@ import { registerDownload } from './dam/download.js';
 import { registerManage } from './dam/manage.js';
 import { registerMetaTags } from './dam/meta-tags.js';
 import { registerOpen } from './dam/open.js';
+import { registerSync } from './dam/sync.js';
 import { registerUrl } from './dam/url.js';
 import { CLI_VERSION } from './version.js';
 import { registerFlowCommands } from './flows.js';
@@ -169,6 +170,7 @@ Each command's --help has its own examples; docs/cli.md has them all.`,
   registerInfo(program);
   registerUpload(program);
   registerDownload(program);
+  registerSync(program);
   registerManage(program);
   registerMetaTags(program);
   registerUrl(program);

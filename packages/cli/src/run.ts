@@ -22,6 +22,7 @@ import {
   type CatalogAction,
   type CatalogTrigger,
   type Connection,
+  type OpenOptions,
   type PollState,
   type Problem,
   type Trigger,
@@ -118,12 +119,13 @@ export async function chooseConnection(store: ConnectionStore, name: string | un
   );
 }
 
-export async function openStored(name: string | undefined): Promise<{ conn: Connection; client: Client }> {
+/** `client`: options to add (a request rate, a concurrency) to what the connection says. */
+export async function openStored(name: string | undefined, client?: OpenOptions['client']): Promise<{ conn: Connection; client: Client }> {
   const store = new ConnectionStore();
   const conn = await chooseConnection(store, name);
   const secrets = await store.secretsFor(conn);
   try {
-    return { conn, client: openConnection(conn, secrets ? { secrets } : {}) };
+    return { conn, client: openConnection(conn, { ...(secrets && { secrets }), ...(client && { client }) }) };
   } catch (error) {
     if (error instanceof InvalidConnectionError)
       throw new CliError(

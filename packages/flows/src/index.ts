@@ -34,3 +34,25 @@ export type { RunTrigger } from './engine/run-store.js';
 export * from './triggers/index.js';
 export { FlowService, type FlowServiceOptions, type LoadedFlow } from './service.js';
 export { renderBuiltinsMarkdown, withBuiltinsSection, FLOWS_DOC_PATH, BUILTINS_BEGIN, BUILTINS_END } from './docs.js';
+export {
+  sync,
+  planSync,
+  executePlan,
+  emptyReport,
+  SyncPlan,
+  Sha1Cache,
+  SyncError,
+  defaultSha1CachePath,
+  detectSource,
+  normalizeSyncFolder,
+  MAX_LISTED,
+  type SyncOptions,
+  type SyncReport,
+  type PlanOptions,
+  type PlanRow,
+  type PlanAction,
+  type PlanCounts,
+  type RowResult,
+  type SourceKind,
+  type SourceEntry,
+} from './sync/index.js';

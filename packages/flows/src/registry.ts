@@ -10,6 +10,7 @@ import { ACTIONS, TRIGGERS, type Action } from '@sfx/connector';
 import { z } from 'zod';
 import { defineStepAction, type BuiltinConnector, type StepAction, type StepContext } from './step-action.js';
 import { nearest } from './suggest.js';
+import { syncAction } from './sync/action.js';
 
 export interface ResolvedAction {
   /** `builtin` or `connection`. */
@@ -27,6 +28,7 @@ export class ActionRegistry {
     for (const b of builtins) this.builtins.set(b.name, b);
     for (const a of ACTIONS) this.connectorActions.set(a.id, adaptConnectorAction(a));
     this.connectorActions.set(assetsSource.id, assetsSource as StepAction);
+    this.connectorActions.set(syncAction.id, syncAction as StepAction);
   }
 
   builtinNames(): string[] {

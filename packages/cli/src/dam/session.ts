@@ -85,7 +85,7 @@ export class Dam {
   }
 }
 
-export async function openDam(flags: ConnectionFlags): Promise<Dam> {
-  const { conn, client } = await openStored(flags.connection);
+export async function openDam(flags: ConnectionFlags, clientOptions?: Parameters<typeof openStored>[1]): Promise<Dam> {
+  const { conn, client } = await openStored(flags.connection, clientOptions);
   return new Dam(client, conn.name);
 }
