@@ -11,7 +11,7 @@ import { evaluateTemplate, type Scope, type Template } from '../expressions.js';
 import type { SourceItem, StepAction, StepContext } from '../step-action.js';
 import { idempotencyKey, inProcess, type Dispatcher, type DispatcherFactory, type ItemJob } from './dispatcher.js';
 import { backoffMs, errorRecord, OutcomeUnknownError, retries, StepInputError, StepTimeoutError } from './failures.js';
-import type { ErrorRecord, ItemCounts, RunRecord, RunStatus, RunStore, RunTrigger, StepStatus } from './run-store.js';
+import type { ErrorRecord, ItemCounts, ItemRecord, RunRecord, RunStatus, RunStore, RunTrigger, StepStatus } from './run-store.js';
 import { processOwner } from './sqlite-run-store.js';
 
 export type Logger = (level: 'debug' | 'info' | 'warn' | 'error', message: string, fields?: Record<string, unknown>) => void;
@@ -208,7 +208,6 @@ class Execution {
     this.store = engine.store;
     this.runId = run.id;
     this.sleep = options.sleep ?? defaultSleep;
-    this.log = options.log ?? (() => {});
     const env = options.env ?? process.env;
     const secret = options.secret ?? ((name: string) => env[name]);
     const secrets: Record<string, string> = {};
@@ -217,6 +216,9 @@ class Execution {
       if (value !== undefined && value !== '') secrets[name] = value;
     }
     this.secretValues = Object.values(secrets).filter((v) => v.length >= 4);
+    // Errors and an action's own log lines may quote what it was given, secrets included.
+    const log = options.log ?? (() => {});
+    this.log = (level, message, fields) => log(level, this.redactText(message), fields && (this.redactValue(fields) as Record<string, unknown>));
     this.scope = {
       inputs: runOptions.inputs ?? {},
       trigger: runOptions.trigger?.event ?? {},
@@ -288,7 +290,9 @@ class Execution {
     const recorded = this.store.getStep(this.runId, step.id);
     const isLoop = Boolean(step.forEach);
     const redoAfterRetry = this.retried && !isLoop && step.resolved.action.idempotent && recorded?.status === 'succeeded';
-    const retryHere = this.retryFailed && recorded !== undefined && this.store.counts(this.runId, step.id).failed > 0;
+    const retryHere =
+      recorded !== undefined &&
+      ((this.retryFailed && this.store.counts(this.runId, step.id).failed > 0) || (isLoop && recorded.status === 'succeeded' && this.hasLateUpstreamItems(step)));
     if (recorded && (recorded.status === 'succeeded' || recorded.status === 'skipped') && !retryHere && !redoAfterRetry) {
       steps[step.id] = recorded.output ?? null;
       return recorded.status;
@@ -310,8 +314,10 @@ class Execution {
     } catch (e) {
       if (e instanceof Cancelled || this.stopping.signal.aborted) throw e instanceof Cancelled ? e : new Cancelled('stopped');
       const error = this.redact(errorRecord(e));
-      this.store.finishStep(this.runId, step.id, 'failed', undefined, error);
-      this.emit({ type: 'step-finished', runId: this.runId, step: step.id, status: 'failed', error });
+      // A loop whose source broke off: what it did so far, which is not all there was.
+      const counts = isLoop ? this.countsOf(step.id) : undefined;
+      this.store.finishStep(this.runId, step.id, 'failed', counts, error);
+      this.emit({ type: 'step-finished', runId: this.runId, step: step.id, status: 'failed', ...(counts ? { counts } : {}), error });
       return 'failed';
     }
   }
@@ -378,20 +384,28 @@ class Execution {
       return { job };
     };
 
-    // Failed items first, when asked: they are below the checkpoint and would not be read again.
-    if (retryFailedItems) {
+    // The source is not read again below the checkpoint, so items there that are to run again come
+    // from the journal, with the `$item` it kept for them: failed ones when asked, and any that a
+    // stopped or crashed retry left started (their outcome is unknown: reconciled first).
+    const fromJournal = async (status: 'failed' | 'started', below: number): Promise<void> => {
       let after = -1;
-      for (;;) {
-        const page = this.store.items(this.runId, step.id, { status: 'failed', afterIndex: after, limit: 500 });
-        if (page.length === 0) break;
+      while (!this.stopping.signal.aborted) {
+        const page = this.store.items(this.runId, step.id, { status, afterIndex: after, limit: 500 }).filter((r) => r.index < below);
+        if (page.length === 0) return;
         for (const record of page) {
-          if (this.stopping.signal.aborted) break;
-          await launch({ index: record.index, item: record.item, unknown: false });
+          if (this.stopping.signal.aborted) return;
+          await launch({ index: record.index, item: this.journalItem(step, record), unknown: status === 'started' });
           after = record.index;
         }
       }
-      await Promise.all(inFlight);
+    };
+    await fromJournal('started', state.nextIndex);
+    if (retryFailedItems) await fromJournal('failed', Number.MAX_SAFE_INTEGER);
+    for await (const late of this.lateUpstreamItems(step)) {
+      if (this.stopping.signal.aborted) break;
+      await launch({ ...late, unknown: false });
     }
+    await Promise.all(inFlight);
 
     // The window of items read but not yet all done: their cursors, for the checkpoint.
     let next = state.nextIndex;
@@ -424,6 +438,12 @@ class Execution {
         if (this.stopping.signal.aborted || (failFast && firstFailure)) break;
         const existing = index <= known ? this.store.getItem(this.runId, step.id, index) : undefined;
         if (existing && existing.status !== 'started') {
+          finished.add(index);
+          advance();
+          continue;
+        }
+        if (item instanceof UpstreamNotDone) {
+          this.skipForUpstream(step, index, item);
           finished.add(index);
           advance();
           continue;
@@ -506,7 +526,7 @@ class Execution {
   private async *rawItems(step: CompiledStep, startIndex: number, cursor: string | undefined): AsyncGenerator<SourceItem> {
     const from = step.forEach!.streamFrom;
     if (from) {
-      yield* this.streamOf(from, cursor);
+      yield* this.streamOf(from, cursor, this.mirrorsLoop(step));
       return;
     }
     const list = await evaluateTemplate(step.forEach!.template, this.scope);
@@ -517,8 +537,12 @@ class Execution {
     for (let i = start; i < list.length; i++) yield { item: list[i], cursor: String(i) };
   }
 
-  /** The items of a streaming step: a source's, or an earlier loop's succeeded outputs. */
-  private async *streamOf(stepId: string, after: string | undefined): AsyncGenerator<SourceItem> {
+  /**
+   * The items of a streaming step: a source's, or an earlier loop's succeeded outputs. With
+   * `placeholders`, an earlier loop's other items come too, as `UpstreamNotDone`, so that the loop
+   * reading them keeps the earlier loop's indexes.
+   */
+  private async *streamOf(stepId: string, after: string | undefined, placeholders = false): AsyncGenerator<SourceItem> {
     const source = this.flow.steps.find((s) => s.id === stepId)!;
     if (source.deferred) {
       const input = await this.inputFor(source, this.scope);
@@ -539,13 +563,59 @@ class Execution {
     }
     let afterIndex = after === undefined ? -1 : Number(after);
     for (;;) {
-      const page = this.store.items(this.runId, stepId, { status: 'succeeded', afterIndex, limit: 500 });
+      const page = this.store.items(this.runId, stepId, { ...(placeholders ? {} : { status: 'succeeded' as const }), afterIndex, limit: 500 });
       if (page.length === 0) return;
       for (const record of page) {
-        yield { item: record.output ?? null, cursor: String(record.index) };
+        const item = record.status === 'succeeded' ? (record.output ?? null) : new UpstreamNotDone(stepId, record.index, record.status);
+        yield { item, cursor: String(record.index) };
         afterIndex = record.index;
       }
     }
+  }
+
+  // ---- loops over an earlier loop's results ----
+
+  /**
+   * A loop without batches over an earlier loop's results has an item for each of the earlier
+   * loop's, at the same index, so an earlier item that succeeds later (retry --failed) is found and
+   * run here too, instead of being left out for good. Batches group several, so they cannot.
+   */
+  private mirrorsLoop(step: CompiledStep): boolean {
+    const from = step.forEach?.streamFrom;
+    return from !== undefined && !step.batchSize && !this.flow.steps.find((s) => s.id === from)!.deferred;
+  }
+
+  private skipForUpstream(step: CompiledStep, index: number, upstream: UpstreamNotDone): void {
+    const error: ErrorRecord = { message: `item ${upstream.index} of step ${upstream.step} ${upstream.status}, so there is nothing to run here.`, code: UPSTREAM_NOT_DONE };
+    this.store.finishItem(this.runId, step.id, index, 'skipped', { error });
+    this.emit({ type: 'item', runId: this.runId, step: step.id, index, status: 'skipped', error });
+  }
+
+  /** Items skipped because the earlier loop's item had not succeeded, which now has. */
+  private *lateUpstreamItems(step: CompiledStep): Generator<{ index: number; item: unknown }> {
+    if (!this.mirrorsLoop(step)) return;
+    const from = step.forEach!.streamFrom!;
+    let after = -1;
+    for (;;) {
+      const page = this.store.items(this.runId, step.id, { status: 'skipped', afterIndex: after, limit: 500 });
+      if (page.length === 0) return;
+      for (const record of page) {
+        after = record.index;
+        if (record.error?.code !== UPSTREAM_NOT_DONE) continue;
+        const upstream = this.store.getItem(this.runId, from, record.index);
+        if (upstream?.status === 'succeeded') yield { index: record.index, item: upstream.output ?? null };
+      }
+    }
+  }
+
+  private hasLateUpstreamItems(step: CompiledStep): boolean {
+    return !this.lateUpstreamItems(step).next().done;
+  }
+
+  /** An item to run again, from the journal: its own `$item`, or the earlier loop's output it mirrors. */
+  private journalItem(step: CompiledStep, record: ItemRecord): unknown {
+    if (!this.mirrorsLoop(step)) return record.item;
+    return this.store.getItem(this.runId, step.forEach!.streamFrom!, record.index)?.output ?? null;
   }
 
   // ---- items ----
@@ -711,6 +781,17 @@ class Execution {
     if (typeof value === 'object' && value !== null) return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, this.redactValue(v)]));
     return value;
   }
+}
+
+const UPSTREAM_NOT_DONE = 'UPSTREAM_NOT_DONE';
+
+/** An earlier loop's item that did not succeed, read by a loop over its results. */
+class UpstreamNotDone {
+  constructor(
+    readonly step: string,
+    readonly index: number,
+    readonly status: string,
+  ) {}
 }
 
 function truthy(value: unknown): boolean {

@@ -77,14 +77,15 @@ CREATE UNIQUE INDEX runs_by_trigger_id ON runs (flow, json_extract(trigger, '$.i
 `,
 };
 
-/** Largest JSON kept for one item's `$item` or output; past it a marker says what was dropped. */
+/** Largest JSON kept for one item's or step's output; past it a marker says what was dropped. */
 const MAX_JSON = 256 * 1024;
 
-function toJson(value: unknown): string | null {
+/** `limit`: a failed item's `$item` has none, since retry --failed runs the item from it. */
+function toJson(value: unknown, limit = MAX_JSON): string | null {
   if (value === undefined) return null;
   const text = JSON.stringify(value);
   if (text === undefined) return null;
-  if (text.length <= MAX_JSON) return text;
+  if (text.length <= limit) return text;
   return JSON.stringify({ $truncated: `the value was ${text.length} bytes of JSON; the journal keeps ${MAX_JSON}. Shape it with the step's output.` });
 }
 
@@ -373,7 +374,7 @@ export class SqliteRunStore implements RunStore {
   }
 
   beginItem(runId: string, step: string, index: number, item: unknown): void {
-    this.stmt.beginItem.run(runId, step, index, toJson(item), this.now());
+    this.stmt.beginItem.run(runId, step, index, toJson(item, Infinity), this.now());
   }
 
   finishItem(
@@ -388,7 +389,7 @@ export class SqliteRunStore implements RunStore {
       step,
       idx: index,
       status,
-      item: toJson(result.item),
+      item: toJson(result.item, Infinity),
       output: toJson(result.output),
       error: result.error ? JSON.stringify(result.error) : null,
       now: this.now(),
