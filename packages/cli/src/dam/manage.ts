@@ -98,6 +98,12 @@ interface MoveRow {
   uuid: string;
 }
 
+const MOVE_COLUMNS = [
+  { header: 'FROM', value: (r: MoveRow) => r.from },
+  { header: 'TO', value: (r: MoveRow) => r.to },
+  { header: 'UUID', value: (r: MoveRow) => r.uuid },
+];
+
 async function mv(args: string[], flags: Flags): Promise<void> {
   if (args.length < 2) throw new UsageError('sfx mv needs what to move and then the destination folder, e.g. sfx mv /inbox/a.jpg /products.');
   const dam = await openDam(flags);
@@ -121,11 +127,7 @@ async function mv(args: string[], flags: Flags): Promise<void> {
   }
   printRows(
     outputMode(flags),
-    [
-      { header: 'FROM', value: (r: MoveRow) => r.from },
-      { header: 'TO', value: (r: MoveRow) => r.to },
-      { header: 'UUID', value: (r: MoveRow) => r.uuid },
-    ],
+    MOVE_COLUMNS,
     rows,
   );
 }
@@ -151,11 +153,7 @@ async function rename(ref: string, name: string, flags: Flags): Promise<void> {
   const uuid = entry.kind === 'file' ? entry.file.uuid : entry.folder.uuid;
   printRows(
     outputMode(flags),
-    [
-      { header: 'FROM', value: (r: MoveRow) => r.from },
-      { header: 'TO', value: (r: MoveRow) => r.to },
-      { header: 'UUID', value: (r: MoveRow) => r.uuid },
-    ],
+    MOVE_COLUMNS,
     [{ kind: entry.kind, from: entry.path, to, uuid }],
     () => renamed,
   );
