@@ -86,8 +86,14 @@ async function* walkFolder(root: string, signal?: AbortSignal): AsyncGenerator<S
       let info;
       try {
         info = await stat(full, { bigint: true });
-      } catch {
-        continue; // a dangling link, or a file removed during the walk
+      } catch (error) {
+        const code = (error as NodeJS.ErrnoException).code;
+        // A dangling link, a link loop, or a file removed during the walk: it is not in the source.
+        if (code === 'ENOENT' || code === 'ELOOP') continue;
+        // Anything else (EACCES, EIO): the file is there but unreadable. Reported as invalid, so its
+        // path counts as seen and `--delete` never removes the copy in the DAM.
+        yield { kind: 'invalid', path: relative(root, full).split(sep).join('/'), reason: `cannot read ${full}: ${code ?? (error as Error).message}` };
+        continue;
       }
       if (!info.isFile()) continue;
       yield { kind: 'file', path: relative(root, full).split(sep).join('/'), file: full, size: Number(info.size), mtimeNs: String(info.mtimeNs) };
