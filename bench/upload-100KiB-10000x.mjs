@@ -7,6 +7,7 @@
 //
 //   node bench/upload-100KiB-10000x.mjs [--quick] [--runs N] [--files N] [--concurrency 32]
 
+import { Buffer } from 'node:buffer';
 import { createCipheriv, createHash } from 'node:crypto';
 import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';

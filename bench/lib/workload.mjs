@@ -3,6 +3,7 @@
 
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
+import { clearInterval, setInterval } from 'node:timers';
 import { cpus } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -131,7 +132,7 @@ export function machine() {
 export async function listFolder(url, folder) {
   const files = [];
   for (let offset = 0; ; offset += 1000) {
-    const response = await fetch(`${url}/demo/v4/files?folder=${encodeURIComponent(folder)}&limit=1000&offset=${offset}`, {
+    const response = await globalThis.fetch(`${url}/demo/v4/files?folder=${encodeURIComponent(folder)}&limit=1000&offset=${offset}`, {
       headers: { 'X-Filerobot-Key': KEY },
     });
     const body = await response.json();
