@@ -4,7 +4,6 @@ import { rename, rm } from 'node:fs/promises';
 import { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import mime from 'mime-types';
-import pLimit from 'p-limit';
 import { APIError, ConfigurationError, FilerobotError } from '../core/errors.js';
 import type { Recovery } from '../core/http.js';
 import { PagePromise, type PagingOptions } from '../core/pagination.js';
@@ -290,6 +289,17 @@ export class Files extends Resource {
         overwrite: options.overwrite ? 1 : undefined,
       },
       body: () => {
+        if (via === 'multipart' && resolved.bytes) {
+          const payload = multipartBody(uploadFields(options), {
+            field: 'file',
+            filename: resolved.name,
+            contentType,
+            size: resolved.size,
+            content: resolved.bytes,
+          });
+          sent.handedOver();
+          return payload;
+        }
         const content = sent.open();
         if (via === 'stream')
           return { body: content, contentType: 'application/octet-stream', contentLength: resolved.size };
@@ -303,7 +313,7 @@ export class Files extends Resource {
       },
       replayable: resolved.replayable,
       idempotent: options.overwrite === true,
-      recover: () => this.recoverUpload(folder, resolved.name, sent.sha1, startedAt, options),
+      recover: () => this.recoverUpload(folder, resolved.name, sent.sha1(), startedAt, options),
       acceptErrorCodes: [DUPLICATE],
       signal: options.signal,
       timeoutMs: options.timeoutMs,
@@ -453,50 +463,61 @@ export class Files extends Resource {
     if (!Number.isInteger(concurrency) || concurrency < 1)
       throw new ConfigurationError('concurrency must be a whole number >= 1.');
     const list = [...items];
-    const limit = pLimit(concurrency);
     const progress: BulkProgress = { total: list.length, done: 0, failed: 0, duplicates: 0, bytesSent: 0 };
     const results: BulkItemResult[] = new Array(list.length);
-    await Promise.all(
-      list.map((item, index) =>
-        limit(async () => {
-          const entry: { source: UploadSource } & Omit<UploadOptions, 'signal' | 'onProgress'> = isBulkEntry(
-            item,
-          )
-            ? item
-            : { source: item };
-          const { source, ...own } = entry;
-          const label = typeof source === 'string' ? source : (own.name ?? `item ${index}`);
-          let lastLoaded = 0;
-          let result: BulkItemResult;
-          try {
-            const uploaded = await this.upload(source, {
-              ...shared,
-              ...own,
-              onProgress: ({ loaded }) => {
-                // A retry starts again from 0: count only growth so the total stays honest.
-                if (loaded > lastLoaded) progress.bytesSent += loaded - lastLoaded;
-                lastLoaded = loaded;
-              },
-            });
-            result = { index, source: label, ok: true, file: uploaded.file, duplicate: uploaded.duplicate };
-            if (uploaded.duplicate) progress.duplicates++;
-          } catch (error) {
-            if (error instanceof Error && error.name === 'AbortError') throw error;
-            result = {
-              index,
-              source: label,
-              ok: false,
-              error: error instanceof Error ? error : new Error(String(error)),
-            };
-            progress.failed++;
-          }
-          progress.done++;
-          results[index] = result;
-          onItem?.(result);
-          onProgress?.({ ...progress });
-        }),
-      ),
-    );
+    const one = async (item: BulkItem, index: number): Promise<void> => {
+      const entry: { source: UploadSource } & Omit<UploadOptions, 'signal' | 'onProgress'> = isBulkEntry(
+        item,
+      )
+        ? item
+        : { source: item };
+      const { source, ...own } = entry;
+      const label = typeof source === 'string' ? source : (own.name ?? `item ${index}`);
+      let lastLoaded = 0;
+      let result: BulkItemResult;
+      try {
+        const uploaded = await this.upload(source, {
+          ...shared,
+          ...own,
+          onProgress: ({ loaded }) => {
+            // A retry starts again from 0: count only growth so the total stays honest.
+            if (loaded > lastLoaded) progress.bytesSent += loaded - lastLoaded;
+            lastLoaded = loaded;
+          },
+        });
+        result = { index, source: label, ok: true, file: uploaded.file, duplicate: uploaded.duplicate };
+        if (uploaded.duplicate) progress.duplicates++;
+      } catch (error) {
+        if (error instanceof Error && error.name === 'AbortError') throw error;
+        result = {
+          index,
+          source: label,
+          ok: false,
+          error: error instanceof Error ? error : new Error(String(error)),
+        };
+        progress.failed++;
+      }
+      progress.done++;
+      results[index] = result;
+      onItem?.(result);
+      onProgress?.({ ...progress });
+    };
+    // A fixed pool of workers taking the next item: no promise or closure per queued item, and a
+    // file is opened only when a slot is free, so memory does not grow with the number of items.
+    let next = 0;
+    let stopped = false;
+    const worker = async (): Promise<void> => {
+      while (!stopped && next < list.length) {
+        const index = next++;
+        try {
+          await one(list[index]!, index);
+        } catch (error) {
+          stopped = true;
+          throw error;
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(concurrency, list.length) }, worker));
     return { ...progress, results };
   }
 
@@ -820,11 +841,28 @@ export class Files extends Resource {
 
 /** Counts, hashes and reports the bytes of each attempt; keeps the sha1 of the last complete one. */
 class SentContent {
-  sha1: string | undefined;
+  private streamedSha1: string | undefined;
   constructor(
     private readonly source: ResolvedSource,
     private readonly onProgress?: (progress: { loaded: number; total: number | undefined }) => void,
   ) {}
+
+  /**
+   * SHA-1 of what was sent in full, for recovery after an unclear failure; undefined when no
+   * attempt got to the end of the content. Content held in memory is hashed only when asked.
+   */
+  sha1(): string | undefined {
+    if (this.streamedSha1 !== undefined || !this.bytesSent) return this.streamedSha1;
+    return createHash('sha1').update(this.source.bytes!).digest('hex');
+  }
+
+  private bytesSent = false;
+
+  /** The whole in-memory content went to the transport as one buffer. */
+  handedOver(): void {
+    this.bytesSent = true;
+    this.onProgress?.({ loaded: this.source.bytes!.byteLength, total: this.source.size });
+  }
 
   open(): AsyncIterable<Uint8Array> {
     const content = this.source.open();
@@ -832,7 +870,7 @@ class SentContent {
     const total = this.source.size;
     const onProgress = this.onProgress;
     const done = (digest: string): void => {
-      this.sha1 = digest;
+      this.streamedSha1 = digest;
     };
     return (async function* () {
       let loaded = 0;

@@ -6,7 +6,8 @@ export interface MultipartFile {
   filename: string;
   contentType: string;
   size: number | undefined;
-  content: AsyncIterable<Uint8Array>;
+  /** The file's bytes as a stream, or whole (then the body goes out as one buffer). */
+  content: AsyncIterable<Uint8Array> | Uint8Array;
 }
 
 /**
@@ -31,14 +32,21 @@ export function multipartBody(
       `Content-Type: ${file.contentType}\r\n\r\n`,
   );
   const tail = Buffer.from(`\r\n--${boundary}--\r\n`);
+  const contentType = `multipart/form-data; boundary=${boundary}`;
+  const content = file.content;
+  if (content instanceof Uint8Array) {
+    // One buffer: a single write for the transport, no per-chunk promises for a small file.
+    const whole = Buffer.concat([head, content, tail]);
+    return { body: whole, contentType, contentLength: whole.byteLength };
+  }
   async function* body(): AsyncGenerator<Uint8Array> {
     yield head;
-    yield* file.content;
+    yield* content as AsyncIterable<Uint8Array>;
     yield tail;
   }
   return {
     body: body(),
-    contentType: `multipart/form-data; boundary=${boundary}`,
+    contentType,
     contentLength: file.size === undefined ? undefined : head.byteLength + file.size + tail.byteLength,
   };
 }

@@ -1,5 +1,5 @@
 import { createReadStream } from 'node:fs';
-import { stat } from 'node:fs/promises';
+import { open, type FileHandle } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { Readable } from 'node:stream';
 import { ConfigurationError } from '../core/errors.js';
@@ -23,12 +23,24 @@ export interface ResolvedSource {
   replayable: boolean;
   /** A fresh byte stream of the content; for non-replayable sources, callable once. */
   open(): AsyncIterable<Uint8Array>;
+  /**
+   * The whole content, when it is held in memory (bytes given, or a small file read at once): the
+   * request can then go out as one buffer, and its hash be taken only if it is ever needed.
+   */
+  bytes?: Uint8Array;
   /** A short description for progress and results (the path, or the name). */
   label: string;
 }
 
 // Large enough to keep syscalls and per-chunk work low on multi-GiB files, small enough to stay flat.
 const CHUNK = 1024 * 1024;
+/**
+ * Files up to this size are read whole when resolved (open, fstat, one read, close) rather than
+ * streamed: a stream costs a 1 MiB read buffer and several calls per file, which dominates when
+ * thousands of small files go out at once. Bulk uploads resolve a file only when a slot is free,
+ * so at most `concurrency` of these are held.
+ */
+export const READ_WHOLE_MAX = 1024 * 1024;
 
 export async function resolveSource(source: UploadSource, name?: string): Promise<ResolvedSource> {
   if (
@@ -36,17 +48,34 @@ export async function resolveSource(source: UploadSource, name?: string): Promis
     (isRecord(source) && typeof (source as { path?: unknown }).path === 'string' && !('data' in source))
   ) {
     const path = typeof source === 'string' ? source : (source as { path: string; name?: string }).path;
-    const info = await stat(path).catch((error: NodeJS.ErrnoException) => {
+    const cannotRead = (error: NodeJS.ErrnoException): never => {
       throw new ConfigurationError(
         `cannot read upload source "${path}": ${error.code ?? error.message}. Check the path.`,
       );
-    });
-    if (!info.isFile()) throw new ConfigurationError(`upload source "${path}" is not a regular file.`);
+    };
+    const handle = await open(path, 'r').catch(cannotRead);
+    let size: number;
+    let bytes: Uint8Array | undefined;
+    try {
+      const info = await handle.stat();
+      if (!info.isFile()) throw new ConfigurationError(`upload source "${path}" is not a regular file.`);
+      size = info.size;
+      if (size <= READ_WHOLE_MAX) {
+        bytes = await readWhole(handle, size).catch(cannotRead);
+        size = bytes.byteLength;
+      }
+    } finally {
+      await handle.close();
+    }
     const chosen =
       name ?? (typeof source === 'string' ? undefined : (source as { name?: string }).name) ?? basename(path);
+    if (bytes) {
+      const whole = bytes;
+      return { name: chosen, size, replayable: true, bytes: whole, open: () => slices(whole), label: path };
+    }
     return {
       name: chosen,
-      size: info.size,
+      size,
       replayable: true,
       open: () => createReadStream(path, { highWaterMark: CHUNK }),
       label: path,
@@ -54,7 +83,7 @@ export async function resolveSource(source: UploadSource, name?: string): Promis
   }
   if (source instanceof Uint8Array) {
     if (!name) throw new ConfigurationError('uploading bytes needs a file name: pass { name: "photo.jpg" }.');
-    return { name, size: source.byteLength, replayable: true, open: () => slices(source), label: name };
+    return { name, size: source.byteLength, replayable: true, bytes: source, open: () => slices(source), label: name };
   }
   if (isRecord(source) && 'data' in source) {
     const { data, size } = source as {
@@ -101,6 +130,18 @@ async function* toBytes(stream: AsyncIterable<unknown>): AsyncGenerator<Uint8Arr
     else if (typeof chunk === 'string') yield Buffer.from(chunk);
     else throw new ConfigurationError('an upload stream must produce bytes (Buffer/Uint8Array) or strings.');
   }
+}
+
+/** Reads a small file whole; one that grew since its fstat is cut at that size, one that shrank is shorter. */
+async function readWhole(handle: FileHandle, size: number): Promise<Buffer> {
+  const buffer = Buffer.allocUnsafe(size);
+  let filled = 0;
+  while (filled < size) {
+    const { bytesRead } = await handle.read(buffer, filled, size - filled, filled);
+    if (bytesRead === 0) break;
+    filled += bytesRead;
+  }
+  return filled === size ? buffer : buffer.subarray(0, filled);
 }
 
 async function* slices(bytes: Uint8Array): AsyncGenerator<Uint8Array> {

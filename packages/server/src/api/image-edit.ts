@@ -359,6 +359,8 @@ async function place(
       // Its bytes are already in blobs/: queue them for removal like any unreferenced blob.
       ctx.store.queueBlobDelete(staged.blobId);
       throw error;
+    } finally {
+      ctx.blobs.release(staged.blobId);
     }
   } finally {
     if (!committed) await ctx.blobs.discard(staged);

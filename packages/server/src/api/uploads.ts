@@ -134,9 +134,10 @@ export async function imageInfo(path: string, type: string): Promise<JsonObject>
 }
 
 /**
- * Makes staged uploads visible, one by one: blob moved into place durably, then one transaction
+ * Makes staged uploads visible, one by one: blob moved into place durably, then one savepoint
  * that places the row (creating the folder, applying the duplicate policy and the name-clash
- * rule). Anything not committed is discarded, so a failed request leaves nothing behind.
+ * rule), committed together with the other uploads finishing at the same moment. Anything not
+ * committed is discarded, so a failed request leaves nothing behind.
  */
 export async function commitUploads(
   ctx: ServerContext,
@@ -152,12 +153,14 @@ export async function commitUploads(
       const info = { ...(await imageInfo(upload.staged.tempPath, upload.type)), ...upload.info };
       await ctx.blobs.commit(upload.staged);
       try {
-        outcomes.push(placeCommitted(ctx, upload, info, options));
+        outcomes.push(await ctx.store.groupedTransaction(() => placeCommitted(ctx, upload, info, options)));
       } catch (error) {
         // Its bytes are already in blobs/, not tmp/: queue them for removal like any unreferenced blob.
         ctx.store.queueBlobDelete(upload.staged.blobId);
         next++;
         throw error;
+      } finally {
+        ctx.blobs.release(upload.staged.blobId);
       }
     }
   } finally {

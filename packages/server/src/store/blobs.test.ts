@@ -21,14 +21,16 @@ afterEach(async () => {
 const exists = (path: string): Promise<boolean> => stat(path).then(() => true, () => false);
 
 describe('BlobStore.collect', () => {
-  it('keeps a blob staged long ago but committed just now: its row may be about to commit', async () => {
+  it('keeps a blob staged long ago but committed just now until released: its row may be about to commit', async () => {
     const staged = await blobs.stage(Readable.from([Buffer.from('bytes')]), 100);
     const longAgo = new Date(Date.now() - 2 * HOUR);
     await utimes(staged.tempPath, longAgo, longAgo);
     await blobs.commit(staged);
     expect(await blobs.collect(() => false, HOUR)).toBe(0);
+    expect(await blobs.collect(() => false, 0)).toBe(0);
     expect(await exists(blobs.pathOf(staged.blobId))).toBe(true);
-    expect(await blobs.collect(() => false, 0)).toBe(1);
+    blobs.release(staged.blobId);
+    expect(await blobs.collect(() => false, HOUR)).toBe(1);
     expect(await exists(blobs.pathOf(staged.blobId))).toBe(false);
   });
 
@@ -82,5 +84,28 @@ describe('BlobStore.stage', () => {
       await expect(blobs.stage(failing, 100)).rejects.toThrow('client went away');
       expect(await readdir(blobs.tmpDir)).toEqual([]);
     }
+  });
+});
+
+describe('BlobStore.commit', () => {
+  it('finds every shard folder made by init, so a commit is a rename; a shard removed by hand is made again', async () => {
+    const shards = (await readdir(blobs.blobDir)).sort();
+    expect(shards).toHaveLength(256);
+    expect(shards[0]).toBe('00');
+    expect(shards.at(-1)).toBe('ff');
+    const staged = await blobs.stage(Readable.from([Buffer.from('bytes')]), 100);
+    await rm(join(blobs.blobDir, staged.blobId.slice(0, 2)), { recursive: true });
+    await blobs.commit(staged);
+    expect(await exists(blobs.pathOf(staged.blobId))).toBe(true);
+  });
+
+  it('commits many blobs into one shard at once with syncing on (shared folder fsyncs)', async () => {
+    const synced = new BlobStore({ root, sync: true });
+    await synced.init();
+    const staged = await Promise.all(
+      Array.from({ length: 20 }, (_, i) => synced.stage(Readable.from([Buffer.from(`blob ${i}`)]), 100)),
+    );
+    await Promise.all(staged.map((s) => synced.commit(s)));
+    for (const s of staged) expect(await exists(synced.pathOf(s.blobId))).toBe(true);
   });
 });

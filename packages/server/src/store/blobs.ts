@@ -1,6 +1,6 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdir, open, readdir, rename, rm, stat, unlink, utimes } from 'node:fs/promises';
+import { mkdir, open, readdir, rename, rm, stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -25,11 +25,18 @@ export interface BlobStoreOptions {
  * renamed into `blobs/xx/` and the directory fsynced, and only then does the caller commit the
  * database row that makes it visible. A crash leaves at worst a temp file or an unreferenced blob,
  * both reclaimed by `sweep()` at start-up.
+ *
+ * Blob ids are hex, so the 256 shard folders `blobs/00` .. `blobs/ff` are made once by `init()`:
+ * an upload's commit is then one rename and (when syncing) one folder fsync, shared with the
+ * uploads committing into the same folder at the same moment.
  */
 export class BlobStore {
   readonly tmpDir: string;
   readonly blobDir: string;
   private readonly sync: boolean;
+  /** Blobs renamed into blobs/ whose row is not committed yet: the collector must not take them. */
+  private readonly pending = new Set<string>();
+  private readonly dirSyncs = new Map<string, DirSync>();
 
   constructor(options: BlobStoreOptions) {
     this.tmpDir = join(options.root, 'tmp');
@@ -40,7 +47,13 @@ export class BlobStore {
   async init(): Promise<void> {
     await mkdir(this.tmpDir, { recursive: true });
     await mkdir(this.blobDir, { recursive: true });
-    if (this.sync) await fsyncDir(join(this.blobDir, '..'));
+    const present = new Set(await readdir(this.blobDir));
+    const missing = SHARDS.filter((shard) => !present.has(shard));
+    await Promise.all(missing.map((shard) => mkdir(join(this.blobDir, shard), { recursive: true })));
+    if (this.sync) {
+      if (missing.length > 0) await fsyncDir(this.blobDir);
+      await fsyncDir(join(this.blobDir, '..'));
+    }
   }
 
   pathOf(blobId: string): string {
@@ -77,21 +90,61 @@ export class BlobStore {
     return { blobId, tempPath, size, sha1: hash.digest('hex') };
   }
 
-  /** Moves a staged blob to its final place durably. After this the caller commits the row. */
+  /**
+   * Moves a staged blob to its final place durably. After this the caller commits the row, then
+   * calls `release()`: until then the collector leaves the blob alone whatever its age (a staged
+   * file may have waited in tmp/ longer than the grace period, so its mtime proves nothing).
+   */
   async commit(staged: StagedBlob): Promise<void> {
     const dir = join(this.blobDir, staged.blobId.slice(0, 2));
-    const created = await mkdir(dir, { recursive: true });
-    // The orphan collector spares blobs modified within its grace period. A staged file may have
-    // waited in tmp/ longer than that (other parts of its request, image probing), so restart its
-    // clock before it appears in blobs/ without a row.
-    const at = new Date();
-    await utimes(staged.tempPath, at, at);
-    await rename(staged.tempPath, this.pathOf(staged.blobId));
-    if (this.sync) {
-      await fsyncDir(dir);
-      // A new shard folder is itself an entry of blobs/, which must reach the disk too.
-      if (created !== undefined) await fsyncDir(this.blobDir);
+    this.pending.add(staged.blobId);
+    try {
+      await rename(staged.tempPath, this.pathOf(staged.blobId));
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+      // A shard folder removed by hand since start-up: make it (and its entry) durable again.
+      await mkdir(dir, { recursive: true });
+      await rename(staged.tempPath, this.pathOf(staged.blobId));
+      if (this.sync) await this.syncDir(this.blobDir);
     }
+    if (this.sync) await this.syncDir(dir);
+  }
+
+  /** The row for a committed blob is in (or the blob was queued for deletion): it is no longer in flight. */
+  release(blobId: string): void {
+    this.pending.delete(blobId);
+  }
+
+  /**
+   * fsyncs a folder, sharing the call with everyone who asks while one is already queued: an
+   * fsync that starts after a rename covers it, so concurrent commits into one folder pay for one.
+   */
+  private syncDir(dir: string): Promise<void> {
+    let state = this.dirSyncs.get(dir);
+    if (!state) {
+      state = { running: undefined, queued: undefined };
+      this.dirSyncs.set(dir, state);
+    }
+    const current = state;
+    if (current.queued) return current.queued;
+    const start = (): Promise<void> => {
+      const run = fsyncDir(dir).finally(() => {
+        if (current.running === run) current.running = undefined;
+        if (!current.running && !current.queued) this.dirSyncs.delete(dir);
+      });
+      current.running = run;
+      return run;
+    };
+    if (!current.running) return start();
+    // One is running: it may have started before our rename, so queue the next one and join it.
+    const queued = current.running
+      .catch(() => undefined)
+      .then(() => {
+        current.queued = undefined;
+        return start();
+      });
+    current.queued = queued;
+    return queued;
   }
 
   async discard(staged: StagedBlob): Promise<void> {
@@ -137,8 +190,9 @@ export class BlobStore {
 
   /**
    * Deletes blobs `isReferenced` does not claim, while the server runs. A blob is renamed into
-   * blobs/ before the row that references it commits, so one modified less than `graceMs` ago may
-   * be an upload in flight and is kept; the reference is checked again right before the unlink.
+   * blobs/ before the row that references it commits: those between `commit()` and `release()`
+   * are skipped, and so is any blob modified less than `graceMs` ago (written by other means);
+   * the reference is checked again right before the unlink.
    * Temp files are left alone: a live upload is writing them (start-up `sweep` clears leftovers).
    */
   async collect(isReferenced: (blobId: string) => boolean, graceMs: number): Promise<number> {
@@ -147,7 +201,7 @@ export class BlobStore {
       if (!shard.isDirectory()) continue;
       const shardDir = join(this.blobDir, shard.name);
       for (const blobId of await readdir(shardDir)) {
-        if (isReferenced(blobId)) continue;
+        if (isReferenced(blobId) || this.pending.has(blobId)) continue;
         const path = join(shardDir, blobId);
         let modified: number;
         try {
@@ -155,7 +209,7 @@ export class BlobStore {
         } catch {
           continue; // Already gone (a delete's reclaim got there first).
         }
-        if (Date.now() - modified < graceMs || isReferenced(blobId)) continue;
+        if (Date.now() - modified < graceMs || isReferenced(blobId) || this.pending.has(blobId)) continue;
         await rm(path, { force: true });
         removed++;
       }
@@ -163,6 +217,13 @@ export class BlobStore {
     return removed;
   }
 }
+
+interface DirSync {
+  running: Promise<void> | undefined;
+  queued: Promise<void> | undefined;
+}
+
+const SHARDS = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
 
 async function fsyncDir(dir: string): Promise<void> {
   const handle = await open(dir, 'r');

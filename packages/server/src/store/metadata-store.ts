@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Database, Statement } from 'better-sqlite3';
 import { ApiError, badRequest, conflict, notFound } from '../errors.js';
 import { probeForm } from '../search/query.js';
+import { GroupCommit } from './group-commit.js';
 import { extensionOf, isWithin, joinPath, splitPath } from './names.js';
 import type { FileRow, FileTags, FileWithFolder, FolderRow, JsonObject } from './rows.js';
 
@@ -369,6 +370,17 @@ export class MetadataStore {
   transaction<T>(work: () => T): T {
     return this.db.transaction(work).immediate();
   }
+
+  /**
+   * `transaction`, but shared with the other writes queued in the same turn of the event loop: one
+   * commit for a burst of uploads (each still succeeds or fails alone). Resolves once committed.
+   */
+  groupedTransaction<T>(work: () => T): Promise<T> {
+    this.groupCommit ??= new GroupCommit((unit) => this.transaction(unit));
+    return this.groupCommit.run(work);
+  }
+
+  private groupCommit: GroupCommit | undefined;
 
   renameFile(uuid: string, name: string): FileWithFolder {
     return this.transaction(() => {
