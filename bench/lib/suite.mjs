@@ -79,7 +79,8 @@ export function tableRows(records) {
   const rows = [];
   for (const record of records) {
     if (!Array.isArray(record.metrics) || record.metrics.length === 0) {
-      rows.push([record.workload, `(${record.status})`, '', '', '', '', '', '']);
+      const what = record.standalone ? `(standalone benchmark, ${record.status}; its own summary is in the .jsonl)` : `(${record.status})`;
+      rows.push([record.workload, what, '', '', '', '', '', '']);
       continue;
     }
     for (const m of record.metrics) {

@@ -77,6 +77,11 @@ describe('the markdown report', () => {
     expect(() => replaceLatestResults('# no markers\n', markdown)).toThrow(/latest-results:start/);
   });
 
+  it('says a standalone benchmark has no contract metrics', () => {
+    const standalone = renderMarkdown([{ workload: 'upload-memory', standalone: true, status: 'ok', seconds: 30, summary: { bench: 'upload-memory' } }], { machine, date: 'd', quick: false, runs: 3 });
+    expect(standalone).toContain('| upload-memory | (standalone benchmark, ok; its own summary is in the .jsonl) |');
+  });
+
   it('lists the eight workloads of issue 13', () => {
     expect(WORKLOADS).toHaveLength(8);
     expect(new Set(WORKLOADS).size).toBe(8);
