@@ -1,6 +1,6 @@
 // Shared by search-1000000x.mjs and list-1000000x.mjs: seeds a metadata store with N synthetic assets
-// straight through MetadataStore (inserting 1M over HTTP would take hours), starts the built CLI's server
-// on that data folder, times GETs over HTTP one at a time on a keep-alive connection, and times the raw
+// straight through MetadataStore (inserting 1M over HTTP would take hours), starts the server (startServer from
+// packages/server/dist, in a child) on that data folder, times GETs over HTTP one at a time on a keep-alive connection, and times the raw
 // SQLite query each one stands for in this process (the floor: no HTTP, no counts, no JSON).
 import { Buffer } from 'node:buffer';
 import { spawn } from 'node:child_process';
@@ -13,8 +13,8 @@ import { URLSearchParams, fileURLToPath } from 'node:url';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const ROOT = join(HERE, '..');
-const CLI = join(ROOT, 'packages/cli/bin/sfx.js');
 const DIST = join(ROOT, 'packages/server/dist');
+const ENTRY = join(DIST, 'index.js');
 export const TOKEN = 'demo';
 export const KEY = 'bench-scale-root-key-0123456789';
 /** Bump when the seeded data changes shape, so cached seeds are not reused. */
@@ -108,9 +108,14 @@ export async function rawDatabase(dir) {
 // ---- server -----------------------------------------------------------------------------------
 
 export async function startServer(dir) {
-  if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run npm run build first`);
-  const child = spawn(process.execPath, [CLI, 'server', '--port', '0', '--data', dir, '--root-key', KEY, '--durability', 'relaxed', '--log', 'warn'],
-    { stdio: ['ignore', 'pipe', 'pipe'] });
+  if (!existsSync(ENTRY)) throw new Error(`${ENTRY} is missing: run npm run build first`);
+  // startServer from this tree's dist, in a child (its own CPU and RSS), as `sfx server` runs it.
+  const options = JSON.stringify({ port: 0, data: dir, rootKey: KEY, token: TOKEN, durability: 'relaxed', logLevel: 'warn' });
+  const script = `const { startServer } = await import(${JSON.stringify(ENTRY)});
+    const server = await startServer(${options});
+    process.stdout.write('listening on ' + server.url + '\\n');
+    process.once('SIGTERM', () => server.close().then(() => process.exit(0)));`;
+  const child = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'pipe'] });
   child.stderr.setEncoding('utf8');
   child.stderr.on('data', (text) => process.stderr.write(text.replace(/^(?=.)/gm, '[sfx server] ')));
   const url = await new Promise((resolvePromise, reject) => {

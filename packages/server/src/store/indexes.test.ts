@@ -281,6 +281,8 @@ describe('maintained indexes and counters', () => {
     expect(plans[2]).toMatch(/INDEXED BY files_folder_created/);
     expect(plans[3]).not.toMatch(/INDEXED BY/);
     expect(plans[3]).toMatch(/ORDER BY \+f\.created_at DESC, \+f\.id DESC/);
+    store.listFiles({ folder: '/', recursive: true, orderBy: 'f.name ASC, f.id ASC', limit: 10, offset: 0 });
+    expect(plans[4]).toMatch(/INDEXED BY files_name/);
     store.db.close();
   });
 

@@ -734,10 +734,11 @@ class Anchors {
 /** Scopes up to this many files are filtered file by file (see `probeForm`), about 20 ms of probes. */
 const SMALL_SCOPE = 20_000;
 
-/** Indexes that return files in `created_at` / `modified_at` order, across all folders or within one. */
+/** Indexes that return files in `created_at` / `modified_at` / `name` order, across all folders or within one. */
 const ORDER_INDEXES: Record<string, { all: string; folder?: string }> = {
   'f.created_at': { all: 'files_created', folder: 'files_folder_created' },
   'f.modified_at': { all: 'files_modified' },
+  'f.name': { all: 'files_name', folder: 'files_folder_name' },
 };
 
 /**
