@@ -91,13 +91,15 @@ describe('sfx find', () => {
     expect(lines(top.stdout)).toEqual(['/products/data.json', '/products/notes.txt', '/products/red-shoe.png']);
   });
 
-  it('takes the search grammar: prefix words, tags, key:value with alternatives, negation', async () => {
+  it('takes the search grammar: whole and prefix words, tags, key:value with alternatives, negation', async () => {
     const q = async (...args: string[]): Promise<string[]> => {
       const run = await sfx(['find', ...args, '--sort', 'name:asc']);
       expect(run.code, run.stderr).toBe(0);
       return lines(run.stdout);
     };
-    expect(await q('sho')).toEqual(['/products/shoes/blue-shoe.png', '/products/red-shoe.png']);
+    expect(await q('sho*')).toEqual(['/products/shoes/blue-shoe.png', '/products/red-shoe.png']);
+    expect(await q('shoe')).toEqual(['/products/shoes/blue-shoe.png', '/products/red-shoe.png']);
+    expect(await q('sho')).toEqual([]);
     expect(await q('/', '#summer')).toEqual(['/products/shoes/blue-shoe.png', '/products/red-shoe.png']);
     expect(await q('/products', 'color:red,green')).toEqual(['/products/notes.txt', '/products/red-shoe.png']);
     expect(await q('/products', '#summer -#sale')).toEqual(['/products/red-shoe.png']);

@@ -32,13 +32,15 @@ const FILE_SORT: Record<string, string> = {
   updated: 'f.modified_at',
   size: 'f.size',
   type: 'f.type',
+  // Best full-text matches first (see docs/search.md); without words in q, the default order.
+  relevance: 'relevance',
 };
 
 export const MAX_LIMIT = 4000;
 export const MAX_META_BYTES = 256 * 1024;
 
 /** Builds the WHERE filter shared by the list and the stats calls. */
-function fileFilter(call: Call): { folder: string; recursive: boolean; where: { sql: string; params: unknown[] } } {
+function fileFilter(call: Call): { folder: string; recursive: boolean; where: { sql: string; params: unknown[] }; text: string | null } {
   const { query } = call;
   const folder = normalizeFolderPath(single(query.folder) ?? '/', 'folder');
   // A collection spans the whole library, so its listing is recursive unless told otherwise.
@@ -46,10 +48,12 @@ function fileFilter(call: Call): { folder: string; recursive: boolean; where: { 
   const parts: string[] = [];
   const params: unknown[] = [];
   const q = stringParam(query.q, 'q');
+  let text: string | null = null;
   if (q) {
     const compiled = compileSearch(q);
     parts.push(compiled.where);
     params.push(...compiled.params);
+    text = compiled.text ?? null;
   }
   if (query.collection_uuid !== undefined) {
     const compiled = collectionSearch(call.ctx, query.collection_uuid, query.f64);
@@ -74,7 +78,7 @@ function fileFilter(call: Call): { folder: string; recursive: boolean; where: { 
       params.push(value);
     }
   }
-  return { folder, recursive, where: { sql: parts.length ? parts.join(' AND ') : '1', params } };
+  return { folder, recursive, where: { sql: parts.length ? parts.join(' AND ') : '1', params }, text };
 }
 
 function listFiles(call: Call): Record<string, unknown> {
@@ -82,8 +86,11 @@ function listFiles(call: Call): Record<string, unknown> {
   const filter = fileFilter(call);
   const limit = intParam(query.limit, 'limit', { min: 1, max: MAX_LIMIT, fallback: 1000 });
   const offset = intParam(query.offset, 'offset', { min: 0, max: Number.MAX_SAFE_INTEGER, fallback: 0 });
-  const orderBy = sortParam(query, FILE_SORT, 'f.created_at DESC');
-  const result = ctx.store.listFiles({ ...filter, orderBy: `${orderBy}, f.id ${orderBy.endsWith('DESC') ? 'DESC' : 'ASC'}`, limit, offset });
+  const { text, ...scope } = filter;
+  const sorted = sortParam(query, FILE_SORT, 'f.created_at DESC');
+  const relevance = sorted.startsWith('relevance ') ? text : null;
+  const orderBy = sorted.startsWith('relevance ') ? 'f.created_at DESC' : sorted;
+  const result = ctx.store.listFiles({ ...scope, orderBy: `${orderBy}, f.id ${orderBy.endsWith('DESC') ? 'DESC' : 'ASC'}`, limit, offset, relevance });
   const base = result.base;
   return {
     type: 'LIST',
@@ -99,7 +106,7 @@ function listFiles(call: Call): Record<string, unknown> {
 }
 
 function fileStats(call: Call): Record<string, unknown> {
-  const filter = fileFilter(call);
+  const { text: _text, ...filter } = fileFilter(call);
   const result = call.ctx.store.listFiles({ ...filter, orderBy: 'f.id', limit: 0, offset: 0 });
   return {
     stats: { approx_files_count: result.total, approx_files_size: result.bytes },

@@ -196,7 +196,7 @@ const check = (cases: Case[]) =>
 
 describe('compileSearch: empty query', () => {
   it('returns a match-all fragment', () => {
-    expect(compileSearch('')).toEqual({ where: '1', params: [] });
+    expect(compileSearch('')).toEqual({ where: '1', params: [], text: null });
   });
   check([
     ['   ', ALL],
@@ -210,7 +210,14 @@ describe('compileSearch: empty query', () => {
 describe('compileSearch: full text', () => {
   check([
     ['sunset', ['sunset']],
-    ['himal', ['everest']],
+    ['himal', []],
+    ['himal*', ['everest']],
+    ['"greater himal*"', ['everest']],
+    ['himalayas', ['everest']],
+    ['sunse*', ['sunset']],
+    ['-himal*', except('everest')],
+    ['him*al', []],
+    ['*', ALL],
     ['"greater himalayas"', ['everest']],
     ['greater himalayas', ['everest']],
     ['greater+sunset', []],

@@ -21,6 +21,8 @@ import { badRequest, type ApiError } from '../errors.js';
 export interface CompiledSearch {
   where: string;
   params: unknown[];
+  /** The FTS5 expression of the query's words (its positive text terms, ANDed), for relevance ordering; null without any. */
+  text?: string | null;
 }
 
 const MAX_LENGTH = 4000;
@@ -44,14 +46,18 @@ export function compileSearch(q: string): CompiledSearch {
     );
   }
   const parts: Frag[] = [];
+  const words: string[] = [];
   for (const rawTerm of raw) {
     const term = parseTerm(rawTerm);
     const frag = term && compileTerm(term);
     if (frag) parts.push(frag);
+    const expression = term?.kind === 'text' && !term.negate ? ftsExpression(term.text) : null;
+    if (expression) words.push(expression);
   }
-  if (parts.length === 0) return { where: '1', params: [] };
+  const text = words.length > 0 ? words.join(' ') : null;
+  if (parts.length === 0) return { where: '1', params: [], text };
   const where = join(parts.map(paren), ' AND ');
-  return { where: where.sql, params: [...where.params] };
+  return { where: where.sql, params: [...where.params], text };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -556,13 +562,26 @@ function compileTerm(term: Term): Frag | null {
   return term.negate ? not(body) : body;
 }
 
-/** Each word becomes a quoted FTS5 string with a prefix '*': user text is never FTS syntax. */
+/**
+ * Each word becomes a quoted FTS5 string, so user text is never FTS syntax. A word matches whole
+ * words; only a word the user ends with `*` matches as a prefix. FTS5 answers a whole word from one
+ * doclist, while a prefix merges the doclists of every word it starts (a short prefix at 1M assets
+ * reads most of the index), so prefix matching is what the user asks for, never the default.
+ */
 function fullText(text: string): Frag | null {
-  const words = text.match(/[\p{L}\p{N}\p{M}]+/gu);
-  if (!words) return null;
-  const expression = words.map((w) => `"${w.replace(/"/g, '""')}"*`).join(' ');
-  return sql`f.id IN (SELECT rowid FROM files_fts WHERE files_fts MATCH ${expression})`;
+  const expression = ftsExpression(text);
+  return expression === null ? null : sql`${raw(FTS_LIST)}${expression})`;
 }
+
+const WORD = /([\p{L}\p{N}\p{M}]+)(\*?)/gu;
+
+/** The FTS5 MATCH expression for a text term, or null when it holds no word. */
+export function ftsExpression(text: string): string | null {
+  const words = [...text.matchAll(WORD)].map(([, w, star]) => `"${w!.replace(/"/g, '""')}"${star}`);
+  return words.length === 0 ? null : words.join(' ');
+}
+
+const FTS_LIST = 'f.id IN (SELECT rowid FROM files_fts WHERE files_fts MATCH ';
 
 function tag(label: string): Frag | null {
   const f = tagsField();

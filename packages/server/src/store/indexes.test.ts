@@ -195,6 +195,68 @@ describe('maintained indexes and counters', () => {
     );
   });
 
+  it('pages read through keyset anchors equal brute-force pages, with writes in between', () => {
+    const listing = fc.tuple(
+      fc.constantFrom('/', '/a', '/b'),
+      fc.boolean(),
+      fc.constantFrom('', 'color:red', '-color:red', 'size>500'),
+      fc.constantFrom(...ORDERS),
+      fc.integer({ min: 1, max: 4 }),
+      fc.nat({ max: 30 }),
+    );
+    fc.assert(
+      fc.property(
+        fc.array(fc.oneof({ arbitrary: op.map((o) => ({ write: o })), weight: 1 }, { arbitrary: listing.map((l) => ({ list: l })), weight: 3 }), {
+          minLength: 1,
+          maxLength: 40,
+        }),
+        (steps) => {
+          // Anchors every 2 rows, so short listings hop, seek and reuse anchors.
+          const store = new MetadataStore(openDatabase(':memory:', 'relaxed'), { anchorStep: 2 });
+          store.transaction(() => {
+            for (let i = 0; i < 30; i++) store.insertFile(newFile(store, FOLDERS[i % 3]!, METAS[i % METAS.length]!, i * 37));
+          });
+          for (const step of steps) {
+            if ('write' in step) apply(store, step.write);
+            else checkListing(store, ...step.list);
+          }
+          store.db.close();
+        },
+      ),
+      { numRuns: 100 },
+    );
+  });
+
+  it('pages through a listing by keyset seeks, not by counting from the start', () => {
+    const store = new MetadataStore(openDatabase(':memory:', 'relaxed'), { anchorStep: 5 });
+    store.transaction(() => {
+      for (let i = 0; i < 60; i++) store.insertFile(newFile(store, '/a', {}, i));
+    });
+    const seeks: string[] = [];
+    const prepare = store.db.prepare.bind(store.db);
+    store.db.prepare = ((sql: string) => {
+      if (/\(f\.created_at, f\.id\) < \(\?, \?\)/.test(sql)) seeks.push(sql);
+      return prepare(sql);
+    }) as typeof store.db.prepare;
+    const orderBy = 'f.created_at DESC, f.id DESC';
+    const all = store.listFiles({ folder: '/', recursive: true, orderBy, limit: 100, offset: 0 }).files.map((f) => f.uuid);
+    const paged: string[] = [];
+    for (let offset = 0; offset < 60; offset += 7) {
+      paged.push(...store.listFiles({ folder: '/', recursive: true, orderBy, limit: 7, offset }).files.map((f) => f.uuid));
+    }
+    expect(paged).toEqual(all);
+    // Every page after the first resumes from the previous page's last key.
+    expect(seeks.length).toBeGreaterThanOrEqual(8);
+    // A deep page far from any anchor hops there and matches the offset page.
+    const fresh = new MetadataStore(store.db, { anchorStep: 5 });
+    expect(fresh.listFiles({ folder: '/', recursive: true, orderBy, limit: 4, offset: 43 }).files.map((f) => f.uuid)).toEqual(all.slice(43, 47));
+    // A write drops the anchors: the next page counts from the new rows.
+    store.transaction(() => store.insertFile(newFile(store, '/a', {}, 1)));
+    const after = store.listFiles({ folder: '/', recursive: true, orderBy, limit: 100, offset: 0 }).files.map((f) => f.uuid);
+    expect(store.listFiles({ folder: '/', recursive: true, orderBy, limit: 7, offset: 14 }).files.map((f) => f.uuid)).toEqual(after.slice(14, 21));
+    store.db.close();
+  });
+
   it('walks the order index when matches are plentiful and sorts the matches when they are rare', () => {
     const store = new MetadataStore(openDatabase(':memory:', 'relaxed'));
     store.transaction(() => {
@@ -219,6 +281,8 @@ describe('maintained indexes and counters', () => {
     expect(plans[2]).toMatch(/INDEXED BY files_folder_created/);
     expect(plans[3]).not.toMatch(/INDEXED BY/);
     expect(plans[3]).toMatch(/ORDER BY \+f\.created_at DESC, \+f\.id DESC/);
+    store.listFiles({ folder: '/', recursive: true, orderBy: 'f.name ASC, f.id ASC', limit: 10, offset: 0 });
+    expect(plans[4]).toMatch(/INDEXED BY files_name/);
     store.db.close();
   });
 

@@ -31,6 +31,8 @@ export interface FileListQuery {
   orderBy: string;
   limit: number;
   offset: number;
+  /** An FTS5 expression: order best matches first (bm25), then by `orderBy`. */
+  relevance?: string | null;
 }
 
 export interface FolderCounts {
@@ -68,8 +70,16 @@ export const alreadyExists = (what: string): ApiError =>
  */
 export class MetadataStore {
   private readonly stmt: Record<string, Statement>;
+  private readonly anchors = new AnchorCache();
 
-  constructor(readonly db: Database) {
+  /** Rows a deep page walks between anchors (see `walkPage`); tests make it small. */
+  private readonly anchorStep: number;
+
+  constructor(
+    readonly db: Database,
+    options: { anchorStep?: number } = {},
+  ) {
+    this.anchorStep = options.anchorStep ?? ANCHOR_STEP;
     this.stmt = {
       folderByUuid: db.prepare('SELECT * FROM folders WHERE uuid = ?'),
       folderByPath: db.prepare('SELECT * FROM folders WHERE path = ?'),
@@ -96,6 +106,7 @@ export class MetadataStore {
       fileByName: db.prepare(`${FILE_SELECT} WHERE f.folder_id = ? AND f.name = ?`),
       fileBySha1InFolder: db.prepare(`${FILE_SELECT} WHERE f.folder_id = ? AND f.sha1 = ? LIMIT 1`),
       blobReferenced: db.prepare('SELECT 1 FROM files WHERE blob_id = ? LIMIT 1'),
+      dataVersion: db.prepare('SELECT total_changes() AS changes'),
       ftsDelete: db.prepare('DELETE FROM files_fts WHERE rowid = ?'),
       ftsInsert: db.prepare('INSERT INTO files_fts (rowid, name, meta, tags) VALUES (?, ?, ?, ?)'),
       tagsDeleteFile: db.prepare('DELETE FROM file_tags WHERE file_id = ?'),
@@ -509,15 +520,83 @@ export class MetadataStore {
       bytes = totals.bytes;
     }
     if (query.limit === 0 || query.offset >= total) return { files: [], total, bytes, base: { folder: base, counts } };
-    const scanned = !query.recursive ? scope.files : base.parent_id === null ? counts.filesRecursive : this.folderCounts(this.root()).filesRecursive;
-    const plan = pagePlan(query, total, scanned);
-    const files = this.db
-      .prepare(
-        `SELECT f.*, d.uuid AS folder_uuid, d.path AS folder_path FROM files f ${plan.indexedBy} JOIN folders d ON d.id = f.folder_id
-         ${plan.indexedBy || small ? probeForm(whereSql) : whereSql} ORDER BY ${plan.orderBy} LIMIT ? OFFSET ?`,
-      )
-      .all(...params, query.limit, query.offset) as FileWithFolder[];
+    const page = { where: where.join(' AND '), params, small };
+    let files: FileWithFolder[];
+    if (query.relevance) {
+      files = this.rankedPage(query, query.relevance, page);
+    } else {
+      const scanned = !query.recursive ? scope.files : base.parent_id === null ? counts.filesRecursive : this.folderCounts(this.root()).filesRecursive;
+      const plan = pagePlan(query, total, scanned);
+      const order = plan.indexedBy ? keysetOrder(query.orderBy) : null;
+      files = order
+        ? this.walkPage(query, plan.indexedBy, order, page)
+        : (this.db
+            .prepare(
+              `SELECT f.*, d.uuid AS folder_uuid, d.path AS folder_path FROM files f ${plan.indexedBy} JOIN folders d ON d.id = f.folder_id
+               ${plan.indexedBy || small ? probeForm(whereSql) : whereSql} ORDER BY ${plan.orderBy} LIMIT ? OFFSET ?`,
+            )
+            .all(...params, query.limit, query.offset) as FileWithFolder[]);
+    }
     return { files, total, bytes, base: { folder: base, counts } };
+  }
+
+  /** Best FTS matches first: the page is read from the FTS index joined to files, in bm25 order. */
+  private rankedPage(query: FileListQuery, expression: string, page: PageWhere): FileWithFolder[] {
+    const where = page.where ? ` AND ${page.small ? probeForm(page.where) : page.where}` : '';
+    return this.db
+      .prepare(
+        `SELECT f.*, d.uuid AS folder_uuid, d.path AS folder_path FROM files_fts r JOIN files f ON f.id = r.rowid
+         JOIN folders d ON d.id = f.folder_id WHERE r.files_fts MATCH ?${where} ORDER BY r.rank, ${query.orderBy} LIMIT ? OFFSET ?`,
+      )
+      .all(expression, ...page.params, query.limit, query.offset) as FileWithFolder[];
+  }
+
+  /**
+   * A page read by walking an order index. Two things keep deep pages cheap:
+   * - the walk selects only the sort key and id, so OFFSET skips index entries (the index covers
+   *   them) instead of reading and joining whole rows; the page's rows are fetched afterwards;
+   * - anchors: after a page, the key of its last row is remembered with its position (and every
+   *   `anchorStep` rows on the way to a deep page), so a later page at or past that position seeks
+   *   to the key and skips only the rest. That makes paging through a listing with `offset` a
+   *   keyset walk. Anchors belong to one query text and parameters, and are dropped on any write
+   *   (the database's change counters), so a position is never reused after rows moved.
+   */
+  private walkPage(query: FileListQuery, indexedBy: string, order: KeysetOrder, page: PageWhere): FileWithFolder[] {
+    const filter = page.where ? probeForm(page.where) : '1';
+    const signature = `${indexedBy}|${filter}|${query.orderBy}|${JSON.stringify(page.params)}`;
+    const anchors = this.anchors.lookup(signature, this.dataVersion());
+    const seek = order.direction === 'DESC' ? '<' : '>';
+    const keyed = (anchor: Anchor | undefined): { sql: string; params: unknown[] } =>
+      anchor ? { sql: ` AND (${order.column}, f.id) ${seek} (?, ?)`, params: [anchor.key, anchor.id] } : { sql: '', params: [] };
+    const keys = (keyset: string): string =>
+      `SELECT ${order.column} AS key, f.id AS id FROM files f ${indexedBy} WHERE ${filter}${keyset} ORDER BY ${query.orderBy} LIMIT ? OFFSET ?`;
+    let anchor = anchors.before(query.offset);
+    // Hop to the page `anchorStep` rows at a time, leaving anchors for the pages that follow.
+    while (query.offset - (anchor?.position ?? 0) > this.anchorStep) {
+      const k = keyed(anchor);
+      const row = this.db
+        .prepare(keys(k.sql))
+        .get(...page.params, ...k.params, 1, this.anchorStep - 1) as { key: unknown; id: number } | undefined;
+      if (!row) return [];
+      anchor = { position: (anchor?.position ?? 0) + this.anchorStep, key: row.key, id: row.id };
+      anchors.add(anchor);
+    }
+    const k = keyed(anchor);
+    const ids = this.db
+      .prepare(keys(k.sql))
+      .all(...page.params, ...k.params, query.limit, query.offset - (anchor?.position ?? 0)) as Array<{ key: unknown; id: number }>;
+    const last = ids[ids.length - 1];
+    if (last) anchors.add({ position: query.offset + ids.length, key: last.key, id: last.id });
+    if (ids.length === 0) return [];
+    return this.db
+      .prepare(`${FILE_SELECT} WHERE f.id IN (SELECT value FROM json_each(?)) ORDER BY ${query.orderBy}`)
+      .all(JSON.stringify(ids.map((r) => r.id))) as FileWithFolder[];
+  }
+
+  /** Changes whenever anything is written, by this connection or another. */
+  private dataVersion(): string {
+    const row = this.stmt.dataVersion!.get() as { changes: number };
+    return `${this.db.pragma('data_version', { simple: true }) as number}:${row.changes}`;
   }
 
   // ---- tags dictionary -------------------------------------------------------------------
@@ -588,13 +667,90 @@ export class MetadataStore {
   }
 }
 
+interface PageWhere {
+  /** The WHERE conditions without the keyword ('' for none). */
+  where: string;
+  params: unknown[];
+  small: boolean;
+}
+
+interface KeysetOrder {
+  column: string;
+  direction: 'ASC' | 'DESC';
+}
+
+/** `f.col DIR, f.id DIR` (one direction): an order a keyset seek can resume; anything else is not. */
+function keysetOrder(orderBy: string): KeysetOrder | null {
+  const m = /^(f\.\w+) (ASC|DESC), f\.id (ASC|DESC)$/i.exec(orderBy.trim());
+  if (!m || m[2]!.toUpperCase() !== m[3]!.toUpperCase()) return null;
+  return { column: m[1]!, direction: m[2]!.toUpperCase() as 'ASC' | 'DESC' };
+}
+
+/** Rows between anchors a deep page walks at most (about a millisecond of index entries). */
+const ANCHOR_STEP = 10_000;
+
+interface Anchor {
+  /** How many rows come before the row after this key. */
+  position: number;
+  key: unknown;
+  id: number;
+}
+
+/** Anchors per query, for the current data version; the least recently used queries go first. */
+class AnchorCache {
+  private version = '';
+  private readonly byQuery = new Map<string, Anchors>();
+
+  lookup(signature: string, version: string): Anchors {
+    if (version !== this.version) {
+      this.byQuery.clear();
+      this.version = version;
+    }
+    let anchors = this.byQuery.get(signature);
+    if (anchors) this.byQuery.delete(signature);
+    else anchors = new Anchors();
+    this.byQuery.set(signature, anchors);
+    if (this.byQuery.size > MAX_ANCHORED_QUERIES) this.byQuery.delete(this.byQuery.keys().next().value!);
+    return anchors;
+  }
+}
+
+const MAX_ANCHORED_QUERIES = 64;
+const MAX_ANCHORS = 4096;
+
+class Anchors {
+  /** Sorted by position. */
+  private readonly list: Anchor[] = [];
+
+  /** The anchor closest at or before a position. */
+  before(position: number): Anchor | undefined {
+    let lo = 0;
+    let hi = this.list.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (this.list[mid]!.position <= position) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo > 0 ? this.list[lo - 1] : undefined;
+  }
+
+  add(anchor: Anchor): void {
+    if (this.before(anchor.position)?.position === anchor.position) return;
+    if (this.list.length >= MAX_ANCHORS) this.list.splice(Math.floor(Math.random() * this.list.length), 1);
+    const at = this.list.findIndex((a) => a.position > anchor.position);
+    if (at < 0) this.list.push(anchor);
+    else this.list.splice(at, 0, anchor);
+  }
+}
+
 /** Scopes up to this many files are filtered file by file (see `probeForm`), about 20 ms of probes. */
 const SMALL_SCOPE = 20_000;
 
-/** Indexes that return files in `created_at` / `modified_at` order, across all folders or within one. */
+/** Indexes that return files in `created_at` / `modified_at` / `name` order, across all folders or within one. */
 const ORDER_INDEXES: Record<string, { all: string; folder?: string }> = {
   'f.created_at': { all: 'files_created', folder: 'files_folder_created' },
   'f.modified_at': { all: 'files_modified' },
+  'f.name': { all: 'files_name', folder: 'files_folder_name' },
 };
 
 /**

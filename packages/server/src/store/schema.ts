@@ -470,6 +470,11 @@ export const MIGRATIONS: ReadonlyArray<(db: Database) => void> = [
       END;
     `);
   },
+  // Listing by name across folders walks this index instead of sorting every file (and resumes
+  // from a keyset anchor at any depth).
+  (db) => {
+    db.exec('CREATE INDEX files_name ON files(name, id);');
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;
