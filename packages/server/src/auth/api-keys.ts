@@ -1,8 +1,9 @@
 import { createHash, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
-import type { Database } from 'better-sqlite3';
+import type { Database, Statement } from 'better-sqlite3';
 import { ApiError, notFound } from '../errors.js';
 import { rootKeyImmutable } from './grants.js';
 import { isPermission, PERMISSIONS, type Permission } from './permissions.js';
+import { cachedStatement } from '../store/statements.js';
 
 export interface ApiKeyRecord {
   uuid: string;
@@ -40,6 +41,10 @@ export const unauthorized = (msg: string, code = 'UNAUTHORIZED'): ApiError =>
 export class ApiKeyStore {
   constructor(private readonly db: Database) {}
 
+  private sql(text: string): Statement {
+    return cachedStatement(this.db, text);
+  }
+
   /** Generates a secret in the shape of Filerobot's keys: 32 random bytes in hex. */
   static newSecret(): string {
     return randomBytes(32).toString('hex');
@@ -48,12 +53,10 @@ export class ApiKeyStore {
   create(description: string, permissions: Permission[], secret = ApiKeyStore.newSecret()): { key: ApiKeyRecord; secret: string } {
     const hash = sha256(secret);
     const uuid = randomUUID();
-    this.db
-      .prepare(
-        `INSERT INTO api_keys (uuid, key_id, secret_hash, description, permissions, active, is_root, created_at)
-         VALUES (?, ?, ?, ?, ?, 1, 0, ?)`,
-      )
-      .run(uuid, lookupId(hash), hash.toString('hex'), description, JSON.stringify(permissions), new Date().toISOString());
+    this.sql(
+      `INSERT INTO api_keys (uuid, key_id, secret_hash, description, permissions, active, is_root, created_at)
+       VALUES (?, ?, ?, ?, ?, 1, 0, ?)`,
+    ).run(uuid, lookupId(hash), hash.toString('hex'), description, JSON.stringify(permissions), new Date().toISOString());
     return { key: this.require(uuid), secret };
   }
 
@@ -61,10 +64,9 @@ export class ApiKeyStore {
   setRoot(secret: string): ApiKeyRecord {
     const hash = sha256(secret);
     return this.db.transaction(() => {
-      const existing = this.db.prepare('SELECT uuid FROM api_keys WHERE is_root = 1').get() as { uuid: string } | undefined;
+      const existing = this.sql('SELECT uuid FROM api_keys WHERE is_root = 1').get() as { uuid: string } | undefined;
       if (existing) {
-        this.db
-          .prepare('UPDATE api_keys SET key_id = ?, secret_hash = ?, permissions = ?, active = 1 WHERE uuid = ?')
+        this.sql('UPDATE api_keys SET key_id = ?, secret_hash = ?, permissions = ?, active = 1 WHERE uuid = ?')
           .run(lookupId(hash), hash.toString('hex'), JSON.stringify(PERMISSIONS), existing.uuid);
         return this.require(existing.uuid);
       }
@@ -82,8 +84,9 @@ export class ApiKeyStore {
   /** Resolves a presented secret to its key, or throws 401 saying whether it is unknown or deactivated. */
   authenticate(secret: string): ApiKeyRecord {
     const hash = sha256(secret);
-    const candidates = this.db.prepare('SELECT * FROM api_keys WHERE key_id = ?').all(lookupId(hash)) as KeyRow[];
-    const match = candidates.find((row) => timingSafeEqual(Buffer.from(row.secret_hash, 'hex'), hash));
+    // key_id is unique: one candidate at most.
+    const row = this.sql('SELECT * FROM api_keys WHERE key_id = ?').get(lookupId(hash)) as KeyRow | undefined;
+    const match = row && timingSafeEqual(Buffer.from(row.secret_hash, 'hex'), hash) ? row : undefined;
     if (!match) throw unauthorized('The API key is not valid for this project.');
     if (!match.active) {
       throw unauthorized('This API key has been deactivated.', 'KEY_DEACTIVATED');
@@ -92,11 +95,11 @@ export class ApiKeyStore {
   }
 
   list(): ApiKeyRecord[] {
-    return (this.db.prepare('SELECT * FROM api_keys ORDER BY created_at, id').all() as KeyRow[]).map(toRecord);
+    return (this.sql('SELECT * FROM api_keys ORDER BY created_at, id').all() as KeyRow[]).map(toRecord);
   }
 
   get(uuid: string): ApiKeyRecord | undefined {
-    const row = this.db.prepare('SELECT * FROM api_keys WHERE uuid = ?').get(uuid) as KeyRow | undefined;
+    const row = this.sql('SELECT * FROM api_keys WHERE uuid = ?').get(uuid) as KeyRow | undefined;
     return row ? toRecord(row) : undefined;
   }
 
@@ -110,8 +113,7 @@ export class ApiKeyStore {
     const key = this.require(uuid);
     // Fixed at start-up: renaming it would let a lesser key disguise the project's master key.
     if (key.root) throw rootKeyImmutable();
-    this.db
-      .prepare('UPDATE api_keys SET description = ?, permissions = ?, active = ? WHERE uuid = ?')
+    this.sql('UPDATE api_keys SET description = ?, permissions = ?, active = ? WHERE uuid = ?')
       .run(
         change.description ?? key.description,
         JSON.stringify(change.permissions ?? key.permissions),
@@ -124,19 +126,46 @@ export class ApiKeyStore {
   delete(uuid: string): ApiKeyRecord {
     const key = this.require(uuid);
     if (key.root) throw rootKeyImmutable();
-    this.db.prepare('DELETE FROM api_keys WHERE uuid = ?').run(uuid);
+    this.sql('DELETE FROM api_keys WHERE uuid = ?').run(uuid);
     return key;
   }
 }
 
+/**
+ * Parsed grants by their stored text: every request authenticates, and a project has few distinct
+ * grant lists, so each is parsed once. Shared and frozen; records get their own copy of the list.
+ */
+const parsedGrants = new Map<string, { list: readonly Permission[]; set: ReadonlySet<Permission> }>();
+const MAX_PARSED_GRANTS = 1024;
+
+function grantsOf(text: string): { list: readonly Permission[]; set: ReadonlySet<Permission> } {
+  let grants = parsedGrants.get(text);
+  if (!grants) {
+    const list = Object.freeze((JSON.parse(text) as unknown[]).filter(isPermission));
+    grants = { list, set: new Set(list) };
+    if (parsedGrants.size >= MAX_PARSED_GRANTS) parsedGrants.clear();
+    parsedGrants.set(text, grants);
+  }
+  return grants;
+}
+
+const permissionSets = new WeakMap<ApiKeyRecord, ReadonlySet<Permission>>();
+
+/** The permissions of a key read from the store, as a set shared between requests. */
+export function permissionSetOf(key: ApiKeyRecord): ReadonlySet<Permission> {
+  return permissionSets.get(key) ?? new Set(key.permissions);
+}
+
 function toRecord(row: KeyRow): ApiKeyRecord {
-  const permissions = (JSON.parse(row.permissions) as unknown[]).filter(isPermission);
-  return {
+  const grants = grantsOf(row.permissions);
+  const record: ApiKeyRecord = {
     uuid: row.uuid,
     description: row.description,
-    permissions,
+    permissions: [...grants.list],
     active: row.active === 1,
     root: row.is_root === 1,
     created_at: row.created_at.replace(/\.\d{3}Z$/, 'Z'),
   };
+  permissionSets.set(record, grants.set);
+  return record;
 }

@@ -6,13 +6,15 @@ import { uuidParam } from '../api/params.js';
 import type { FileWithFolder } from '../store/rows.js';
 import { splitPath } from '../store/names.js';
 import { budgetClient } from './render-budget.js';
-import { negotiatesFormat, parseTransformParams } from './transform.js';
+import { bytesInMemory, negotiatesFormat, parseTransformParams } from './transform.js';
 
 interface Body {
   path: string;
   size: number;
   type: string;
   etag: string;
+  /** The whole body in memory (a small cached render): sent as it is, no file opened. */
+  bytes?: Buffer;
 }
 
 /** Parses a single `bytes=` range; multiple ranges are answered with the whole body, as RFC 9110 allows. */
@@ -105,6 +107,10 @@ function sendBody(call: Call, file: FileWithFolder, body: Body, disposition?: 'a
     reply.send();
     return undefined;
   }
+  if (body.bytes) {
+    reply.send(range ? body.bytes.subarray(range.start, range.end + 1) : body.bytes);
+    return undefined;
+  }
   reply.send(createReadStream(body.path, range));
   return undefined;
 }
@@ -149,6 +155,7 @@ async function deliver(call: Call, withTransforms: boolean): Promise<undefined> 
     size: out.size,
     type: out.type,
     etag: `"${file.sha1}-${variant}"`,
+    bytes: bytesInMemory(out),
   });
 }
 

@@ -5,7 +5,7 @@ import { crc32 } from 'node:zlib';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { ApiError } from '../errors.js';
-import { parseTransformParams, plannedOutputSize, TransformCache, type TransformParams } from './transform.js';
+import { bytesInMemory, parseTransformParams, plannedOutputSize, TransformCache, type TransformParams } from './transform.js';
 
 let root: string;
 let blocks: string; // 400×300 PNG: left half red, right half blue
@@ -24,6 +24,7 @@ const newCache = (
     maxConcurrent?: number;
     maxQueued?: number;
     beforeRender?: () => Promise<void>;
+    maxHotBytes?: number;
   } = {},
 ) =>
   new TransformCache({
@@ -33,6 +34,7 @@ const newCache = (
     maxConcurrent: options.maxConcurrent,
     maxQueued: options.maxQueued,
     beforeRender: options.beforeRender,
+    maxHotBytes: options.maxHotBytes,
   });
 
 /** A gate renders wait at: `entered` counts the renders that reached it, `open()` lets them all through. */
@@ -356,6 +358,33 @@ describe('TransformCache caching', () => {
     // A different source key is a different entry.
     await cache.get('b', blocks, 'image/png', params({ w: '100' }));
     expect(cache.stats.renders).toBe(3);
+  });
+
+  it('serves repeated hits on a small render from memory, bounded by maxHotBytes', async () => {
+    const cache = newCache();
+    const miss = await cache.get('h', blocks, 'image/png', params({ w: '90' }));
+    const onDisk = readFileSync(miss.path);
+    expect(bytesInMemory(miss)).toBeUndefined();
+    const firstHit = await cache.get('h', blocks, 'image/png', params({ w: '90' }));
+    expect(bytesInMemory(firstHit)).toEqual(onDisk);
+    expect(cache.memoryBytes).toBe(onDisk.length);
+    // Later hits need no file: the bytes come from memory, equal to what was rendered.
+    unlinkSync(miss.path);
+    const hot = await cache.get('h', blocks, 'image/png', params({ w: '90' }));
+    expect(hot).toEqual(miss);
+    expect(bytesInMemory(hot)).toEqual(onDisk);
+    expect(cache.stats).toMatchObject({ renders: 1, hits: 2 });
+
+    // With room for one render only, the least recently used one leaves memory (its file stays).
+    const small = newCache({ maxHotBytes: onDisk.length + 10 });
+    for (const w of ['90', '91']) {
+      await small.get('h', blocks, 'image/png', params({ w }));
+      await small.get('h', blocks, 'image/png', params({ w }));
+    }
+    expect(small.memoryBytes).toBeLessThanOrEqual(onDisk.length + 10);
+    const cooled = await small.get('h', blocks, 'image/png', params({ w: '90' }));
+    expect(readFileSync(cooled.path)).toEqual(onDisk);
+    expect(small.stats.renders).toBe(2);
   });
 
   it('computes concurrent requests for one key once', async () => {

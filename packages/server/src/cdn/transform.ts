@@ -5,7 +5,7 @@
  */
 import { createHash, randomUUID } from 'node:crypto';
 import { mkdirSync, readdirSync, statSync, unlinkSync, type Stats } from 'node:fs';
-import { mkdir, rename, rm, stat, unlink, utimes } from 'node:fs/promises';
+import { mkdir, readFile, rename, rm, stat, unlink, utimes } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import sharp, { type Metadata, type ResizeOptions, type Sharp } from 'sharp';
@@ -38,6 +38,14 @@ export interface TransformResult {
   path: string;
   type: string;
   size: number;
+}
+
+/** Hits on small renders held in memory, with their bytes: served without opening the file. */
+const inMemory = new WeakMap<TransformResult, Buffer>();
+
+/** The bytes of a cache hit when the cache holds them in memory, else undefined (read `path`). */
+export function bytesInMemory(result: TransformResult): Buffer | undefined {
+  return inMemory.get(result);
 }
 
 /** Largest side of a transform's output: `w`/`h` (after `dpr`) and the side following the aspect ratio. */
@@ -475,7 +483,16 @@ interface Entry {
   path: string;
   type: string;
   size: number;
+  bytes?: Buffer;
+  /** When the file's mtime was last set to record use (ms since epoch). */
+  touchedAt?: number;
 }
+
+/** Renders up to this size are kept in memory once served, up to `DEFAULT_HOT_BYTES` in all. */
+const HOT_MAX_ENTRY_BYTES = 256 * 1024;
+export const DEFAULT_HOT_BYTES = 32 * 1024 ** 2;
+/** A hit served from memory records its use on disk (for the LRU order after a restart) at most this often. */
+const TOUCH_INTERVAL_MS = 60_000;
 
 const outputTooLarge = (work: RenderWork, max: number): ApiError =>
   new ApiError(
@@ -524,6 +541,8 @@ export interface TransformCacheOptions {
   dir: string;
   maxBytes: number;
   maxEntries?: number;
+  /** Memory for the bytes of small renders (each up to 256 KiB), served without a file read; default 32 MiB, 0 for none. */
+  maxHotBytes?: number;
   /** Renders (cache misses) that run at once; default one per CPU core, at least 2. */
   maxConcurrent?: number;
   /** Renders that may wait for a slot; more are refused with 503 TRANSFORM_BUSY. Default 32. */
@@ -626,8 +645,12 @@ export class TransformCache {
   private readonly index = new Map<string, Entry>();
   private readonly inflight = new Map<string, Promise<TransformResult>>();
   private bytes = 0;
+  /** Bytes of renders held in memory; bounded by `maxHotBytes`, least recently used dropped first. */
+  private hotBytes = 0;
+  private readonly maxHotBytes: number;
 
   constructor(options: TransformCacheOptions) {
+    this.maxHotBytes = options.maxHotBytes ?? DEFAULT_HOT_BYTES;
     this.dir = options.dir;
     this.maxBytes = options.maxBytes;
     this.maxEntries = options.maxEntries ?? 10_000;
@@ -706,22 +729,46 @@ export class TransformCache {
     return { path: sourcePath, type: sourceType, size: info.size };
   }
 
-  /** Touching the file checks it still exists (the cache dir may be wiped) and records use for restarts. */
+  /**
+   * Touching the file checks it still exists (the cache dir may be wiped) and records use for
+   * restarts. A small render is read into memory on its first hit; later hits serve those bytes
+   * with no file-system call, recording use on disk at most once a minute.
+   */
   private async lookup(key: string): Promise<TransformResult | undefined> {
     const entry = this.index.get(key);
     if (!entry) return undefined;
-    try {
-      const now = new Date();
-      await utimes(entry.path, now, now);
-    } catch {
-      this.forget(key);
-      return undefined;
+    const now = Date.now();
+    if (entry.bytes) {
+      if (now - (entry.touchedAt ?? 0) >= TOUCH_INTERVAL_MS) {
+        entry.touchedAt = now;
+        const at = new Date(now);
+        utimes(entry.path, at, at).catch(() => undefined);
+      }
+    } else {
+      try {
+        const at = new Date(now);
+        await utimes(entry.path, at, at);
+        entry.touchedAt = now;
+        if (entry.size <= HOT_MAX_ENTRY_BYTES && this.maxHotBytes > 0) {
+          const bytes = await readFile(entry.path);
+          if (this.index.get(key) === entry && bytes.length === entry.size && !entry.bytes) {
+            entry.bytes = bytes;
+            this.hotBytes += bytes.length;
+            this.coolDown(key);
+          }
+        }
+      } catch {
+        if (this.index.get(key) === entry) this.forget(key);
+        return undefined;
+      }
     }
     if (this.index.get(key) !== entry) return undefined;
     this.index.delete(key);
     this.index.set(key, entry);
     this.stats.hits++;
-    return { ...entry };
+    const result: TransformResult = { path: entry.path, type: entry.type, size: entry.size };
+    if (entry.bytes) inMemory.set(result, entry.bytes);
+    return result;
   }
 
   private async render(
@@ -785,7 +832,24 @@ export class TransformCache {
     if (!entry) return undefined;
     this.index.delete(key);
     this.bytes -= entry.size;
+    if (entry.bytes) this.hotBytes -= entry.bytes.length;
+    entry.bytes = undefined;
     return entry;
+  }
+
+  /** Drops the in-memory bytes of the least recently used renders until `maxHotBytes` holds. */
+  private coolDown(keep: string): void {
+    for (const [key, entry] of this.index) {
+      if (this.hotBytes <= this.maxHotBytes) return;
+      if (key === keep || !entry.bytes) continue;
+      this.hotBytes -= entry.bytes.length;
+      entry.bytes = undefined;
+    }
+  }
+
+  /** Bytes of renders held in memory now. */
+  get memoryBytes(): number {
+    return this.hotBytes;
   }
 
   /**

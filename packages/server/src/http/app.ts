@@ -1,11 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
-import { unauthorized } from '../auth/api-keys.js';
+import { permissionSetOf, unauthorized } from '../auth/api-keys.js';
 import { RateLimiter } from '../auth/rate-limit.js';
 import { admitSass, authenticateSass, authorizeSass } from '../auth/sass-rules.js';
 import type { ApiVersion } from '../api/serialize.js';
 import type { ServerContext } from '../context.js';
 import { ApiError } from '../errors.js';
+import { inOneReadTransaction } from '../store/statements.js';
 import { folderVisibilityResolver } from '../store/visibility.js';
 import { type Call, type HandlerResult, type Principal, type RouteSpec, urlsOf } from './route.js';
 
@@ -87,7 +88,12 @@ function authenticate(call: Pick<Call, 'req' | 'ctx'>): Principal {
   if (!secret) throw unauthorized('No API key was sent.', 'UNAUTHORIZED');
   if (secret.startsWith('SASS__')) return authenticateSass(call, secret);
   const key = call.ctx.keys.authenticate(secret);
-  return { kind: 'api-key', id: key.uuid, key, permissions: new Set(key.permissions) };
+  return { kind: 'api-key', id: key.uuid, key, permissions: permissionSetOf(key) };
+}
+
+function withBody(call: Call, body: unknown): Call {
+  call.body = body;
+  return call;
 }
 
 function requirePermissions(principal: Principal, spec: RouteSpec): void {
@@ -152,8 +158,10 @@ export function buildApp(ctx: ServerContext, routes: RouteSpec[]): FastifyInstan
   });
   app.addContentTypeParser('*', (_req, _payload, done) => done(null, undefined));
 
-  app.addHook('onRequest', async (req, reply) => {
+  // Callback style: an async hook costs a promise and a microtask hop on every request.
+  app.addHook('onRequest', (req, reply, done) => {
     reply.header('x-request-id', req.id);
+    done();
   });
 
   app.setErrorHandler((error: FastifyError | ApiError, req, reply) => {
@@ -183,6 +191,9 @@ export function buildApp(ctx: ServerContext, routes: RouteSpec[]): FastifyInstan
        * alone: run on `onRequest`, so a request refused here gets its answer without its body
        * being read or parsed (a JSON body can be 64 MiB).
        */
+      // GET and HEAD bodies are never read, so their calls are admitted in the handler: a hook of
+      // its own would cost every read a promise and a map entry for nothing.
+      const admitEarly = spec.method !== 'GET' && spec.method !== 'HEAD';
       const admit = (req: FastifyRequest, reply: FastifyReply): Call => {
         const params = req.params as Record<string, string>;
         // tus replies carry the protocol version, refusals included.
@@ -214,22 +225,30 @@ export function buildApp(ctx: ServerContext, routes: RouteSpec[]): FastifyInstan
               `Retry after ${wait} s, or spread requests out.`, {}, { 'retry-after': String(wait) });
           }
         }
-        calls.set(req, call);
+        if (admitEarly) calls.set(req, call);
         return call;
       };
       app.route({
         method: spec.method,
         url,
         bodyLimit: spec.bodyLimit?.(ctx),
-        onRequest: async (req, reply) => {
-          admit(req, reply);
-        },
+        ...(admitEarly && {
+          onRequest: (req: FastifyRequest, reply: FastifyReply, done: (error?: Error) => void) => {
+            try {
+              admit(req, reply);
+              done();
+            } catch (error) {
+              done(error as Error);
+            }
+          },
+        }),
         handler: async (req, reply) => {
-          const call = calls.get(req) ?? admit(req, reply);
-          call.body = req.body;
           let result: HandlerResult;
           try {
-            result = await spec.handler(call);
+            result = await (admitEarly
+              ? spec.handler(withBody(calls.get(req) ?? admit(req, reply), req.body))
+              : // A read's key check and lookups see one snapshot and take the read lock once.
+                inOneReadTransaction(ctx.store.db, () => spec.handler(admit(req, reply))));
           } finally {
             // A write that failed part-way may still have committed events (a batch upload).
             if (spec.method !== 'GET' && spec.method !== 'HEAD' && spec.method !== 'OPTIONS') ctx.wakeWebhooks();

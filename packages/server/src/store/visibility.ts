@@ -1,7 +1,8 @@
-import type { Database, Statement } from 'better-sqlite3';
+import type { Database } from 'better-sqlite3';
 import { badRequest } from '../errors.js';
 import { splitPath } from './names.js';
 import { now } from './metadata-store.js';
+import { cachedStatement } from './statements.js';
 
 /**
  * What this server stores for a file or folder (inferred: the reference found no endpoint, only
@@ -44,44 +45,53 @@ export function parseVisibility(value: unknown): Visibility {
 /** The root's effective visibility, which `inherited` resolves to when no folder above sets one. */
 export const ROOT_VISIBILITY: Exclude<Visibility, 'inherited'> = 'public';
 
+/** The nearest folder on a path's chain (itself, then its ancestors up to the root) that sets a visibility. */
+const NEAREST_SET = `SELECT visibility FROM folders WHERE path IN (SELECT value FROM json_each(?)) AND visibility <> 'inherited'
+  ORDER BY length(path) DESC LIMIT 1`;
+/** Whether any folder sets one; a scan of the folders when none does, so asked only for a second path. */
+const ANY_SET = `SELECT 1 FROM folders WHERE visibility <> 'inherited' LIMIT 1`;
+
 /**
  * Resolves the effective visibility of folders by path: the folder's own setting, else the
  * nearest ancestor's. Memoised, so build one per request (settings may change between requests).
+ * Building one costs nothing: the statement is compiled once per database and the memo is made
+ * on the first lookup, so requests that never show a visibility pay nothing for it.
  */
 export function folderVisibilityResolver(
   db: Database,
 ): (folderPath: string) => Exclude<Visibility, 'inherited'> {
-  const memo = new Map<string, Exclude<Visibility, 'inherited'>>();
-  let nearest: Statement | undefined;
+  let memo: Map<string, Exclude<Visibility, 'inherited'>> | undefined;
   let anySet: boolean | undefined;
   return (folderPath) => {
-    const cached = memo.get(folderPath);
+    const cached = memo?.get(folderPath);
     if (cached) return cached;
-    // Most projects never set one: a single look answers every folder of the request.
-    anySet ??=
-      db.prepare(`SELECT 1 FROM folders WHERE visibility <> 'inherited' LIMIT 1`).get() !== undefined;
-    let result: Exclude<Visibility, 'inherited'> = ROOT_VISIBILITY;
-    if (anySet) {
-      const segments = splitPath(folderPath);
-      const chain = ['/', ...segments.map((_, i) => '/' + segments.slice(0, i + 1).join('/'))];
-      nearest ??= db.prepare(
-        `SELECT visibility FROM folders WHERE path IN (SELECT value FROM json_each(?)) AND visibility <> 'inherited'
-         ORDER BY length(path) DESC LIMIT 1`,
-      );
-      const row = nearest.get(JSON.stringify(chain)) as { visibility: Visibility } | undefined;
-      if (row && row.visibility !== 'inherited') result = row.visibility;
+    // A single path (a file's details) costs one indexed lookup per folder on its chain; a reply
+    // naming many folders (a listing) first asks once whether any folder sets one at all.
+    if (memo !== undefined) anySet ??= cachedStatement(db, ANY_SET).get() !== undefined;
+    if (anySet === false) {
+      memo?.set(folderPath, ROOT_VISIBILITY);
+      return ROOT_VISIBILITY;
     }
-    memo.set(folderPath, result);
+    const segments = splitPath(folderPath);
+    const chain = ['/'];
+    let prefix = '';
+    for (const segment of segments) {
+      prefix += `/${segment}`;
+      chain.push(prefix);
+    }
+    const row = cachedStatement(db, NEAREST_SET).get(JSON.stringify(chain)) as { visibility: Visibility } | undefined;
+    const result: Exclude<Visibility, 'inherited'> = row && row.visibility !== 'inherited' ? row.visibility : ROOT_VISIBILITY;
+    (memo ??= new Map()).set(folderPath, result);
     return result;
   };
 }
 
 export function setFileVisibility(db: Database, fileId: number, visibility: Visibility): void {
-  db.prepare('UPDATE files SET visibility = ?, modified_at = ? WHERE id = ?').run(visibility, now(), fileId);
+  cachedStatement(db, 'UPDATE files SET visibility = ?, modified_at = ? WHERE id = ?').run(visibility, now(), fileId);
 }
 
 export function setFolderVisibility(db: Database, folderId: number, visibility: Visibility): void {
-  db.prepare('UPDATE folders SET visibility = ?, updated_at = ? WHERE id = ?').run(
+  cachedStatement(db, 'UPDATE folders SET visibility = ?, updated_at = ? WHERE id = ?').run(
     visibility,
     now(),
     folderId,
