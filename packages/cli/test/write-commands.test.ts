@@ -247,7 +247,12 @@ describe('sfx upload', () => {
     const rerun = await sfx(args);
     expect(rerun.code, rerun.stderr).toBe(0);
     const results = rowsOf(rerun.stdout).map((r) => r[1]);
-    expect(results.filter((r) => r === 'uploaded').length).toBe(121 - landed);
+    // The resumable big.bin may have been completed on the server just before the kill (so counted
+    // as landed) while the resume store still lists it: the re-run finishes that same upload and
+    // reports it uploaded. The asset count and sha1s below are the exactness check.
+    const uploaded = results.filter((r) => r === 'uploaded').length;
+    expect(uploaded).toBeGreaterThanOrEqual(121 - landed);
+    expect(uploaded).toBeLessThanOrEqual(121 - landed + 1);
     expect(results.filter((r) => r === 'failed')).toEqual([]);
     const files = await filesIn('/crash');
     expect(files).toHaveLength(121);
