@@ -87,8 +87,7 @@ function adaptConnectorAction(a: Action): StepAction {
     description: a.description,
     input: a.input,
     kind: a.kind,
-    // upsert-asset compares before it writes: doing it again changes nothing more.
-    idempotent: a.idempotent || a.id === 'upsert-asset',
+    idempotent: a.idempotent,
     run: (ctx, input) => a.run({ client: clientOf(ctx, a.id), signal: ctx.signal }, withLocalPaths(ctx, a.id, input)),
     ...(a.id === 'upload-asset' ? { reconcile: reconcileUpload } : {}),
   };
