@@ -331,7 +331,7 @@ export class Files extends Resource {
       },
       replayable: resolved.replayable,
       idempotent: options.overwrite === true,
-      recover: () => this.recoverUpload(folder, resolved.name, sent.sha1(), startedAt, options),
+      recover: async () => this.recoverUpload(folder, resolved.name, await sent.sha1(), startedAt, options),
       acceptErrorCodes: [DUPLICATE],
       signal: options.signal,
       timeoutMs: options.timeoutMs,
@@ -865,48 +865,53 @@ export class Files extends Resource {
   }
 }
 
-/** Counts, hashes and reports the bytes of each attempt; keeps the sha1 of the last complete one. */
+/**
+ * Counts and reports the bytes of each attempt, and gives the SHA-1 of the content once an attempt
+ * sent all of it (for recovery after an unclear failure). A stream sent once is hashed as it goes;
+ * content that can be read again (a path, bytes) is hashed only if recovery asks, which it rarely
+ * does: hashing every GiB on the way costs about half a second of CPU the transfer competes for.
+ */
 class SentContent {
   private streamedSha1: string | undefined;
+  private sentWhole = false;
   constructor(
     private readonly source: ResolvedSource,
     private readonly onProgress?: (progress: { loaded: number; total: number | undefined }) => void,
   ) {}
 
-  /**
-   * SHA-1 of what was sent in full, for recovery after an unclear failure; undefined when no
-   * attempt got to the end of the content. Content held in memory is hashed only when asked.
-   */
-  sha1(): string | undefined {
-    if (this.streamedSha1 !== undefined || !this.bytesSent) return this.streamedSha1;
-    return createHash('sha1').update(this.source.bytes!).digest('hex');
+  /** SHA-1 of the content; undefined when no attempt got to its end. */
+  async sha1(): Promise<string | undefined> {
+    if (this.streamedSha1 !== undefined || !this.sentWhole) return this.streamedSha1;
+    if (this.source.bytes) return createHash('sha1').update(this.source.bytes).digest('hex');
+    const hash = createHash('sha1');
+    for await (const chunk of this.source.open()) hash.update(chunk);
+    return hash.digest('hex');
   }
-
-  private bytesSent = false;
 
   /** The whole in-memory content went to the transport as one buffer. */
   handedOver(): void {
-    this.bytesSent = true;
+    this.sentWhole = true;
     this.onProgress?.({ loaded: this.source.bytes!.byteLength, total: this.source.size });
   }
 
   open(): AsyncIterable<Uint8Array> {
     const content = this.source.open();
-    const hash = createHash('sha1');
+    const hash = this.source.replayable ? undefined : createHash('sha1');
     const total = this.source.size;
     const onProgress = this.onProgress;
-    const done = (digest: string): void => {
-      this.streamedSha1 = digest;
+    const done = (): void => {
+      this.sentWhole = true;
+      if (hash) this.streamedSha1 = hash.digest('hex');
     };
     return (async function* () {
       let loaded = 0;
       for await (const chunk of content) {
-        hash.update(chunk);
+        hash?.update(chunk);
         loaded += chunk.byteLength;
         onProgress?.({ loaded, total });
         yield chunk;
       }
-      done(hash.digest('hex'));
+      done();
     })();
   }
 }

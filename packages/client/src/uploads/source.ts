@@ -1,5 +1,4 @@
-import { createReadStream } from 'node:fs';
-import { open, type FileHandle } from 'node:fs/promises';
+import { closeSync, constants, createReadStream, fstatSync, openSync, readSync } from 'node:fs';
 import { basename } from 'node:path';
 import { Readable } from 'node:stream';
 import type { BufferPool, Lease } from '../core/buffer-pool.js';
@@ -68,27 +67,39 @@ export async function resolveSource(
         `cannot read upload source "${path}": ${error.code ?? error.message}. Check the path.`,
       );
     };
-    const handle = await open(path, 'r').catch(cannotRead);
+    // Synchronous calls: for a file of the page cache, open, fstat, one read and close take a few
+    // microseconds each, where each promise-based call is a thread-pool round trip costing more
+    // CPU than the syscall itself (the largest client cost in a bulk upload of small files).
+    // O_NONBLOCK so that opening a FIFO by mistake does not hang; it is refused as not a file.
+    let fd: number;
+    try {
+      fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
+    } catch (error) {
+      return cannotRead(error as NodeJS.ErrnoException);
+    }
     let size: number;
     let bytes: Uint8Array | undefined;
     let lease: Lease | undefined;
     try {
-      const info = await handle.stat();
+      const info = fstatSync(fd);
       if (!info.isFile()) throw new ConfigurationError(`upload source "${path}" is not a regular file.`);
       size = info.size;
       if (size <= READ_WHOLE_MAX) {
-        if (pool) {
-          lease = pool.lend(HEAD_ROOM + size + TAIL_ROOM);
-          const read = await readInto(handle, lease.buffer, HEAD_ROOM, size).catch(cannotRead);
-          bytes = lease.buffer.subarray(HEAD_ROOM, HEAD_ROOM + read);
-        } else {
-          const buffer = Buffer.allocUnsafe(size);
-          bytes = buffer.subarray(0, await readInto(handle, buffer, 0, size).catch(cannotRead));
+        try {
+          if (pool) {
+            lease = pool.lend(HEAD_ROOM + size + TAIL_ROOM);
+            bytes = lease.buffer.subarray(HEAD_ROOM, HEAD_ROOM + readInto(fd, lease.buffer, HEAD_ROOM, size));
+          } else {
+            const buffer = Buffer.allocUnsafe(size);
+            bytes = buffer.subarray(0, readInto(fd, buffer, 0, size));
+          }
+        } catch (error) {
+          return cannotRead(error as NodeJS.ErrnoException);
         }
         size = bytes.byteLength;
       }
     } finally {
-      await handle.close();
+      closeSync(fd);
     }
     const chosen =
       name ?? (typeof source === 'string' ? undefined : (source as { name?: string }).name) ?? basename(path);
@@ -159,12 +170,12 @@ async function* toBytes(stream: AsyncIterable<unknown>): AsyncGenerator<Uint8Arr
  * Reads a small file whole into `buffer` at `offset`; returns the bytes read. A file that grew since
  * its fstat is cut at that size, one that shrank is shorter.
  */
-async function readInto(handle: FileHandle, buffer: Buffer, offset: number, size: number): Promise<number> {
+function readInto(fd: number, buffer: Buffer, offset: number, size: number): number {
   let filled = 0;
   while (filled < size) {
-    const { bytesRead } = await handle.read(buffer, offset + filled, size - filled, filled);
-    if (bytesRead === 0) break;
-    filled += bytesRead;
+    const read = readSync(fd, buffer, offset + filled, size - filled, filled);
+    if (read === 0) break;
+    filled += read;
   }
   return filled;
 }
