@@ -2,7 +2,7 @@ import { ApiCore, type ApiRequest, type KeyProvider, type Method, type QueryValu
 import { parseEndpoint, type ApiVersion, type Endpoint } from './core/config.js';
 import { APIError, ConfigurationError } from './core/errors.js';
 import { DEFAULT_RETRY, RequestRateLimiter, type RetryPolicy } from './core/retry.js';
-import { undiciTransport, type Transport, type TransportResponse } from './core/transport.js';
+import { httpTransport, type Transport, type TransportResponse } from './core/transport.js';
 import { Access, exchangeTemplate } from './resources/access.js';
 import { Airboxes } from './resources/airboxes.js';
 import { Approvals } from './resources/approvals.js';
@@ -105,7 +105,7 @@ export class Filerobot {
       throw new ConfigurationError('retry.maxRetries must be a whole number >= 0.');
     let transport = options.transport;
     if (!transport) {
-      const own = undiciTransport({ connections: options.concurrency ?? 16 });
+      const own = httpTransport({ connections: options.concurrency ?? 16 });
       this.ownTransport = own;
       transport = own;
     }

@@ -22,7 +22,9 @@ export {
 export { PagePromise, MAX_PAGE_SIZE, type PagingOptions } from './core/pagination.js';
 export { DEFAULT_RETRY, type RetryPolicy } from './core/retry.js';
 export {
+  httpTransport,
   undiciTransport,
+  type HttpTransportOptions,
   type Transport,
   type TransportRequest,
   type TransportResponse,

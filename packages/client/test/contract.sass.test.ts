@@ -2,7 +2,7 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { undiciTransport, type Transport } from '../src/core/transport.js';
+import { httpTransport, type Transport } from '../src/core/transport.js';
 import {
   AuthenticationError,
   NotFoundError,
@@ -30,7 +30,7 @@ function sassClient(
   templateId: string,
   extra: Parameters<Fixture['client']>[0] = {},
 ): { client: Filerobot; exchanges: () => number; keysSent: string[] } {
-  const inner = undiciTransport({ connections: 16 });
+  const inner = httpTransport({ connections: 16 });
   let exchanges = 0;
   const keysSent: string[] = [];
   const transport: Transport = async (request) => {

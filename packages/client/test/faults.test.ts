@@ -1,4 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Filerobot } from '../src/index.js';
 import { startFaultProxy, type FaultProxy } from './fault-proxy.js';
@@ -44,4 +46,29 @@ describe('bulk upload through a faulty network', () => {
     // Each result points at the asset that was stored for it.
     expect(new Set(report.results.map((r) => (r.ok ? r.file.uuid : '')))).toEqual(new Set(stored.map((f) => f.uuid)));
   }, 240_000);
+
+  it('recovers uploads from paths (streamed PUT and pooled multipart) that landed unseen, hashing the file again only then', async () => {
+    const lossy = await startFaultProxy(fx.server.url, { 'unavailable-after': 0.25, 'drop-after': 0.25 }, 7);
+    try {
+      const client = new Filerobot({ endpoint: `${lossy.url}/${fx.server.token}`, apiKey: fx.server.rootKey, retry: { maxRetries: 10, initialDelayMs: 2, maxDelayMs: 20 } });
+      const expected = new Map<string, string>();
+      const paths: string[] = [];
+      for (let i = 0; i < 12; i++) {
+        const data = randomBytes(20_000 + i * 1000);
+        const path = join(fx.dir, `lossy-${i}.bin`);
+        await writeFile(path, data);
+        paths.push(path);
+        expected.set(`lossy-${i}.bin`, createHash('sha1').update(data).digest('hex'));
+      }
+      for (const [i, path] of paths.entries())
+        await client.files.upload(path, { folder: '/lossy', ...(i % 2 ? { via: 'stream' as const, streamThreshold: 0 } : {}) });
+      await client.close();
+      expect(lossy.counts['unavailable-after'] + lossy.counts['drop-after']).toBeGreaterThan(3);
+      const stored = await fx.client().files.list({ folder: '/lossy' }).toArray(100);
+      expect(stored.map((f) => [f.name, f.hash?.sha1]).sort()).toEqual([...expected].sort());
+    } finally {
+      await lossy.close();
+    }
+  }, 120_000);
 });
+

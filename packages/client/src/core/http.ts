@@ -16,7 +16,7 @@ import {
   type RequestRateLimiter,
   type RetryPolicy,
 } from './retry.js';
-import type { RequestBody, Transport, TransportResponse } from './transport.js';
+import { CONNECT_TIMEOUT, type RequestBody, type Transport, type TransportResponse } from './transport.js';
 
 export type QueryValue = string | number | boolean | undefined | null | readonly (string | number)[];
 export type Method = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE' | 'HEAD' | 'OPTIONS';
@@ -86,11 +86,13 @@ export interface CoreOptions {
   random?: () => number;
 }
 
-// undici/Node codes for failures that happen before a single byte reaches the server.
+// Codes for failures that happen before a single byte reaches the server: Node's, the default
+// transport's, and undici's (for a transport built on it).
 const NEVER_SENT = new Set([
   'ECONNREFUSED',
   'ENOTFOUND',
   'EAI_AGAIN',
+  CONNECT_TIMEOUT,
   'UND_ERR_CONNECT_TIMEOUT',
   'EHOSTUNREACH',
   'ENETUNREACH',

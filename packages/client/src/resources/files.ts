@@ -4,6 +4,7 @@ import { rename, rm } from 'node:fs/promises';
 import { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import mime from 'mime-types';
+import { BufferPool, type Lease } from '../core/buffer-pool.js';
 import { APIError, ConfigurationError, FilerobotError } from '../core/errors.js';
 import type { Recovery } from '../core/http.js';
 import { PagePromise, type PagingOptions } from '../core/pagination.js';
@@ -125,6 +126,12 @@ export interface BulkUploadOptions extends Omit<UploadOptions, 'name' | 'onProgr
   concurrency?: number;
   onProgress?: (progress: BulkProgress) => void;
   onItem?: (result: BulkItemResult) => void;
+  /**
+   * Which items the report's `results` keeps: `'all'` (default) or `'failures'`. Each kept file
+   * object costs a few KB, so for tens of thousands of files keep only failures and take the
+   * uploaded files from `onItem`: memory then stays flat however many files there are.
+   */
+  results?: 'all' | 'failures';
 }
 
 export interface BulkUploadReport extends BulkProgress {
@@ -189,6 +196,9 @@ function perItemFailures(error: unknown): ImportReply {
 
 /** Files (assets): list and search, details, uploads, rename, move, delete, download. */
 export class Files extends Resource {
+  /** Buffers for small files, reused from one upload to the next (see `BufferPool`). */
+  private readonly pool = new BufferPool();
+
   /**
    * @param connectorUrl The tus connector host for `uploadResumable` (client option `connectorUrl`,
    *   derived from the endpoint for the local server).
@@ -268,7 +278,7 @@ export class Files extends Resource {
    * second copy.
    */
   async upload(source: UploadSource, options: UploadOptions = {}): Promise<UploadResult> {
-    const resolved = await resolveSource(source, options.name);
+    const resolved = await resolveSource(source, options.name, this.pool);
     const folder = options.folder ?? '/';
     const threshold = options.streamThreshold ?? 500 * 1024 * 1024;
     const via =
@@ -279,6 +289,8 @@ export class Files extends Resource {
     const sent = new SentContent(resolved, options.onProgress);
     const startedAt = Date.now();
 
+    // Lent buffers go back once this call is done with them (and the transport with each write).
+    const leases: Lease[] = resolved.lease ? [resolved.lease] : [];
     const reply = await this.core.json<UploadReply>({
       method: via === 'stream' ? 'PUT' : 'POST',
       path: '/files',
@@ -290,13 +302,19 @@ export class Files extends Resource {
       },
       body: () => {
         if (via === 'multipart' && resolved.bytes) {
-          const payload = multipartBody(uploadFields(options), {
-            field: 'file',
-            filename: resolved.name,
-            contentType,
-            size: resolved.size,
-            content: resolved.bytes,
-          });
+          const payload = multipartBody(
+            uploadFields(options),
+            {
+              field: 'file',
+              filename: resolved.name,
+              contentType,
+              size: resolved.size,
+              content: resolved.bytes,
+              lease: resolved.lease,
+            },
+            this.pool,
+          );
+          if (payload.lease) leases.push(payload.lease);
           sent.handedOver();
           return payload;
         }
@@ -313,10 +331,12 @@ export class Files extends Resource {
       },
       replayable: resolved.replayable,
       idempotent: options.overwrite === true,
-      recover: () => this.recoverUpload(folder, resolved.name, sent.sha1(), startedAt, options),
+      recover: async () => this.recoverUpload(folder, resolved.name, await sent.sha1(), startedAt, options),
       acceptErrorCodes: [DUPLICATE],
       signal: options.signal,
       timeoutMs: options.timeoutMs,
+    }).finally(() => {
+      for (const lease of leases) lease.release();
     });
     const result = await this.uploadResult(reply, options);
     // The streamed PUT carries no metadata: apply it in a second call so both paths end the same.
@@ -456,15 +476,18 @@ export class Files extends Resource {
 
   /**
    * Uploads many files with bounded concurrency. Never throws for one item: each ends in
-   * `results` (in input order) as created, duplicate, or failed with its error.
+   * `results` (in input order; with `results: "failures"` only the failed ones) as created,
+   * duplicate, or failed with its error.
    */
   async uploadMany(items: Iterable<BulkItem>, options: BulkUploadOptions = {}): Promise<BulkUploadReport> {
-    const { concurrency = 4, onProgress, onItem, ...shared } = options;
+    const { concurrency = 4, onProgress, onItem, results: keep = 'all', ...shared } = options;
     if (!Number.isInteger(concurrency) || concurrency < 1)
       throw new ConfigurationError('concurrency must be a whole number >= 1.');
+    if (keep !== 'all' && keep !== 'failures')
+      throw new ConfigurationError(`results must be "all" or "failures", not ${JSON.stringify(keep)}.`);
     const list = [...items];
     const progress: BulkProgress = { total: list.length, done: 0, failed: 0, duplicates: 0, bytesSent: 0 };
-    const results: BulkItemResult[] = new Array(list.length);
+    const results: BulkItemResult[] = keep === 'all' ? new Array(list.length) : [];
     const one = async (item: BulkItem, index: number): Promise<void> => {
       const entry: { source: UploadSource } & Omit<UploadOptions, 'signal' | 'onProgress'> = isBulkEntry(
         item,
@@ -498,7 +521,8 @@ export class Files extends Resource {
         progress.failed++;
       }
       progress.done++;
-      results[index] = result;
+      if (keep === 'all') results[index] = result;
+      else if (!result.ok) results.push(result);
       onItem?.(result);
       onProgress?.({ ...progress });
     };
@@ -518,6 +542,8 @@ export class Files extends Resource {
       }
     };
     await Promise.all(Array.from({ length: Math.min(concurrency, list.length) }, worker));
+    // Failures kept alone finish in completion order; the report lists them in input order.
+    if (keep === 'failures') results.sort((a, b) => a.index - b.index);
     return { ...progress, results };
   }
 
@@ -839,48 +865,53 @@ export class Files extends Resource {
   }
 }
 
-/** Counts, hashes and reports the bytes of each attempt; keeps the sha1 of the last complete one. */
+/**
+ * Counts and reports the bytes of each attempt, and gives the SHA-1 of the content once an attempt
+ * sent all of it (for recovery after an unclear failure). A stream sent once is hashed as it goes;
+ * content that can be read again (a path, bytes) is hashed only if recovery asks, which it rarely
+ * does: hashing every GiB on the way costs about half a second of CPU the transfer competes for.
+ */
 class SentContent {
   private streamedSha1: string | undefined;
+  private sentWhole = false;
   constructor(
     private readonly source: ResolvedSource,
     private readonly onProgress?: (progress: { loaded: number; total: number | undefined }) => void,
   ) {}
 
-  /**
-   * SHA-1 of what was sent in full, for recovery after an unclear failure; undefined when no
-   * attempt got to the end of the content. Content held in memory is hashed only when asked.
-   */
-  sha1(): string | undefined {
-    if (this.streamedSha1 !== undefined || !this.bytesSent) return this.streamedSha1;
-    return createHash('sha1').update(this.source.bytes!).digest('hex');
+  /** SHA-1 of the content; undefined when no attempt got to its end. */
+  async sha1(): Promise<string | undefined> {
+    if (this.streamedSha1 !== undefined || !this.sentWhole) return this.streamedSha1;
+    if (this.source.bytes) return createHash('sha1').update(this.source.bytes).digest('hex');
+    const hash = createHash('sha1');
+    for await (const chunk of this.source.open()) hash.update(chunk);
+    return hash.digest('hex');
   }
-
-  private bytesSent = false;
 
   /** The whole in-memory content went to the transport as one buffer. */
   handedOver(): void {
-    this.bytesSent = true;
+    this.sentWhole = true;
     this.onProgress?.({ loaded: this.source.bytes!.byteLength, total: this.source.size });
   }
 
   open(): AsyncIterable<Uint8Array> {
     const content = this.source.open();
-    const hash = createHash('sha1');
+    const hash = this.source.replayable ? undefined : createHash('sha1');
     const total = this.source.size;
     const onProgress = this.onProgress;
-    const done = (digest: string): void => {
-      this.streamedSha1 = digest;
+    const done = (): void => {
+      this.sentWhole = true;
+      if (hash) this.streamedSha1 = hash.digest('hex');
     };
     return (async function* () {
       let loaded = 0;
       for await (const chunk of content) {
-        hash.update(chunk);
+        hash?.update(chunk);
         loaded += chunk.byteLength;
         onProgress?.({ loaded, total });
         yield chunk;
       }
-      done(hash.digest('hex'));
+      done();
     })();
   }
 }

@@ -1,5 +1,7 @@
 import { randomBytes } from 'node:crypto';
+import type { BufferPool, Lease } from '../core/buffer-pool.js';
 import type { BodyPayload } from '../core/http.js';
+import { HEAD_ROOM, TAIL_ROOM } from './source.js';
 
 export interface MultipartFile {
   field: string;
@@ -8,7 +10,12 @@ export interface MultipartFile {
   size: number | undefined;
   /** The file's bytes as a stream, or whole (then the body goes out as one buffer). */
   content: AsyncIterable<Uint8Array> | Uint8Array;
+  /** The lent buffer `content` was read into, at `HEAD_ROOM` (see `ResolvedSource.lease`). */
+  lease?: Lease;
 }
+
+/** A body payload, and the buffer it was built in when that was lent for it (the caller releases it). */
+export type MultipartPayload = BodyPayload & { lease?: Lease };
 
 /**
  * A `multipart/form-data` body streamed part by part: text fields first (the API wants `info[...]`
@@ -19,9 +26,10 @@ export interface MultipartFile {
 export function multipartBody(
   fields: ReadonlyArray<readonly [string, string]>,
   file: MultipartFile,
-): BodyPayload {
+  pool?: BufferPool,
+): MultipartPayload {
   const boundary = `----sfx${randomBytes(12).toString('hex')}`;
-  const head = Buffer.from(
+  const headText =
     fields
       .map(
         ([name, value]) =>
@@ -29,16 +37,33 @@ export function multipartBody(
       )
       .join('') +
       `--${boundary}\r\nContent-Disposition: form-data; name="${quote(file.field)}"; filename="${quote(file.filename)}"\r\n` +
-      `Content-Type: ${file.contentType}\r\n\r\n`,
-  );
-  const tail = Buffer.from(`\r\n--${boundary}--\r\n`);
+      `Content-Type: ${file.contentType}\r\n\r\n`;
+  const tailText = `\r\n--${boundary}--\r\n`;
   const contentType = `multipart/form-data; boundary=${boundary}`;
   const content = file.content;
   if (content instanceof Uint8Array) {
     // One buffer: a single write for the transport, no per-chunk promises for a small file.
-    const whole = Buffer.concat([head, content, tail]);
-    return { body: whole, contentType, contentLength: whole.byteLength };
+    const headLength = Buffer.byteLength(headText);
+    const size = content.byteLength;
+    if (file.lease && headLength <= HEAD_ROOM && tailText.length <= TAIL_ROOM) {
+      // Framed in place around the bytes already read: no copy, no new buffer.
+      const buffer = file.lease.buffer;
+      buffer.write(headText, HEAD_ROOM - headLength);
+      buffer.write(tailText, HEAD_ROOM + size, 'latin1');
+      const body = file.lease.view(HEAD_ROOM - headLength, HEAD_ROOM + size + tailText.length);
+      return { body, contentType, contentLength: body.byteLength };
+    }
+    const length = headLength + size + tailText.length;
+    const lease = pool?.lend(length);
+    const buffer = lease?.buffer ?? Buffer.allocUnsafe(length);
+    buffer.write(headText, 0);
+    buffer.set(content, headLength);
+    buffer.write(tailText, headLength + size, 'latin1');
+    const body = lease ? lease.view(0, length) : buffer;
+    return { body, contentType, contentLength: length, lease };
   }
+  const head = Buffer.from(headText);
+  const tail = Buffer.from(tailText);
   async function* body(): AsyncGenerator<Uint8Array> {
     yield head;
     yield* content as AsyncIterable<Uint8Array>;
