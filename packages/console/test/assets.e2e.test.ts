@@ -97,6 +97,7 @@ it('edits metadata, tags and the product link in the details panel; the URL buil
   const image = await fetch(url);
   expect(image.status).toBe(200);
   await checkA11y(page);
+  await page.evaluate("window.scrollTo(0, 0); document.getElementById('details').scrollTop = 0");
   await screenshot(page, 'assets-details');
 
   // Rename, then undo.

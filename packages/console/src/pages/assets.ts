@@ -140,8 +140,8 @@ ${tree(levels, state)}
 <h2 id="results-title" class="visually-hidden">Results</h2>
 <section id="dropzone" class="dropzone" data-folder="${state.folder}" aria-label="Upload to ${state.folder}">
 <p>Drop files or folders here to upload them to <strong>${state.folder}</strong>, or
-<label class="button" for="pick-files">choose files</label><input id="pick-files" class="visually-hidden" type="file" multiple>
-<label class="button" for="pick-folder">choose a folder</label><input id="pick-folder" class="visually-hidden" type="file" webkitdirectory multiple></p>
+<input id="pick-files" class="visually-hidden" type="file" multiple><label class="button" for="pick-files">choose files</label>
+<input id="pick-folder" class="visually-hidden" type="file" webkitdirectory multiple><label class="button" for="pick-folder">choose a folder</label></p>
 <ul id="uploads" class="uploads" aria-live="polite"></ul>
 </section>
 ${first.files.length
