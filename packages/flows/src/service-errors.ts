@@ -31,7 +31,7 @@ const STATUS: Record<ServiceRequestCode, number> = {
 
 export class ServiceRequestError extends Error {
   override name = 'ServiceRequestError';
-  readonly status: number;
+  readonly statusCode: number;
 
   constructor(
     readonly code: ServiceRequestCode,
@@ -41,6 +41,6 @@ export class ServiceRequestError extends Error {
     readonly problems: Problem[] = [],
   ) {
     super(message);
-    this.status = STATUS[code];
+    this.statusCode = STATUS[code];
   }
 }
