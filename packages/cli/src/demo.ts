@@ -1,16 +1,19 @@
 /**
  * `npm start` / `sfx demo`: the main job end to end on the embedded server. A fresh server, a
  * connection to it, the import-products example flow run with live progress, its summary and
- * report, then the server stays up to be explored with sfx.
+ * report, then the server stays up to be explored with sfx and in the web console, which a flows
+ * service (over a copy of examples/ in the demo's folder, so the browser never edits the repo's
+ * flows) serves at /ui.
  */
-import { existsSync } from 'node:fs';
-import { readFile, rm, writeFile } from 'node:fs/promises';
+import { createWriteStream, existsSync } from 'node:fs';
+import { cp, readFile, rm, writeFile } from 'node:fs/promises';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Engine, resolveInputs, SqliteRunStore } from '@sfx/flows';
+import { defaultRegistry, Engine, FlowService, resolveInputs, SqliteRunStore } from '@sfx/flows';
 import { startServer, type RunningServer } from '@sfx/server';
 import { keyForExamples, rootKeyLine } from './banner.js';
 import { ConnectionStore } from './connections-store.js';
+import { consoleHook, consoleLoginLine } from './console.js';
 import { CliError } from './errors.js';
 import { compileFlowFile, connectionOpener, summaryTable } from './flows.js';
 import { RunProgress } from './progress.js';
@@ -24,6 +27,14 @@ export interface DemoOptions {
   data: string;
   /** Keep what an earlier demo left (assets, runs) instead of starting fresh. */
   keep?: boolean;
+  /** Port of the flows service and web console; default 7020, or any free one when `port` is 0. */
+  consolePort?: number;
+}
+
+export interface RunningDemo {
+  server: RunningServer;
+  service: FlowService;
+  close(): Promise<void>;
 }
 
 async function freshFolder(dir: string): Promise<void> {
@@ -32,7 +43,7 @@ async function freshFolder(dir: string): Promise<void> {
   await rm(dir, { recursive: true, force: true });
 }
 
-export async function runDemo(options: DemoOptions): Promise<RunningServer> {
+export async function runDemo(options: DemoOptions): Promise<RunningDemo> {
   const data = resolve(options.data);
   if (!options.keep) await freshFolder(data);
   const server = await startServer({ port: options.port, data: join(data, 'server'), token: 'demo', durability: 'relaxed', logLevel: 'warn' });
@@ -82,9 +93,37 @@ export async function runDemo(options: DemoOptions): Promise<RunningServer> {
   say(`Report ${relative(process.cwd(), report)} (first rows of ${lines.length - 1}):`);
   for (const line of lines.slice(0, 4)) say(`  ${line}`);
 
+  // The flows service with the console, over a copy of the examples (kept with --keep: edits survive).
+  const examples = join(data, 'examples');
+  await cp(join(EXAMPLES, 'flows'), join(examples, 'flows'), { recursive: true, force: false });
+  await cp(join(EXAMPLES, 'data'), join(examples, 'data'), { recursive: true, force: false });
+  const log = createWriteStream(join(data, 'serve.log'), { flags: 'a' });
+  const ui = consoleHook({ connection: 'demo' });
+  const service = new FlowService({
+    flowsDir: join(examples, 'flows'),
+    journal,
+    registry: defaultRegistry(),
+    openConnection: connectionOpener('demo'),
+    port: options.consolePort ?? (options.port === 0 ? 0 : 7020),
+    write: (line) => void log.write(`${line}\n`),
+    http: ui.hook,
+  });
+  try {
+    await service.start();
+  } catch (error) {
+    await service.stop('start failed').catch(() => undefined);
+    await server.close();
+    throw new CliError(`the demo's web console could not start: ${(error as Error).message} (another one running? try --console-port 0)`);
+  }
+  const mounted = ui.mounted()!;
+
   const env = `SFX_CONFIG_DIR=${relative(process.cwd(), config) || '.'} SFX_JOURNAL=${relative(process.cwd(), journal)}`;
   say();
-  say('Explore it from another terminal in this folder:');
+  say('Open the web console (assets, connections, flows, runs) in a browser:');
+  say(`  ${consoleLoginLine(mounted, service.url, {}).replace(/^console: /, '')}`);
+  say(`  its flows are a copy of examples/flows in ${relative(process.cwd(), join(examples, 'flows'))}; their log: ${relative(process.cwd(), join(data, 'serve.log'))}`);
+  say();
+  say('Or explore it from another terminal in this folder:');
   say(`  export ${env}`);
   say('  npx sfx runs                                   # the run you just saw');
   say(`  npx sfx runs show ${result.runId}`);
@@ -92,5 +131,13 @@ export async function runDemo(options: DemoOptions): Promise<RunningServer> {
   say(`  npx sfx flow run ${relative(process.cwd(), flowFile)}   # again: nothing is uploaded twice`);
   say(`  curl -s -H "X-Filerobot-Key: ${keyForExamples(server)}" "${api}/files?recursive=1&q=%23summer"`);
   say('Write your own flow: docs/flows.md. Press Ctrl+C to stop the server.');
-  return server;
+  return {
+    server,
+    service,
+    async close() {
+      await service.stop('demo stopped');
+      log.end();
+      await server.close();
+    },
+  };
 }

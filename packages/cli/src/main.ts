@@ -42,7 +42,7 @@ function positive(flag: string): (value: string) => number {
   };
 }
 
-function stopOnSignal(server: RunningServer): void {
+function stopOnSignal(server: Pick<RunningServer, 'close'>): void {
   const stop = (signal: string): void => {
     process.stderr.write(`\n${signal} received, stopping...\n`);
     server.close().then(
@@ -138,11 +138,12 @@ function registerServerCommands(program: Command): void {
     .option('--port <port>', 'TCP port (0 picks a free one)', port, 7010)
     .option('--data <dir>', 'the demo\'s folder (server data, run journal, report); made afresh at each start', '.sfx/demo')
     .option('--keep', 'keep what an earlier demo left instead of starting fresh')
+    .option('--console-port <port>', 'port of the web console and flows service (default 7020; any free one with --port 0)', port)
     .addHelpText('after', '\nExamples:\n  npm start                 # the same as: npx sfx demo\n  npx sfx demo --port 0     # any free port\n  npx sfx demo --keep       # keep the assets and runs of the last demo')
-    .action(async (flags: { port: number; data: string; keep?: boolean }) => {
+    .action(async (flags: { port: number; data: string; keep?: boolean; consolePort?: number }) => {
       const { runDemo } = await import('./demo.js');
-      const server = await runDemo(flags);
-      stopOnSignal(server);
+      const demo = await runDemo(flags);
+      stopOnSignal(demo);
     });
 }
 

@@ -8,6 +8,7 @@ import { resolve } from 'node:path';
 import { InvalidArgumentError, type Command } from 'commander';
 import { defaultRegistry, FlowService, type LogLevel } from '@sfx/flows';
 import { CliError, EXIT_INTERRUPTED, UsageError } from './errors.js';
+import { consoleHook, consoleLoginLine } from './console.js';
 import { connectionOpener, journalPath } from './flows.js';
 
 const DEFAULT_PORT = 7020;
@@ -22,6 +23,9 @@ interface ServeFlags {
   concurrency: number;
   maxBody: number;
   log: LogLevel;
+  /** false with --no-console. */
+  console: boolean;
+  consoleToken?: string;
 }
 
 function whole(flag: string, min: number, max = Number.MAX_SAFE_INTEGER): (value: string) => number {
@@ -64,6 +68,11 @@ Examples:
   curl http://127.0.0.1:${DEFAULT_PORT}/health     # liveness
   curl http://127.0.0.1:${DEFAULT_PORT}/ready      # readiness: journal open, flows loaded
 
+The web console is served at http://127.0.0.1:${DEFAULT_PORT}/ui (assets, connections, flows, runs):
+open the login URL printed at start. Its token is new at each start unless given with
+--console-token or SFX_CONSOLE_TOKEN; SFX_CONSOLE_PASSWORD adds an admin password for the login
+form. --no-console leaves it out. The console: docs/console.md.
+
 A flow that does not validate is logged (file:line:column) and skipped; the others run. Logs are
 JSON lines on stdout, one per event (run id, flow, trigger). SIGTERM or Ctrl-C stops the triggers,
 cancels running runs resumably and exits 0; the next sfx serve on the same journal resumes them,
@@ -102,6 +111,8 @@ export function registerServeCommand(program: Command): void {
     )
     .option('--max-body <bytes>', 'largest webhook body; larger get 413', whole('--max-body', 1), 1024 * 1024)
     .option('--log <level>', 'lowest log level written: debug, info, warn or error', level, 'info')
+    .option('--console-token <token>', 'login token of the web console at /ui (default: $SFX_CONSOLE_TOKEN, or a new one printed at start)')
+    .option('--no-console', 'do not serve the web console at /ui')
     .addHelpText('after', HELP)
     .action(async (flags: ServeFlags) => serve(flags));
 }
@@ -113,6 +124,7 @@ async function serve(flags: ServeFlags): Promise<void> {
     throw new UsageError(
       `--flows ${flags.flows}: no such folder. Give the folder holding your flow files (*.yaml).`,
     );
+  const ui = consoleHook(flags);
   const service = new FlowService({
     flowsDir,
     journal: journalPath(flags),
@@ -124,6 +136,7 @@ async function serve(flags: ServeFlags): Promise<void> {
     concurrency: flags.concurrency,
     maxBodyBytes: flags.maxBody,
     logLevel: flags.log,
+    http: ui.hook,
   });
   try {
     await service.start();
@@ -140,6 +153,8 @@ async function serve(flags: ServeFlags): Promise<void> {
   process.stderr.write(
     `sfx serve: ${service.flows.size} flow${service.flows.size === 1 ? '' : 's'} on ${service.url} (Ctrl-C to stop)\n`,
   );
+  const mounted = ui.mounted();
+  if (mounted) process.stderr.write(`sfx serve: ${consoleLoginLine(mounted, service.url, flags)}\n`);
 
   await new Promise<void>((done) => {
     const stop = (signal: NodeJS.Signals): void => {

@@ -86,6 +86,12 @@ export interface FlowServiceOptions {
   maxBodyBytes?: number;
   /** After a stop, how long in-flight items may finish before they are aborted. Default 10 s. */
   graceMs?: number;
+  /**
+   * Adds routes to the service's HTTP server before it listens: the web console
+   * (`registerConsole` of @sfx/console) mounts itself at /ui this way. Its own encapsulated
+   * context keeps its body parsers and 404 page; the webhooks keep theirs.
+   */
+  http?: (app: FastifyInstance, service: FlowService) => void | Promise<void>;
 }
 
 export interface LoadedFlow {
@@ -988,6 +994,7 @@ export class FlowService implements TriggerHost {
         ),
       );
     });
+    await this.options.http?.(app, this);
     const host = this.options.host ?? '127.0.0.1';
     await app.listen({ port: this.options.port ?? 0, host });
     const address = app.server.address();

@@ -1,0 +1,65 @@
+/**
+ * The web console as `sfx serve` and `sfx demo` mount it: the CLI's connection store behind the
+ * console's narrow ConsoleConnections, and the login line printed at start.
+ */
+import { registerConsole, type ConsoleConnections, type RegisteredConsole } from '@sfx/console';
+import type { FlowServiceOptions } from '@sfx/flows';
+import { ConnectionStore } from './connections-store.js';
+import { openStored } from './run.js';
+
+/** The stored connections; the default is --connection / SFX_CONNECTION, or the only one stored. */
+export function storedConnections(defaultName: string | undefined): ConsoleConnections {
+  return {
+    async list() {
+      const all = await new ConnectionStore().list();
+      const wanted = defaultName ?? (process.env.SFX_CONNECTION || undefined) ?? (all.length === 1 ? all[0]!.name : undefined);
+      return all.map((c) => ({
+        name: c.name,
+        endpointUrl: c.endpointUrl,
+        authentication: c.authentication,
+        isDefault: c.name === wanted,
+      }));
+    },
+    async open(name) {
+      return (await openStored(name)).client;
+    },
+  };
+}
+
+export interface ConsoleFlags {
+  console?: boolean;
+  consoleToken?: string;
+  connection?: string;
+}
+
+/** FlowService's `http` hook that mounts the console, and the console once mounted. */
+export function consoleHook(flags: ConsoleFlags): {
+  hook: NonNullable<FlowServiceOptions['http']>;
+  mounted: () => RegisteredConsole | undefined;
+} {
+  let mounted: RegisteredConsole | undefined;
+  return {
+    mounted: () => mounted,
+    hook: async (app, service) => {
+      if (flags.console === false) return;
+      const token = flags.consoleToken || process.env.SFX_CONSOLE_TOKEN || undefined;
+      const password = process.env.SFX_CONSOLE_PASSWORD || undefined;
+      mounted = await registerConsole(app, {
+        service,
+        connections: storedConnections(flags.connection),
+        ...(token ? { token } : {}),
+        ...(password ? { password } : {}),
+      });
+    },
+  };
+}
+
+/**
+ * How to open the console. The URL carries the token only when it was generated here: a token the
+ * user chose (flag or variable) is theirs to type, never printed.
+ */
+export function consoleLoginLine(mounted: RegisteredConsole, base: string, flags: ConsoleFlags): string {
+  const given = Boolean(flags.consoleToken || process.env.SFX_CONSOLE_TOKEN);
+  if (!given) return `console: ${mounted.loginUrl(base)}`;
+  return `console: ${base}/ui/login (log in with the token given by ${flags.consoleToken ? '--console-token' : 'SFX_CONSOLE_TOKEN'}${process.env.SFX_CONSOLE_PASSWORD ? ' or SFX_CONSOLE_PASSWORD' : ''})`;
+}

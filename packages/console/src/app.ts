@@ -1,0 +1,99 @@
+/**
+ * `registerConsole(app, options)`: mounts the console under /ui on an existing fastify instance
+ * (the one of FlowService, i.e. `sfx serve`). Call it before the instance listens, e.g. through
+ * FlowService's `http` option. Page modules are listed in PAGES (see layout.ts for how to add one).
+ */
+import type { Filerobot } from '@sfx/client';
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { registerAuth } from './auth.js';
+import type { ConsoleContext, ConsolePage } from './context.js';
+import { html } from './html.js';
+import { sendFragment, sendPage } from './layout.js';
+import type { ConsoleOptions } from './options.js';
+import { assetsPage } from './pages/assets.js';
+import { registerSecurityHeaders } from './security.js';
+import { randomToken, SessionStore } from './sessions.js';
+import { registerStatic } from './static.js';
+
+export const PAGES: ConsolePage[] = [assetsPage];
+
+export interface RegisteredConsole {
+  /** The login token (given, or generated at start). */
+  token: string;
+  /** `${base}/ui/login?token=...`: opening it logs in and drops the token from the address bar. */
+  loginUrl(base: string): string;
+}
+
+export async function registerConsole(app: FastifyInstance, options: ConsoleOptions): Promise<RegisteredConsole> {
+  const token = options.token || randomToken(24);
+  const origins = { images: new Set<string>(), connect: new Set<string>() };
+  const clients = new Map<string, Promise<Filerobot>>();
+  const ctx: ConsoleContext = {
+    options,
+    client(name) {
+      let client = clients.get(name);
+      if (!client) {
+        client = options.connections.open(name);
+        client.catch(() => clients.delete(name));
+        clients.set(name, client);
+      }
+      return client;
+    },
+    allowImages: (origin) => void origins.images.add(origin),
+    allowConnect: (origin) => void origins.connect.add(origin),
+  };
+
+  await app.register(
+    async (ui) => {
+      ui.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, (_request, body, done) =>
+        done(null, Object.fromEntries(new URLSearchParams(body as string))),
+      );
+      ui.addContentTypeParser('application/json', { parseAs: 'string' }, (_request, body, done) => {
+        try {
+          done(null, (body as string) === '' ? {} : JSON.parse(body as string));
+        } catch {
+          done(Object.assign(new Error('the body is not valid JSON.'), { statusCode: 400, code: 'BAD_JSON' }), undefined);
+        }
+      });
+      // Uploads are streamed by their route (busboy over request.raw), never buffered here.
+      ui.addContentTypeParser('multipart/form-data', (_request, _payload, done) => done(null, undefined));
+
+      registerSecurityHeaders(ui, origins);
+      registerAuth(ui, { store: new SessionStore(options.sessionTtlMs ?? 12 * 3600_000), token, ...(options.password ? { password: options.password } : {}) });
+      registerStatic(ui);
+      ui.get('/', async (_request, reply) => reply.redirect('/ui/assets', 303));
+      for (const page of PAGES) page(ui, ctx);
+
+      ui.setNotFoundHandler((request, reply) =>
+        sendPage(reply, request, {
+          title: 'Not found',
+          status: 404,
+          body: html`<h1>Not found</h1><p>Nothing is served at <code>${request.url.split('?')[0]}</code>.</p><p><a href="/ui/assets">Go to Assets</a></p>`,
+        }),
+      );
+      ui.setErrorHandler((error: FastifyError, request, reply) => errorReply(error, request, reply));
+      ui.addHook('onClose', async () => {
+        for (const client of clients.values()) await client.then((c) => c.close(), () => undefined);
+      });
+    },
+    { prefix: '/ui' },
+  );
+
+  return { token, loginUrl: (base) => `${base.replace(/\/+$/, '')}/ui/login?token=${encodeURIComponent(token)}` };
+}
+
+function errorReply(error: FastifyError & { hint?: string }, request: FastifyRequest, reply: FastifyReply): FastifyReply {
+  const status = error.statusCode && error.statusCode >= 400 && error.statusCode < 600 ? error.statusCode : 500;
+  request.log.error({ err: error }, 'console request failed');
+  const message = status === 500 && !('hint' in error) ? 'Something went wrong on the server; the sfx serve log has the details.' : error.message;
+  const hint = typeof error.hint === 'string' ? error.hint : undefined;
+  const body = html`<div class="notice error" role="alert"><p>${message}</p>${hint ? html`<p>${hint}</p>` : ''}</div>`;
+  if (request.headers['hx-request']) return sendFragment(reply, body, status);
+  if (request.headers.accept?.includes('application/json'))
+    return reply.code(status).send({ status: 'error', code: error.code ?? 'REQUEST_FAILED', msg: message, hint: hint ?? '' });
+  try {
+    return sendPage(reply, request, { title: 'Error', status, body: html`<h1>That did not work</h1>${body}` });
+  } catch {
+    return reply.code(status).type('text/plain').send(message);
+  }
+}

@@ -1,0 +1,19 @@
+import type { Filerobot } from '@sfx/client';
+import type { FastifyInstance } from 'fastify';
+import type { ConsoleOptions } from './options.js';
+
+/** What every page module gets besides the /ui fastify instance. */
+export interface ConsoleContext {
+  options: ConsoleOptions;
+  /** One client per connection name, opened on first use, closed with the server. */
+  client(connection: string): Promise<Filerobot>;
+  /**
+   * Origins the pages may load images from or send uploads to (the DAM's CDN and upload hosts),
+   * learnt from the connections and file URLs the console has seen. They go into the CSP.
+   */
+  allowImages(origin: string): void;
+  allowConnect(origin: string): void;
+}
+
+/** A page module: registers its routes (without the /ui prefix) on the console's instance. */
+export type ConsolePage = (ui: FastifyInstance, ctx: ConsoleContext) => void;

@@ -1,0 +1,35 @@
+import type { Filerobot } from '@sfx/client';
+import type { FlowService } from '@sfx/flows';
+
+/** A stored connection as the console may show it: never its secrets. */
+export interface ConsoleConnectionInfo {
+  name: string;
+  endpointUrl: string;
+  authentication: 'apikey' | 'sass';
+  /** The one flows with `connection: null` use, and the Assets page opens first. */
+  isDefault: boolean;
+}
+
+/**
+ * What the console needs of the connection store. `sfx serve` passes the CLI's store (the console
+ * never imports the CLI); tests pass a list of their own.
+ */
+export interface ConsoleConnections {
+  list(): Promise<ConsoleConnectionInfo[]>;
+  /** A client holding the connection's credentials, kept on the server side only. */
+  open(name: string): Promise<Filerobot>;
+}
+
+export interface ConsoleOptions {
+  /** The flows service whose fastify instance serves the console (Flows and Runs pages use it). */
+  service?: FlowService;
+  connections: ConsoleConnections;
+  /** Login token (the `?token=` of the printed login URL). Default: a random one, see `consoleToken`. */
+  token?: string;
+  /** Admin password for the login form. Without it the form takes the token. */
+  password?: string;
+  /** How long a session lasts. Default 12 hours. */
+  sessionTtlMs?: number;
+  /** Lifetime of the SASS keys minted for browser uploads. Default 15 minutes. */
+  uploadKeyTtlSeconds?: number;
+}
