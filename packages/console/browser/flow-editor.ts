@@ -2,6 +2,10 @@
 // each problem, checked by the server with the validator of `sfx flow validate` as you type. The
 // textarea stays the form's field (kept in step with the editor), so Check and Save post it, and
 // the page works as a plain textarea if this script does not load.
+//
+// The editor lives in a shadow root: CodeMirror then brings its styles as constructed stylesheets
+// (adoptedStyleSheets), which the CSP's `style-src 'self'` allows, instead of <style> elements,
+// which it forbids. Our own look for it is therefore a CodeMirror theme here, not console.css.
 import { basicSetup, EditorView } from 'codemirror';
 import { yaml } from '@codemirror/lang-yaml';
 import { linter, lintGutter, setDiagnostics, type Diagnostic } from '@codemirror/lint';
@@ -37,6 +41,21 @@ function diagnostics(state: EditorState, problems: Problem[]): Diagnostic[] {
   });
 }
 
+const look = EditorView.theme({
+  '&': {
+    border: '1px solid #8c959f',
+    borderRadius: '6px',
+    minHeight: '20rem',
+    maxHeight: '70vh',
+    fontSize: '0.92rem',
+    background: '#ffffff',
+    color: '#1b1f24',
+  },
+  '&.cm-focused': { outline: '3px solid #0b5cad', outlineOffset: '2px' },
+  '.cm-scroller': { overflow: 'auto', fontFamily: 'ui-monospace, SFMono-Regular, Menlo, monospace' },
+  '.cm-gutters': { background: '#f6f8fa', color: '#57606a', borderRight: '1px solid #d0d7de' },
+});
+
 function mount(host: HTMLElement): void {
   const textarea = host.querySelector<HTMLTextAreaElement>('textarea');
   if (!textarea?.form) return;
@@ -56,10 +75,17 @@ function mount(host: HTMLElement): void {
     return diagnostics(view.state, result.problems);
   };
 
+  const holder = document.createElement('div');
+  holder.className = 'cm-host';
+  const shadow = holder.attachShadow({ mode: 'open' });
+  textarea.insertAdjacentElement('afterend', holder);
   const view = new EditorView({
     doc: textarea.value,
+    root: shadow,
+    parent: shadow,
     extensions: [
       basicSetup,
+      look,
       yaml(),
       lintGutter(),
       linter(check, { delay: 350 }),
@@ -71,7 +97,6 @@ function mount(host: HTMLElement): void {
     ],
   });
   textarea.hidden = true;
-  textarea.insertAdjacentElement('afterend', view.dom);
   host.classList.add('enhanced');
 
   // A problem in the list moves the cursor to its line and column.

@@ -77,8 +77,8 @@ ${connectionFields().map((f) => fieldControl(f, values[f.name] ?? (f.name === 'a
 
 export function testResult(name: string, result: ConnectionTestResult): Html {
   const perms = result.grantedPermissions
-    ? html`<p>Granted: ${result.grantedPermissions.length ? result.grantedPermissions.map((p) => html`<code>${p}</code> `) : 'no permission'}</p>
-${result.missingPermissions?.length ? html`<p class="muted">Not granted: ${result.missingPermissions.map((p) => html`<code>${p}</code> `)}</p>` : ''}`
+    ? html`<p class="perms">Granted: ${result.grantedPermissions.length ? result.grantedPermissions.map((p) => html`<code>${p}</code> `) : 'no permission'}</p>
+${result.missingPermissions?.length ? html`<p class="perms muted">Not granted: ${result.missingPermissions.map((p) => html`<code>${p}</code> `)}</p>` : ''}`
     : html`<p class="muted">The API does not say which permissions the key has.</p>`;
   if (result.ok)
     return html`<div class="notice ok" role="status"><p><strong>${name} works</strong>${result.project ? html`: project <code>${result.project.token}</code>, API ${result.project.apiVersion}` : ''}.</p>
