@@ -84,7 +84,8 @@ export function document(title: string, body: Html, options: { csrf?: string; sc
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>${title} · sfx console</title>
-<meta name="htmx-config" content='{"includeIndicatorStyles":false,"allowEval":false,"allowScriptTags":false}'>
+<!-- htmx settles no style attribute (the CSP forbids inline styles) and never evals. -->
+<meta name="htmx-config" content='{"includeIndicatorStyles":false,"allowEval":false,"allowScriptTags":false,"attributesToSettle":["class","width","height"]}'>
 ${options.csrf ? html`<meta name="csrf-token" content="${options.csrf}">` : ''}
 <link rel="icon" href="data:,">
 <link rel="stylesheet" href="/ui/static/console.css">

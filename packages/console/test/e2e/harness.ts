@@ -22,6 +22,7 @@ import { defaultRegistry, FlowService } from '@sfx/flows';
 import { startServer, type RunningServer } from '@sfx/server';
 import type { FastifyInstance } from 'fastify';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import { expect } from 'vitest';
 import sharp from 'sharp';
 import { registerConsole, type ConsoleConnectionInfo, type ConsoleOptions, type RegisteredConsole } from '../../src/index.js';
 
@@ -29,6 +30,14 @@ export const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '../../../.
 /** A root key no page may ever show: tests grep every response for it. */
 export const ROOT_KEY = 'root-key-NEVER-IN-A-PAGE-7f3a91';
 export const CHROMIUM = process.env.SFX_CHROMIUM ?? '/usr/bin/chromium';
+
+/**
+ * expect.poll with room for a loaded 2-core machine (vitest's default gives up after 1 s). It only
+ * bounds a hang: a passing poll returns as soon as its value matches.
+ */
+export function poll<T>(read: () => T | Promise<T>) {
+  return expect.poll(read, { timeout: 30_000, interval: 100 });
+}
 
 export interface StackOptions {
   /** Upload the demo-like assets (a few images in folders, with tags and metadata). */
@@ -181,7 +190,12 @@ export async function openBrowser(stack: Stack, viewport = { width: 1280, height
   const page = context.pages()[0] ?? (await context.newPage());
   const problems: string[] = [];
   page.on('console', (msg) => {
-    if (msg.type() === 'error') problems.push(`console error: ${msg.text()}`);
+    if (msg.type() !== 'error') return;
+    const at = msg.location().url;
+    // axe-core (evaluated by checkA11y, so with no script URL) sets style attributes while it
+    // measures; the CSP rightly blocks them. Style violations from the console's own code still count.
+    if (at === '' && /Applying inline style violates/.test(msg.text())) return;
+    problems.push(`console error: ${msg.text()} (at ${at}:${msg.location().lineNumber})`);
   });
   page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
   page.on('requestfailed', (request) => {
