@@ -18,7 +18,8 @@ function follow(region: HTMLElement, url: string): void {
     source.close();
     region.dataset.runLive = '';
     region.dataset.ended = (event as MessageEvent<string>).data;
-    const status = document.getElementById('status');
+    // The body is replaced at each update; this region stays, so screen readers hear the end.
+    const status = document.getElementById('run-status');
     if (status) status.textContent = `The run ended: ${(event as MessageEvent<string>).data}.`;
   });
   // A dropped connection is retried by EventSource itself; a run gone from this process ends it.

@@ -162,6 +162,7 @@ it('follows a running run live until it succeeds, then lists it in the filtered 
   await run.locator('.page-head .badge-succeeded').waitFor();
   expect(await page.evaluate('window.sfxSamePage')).toBe(true);
   expect(await run.textContent()).toContain('3 / 3');
+  await expect.poll(() => page.getByRole('status').filter({ hasText: 'The run ended' }).textContent()).toBe('The run ended: succeeded.');
 
   await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Runs' }).click();
   await page.getByLabel('Flow').selectOption('held');

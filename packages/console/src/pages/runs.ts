@@ -147,7 +147,8 @@ ${refreshing(section)}`;
     const s = service();
     const detail = await s.runDetail(id);
     const body = html`<p><a href="/ui/runs">All runs</a></p>
-<div id="run" data-run-live="${detail.live ? `/ui/runs/${seg(id)}/events` : ''}">${runBody(detail, failedCount(detail))}</div>`;
+<div id="run" data-run-live="${detail.live ? `/ui/runs/${seg(id)}/events` : ''}">${runBody(detail, failedCount(detail))}</div>
+<p id="run-status" class="visually-hidden" role="status"></p>`;
     return sendPage(reply, request, { title: `Run ${id}`, nav: 'runs', body, scripts: ['run-live.js'] });
   });
 
