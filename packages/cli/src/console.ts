@@ -3,8 +3,9 @@
  * console's narrow ConsoleConnections, and the login line printed at start.
  */
 import { registerConsole, type ConsoleConnections, type RegisteredConsole } from '@sfx/console';
+import { testConnection } from '@sfx/connector';
 import type { FlowServiceOptions } from '@sfx/flows';
-import { ConnectionStore } from './connections-store.js';
+import { ConnectionStore, secretOf, secretSource } from './connections-store.js';
 import { openStored } from './run.js';
 
 /** The stored connections; the default is --connection / SFX_CONNECTION, or the only one stored. */
@@ -18,11 +19,32 @@ export function storedConnections(defaultName: string | undefined): ConsoleConne
         endpointUrl: c.endpointUrl,
         authentication: c.authentication,
         isDefault: c.name === wanted,
+        secret: secretSource(secretOf(c).ref),
       }));
     },
     async open(name) {
       return (await openStored(name)).client;
     },
+    async test(connection) {
+      const store = new ConnectionStore();
+      if (typeof connection === 'string') {
+        try {
+          const conn = await store.get(connection);
+          const secrets = await store.secretsFor(conn);
+          return await testConnection(conn, secrets ? { secrets } : {});
+        } catch (error) {
+          // The store cannot give it (gone, or its secret missing): the message says what to do.
+          return { ok: false, code: 'invalid_connection', reason: (error as Error).message };
+        }
+      }
+      // Tried before it is stored: its secret is looked up from what was typed, nothing is written.
+      const candidate = store.candidate(connection);
+      return testConnection(candidate.conn, { secrets: candidate.secrets });
+    },
+    async add(connection) {
+      await new ConnectionStore().add(connection);
+    },
+    remove: (name) => new ConnectionStore().remove(name),
   };
 }
 

@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const out = join(root, 'dist/static');
 /** One bundle per page that needs browser code, plus common.js on every page. */
-const ENTRIES = ['common', 'assets'];
+const ENTRIES = ['common', 'assets', 'flow-editor', 'run-live'];
 
 await mkdir(out, { recursive: true });
 await build({

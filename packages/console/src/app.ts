@@ -11,11 +11,14 @@ import { html } from './html.js';
 import { sendFragment, sendPage } from './layout.js';
 import type { ConsoleOptions } from './options.js';
 import { assetsPage } from './pages/assets.js';
+import { connectionsPage } from './pages/connections.js';
+import { flowsPage } from './pages/flows.js';
+import { runsPage } from './pages/runs.js';
 import { registerSecurityHeaders } from './security.js';
 import { randomToken, SessionStore } from './sessions.js';
 import { registerStatic } from './static.js';
 
-export const PAGES: ConsolePage[] = [assetsPage];
+export const PAGES: ConsolePage[] = [assetsPage, connectionsPage, flowsPage, runsPage];
 
 export interface RegisteredConsole {
   /** The login token (given, or generated at start). */

@@ -1,4 +1,5 @@
 import type { Filerobot } from '@sfx/client';
+import type { ConnectionTestResult } from '@sfx/connector';
 import type { FlowService } from '@sfx/flows';
 
 /** A stored connection as the console may show it: never its secrets. */
@@ -8,6 +9,20 @@ export interface ConsoleConnectionInfo {
   authentication: 'apikey' | 'sass';
   /** The one flows with `connection: null` use, and the Assets page opens first. */
   isDefault: boolean;
+  /** Where its secret is kept, for people: `env:FILEROBOT_KEY`, `secrets file` (never the secret). */
+  secret?: string;
+}
+
+/** A connection to add, as the Connections page's form gives it (the CLI's `NewConnection`). */
+export interface ConsoleNewConnection {
+  name: string;
+  endpointUrl: string;
+  token?: string;
+  authentication: 'apikey' | 'sass';
+  /** A variable to read the secret from when used, or the value, which goes to the secrets file. */
+  apiKey?: { env: string } | { value: string };
+  securityTemplate?: { env: string } | { value: string };
+  apiVersion?: 'v4' | 'v5';
 }
 
 /**
@@ -18,6 +33,14 @@ export interface ConsoleConnections {
   list(): Promise<ConsoleConnectionInfo[]>;
   /** A client holding the connection's credentials, kept on the server side only. */
   open(name: string): Promise<Filerobot>;
+  /**
+   * The Connections page's writes; without them it only lists. `test` takes a stored connection's
+   * name or one about to be added, and never throws for a connection that fails (the result says
+   * why). `add` throws with `problems: [{path, message}]` for fields it refuses.
+   */
+  test?(connection: string | ConsoleNewConnection): Promise<ConnectionTestResult>;
+  add?(connection: ConsoleNewConnection): Promise<void>;
+  remove?(name: string): Promise<boolean>;
 }
 
 export interface ConsoleOptions {

@@ -32,7 +32,16 @@ export { ERROR_KINDS, kindOf, errorRecord, StepTimeoutError, StepInputError, Out
 export { defaultRegistry } from './default-registry.js';
 export type { RunTrigger } from './engine/run-store.js';
 export * from './triggers/index.js';
-export { FlowService, type FlowServiceOptions, type LoadedFlow } from './service.js';
+export {
+  FlowService,
+  type FlowServiceOptions,
+  type LoadedFlow,
+  type FlowListing,
+  type SkippedFlowFile,
+  type FlowCheck,
+  type RunDetail,
+} from './service.js';
+export { ServiceRequestError, type ServiceRequestCode } from './service-errors.js';
 export { renderBuiltinsMarkdown, withBuiltinsSection, FLOWS_DOC_PATH, BUILTINS_BEGIN, BUILTINS_END } from './docs.js';
 export {
   sync,

@@ -13,7 +13,7 @@
  *   finish) and end `interrupted`, resumable; then the journal is closed.
  */
 import { readdir, readFile } from 'node:fs/promises';
-import { dirname, join, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import type { Filerobot } from '@sfx/client';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import {
@@ -23,9 +23,18 @@ import {
   type CompiledFlow,
   type Problem,
 } from './definition/load.js';
-import { Engine, type ConnectionOpener, type RunEvent, type RunResult } from './engine/engine.js';
-import type { RunRecord, RunStore, RunTrigger } from './engine/run-store.js';
-import { processOwner, RunBusyError, SqliteRunStore } from './engine/sqlite-run-store.js';
+import {
+  Engine,
+  type ConnectionOpener,
+  type RunEvent,
+  type RunResult,
+  type StepSummary,
+} from './engine/engine.js';
+import type { ItemRecord, ItemStatus, RunFilter, RunRecord, RunStore, RunTrigger } from './engine/run-store.js';
+import type { InputFile } from './definition/schema.js';
+import { flowFilePath, writeFileAtomic } from './flow-files.js';
+import { ServiceRequestError } from './service-errors.js';
+import { processOwner, RunBusyError, SqliteRunStore, UnknownRunError } from './engine/sqlite-run-store.js';
 import type { Scope } from './expressions.js';
 import type { ActionRegistry } from './registry.js';
 import { systemClock, type Clock } from './triggers/clock.js';
@@ -40,10 +49,11 @@ import {
   type TriggerHost,
 } from './triggers/host.js';
 import { PollTrigger } from './triggers/poll.js';
-import { ScheduleTrigger } from './triggers/schedule.js';
+import { scheduleEnabled, ScheduleTrigger, setScheduleEnabled } from './triggers/schedule.js';
 import {
   error as errorReply,
   hookCredentials,
+  hookPath,
   WebhookTrigger,
   type HookReply,
   type HookRequest,
@@ -87,6 +97,40 @@ export interface FlowServiceOptions {
 export interface LoadedFlow {
   flow: CompiledFlow;
   trigger?: RunningTrigger;
+}
+
+/** A flow as the console lists it. */
+export interface FlowListing {
+  name: string;
+  description?: string;
+  /** The file's name in the flows folder. */
+  file: string;
+  trigger: { type: string; /** One line a person reads: "0 2 * * * (Europe/Paris)", "/hooks/x". */ detail: string };
+  /** Schedule flows: the switch, and the next tick while it is on. */
+  schedule?: { enabled: boolean; next?: string };
+  inputs: Record<string, InputFile>;
+  /** Runs of this flow running in this process now. */
+  running: number;
+  lastRun?: Pick<RunRecord, 'id' | 'status' | 'startedAt' | 'endedAt'>;
+}
+
+/** A flow file sfx serve skipped, with why. */
+export interface SkippedFlowFile {
+  file: string;
+  problems: Problem[];
+}
+
+export interface FlowCheck {
+  /** Empty when the text would load. */
+  problems: Problem[];
+  flow?: { name: string; trigger: string; steps: number };
+}
+
+export interface RunDetail {
+  run: Omit<RunRecord, 'source'>;
+  steps: StepSummary[];
+  /** The run runs in this process now: its events can be watched. */
+  live: boolean;
 }
 
 const LEVELS: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40 };
@@ -143,6 +187,10 @@ export class FlowService implements TriggerHost {
   private readonly clients = new Map<string, Promise<Filerobot>>();
   private readonly hooks = new Map<string, WebhookTrigger>();
   private readonly events = new Map<string, DamEventsTrigger>();
+  /** Listeners of each run's events (the console's live view). */
+  private readonly feeds = new Map<string, Set<(event: RunEvent) => void>>();
+  /** Flow-file saves, one at a time: each reload sees the one before it done. */
+  private saving: Promise<unknown> = Promise.resolve();
   private stopping = false;
   private ready = false;
   private stopped: Promise<void> | undefined;
@@ -186,7 +234,7 @@ export class FlowService implements TriggerHost {
     });
     await this.loadFlows();
     await this.listen();
-    this.resumeLeftRuns();
+    await this.resumeLeftRuns();
     for (const loaded of this.flows.values()) {
       try {
         await loaded.trigger?.start();
@@ -216,62 +264,81 @@ export class FlowService implements TriggerHost {
       .filter((e) => e.isFile() && /\.ya?ml$/i.test(e.name))
       .map((e) => e.name)
       .sort();
+    for (const name of files) await this.addFlowFile(join(dir, name));
+  }
+
+  /** Loads one flow file and registers it (its trigger not started); false when it is skipped. */
+  private async addFlowFile(file: string): Promise<LoadedFlow | undefined> {
     const skip = (problem: Problem): void => {
       this.problems.push(problem);
       this.log('error', 'flow skipped', { file: problem.file, problem: formatProblem(problem) });
     };
-    for (const name of files) {
-      const file = join(dir, name);
-      const { flow, problems } = loadFlow(await readFile(file, 'utf8'), {
-        registry: this.options.registry,
-        file,
-        baseDir: dirname(file),
-      });
-      if (!flow) {
-        for (const problem of problems) skip(problem);
-        continue;
-      }
-      const at = (message: string, path = 'trigger'): Problem => ({
-        file,
-        line: 1,
-        column: 1,
-        path,
-        message,
-      });
-      if (this.flows.has(flow.name)) {
-        skip(
+    const text = await readFile(file, 'utf8');
+    const { flow, problems } = this.checkFlowText(text, file);
+    if (!flow) {
+      for (const problem of problems) skip(problem);
+      return undefined;
+    }
+    try {
+      const loaded: LoadedFlow = { flow, ...(await this.triggerOf(flow)) };
+      this.flows.set(flow.name, loaded);
+      if (!this.slots.has(flow.name))
+        this.slots.set(flow.name, new Slots(this.options.concurrency ?? 4, this.options.maxQueued ?? 100));
+      if (flow.trigger.type === 'manual')
+        this.log(
+          'info',
+          'flow loaded; its trigger is manual, so sfx serve never starts it (sfx flow run does)',
+          { flow: flow.name, file, trigger: 'manual' },
+        );
+      else this.log('info', 'flow loaded', { flow: flow.name, file, trigger: flow.trigger.type });
+      return loaded;
+    } catch (error) {
+      skip({ file, line: 1, column: 1, path: 'trigger', message: (error as Error).message });
+      return undefined;
+    }
+  }
+
+  /**
+   * What `sfx flow validate` checks (loadFlow), plus what makes sfx serve skip a valid flow: a
+   * name another file already has, a triggered flow with an input that has no default.
+   */
+  private checkFlowText(text: string, file: string): { flow?: CompiledFlow; problems: Problem[] } {
+    const { flow, problems } = loadFlow(text, { registry: this.options.registry, file, baseDir: dirname(file) });
+    if (!flow) return { problems };
+    const at = (message: string, path: string): Problem => ({ file, ...keyPosition(text, path), path, message });
+    const other = this.flows.get(flow.name);
+    if (other && other.flow.file !== file)
+      return {
+        problems: [
           at(
-            `another file (${this.flows.get(flow.name)!.flow.file}) already has a flow named "${flow.name}": flow names must be unique.`,
+            `another file (${other.flow.file}) already has a flow named "${flow.name}": flow names must be unique.`,
             'name',
           ),
-        );
-        continue;
-      }
-      const inputs = flow.trigger.type === 'manual' ? { problems: [] } : resolveInputs(flow, {});
-      if (inputs.problems.length) {
-        skip(
+        ],
+      };
+    const inputs = flow.trigger.type === 'manual' ? { problems: [] } : resolveInputs(flow, {});
+    if (inputs.problems.length)
+      return {
+        problems: [
           at(
             `a triggered flow gets no inputs, so every input needs a default: ${inputs.problems.join(' ')}`,
             'inputs',
           ),
-        );
-        continue;
-      }
-      try {
-        const loaded: LoadedFlow = { flow, ...(await this.triggerOf(flow)) };
-        this.flows.set(flow.name, loaded);
-        this.slots.set(flow.name, new Slots(this.options.concurrency ?? 4, this.options.maxQueued ?? 100));
-        if (flow.trigger.type === 'manual')
-          this.log(
-            'info',
-            'flow loaded; its trigger is manual, so sfx serve never starts it (sfx flow run does)',
-            { flow: flow.name, file, trigger: 'manual' },
-          );
-        else this.log('info', 'flow loaded', { flow: flow.name, file, trigger: flow.trigger.type });
-      } catch (error) {
-        skip(at((error as Error).message));
-      }
+        ],
+      };
+    if (flow.trigger.type === 'webhook') {
+      const taken = this.hooks.get(hookPath(flow.trigger.path));
+      if (taken && this.flows.get(taken.flow)?.flow.file !== file)
+        return {
+          problems: [
+            at(
+              `the webhook path ${hookPath(flow.trigger.path)} is already served for flow ${taken.flow}: give each flow its own path.`,
+              'trigger.path',
+            ),
+          ],
+        };
     }
+    return { flow, problems: [] };
   }
 
   private async triggerOf(flow: CompiledFlow): Promise<{ trigger?: RunningTrigger }> {
@@ -373,29 +440,29 @@ export class FlowService implements TriggerHost {
       slots.release();
       throw new ServiceStoppingError();
     }
-    // Checked and created with no await in between: no other start of this id can slip in.
-    const existing = trigger.id ? this.store.findRunByTrigger(flow.name, trigger.id) : undefined;
+    const existing = trigger.id ? await this.store.findRunByTrigger(flow.name, trigger.id) : undefined;
     if (existing) {
       slots.release();
       return { runId: existing.id, duplicate: true };
     }
     const controller = new AbortController();
-    let runId: string | undefined;
-    const done = this.engine.run(flow, {
-      inputs: resolveInputs(flow, {}).values,
-      trigger,
-      signal: controller.signal,
-      onEvent: (event) => {
-        if (event.type === 'run-started') runId = event.runId;
-        this.onRunEvent(flow.name, trigger.type, event);
-      },
-    });
-    // The engine journals the run before its first await: no id here means it was not created.
-    if (runId === undefined) {
+    let started: { runId: string; done: Promise<RunResult> };
+    try {
+      started = await this.engine.start(flow, {
+        inputs: resolveInputs(flow, {}).values,
+        trigger,
+        signal: controller.signal,
+        onEvent: (event) => this.onRunEvent(flow.name, trigger.type, event),
+      });
+    } catch (error) {
       slots.release();
-      await done;
-      throw new Error('the run was not created.');
+      // Another start of the same event (here or in another process sharing the journal) got in
+      // between the check above and the insert: the journal holds one run per event id.
+      const winner = trigger.id ? await this.store.findRunByTrigger(flow.name, trigger.id) : undefined;
+      if (winner) return { runId: winner.id, duplicate: true };
+      throw error;
     }
+    const { runId, done } = started;
     this.track(runId, flow.name, trigger.type, controller, done, () => slots.release());
     return { runId, duplicate: false, done };
   }
@@ -420,6 +487,13 @@ export class FlowService implements TriggerHost {
   }
 
   private onRunEvent(flow: string, trigger: string, event: RunEvent): void {
+    for (const listener of this.feeds.get(event.runId) ?? []) {
+      try {
+        listener(event);
+      } catch (error) {
+        this.log('warn', 'a run event listener failed', { runId: event.runId, error: (error as Error).message });
+      }
+    }
     switch (event.type) {
       case 'run-started':
         this.log('info', event.resumed ? 'run resumed' : 'run started', {
@@ -469,17 +543,15 @@ export class FlowService implements TriggerHost {
    * Runs a crashed process left `running`, and runs a trigger started that a stop interrupted:
    * they go on from their journal (the flow as it was when they started).
    */
-  private resumeLeftRuns(): void {
+  private async resumeLeftRuns(): Promise<void> {
     const left: RunRecord[] = [
-      ...this.store.listRuns({ status: 'running', limit: 100_000 }),
-      ...this.store
-        .listRuns({ status: 'interrupted', limit: 100_000 })
-        .filter((r) => r.trigger.type !== 'manual'),
+      ...(await this.store.listRuns({ status: 'running', limit: 100_000 })),
+      ...(await this.store.listRuns({ status: 'interrupted', limit: 100_000 })).filter((r) => r.trigger.type !== 'manual'),
     ];
     for (const run of left.reverse()) {
       const why = run.status === 'running' ? 'left running by a process that ended' : 'interrupted by a stop';
       try {
-        this.store.claimRun(run.id, processOwner());
+        await this.store.claimRun(run.id, processOwner());
       } catch (error) {
         if (error instanceof RunBusyError) continue; // another live process runs it
         throw error;
@@ -490,7 +562,7 @@ export class FlowService implements TriggerHost {
         baseDir: run.baseDir,
       });
       if (!flow) {
-        this.store.finishRun(run.id, 'interrupted', {
+        await this.store.finishRun(run.id, 'interrupted', {
           message: `cannot resume: the flow it ran no longer loads: ${problems.map(formatProblem).join('; ')}`,
           kind: 'cancelled',
         });
@@ -509,6 +581,318 @@ export class FlowService implements TriggerHost {
       });
       this.track(run.id, run.flow, run.trigger.type, controller, done);
     }
+  }
+
+  // ---- console: flows ----
+
+  /** Every loaded flow with its trigger, schedule switch and next tick; and the files skipped. */
+  async listFlows(): Promise<{ flows: FlowListing[]; skipped: SkippedFlowFile[] }> {
+    const flows: FlowListing[] = [];
+    const loaded = [...this.flows.values()].sort((a, b) => a.flow.name.localeCompare(b.flow.name));
+    for (const { flow, trigger } of loaded) {
+      const last = (await this.store.listRuns({ flow: flow.name, limit: 1 }))[0];
+      let schedule: FlowListing['schedule'];
+      if (trigger instanceof ScheduleTrigger) {
+        const enabled = await scheduleEnabled(this.store, flow.name);
+        const next = enabled ? trigger.nextAfter(this.clock.now()) : undefined;
+        schedule = { enabled, ...(next === undefined ? {} : { next: new Date(next).toISOString() }) };
+      }
+      flows.push({
+        name: flow.name,
+        ...(flow.description ? { description: flow.description } : {}),
+        file: basename(flow.file ?? ''),
+        trigger: { type: flow.trigger.type, detail: triggerDetail(flow) },
+        ...(schedule ? { schedule } : {}),
+        inputs: flow.inputs,
+        running: this.activeRuns(flow.name),
+        ...(last
+          ? {
+              lastRun: {
+                id: last.id,
+                status: last.status,
+                startedAt: last.startedAt,
+                ...(last.endedAt === undefined ? {} : { endedAt: last.endedAt }),
+              },
+            }
+          : {}),
+      });
+    }
+    const byFile = new Map<string, Problem[]>();
+    for (const problem of this.problems) {
+      const file = basename(problem.file ?? '');
+      byFile.set(file, [...(byFile.get(file) ?? []), { ...problem, file }]);
+    }
+    return { flows, skipped: [...byFile].map(([file, problems]) => ({ file, problems })) };
+  }
+
+  /** The text of a flow file of the flows folder (by its file name, e.g. `import-products.yaml`). */
+  async readFlowFile(name: string): Promise<string> {
+    const path = flowFilePath(resolve(this.options.flowsDir), name);
+    try {
+      return await readFile(path, 'utf8');
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT')
+        throw new ServiceRequestError(
+          'UNKNOWN_FLOW',
+          `the flows folder has no file ${name}.`,
+          'Pick a flow from the list of flows, or create one.',
+        );
+      throw error;
+    }
+  }
+
+  /**
+   * Checks a flow's YAML as `sfx flow validate` does, plus what would make sfx serve skip it here
+   * (a name or webhook path another file has). Problems name the file by its name, not its path.
+   */
+  checkFlow(text: string, name = 'new-flow.yaml'): FlowCheck {
+    const file = flowFilePath(resolve(this.options.flowsDir), name);
+    const { flow, problems } = this.checkFlowText(text, file);
+    return {
+      problems: problems.map((p) => ({ ...p, file: name })),
+      ...(flow ? { flow: { name: flow.name, trigger: flow.trigger.type, steps: flow.steps.length } } : {}),
+    };
+  }
+
+  /**
+   * Saves a flow file, only if it validates (so the folder never holds a flow sfx serve would
+   * skip; the editor keeps the text until it does), and reloads it: the old version's trigger
+   * stops, the new one starts. Runs already running go on with the version they started with.
+   */
+  saveFlowFile(name: string, text: string): Promise<{ flow: string; loaded: boolean; problems: Problem[] }> {
+    const saved = this.saving.then(() => this.save(name, text));
+    this.saving = saved.catch(() => undefined);
+    return saved;
+  }
+
+  private async save(name: string, text: string): Promise<{ flow: string; loaded: boolean; problems: Problem[] }> {
+    if (this.stopping) throw stoppingError();
+    const file = flowFilePath(resolve(this.options.flowsDir), name);
+    const check = this.checkFlowText(text, file);
+    if (!check.flow)
+      throw new ServiceRequestError(
+        'INVALID_FLOW',
+        `${name} has ${check.problems.length} problem${check.problems.length === 1 ? '' : 's'}: it was not saved.`,
+        'Fix each problem at its line and column, then save again.',
+        check.problems.map((p) => ({ ...p, file: name })),
+      );
+    await writeFileAtomic(file, text);
+    const old = [...this.flows.values()].find((l) => l.flow.file === file);
+    if (old) {
+      await old.trigger?.stop();
+      this.unregister(old);
+    }
+    for (let i = this.problems.length - 1; i >= 0; i--) if (this.problems[i]!.file === file) this.problems.splice(i, 1);
+    let loaded = await this.addFlowFile(file);
+    if (loaded && this.ready) {
+      try {
+        await loaded.trigger?.start();
+      } catch (error) {
+        this.problems.push({ file, line: 1, column: 1, path: 'trigger', message: (error as Error).message });
+        this.log('error', 'trigger could not start; the flow is skipped', {
+          flow: loaded.flow.name,
+          trigger: loaded.flow.trigger.type,
+          error: (error as Error).message,
+        });
+        await loaded.trigger?.stop();
+        this.unregister(loaded);
+        loaded = undefined;
+      }
+    }
+    this.log('info', 'flow file saved', { file, flow: check.flow.name, loaded: Boolean(loaded) });
+    return {
+      flow: check.flow.name,
+      loaded: Boolean(loaded),
+      problems: this.problems.filter((p) => p.file === file).map((p) => ({ ...p, file: name })),
+    };
+  }
+
+  /** Switches a schedule flow's ticks on or off; kept in the journal, so it outlives restarts. */
+  async setSchedule(flowName: string, enabled: boolean): Promise<NonNullable<FlowListing['schedule']>> {
+    const loaded = this.loadedFlow(flowName);
+    if (!(loaded.trigger instanceof ScheduleTrigger))
+      throw new ServiceRequestError(
+        'NOT_A_SCHEDULE',
+        `flow ${flowName} has a ${loaded.flow.trigger.type} trigger, not a schedule.`,
+        'Only flows with trigger {type: schedule, cron} can be switched on and off.',
+      );
+    await setScheduleEnabled(this.store, flowName, enabled);
+    this.log('info', enabled ? 'schedule enabled' : 'schedule disabled', { flow: flowName, trigger: 'schedule' });
+    const next = enabled ? loaded.trigger.nextAfter(this.clock.now()) : undefined;
+    return { enabled, ...(next === undefined ? {} : { next: new Date(next).toISOString() }) };
+  }
+
+  private loadedFlow(name: string): LoadedFlow {
+    const loaded = this.flows.get(name);
+    if (!loaded)
+      throw new ServiceRequestError(
+        'UNKNOWN_FLOW',
+        `no flow is named "${name}".`,
+        'The list of flows shows the flows sfx serve loaded; a file that does not validate is listed with its problems.',
+      );
+    return loaded;
+  }
+
+  // ---- console: runs ----
+
+  /** Starts a run of a flow by hand with these inputs; resolves with its id once it is journaled. */
+  async startManualRun(flowName: string, given: Record<string, unknown>): Promise<string> {
+    const { flow } = this.loadedFlow(flowName);
+    const { values, problems } = resolveInputs(flow, given);
+    if (problems.length)
+      throw new ServiceRequestError(
+        'INVALID_INPUTS',
+        problems.map((p) => p.replace(/: give it with --input \S+$/, '.')).join(' '),
+        'Fill in every input without a default, each of its type.',
+      );
+    const slots = this.slots.get(flow.name)!;
+    try {
+      await slots.acquire(flow.name, true);
+    } catch (error) {
+      if (error instanceof ServiceBusyError)
+        throw new ServiceRequestError('SERVICE_BUSY', error.message, 'Wait for a run of the flow to end.');
+      if (error instanceof ServiceStoppingError) throw stoppingError();
+      throw error;
+    }
+    const trigger: RunTrigger = { type: 'manual' };
+    return this.launch(flow.name, trigger.type, (o) => this.engine.run(flow, { ...o, inputs: values, trigger }), () =>
+      slots.release(),
+    );
+  }
+
+  /**
+   * Goes on with an interrupted or failed run from its journal (the flow as it was when it
+   * started); with `retryFailed`, its failed items are run again too.
+   */
+  async resumeRun(runId: string, options: { retryFailed?: boolean } = {}): Promise<string> {
+    const run = await this.runRecord(runId);
+    const retryFailed = options.retryFailed ?? false;
+    if (this.active.has(runId))
+      throw new ServiceRequestError(
+        'RUN_ACTIVE',
+        `run ${runId} is running.`,
+        'Watch it on its page; once it ends, resume it or retry its failed items.',
+      );
+    if (run.status === 'succeeded' && !retryFailed)
+      throw new ServiceRequestError('NOTHING_TO_RESUME', `run ${runId} succeeded: there is nothing to resume.`, 'Start a new run of the flow instead.');
+    if (retryFailed && !(await this.hasFailedItems(run)))
+      throw new ServiceRequestError(
+        'NOTHING_TO_RESUME',
+        `run ${runId} has no failed items to retry.`,
+        run.status === 'succeeded' ? 'Start a new run of the flow instead.' : 'Resume the run instead.',
+      );
+    const { flow, problems } = loadFlow(run.source, {
+      registry: this.options.registry,
+      ...(run.flowFile ? { file: run.flowFile } : {}),
+      baseDir: run.baseDir,
+    });
+    if (!flow)
+      throw new ServiceRequestError(
+        'INVALID_FLOW',
+        `run ${runId}'s flow no longer loads with this sfx.`,
+        'Start a new run of the flow as it is now.',
+        problems,
+      );
+    if (this.stopping) throw stoppingError();
+    return this.launch(run.flow, run.trigger.type, (o) => this.engine.resume(flow, runId, { ...o, retryFailed }));
+  }
+
+  private async hasFailedItems(run: RunRecord): Promise<boolean> {
+    for (const step of await this.store.steps(run.id)) {
+      if (step.status === 'failed') return true;
+      if ((await this.store.counts(run.id, step.step)).failed > 0) return true;
+    }
+    return false;
+  }
+
+  /** Runs `start`, tracked like every run of this process; resolves once the run is journaled. */
+  private async launch(
+    flow: string,
+    trigger: string,
+    start: (options: { signal: AbortSignal; onEvent: (event: RunEvent) => void }) => Promise<RunResult>,
+    release?: () => void,
+  ): Promise<string> {
+    const controller = new AbortController();
+    let begun!: (runId: string) => void;
+    const started = new Promise<string>((resolve) => (begun = resolve));
+    const done = start({
+      signal: controller.signal,
+      onEvent: (event) => {
+        if (event.type === 'run-started') begun(event.runId);
+        this.onRunEvent(flow, trigger, event);
+      },
+    });
+    let runId: string;
+    try {
+      runId = await Promise.race([
+        started,
+        done.then(() => Promise.reject(new Error('the run was not created.'))),
+      ]);
+    } catch (error) {
+      release?.();
+      if (error instanceof RunBusyError)
+        throw new ServiceRequestError('RUN_ACTIVE', error.message, 'Wait for that process to end the run, or stop it.');
+      if (error instanceof UnknownRunError)
+        throw new ServiceRequestError('UNKNOWN_RUN', error.message, 'The runs page lists the runs of this journal.');
+      throw error;
+    }
+    this.track(runId, flow, trigger, controller, done, release);
+    return runId;
+  }
+
+  /** Runs, newest first, without their flow's YAML. */
+  async listRunRecords(filter: RunFilter = {}): Promise<Array<Omit<RunRecord, 'source'> & { live: boolean }>> {
+    return (await this.store.listRuns(filter)).map(({ source: _source, ...run }) => ({
+      ...run,
+      live: this.active.has(run.id),
+    }));
+  }
+
+  /** A run with its steps (counts, durations, errors with hints) from the journal. */
+  async runDetail(runId: string): Promise<RunDetail> {
+    const { source, ...run } = await this.runRecord(runId);
+    const { flow } = loadFlow(source, {
+      registry: this.options.registry,
+      ...(run.flowFile ? { file: run.flowFile } : {}),
+      baseDir: run.baseDir,
+    });
+    const summary = await this.engine.summary(flow, runId);
+    return { run, steps: summary.steps, live: this.active.has(runId) };
+  }
+
+  /** One page of a step's items, in index order. */
+  async runItems(
+    runId: string,
+    step: string,
+    options: { status?: ItemStatus; afterIndex?: number; limit?: number } = {},
+  ): Promise<ItemRecord[]> {
+    await this.runRecord(runId);
+    return this.store.items(runId, step, { ...options, limit: Math.min(Math.max(options.limit ?? 50, 1), 500) });
+  }
+
+  /**
+   * Calls `listener` with each event of the run while it runs in this process (the console's live
+   * view: read the journal after subscribing, then apply events). Returns the unsubscribe.
+   */
+  watchRun(runId: string, listener: (event: RunEvent) => void): () => void {
+    let listeners = this.feeds.get(runId);
+    if (!listeners) this.feeds.set(runId, (listeners = new Set()));
+    listeners.add(listener);
+    return () => {
+      listeners.delete(listener);
+      if (listeners.size === 0 && this.feeds.get(runId) === listeners) this.feeds.delete(runId);
+    };
+  }
+
+  isRunLive(runId: string): boolean {
+    return this.active.has(runId);
+  }
+
+  private async runRecord(runId: string): Promise<RunRecord> {
+    const run = await this.store.getRun(runId);
+    if (!run)
+      throw new ServiceRequestError('UNKNOWN_RUN', `no run has the id "${runId}".`, 'The runs page lists the runs of this journal.');
+    return run;
   }
 
   // ---- HTTP ----
@@ -644,8 +1028,43 @@ export class FlowService implements TriggerHost {
         (c) => c.close(),
         () => undefined,
       );
-    this.storeInstance?.close();
+    await this.storeInstance?.close();
     this.log('info', 'stopped');
+  }
+}
+
+/** Where a top-level key (or `key.sub`, one level down) is written, for problems found past loadFlow. */
+function keyPosition(text: string, path: string): { line: number; column: number } {
+  const lines = text.split('\n');
+  let line = 0;
+  for (const [depth, key] of path.split('.').entries()) {
+    const pattern = new RegExp(`^(${depth === 0 ? '' : '\\s+'})${key.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\s*:`);
+    const found = lines.findIndex((l, i) => i >= line && pattern.test(l));
+    if (found < 0) break;
+    line = found;
+  }
+  const column = (lines[line]?.length ?? 0) - (lines[line]?.trimStart().length ?? 0) + 1;
+  return { line: line + 1, column };
+}
+
+function stoppingError(): ServiceRequestError {
+  return new ServiceRequestError('SERVICE_STOPPING', 'the service is stopping: no new runs are started.', 'Start sfx serve again.');
+}
+
+/** A flow's trigger in one line a person reads. */
+function triggerDetail(flow: CompiledFlow): string {
+  const t = flow.trigger;
+  switch (t.type) {
+    case 'manual':
+      return 'started by hand';
+    case 'schedule':
+      return `cron ${t.cron}${t.timezone ? ` (${t.timezone})` : ''}`;
+    case 'poll':
+      return `${t.uses} every ${t.every % 60_000 === 0 ? `${t.every / 60_000} min` : `${t.every / 1000} s`}`;
+    case 'webhook':
+      return `POST ${hookPath(t.path)}`;
+    case 'dam.events':
+      return `DAM events${t.events?.length ? ` ${t.events.join(', ')}` : ''} at POST ${eventsPath(flow.name)}`;
   }
 }
 

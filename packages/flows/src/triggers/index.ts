@@ -8,7 +8,7 @@ export {
   type Log,
   type LogLevel,
 } from './host.js';
-export { ScheduleTrigger } from './schedule.js';
+export { ScheduleTrigger, scheduleEnabled, setScheduleEnabled, SCHEDULE_STATE_KEY } from './schedule.js';
 export { PollTrigger } from './poll.js';
 export {
   WebhookTrigger,

@@ -7,11 +7,34 @@
  *   replayed; the schedule goes on from the next tick after now. A run needing every period
  *   covered should compute its window from `$trigger.scheduledAt` and the previous run's.
  * The tick's time is the run's trigger id, so a tick can never start two runs.
+ *
+ * A schedule can be disabled (the console's switch) without editing the flow: the switch is kept in
+ * the journal's trigger state, read at each tick, so it holds across restarts and for every process
+ * sharing the journal.
  */
 import { Cron } from 'croner';
 import type { CompiledFlow } from '../definition/load.js';
 import type { TimerHandle } from './clock.js';
+import type { RunStore } from '../engine/run-store.js';
 import { ServiceStoppingError, type RunningTrigger, type TriggerHost } from './host.js';
+
+/** The journal's trigger-state key of a flow's schedule switch. */
+export const SCHEDULE_STATE_KEY = 'schedule';
+
+/** Whether the flow's schedule is on: it is unless it was switched off. */
+export async function scheduleEnabled(store: RunStore, flow: string): Promise<boolean> {
+  const saved = await store.getTriggerState(flow, SCHEDULE_STATE_KEY);
+  if (saved === undefined) return true;
+  try {
+    return (JSON.parse(saved) as { enabled?: unknown }).enabled !== false;
+  } catch {
+    return true;
+  }
+}
+
+export async function setScheduleEnabled(store: RunStore, flow: string, enabled: boolean): Promise<void> {
+  await store.setTriggerState(flow, SCHEDULE_STATE_KEY, JSON.stringify({ enabled }));
+}
 
 export class ScheduleTrigger implements RunningTrigger {
   readonly type = 'schedule';
@@ -83,6 +106,14 @@ export class ScheduleTrigger implements RunningTrigger {
 
   private async tick(at: number): Promise<void> {
     const scheduledAt = new Date(at).toISOString();
+    if (!(await scheduleEnabled(this.host.store, this.flow))) {
+      this.host.log('info', 'tick skipped: the schedule is disabled', {
+        flow: this.flow,
+        trigger: 'schedule',
+        scheduledAt,
+      });
+      return;
+    }
     if (this.host.activeRuns(this.flow) > 0) {
       this.host.log('info', 'tick skipped: the previous run of the flow is still running', {
         flow: this.flow,
