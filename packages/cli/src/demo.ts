@@ -119,18 +119,22 @@ export async function runDemo(options: DemoOptions): Promise<RunningDemo> {
 
   const env = `SFX_CONFIG_DIR=${relative(process.cwd(), config) || '.'} SFX_JOURNAL=${relative(process.cwd(), journal)}`;
   say();
-  say('Open the web console (assets, connections, flows, runs) in a browser:');
-  say(`  ${consoleLoginLine(mounted, service.url, {}).replace(/^console: /, '')}`);
-  say(`  its flows are a copy of examples/flows in ${relative(process.cwd(), join(examples, 'flows'))}; their log: ${relative(process.cwd(), join(data, 'serve.log'))}`);
-  say();
-  say('Or explore it from another terminal in this folder:');
+  say('Explore it from another terminal in this folder:');
   say(`  export ${env}`);
   say('  npx sfx runs                                   # the run you just saw');
   say(`  npx sfx runs show ${result.runId}`);
   say('  npx sfx run files.list --set folder=/products --set recursive=true');
   say(`  npx sfx flow run ${relative(process.cwd(), flowFile)}   # again: nothing is uploaded twice`);
   say(`  curl -s -H "X-Filerobot-Key: ${keyForExamples(server)}" "${api}/files?recursive=1&q=%23summer"`);
-  say('Write your own flow: docs/flows.md. Press Ctrl+C to stop the server.');
+  say('Write your own flow: docs/flows.md.');
+  // Last, so it is what the terminal shows when the demo is ready: the first thing to open.
+  say();
+  say('Now open the web console in a browser (the assets, connections, flows and the run you just saw):');
+  say();
+  say(`  ${consoleLoginLine(mounted, service.url, {}).replace(/^console: /, '')}`);
+  say();
+  say(`Its flows are a copy of examples/flows in ${relative(process.cwd(), join(examples, 'flows'))} (log: ${relative(process.cwd(), join(data, 'serve.log'))}).`);
+  say('Press Ctrl+C to stop the demo.');
   return {
     server,
     service,

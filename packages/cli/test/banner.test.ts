@@ -116,7 +116,7 @@ describe('sfx server CDN limit flags', () => {
 });
 
 describe('sfx demo banner', () => {
-  it('keeps a key from SFX_ROOT_KEY out of its text and curl examples', async () => {
+  it('keeps a key from SFX_ROOT_KEY out of its text and curl examples, and ends with the console URL', async () => {
     const { stdout, stderr } = await banner(['demo', '--port', '0', '--data', join(root, 'demo')], { SFX_ROOT_KEY: GIVEN }, 'Press Ctrl+C');
     expect(stdout).toContain('Root API key: (from SFX_ROOT_KEY)');
     expect(stdout).toContain('curl -s -H "X-Filerobot-Key: $SFX_ROOT_KEY"');
@@ -125,5 +125,14 @@ describe('sfx demo banner', () => {
     const files = (await readdir(join(root, 'demo'), { recursive: true, withFileTypes: true })).filter((e) => e.isFile());
     expect(files.length).toBeGreaterThan(0);
     for (const file of files) expect(await readFile(join(file.parentPath, file.name), 'latin1'), file.name).not.toContain(GIVEN);
+
+    // The console's login URL ends the banner, on a line of its own after its heading: the first
+    // thing a newcomer opens is what the terminal shows last, with no command after it.
+    const lines = stdout.trimEnd().split('\n');
+    const at = lines.findIndex((l) => l.includes('/ui/login?token='));
+    expect(lines[at]!.trim()).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/ui\/login\?token=[\w-]+$/);
+    expect(lines.slice(0, at).filter((l) => l.trim()).pop()).toMatch(/^Now open the web console in a browser/);
+    expect(lines.slice(at + 1).join('\n')).not.toMatch(/curl|npx sfx/);
+    expect(lines.at(-1)).toBe('Press Ctrl+C to stop the demo.');
   });
 });

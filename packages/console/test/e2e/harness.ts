@@ -178,7 +178,8 @@ const FLAGS = [
   '--disable-dev-shm-usage',
 ];
 
-export async function openBrowser(stack: Stack, viewport = { width: 1280, height: 800 }): Promise<E2E> {
+/** `stack` is a started Stack, or anything that printed a login URL (the demo's e2e test spawns `sfx demo`). */
+export async function openBrowser(stack: Pick<Stack, 'loginUrl'>, viewport = { width: 1280, height: 800 }): Promise<E2E> {
   const profile = await mkdtemp(join(tmpdir(), 'sfx-chromium-'));
   const context = await chromium.launchPersistentContext(profile, {
     executablePath: CHROMIUM,
