@@ -6,6 +6,7 @@
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -213,14 +214,30 @@ describe('sfx url, sfx open', () => {
     expect((await sfx(['url', '/products/red-shoe.png', '--w', '0'])).code).not.toBe(0);
   });
 
-  it('prints the URL it would open and says there is no console yet', async () => {
-    const project = await sfx(['open']);
-    expect(project.code, project.stderr).toBe(0);
-    expect(project.stdout).toBe(`${server.url}\n`);
-    expect(project.stderr).toContain('no web console yet, so nothing was opened');
-    const asset = await sfx(['open', '/products/red-shoe.png', '--print']);
-    expect(asset.stdout).toBe(`${seeded['/products/red-shoe.png']!.file.url!.cdn}\n`);
-    expect(asset.stderr).toBe('');
+  it('sfx open points the console at a folder or an asset, refuses unknown paths and a console that does not answer', async () => {
+    const shoe = seeded['/products/red-shoe.png']!.file;
+    const asset = await sfx(['open', '/products/red-shoe.png', '--print', '--console', 'http://127.0.0.1:7999/ui/']);
+    expect(asset.code, asset.stderr).toBe(0);
+    expect(asset.stdout).toBe(`http://127.0.0.1:7999/ui/assets?folder=%2Fproducts&sel=${shoe.uuid}\n`);
+    const byUuid = await sfx(['open', shoe.uuid, '--print'], { SFX_CONSOLE_URL: 'http://console.test:7020' });
+    expect(byUuid.stdout).toBe(`http://console.test:7020/ui/assets?folder=%2Fproducts&sel=${shoe.uuid}\n`);
+    const folder = await sfx(['open', '/archive', '--print', '--console', 'http://127.0.0.1:7999']);
+    expect(folder.stdout).toBe('http://127.0.0.1:7999/ui/assets?folder=%2Farchive\n');
+    const unknown = await sfx(['open', '/nope/missing.png', '--print']);
+    expect(unknown.code).toBe(1);
+    expect(unknown.stdout).toBe('');
+    // Nothing listens on a port just closed: an error saying how to start a console, no browser.
+    const closed = await new Promise<number>((done) => {
+      const probe = createServer().listen(0, '127.0.0.1', () => {
+        const { port } = probe.address() as AddressInfo;
+        probe.close(() => done(port));
+      });
+    });
+    const none = await sfx(['open', '/products', '--console', `http://127.0.0.1:${closed}`], { BROWSER: '/bin/false' });
+    expect(none.code).toBe(1);
+    expect(none.stderr).toContain(`no console answers at http://127.0.0.1:${closed}`);
+    expect(none.stderr).toContain('sfx serve');
+    expect(none.stdout).toBe('');
   });
 });
 

@@ -3,7 +3,7 @@
  * as a user runs it, then SIGTERM.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -102,3 +102,41 @@ it('a token given with SFX_CONSOLE_TOKEN is used and never printed; --no-console
     await stop(bare);
   }
 });
+
+it('sfx open checks the console answers and hands its Assets URL to the browser ($BROWSER)', async () => {
+  const { child, line } = await serve([]);
+  try {
+    const base = /(http:\/\/[^/\s]+)/.exec(line)![1]!;
+    const seen = join(root, 'browser-saw.txt');
+    const browser = join(root, 'browser.sh');
+    await writeFile(browser, `#!/bin/sh\nprintf '%s' "$1" > '${seen}'\n`, { mode: 0o755 });
+    const open = await new Promise<{ code: number | null; stdout: string; stderr: string }>((done) => {
+      const run = spawn(process.execPath, [BIN, 'open', '--console', base], {
+        env: { ...process.env, SFX_CONFIG_DIR: join(root, 'config'), BROWSER: browser },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let stdout = '';
+      let stderr = '';
+      run.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
+      run.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+      run.on('close', (code) => done({ code, stdout, stderr }));
+    });
+    expect(open.code, open.stderr).toBe(0);
+    expect(open.stdout).toBe(`${base}/ui/assets\n`);
+    expect(open.stderr).toContain('opened every asset in the console');
+    // The browser runs detached: wait for what it wrote.
+    let saw = '';
+    for (let i = 0; i < 200 && !saw; i++) {
+      saw = await readFile(seen, 'utf8').catch(() => '');
+      if (!saw) await new Promise((r) => setTimeout(r, 50));
+    }
+    expect(saw).toBe(`${base}/ui/assets`);
+    // Not logged in, the console sends the browser to its login page and back to that page after.
+    const first = await fetch(saw, { redirect: 'manual' });
+    expect(first.status).toBe(303);
+    expect(first.headers.get('location')).toBe(`/ui/login?next=${encodeURIComponent('/ui/assets')}`);
+  } finally {
+    await stop(child);
+  }
+});
+
