@@ -167,6 +167,13 @@ export class FlowService implements TriggerHost {
     const o = this.options;
     const journal = o.journal ?? join(o.flowsDir, '.sfx', 'runs.db');
     this.storeInstance = typeof journal === 'string' ? (await openRunStore(journal)).store : journal;
+    // Another process took over a run of ours (our lease ran out: a long pause, a lost connection):
+    // two processes must not drive one run, so this one lets go of it.
+    this.storeInstance.onLeaseLost?.((runId) => {
+      const run = this.active.get(runId);
+      this.log('warn', 'another process took this run over; stopping it here', { runId, ...(run ? { flow: run.flow } : {}) });
+      run?.controller.abort();
+    });
     this.engine = new Engine({
       store: this.store,
       openConnection: (name, spec) => this.client(name, spec),

@@ -7,7 +7,7 @@
 import { describe, expect, it } from 'vitest';
 import { PostgresRunStore, RunBusyError, UnknownRunError, type RunStore } from '../src/index.js';
 import { backends, openPostgresStore, postgresCluster, useBackends } from './support/backends.js';
-import { waitFor } from './triggers-fixture.js';
+import { fixture, waitFor } from './triggers-fixture.js';
 
 useBackends();
 
@@ -82,7 +82,11 @@ describe('the PostgreSQL journal', () => {
       // A wakes up (a long pause, a partition): its renewal finds the run taken.
       await a.renewLeases();
       expect(lost).toEqual(['r']);
-      expect((await a.getRun('r'))?.owner).toBe('machine-b:1');
+      // What A still writes as it winds down does not end B's run.
+      await a.finishRun('r', 'interrupted', { message: 'stopped' });
+      expect(await a.getRun('r')).toMatchObject({ status: 'running', owner: 'machine-b:1' });
+      await b.finishRun('r', 'succeeded');
+      expect(await a.getRun('r')).toMatchObject({ status: 'succeeded' });
     } finally {
       await b.close();
     }
@@ -144,5 +148,42 @@ describe('the PostgreSQL journal', () => {
     await Promise.all(stores.map((s) => s.close()));
     await expect(PostgresRunStore.open(url, { schema: 'opened_at_once' })).rejects.toThrow(/newer sfx \(schema 99\)/);
     await expect(PostgresRunStore.open(url, { schema: 'Robert"); DROP TABLE runs;--' })).rejects.toThrow(/not a plain name/);
+  });
+});
+
+describe('sfx serve on the PostgreSQL journal', () => {
+  it('stops driving a run another process took over (its lease ran out), leaving the run to that process', async () => {
+    let now = Date.parse('2026-05-04T10:00:30Z');
+    const a = await openPostgresStore({ leaseMs: 30_000, clock: () => now });
+    const b = await PostgresRunStore.open((await postgresCluster()).url, { schema: a.schema, clock: () => now });
+    const f = await fixture('lease-lost', '2026-05-04T10:00:30Z');
+    try {
+      await f.write(
+        'held.yaml',
+        `
+name: held
+trigger: { type: schedule, cron: "* * * * *", timezone: UTC }
+steps:
+  - id: wait
+    uses: t.hold
+`,
+      );
+      await f.start({ journal: a });
+      await f.clock.advanceTo(Date.parse('2026-05-04T10:01:00Z'));
+      const [run] = await waitFor('the run to start', async () => {
+        const runs = await a.listRuns({ status: 'running' });
+        return runs.length ? runs : undefined;
+      });
+      // The service's process stalls past its lease; another coordinator takes the run.
+      now += 31_000;
+      await b.claimRun(run!.id, 'machine-b:1');
+      await a.renewLeases();
+      await waitFor('the service to let go', () => f.logs.find((l) => l.msg === 'run finished' && l.runId === run!.id));
+      expect(f.logs.find((l) => l.msg === 'another process took this run over; stopping it here')).toMatchObject({ runId: run!.id, flow: 'held' });
+      expect(await b.getRun(run!.id)).toMatchObject({ status: 'running', owner: 'machine-b:1' });
+    } finally {
+      await f.close();
+      await b.close();
+    }
   });
 });
