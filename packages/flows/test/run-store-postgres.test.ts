@@ -7,7 +7,7 @@
 import { describe, expect, it } from 'vitest';
 import { PostgresRunStore, RunBusyError, UnknownRunError, type RunStore } from '../src/index.js';
 import { backends, openPostgresStore, postgresCluster, useBackends } from './support/backends.js';
-import { fixture, waitFor } from './triggers-fixture.js';
+import { fixture, holdRuns, waitFor } from './triggers-fixture.js';
 
 useBackends();
 
@@ -168,6 +168,7 @@ steps:
     uses: t.hold
 `,
       );
+      holdRuns();
       await f.start({ journal: a });
       await f.clock.advanceTo(Date.parse('2026-05-04T10:01:00Z'));
       const [run] = await waitFor('the run to start', async () => {
