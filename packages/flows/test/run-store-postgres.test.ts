@@ -139,7 +139,7 @@ describe('the PostgreSQL journal', () => {
     }
   });
 
-  it('is created once when several processes open an empty schema at once, and refuses one written by a newer sfx', async () => {
+  it('is created once when several processes open an empty schema at once, refuses one written by a newer sfx, and takes its schema from the URL', async () => {
     const { url } = await postgresCluster();
     const stores = await Promise.all([1, 2, 3, 4].map(() => PostgresRunStore.open(url, { schema: 'opened_at_once' })));
     await stores[0]!.createRun(run('r'));
@@ -148,6 +148,18 @@ describe('the PostgreSQL journal', () => {
     await Promise.all(stores.map((s) => s.close()));
     await expect(PostgresRunStore.open(url, { schema: 'opened_at_once' })).rejects.toThrow(/newer sfx \(schema 99\)/);
     await expect(PostgresRunStore.open(url, { schema: 'Robert"); DROP TABLE runs;--' })).rejects.toThrow(/not a plain name/);
+    const fromUrl = await PostgresRunStore.open(`${url}?schema=named_in_url`);
+    const byDefault = await PostgresRunStore.open(url);
+    try {
+      await fromUrl.createRun(run('in-url'));
+      expect(fromUrl.schema).toBe('named_in_url');
+      expect(byDefault.schema).toBe('sfx');
+      expect(await byDefault.getRun('in-url')).toBeUndefined();
+      const [where] = (await fromUrl.pool.query<{ schema: string }>("SELECT table_schema AS schema FROM information_schema.tables WHERE table_name = 'runs' AND table_schema = 'named_in_url'")).rows;
+      expect(where?.schema).toBe('named_in_url');
+    } finally {
+      await Promise.all([fromUrl.close(), byDefault.close()]);
+    }
   });
 });
 
