@@ -7,7 +7,7 @@
 import { describe, expect, it } from 'vitest';
 import { PostgresRunStore, RunBusyError, UnknownRunError, type RunStore } from '../src/index.js';
 import { backends, openPostgresStore, postgresCluster, useBackends } from './support/backends.js';
-import { fixture, holdRuns, waitFor } from './triggers-fixture.js';
+import { fixture, holdRuns, recorded, waitFor } from './triggers-fixture.js';
 
 useBackends();
 
@@ -197,6 +197,42 @@ steps:
     } finally {
       await f.close();
       await b.close();
+    }
+  });
+});
+
+describe('two coordinators on one PostgreSQL journal', () => {
+  it('run each schedule tick once: the journal holds one run per tick, the other coordinator sees it there', async () => {
+    const a = await openPostgresStore();
+    const b = await PostgresRunStore.open((await postgresCluster()).url, { schema: a.schema });
+    const f = await fixture('two-coordinators', '2026-05-04T10:00:30Z');
+    recorded.length = 0;
+    try {
+      await f.write(
+        'minutely.yaml',
+        `
+name: minutely
+trigger: { type: schedule, cron: "* * * * *", timezone: UTC }
+steps:
+  - id: note
+    uses: t.record
+    with: { value: "{% $trigger.scheduledAt %}" }
+`,
+      );
+      await f.start({ journal: a });
+      await f.start({ journal: b });
+      for (let minute = 1; minute <= 5; minute++) {
+        await f.clock.advanceTo(Date.parse(`2026-05-04T10:0${minute}:00Z`));
+        await waitFor(`the run of tick ${minute}`, async () => (await a.listRuns({ status: 'succeeded' })).length === minute);
+      }
+      const runs = await b.listRuns();
+      expect(runs.map((r) => r.trigger.id).sort()).toEqual([1, 2, 3, 4, 5].map((m) => `schedule:2026-05-04T10:0${m}:00.000Z`));
+      expect([...recorded].sort()).toEqual([1, 2, 3, 4, 5].map((m) => `2026-05-04T10:0${m}:00.000Z`));
+      expect(f.logs.filter((l) => l.msg === 'run started')).toHaveLength(5);
+      expect(f.logs.filter((l) => l.level === 'error')).toEqual([]);
+    } finally {
+      await f.close();
+      recorded.length = 0;
     }
   });
 });
