@@ -9,7 +9,7 @@ import { InvalidArgumentError, type Command } from 'commander';
 import { defaultRegistry, FlowService, type LogLevel } from '@sfx/flows';
 import { CliError, EXIT_INTERRUPTED, UsageError } from './errors.js';
 import { consoleHook, consoleLoginLine } from './console.js';
-import { connectionOpener, journalPath } from './flows.js';
+import { connectionOpener, journalTarget } from './flows.js';
 
 const DEFAULT_PORT = 7020;
 
@@ -18,6 +18,7 @@ interface ServeFlags {
   port: number;
   host: string;
   journal?: string;
+  store?: string;
   connection?: string;
   publicUrl?: string;
   concurrency: number;
@@ -61,6 +62,8 @@ Examples:
   sfx serve --flows flows/ --host 0.0.0.0 --port 8080 --public-url https://hooks.example.com
       reachable from other machines; dam.events flows subscribe https://hooks.example.com/events/<flow>
   sfx serve --flows flows/ --connection production --journal /var/lib/sfx/runs.db
+  PGPASSWORD=... sfx serve --flows flows/ --store postgres://sfx@db.internal:5432/sfx
+      the journal in PostgreSQL (a run is held under a lease; another process takes over a dead one's)
 
   curl -X POST http://127.0.0.1:${DEFAULT_PORT}/hooks/new-products \\
        -H "X-Sfx-Signature: sha256=$(openssl dgst -sha256 -hmac "$HOOK_SECRET" -hex < body.json | cut -d' ' -f2)" \\
@@ -95,6 +98,10 @@ export function registerServeCommand(program: Command): void {
     .option('--host <host>', 'interface to listen on (0.0.0.0 for other machines)', '127.0.0.1')
     .option('--journal <file>', 'the run journal (default: $SFX_JOURNAL or .sfx/runs.db)')
     .option(
+      '--store <url>',
+      'the run journal in PostgreSQL, postgres://USER@HOST:PORT/DB (password from $PGPASSWORD; default: $SFX_STORE)',
+    )
+    .option(
       '--connection <name>',
       'stored connection for flows whose connection is null (default: $SFX_CONNECTION, or the only one stored)',
     )
@@ -127,7 +134,7 @@ async function serve(flags: ServeFlags): Promise<void> {
   const ui = consoleHook(flags);
   const service = new FlowService({
     flowsDir,
-    journal: journalPath(flags),
+    journal: journalTarget(flags),
     registry: defaultRegistry(),
     openConnection: connectionOpener(flags.connection),
     port: flags.port,

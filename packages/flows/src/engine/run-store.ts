@@ -84,6 +84,12 @@ export interface ItemCounts {
   started: number;
 }
 
+export interface BeginItemResult {
+  /** False: the item already has an outcome, in `previous`; nothing was written. */
+  began: boolean;
+  previous?: ItemRecord;
+}
+
 export interface RunFilter {
   flow?: string;
   status?: RunStatus;
@@ -112,6 +118,13 @@ export interface RunStore {
   maxItemIndex(runId: string, step: string): Awaitable<number>;
   /** Written and committed before the item's side effect is attempted. */
   beginItem(runId: string, step: string, index: number, item: unknown): Awaitable<void>;
+  /**
+   * For a worker handed an item, perhaps again: journals it `started` unless it already has an
+   * outcome (other than those in `redo`), atomically, so that of workers given the same item at
+   * once only one finds it new. `previous` is the record found: `started` there means an earlier
+   * attempt's outcome is unknown and must be reconciled before the side effect.
+   */
+  tryBeginItem(runId: string, step: string, index: number, item: unknown, options?: { redo?: ItemStatus[] }): Awaitable<BeginItemResult>;
   finishItem(runId: string, step: string, index: number, status: Exclude<ItemStatus, 'started'>, result: { output?: unknown; error?: ErrorRecord; item?: unknown }): Awaitable<void>;
   /** Items of a step in index order, a page at a time (never all in memory). */
   items(runId: string, step: string, options?: { status?: ItemStatus; afterIndex?: number; limit?: number }): Awaitable<ItemRecord[]>;
@@ -122,5 +135,10 @@ export interface RunStore {
   /** A trigger's own state between its events (a polling trigger's watermark), as JSON text. */
   getTriggerState(flow: string, key: string): Awaitable<string | undefined>;
   setTriggerState(flow: string, key: string, json: string): Awaitable<void>;
+  /**
+   * A journal shared by processes (PostgreSQL) calls `listener` when a run this process held was
+   * taken over by another (its lease ran out meanwhile): this process must stop driving it.
+   */
+  onLeaseLost?(listener: (runId: string) => void): void;
   close(): Awaitable<void>;
 }
