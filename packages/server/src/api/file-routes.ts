@@ -1,7 +1,8 @@
 import { sassUploadAdmission, sassUploadPlaceable } from '../auth/sass-rules.js';
 import { compileSearch } from '../search/query.js';
 import { ApiError, badRequest } from '../errors.js';
-import type { Call, RouteSpec } from '../http/route.js';
+import { type Call, type RouteSpec, successJson } from '../http/route.js';
+import { memoised } from '../store/data-memo.js';
 import { sendError } from '../http/app.js';
 import { checkName, normalizeFolderPath } from '../store/names.js';
 import type { FileTags, JsonObject } from '../store/rows.js';
@@ -368,9 +369,20 @@ async function deleteMany(call: Call): Promise<Record<string, unknown>> {
   return { action: 'files_deleted', files_uuids: deleted.map((f) => f.uuid), not_found_uuids: missing };
 }
 
-function details(call: Call): Record<string, unknown> {
-  const file = call.ctx.store.requireFile(uuidParam(call.params.uuid, 'uuid'));
-  return { file: fileObject(call.url, file) };
+/**
+ * File details are the hottest read (clients poll them), so the serialized reply is kept until
+ * the database changes (see store/data-memo.ts): it depends only on the rows (the file, its folder,
+ * the visibility of the folders above) and on the URL base and API version, which key it.
+ */
+function details(call: Call): undefined {
+  const uuid = uuidParam(call.params.uuid, 'uuid');
+  const { url } = call;
+  const body = memoised(call.ctx.store.db, `details:${url.version}:${url.base}:${uuid}`, () => {
+    const file = call.ctx.store.requireFile(uuid);
+    return successJson({ file: fileObject(url, file) });
+  });
+  call.reply.type('application/json; charset=utf-8').send(body);
+  return undefined;
 }
 
 /** The permalink answers with a redirect to the CDN URL, which survives renames and moves. */

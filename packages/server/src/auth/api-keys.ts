@@ -4,6 +4,7 @@ import { ApiError, notFound } from '../errors.js';
 import { rootKeyImmutable } from './grants.js';
 import { isPermission, PERMISSIONS, type Permission } from './permissions.js';
 import { cachedStatement } from '../store/statements.js';
+import { dataMemo } from '../store/data-memo.js';
 
 export interface ApiKeyRecord {
   uuid: string;
@@ -81,9 +82,18 @@ export class ApiKeyStore {
     })();
   }
 
-  /** Resolves a presented secret to its key, or throws 401 saying whether it is unknown or deactivated. */
+  /**
+   * Resolves a presented secret to its key, or throws 401 saying whether it is unknown or
+   * deactivated. Every request authenticates, so an accepted key is remembered (by its hash, never
+   * the secret) until the database changes: any write, such as deactivating it, is seen at once.
+   * Refusals are not remembered, so unknown keys cannot fill the memory.
+   */
   authenticate(secret: string): ApiKeyRecord {
     const hash = sha256(secret);
+    const memo = dataMemo(this.db);
+    const memoKey = memo && `api-key:${hash.toString('base64')}`;
+    const known = memoKey && memo.get(memoKey);
+    if (known) return known as ApiKeyRecord;
     // key_id is unique: one candidate at most.
     const row = this.sql('SELECT * FROM api_keys WHERE key_id = ?').get(lookupId(hash)) as KeyRow | undefined;
     const match = row && timingSafeEqual(Buffer.from(row.secret_hash, 'hex'), hash) ? row : undefined;
@@ -91,7 +101,12 @@ export class ApiKeyStore {
     if (!match.active) {
       throw unauthorized('This API key has been deactivated.', 'KEY_DEACTIVATED');
     }
-    return toRecord(match);
+    const record = toRecord(match);
+    if (memoKey) {
+      Object.freeze(record.permissions);
+      memo.set(memoKey, Object.freeze(record));
+    }
+    return record;
   }
 
   list(): ApiKeyRecord[] {

@@ -8,7 +8,7 @@ import type { ServerContext } from '../context.js';
 import { ApiError } from '../errors.js';
 import { inOneReadTransaction } from '../store/statements.js';
 import { folderVisibilityResolver } from '../store/visibility.js';
-import { type Call, type HandlerResult, type Principal, type RouteSpec, urlsOf } from './route.js';
+import { type Call, type HandlerResult, type Principal, type RouteSpec, successJson, urlsOf } from './route.js';
 
 const KEY_HEADER = 'x-filerobot-key';
 
@@ -254,7 +254,7 @@ export function buildApp(ctx: ServerContext, routes: RouteSpec[]): FastifyInstan
             if (spec.method !== 'GET' && spec.method !== 'HEAD' && spec.method !== 'OPTIONS') ctx.wakeWebhooks();
           }
           if (result === undefined) return reply;
-          return reply.type('application/json; charset=utf-8').send({ status: 'success', ...result });
+          return reply.type('application/json; charset=utf-8').send(successJson(result));
         },
       });
     }
