@@ -14,6 +14,7 @@ import {
   DEFAULT_TRANSFORM_MEGAPIXELS_PER_MINUTE_PER_IP,
   TransformCache,
 } from './cdn/transform.js';
+import { preparedCdnHits } from './cdn/delivery.js';
 import type { DuplicatePolicy, Limits, ServerContext } from './context.js';
 import { buildApp } from './http/app.js';
 import { AddressGuard, type HostResolver } from './net/guarded-agent.js';
@@ -260,7 +261,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     () => ({ base: publicUrl, token, version: 'v5', folderVisibility: folderVisibilityResolver(db) }),
     options.webhooks,
   );
-  const app = buildApp(ctx, [...ROUTES]);
+  const app = buildApp(ctx, [...ROUTES], preparedCdnHits(ctx));
   try {
     await app.listen({ port: options.port ?? 7010, host: options.host ?? '127.0.0.1' });
   } catch (error) {

@@ -1,12 +1,15 @@
-import { createHash } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { createReadStream } from 'node:fs';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { ServerContext } from '../context.js';
 import type { Call, RouteSpec } from '../http/route.js';
 import { notFound } from '../errors.js';
 import { uuidParam } from '../api/params.js';
 import type { FileWithFolder } from '../store/rows.js';
 import { splitPath } from '../store/names.js';
 import { budgetClient } from './render-budget.js';
-import { bytesInMemory, negotiatesFormat, parseTransformParams } from './transform.js';
+import { dataMemo } from '../store/data-memo.js';
+import { bytesInMemory, negotiatesFormat, parseTransformParams, type TransformParams } from './transform.js';
 
 interface Body {
   path: string;
@@ -115,23 +118,53 @@ function sendBody(call: Call, file: FileWithFolder, body: Body, disposition?: 'a
   return undefined;
 }
 
-function fileAtPath(call: Call, rawPath: string): FileWithFolder {
+function fileAtPath(call: Call, memo: Map<string, unknown> | undefined, rawPath: string): FileWithFolder {
+  // Remembered until the database changes, so a hit costs no lookup, and a file deleted, replaced,
+  // renamed or moved is seen by the very next request (see store/data-memo.ts).
+  const memoKey = `cdn-path:${rawPath}`;
+  let file = memo?.get(memoKey) as FileWithFolder | null | undefined;
+  if (file === undefined) {
+    file = lookUpPath(call, rawPath) ?? null;
+    memo?.set(memoKey, file);
+  }
+  if (file) return file;
   const segments = splitPath(rawPath);
   const name = segments.pop();
-  const missing = notFound(
+  throw notFound(
     'FILE_NOT_FOUND',
     `No file is published at /${segments.join('/')}${segments.length ? '/' : ''}${name ?? ''}.`,
     'The CDN path is the folder path plus the file name; it changes when a file is renamed or moved.',
   );
-  if (!name) throw missing;
+}
+
+function lookUpPath(call: Call, rawPath: string): FileWithFolder | undefined {
+  const segments = splitPath(rawPath);
+  const name = segments.pop();
+  if (!name) return undefined;
   const folder = call.ctx.store.folderByPath('/' + segments.join('/'));
-  const file = folder && call.ctx.store.fileByName(folder.id, name);
-  if (!file) throw missing;
-  return file;
+  return (folder && call.ctx.store.fileByName(folder.id, name)) || undefined;
+}
+
+/** A render's ETag suffix: the same for the same params and output type, whatever the file. */
+const variants = new Map<string, string>();
+const MAX_VARIANTS = 10_000;
+
+function variantOf(params: TransformParams, type: string): string {
+  const text = `${JSON.stringify(params)}${type}`;
+  let variant = variants.get(text);
+  if (variant === undefined) {
+    variant = createHash('sha1').update(text).digest('hex').slice(0, 12);
+    if (variants.size >= MAX_VARIANTS) variants.clear();
+    variants.set(text, variant);
+  }
+  return variant;
 }
 
 async function deliver(call: Call, withTransforms: boolean): Promise<undefined> {
-  const file = fileAtPath(call, call.params['*'] ?? '');
+  // Taken before anything is read: a reply prepared from what this request read goes into this
+  // memo, which is already discarded if the database changed meanwhile.
+  const memo = dataMemo(call.ctx.store.db);
+  const file = fileAtPath(call, memo, call.params['*'] ?? '');
   const original: Body = {
     path: call.ctx.blobs.pathOf(file.blob_id),
     size: file.size,
@@ -142,21 +175,79 @@ async function deliver(call: Call, withTransforms: boolean): Promise<undefined> 
   if (!params) return sendBody(call, file, original);
   const accept = call.req.headers.accept;
   // Renders are budgeted per caller: the CDN is public, so the address is all there is to go by.
-  const client = budgetClient(call.ctx.network.clientAddress(call.req));
+  // Only a render is budgeted, so the address is worked out only then.
+  const client = (): string => budgetClient(call.ctx.network.clientAddress(call.req));
   const out = await call.ctx.transforms.get(file.blob_id, original.path, file.type, params, accept, client);
-  const variant = createHash('sha1')
-    .update(JSON.stringify(params))
-    .update(out.type)
-    .digest('hex')
-    .slice(0, 12);
+  const variant = variantOf(params, out.type);
   if (negotiatesFormat(params)) call.reply.header('vary', 'Accept');
-  return sendBody(call, file, {
-    path: out.path,
-    size: out.size,
-    type: out.type,
-    etag: `"${file.sha1}-${variant}"`,
-    bytes: bytesInMemory(out),
-  });
+  const bytes = bytesInMemory(out);
+  sendBody(call, file, { path: out.path, size: out.size, type: out.type, etag: `"${file.sha1}-${variant}"`, bytes });
+  if (memo && bytes && out.key && call.reply.statusCode === 200 && preparable(call.req.raw)) {
+    const headers = Object.entries(call.reply.getHeaders()).filter(([name]) => name !== 'x-request-id');
+    memo.set(preparedKey(call.req.raw), {
+      renderKey: out.key,
+      bytes,
+      headers: ['x-request-id', '', ...headers.flatMap(([name, value]) => [name, String(value)])],
+    } satisfies PreparedHit);
+  }
+  return undefined;
+}
+
+/**
+ * A cached render's whole reply, prepared on a hit that went through the routes and answered from
+ * then on before them (`preparedCdnHits`): no routing, no lookups, no headers worked out again.
+ * Kept in the data memo, so any change to the database drops it; and answered only while the
+ * render cache still holds these very bytes in memory, so an evicted render goes the long way.
+ */
+interface PreparedHit {
+  renderKey: string;
+  bytes: Buffer;
+  /** Name, value, name, value...; the first value is the request id, set for each reply. */
+  headers: string[];
+}
+
+/** Requests whose reply is the whole body whatever the validators: no conditions, no range, no body. */
+function preparable(req: IncomingMessage): boolean {
+  const { headers } = req;
+  return (
+    req.method === 'GET' &&
+    headers.range === undefined &&
+    headers['if-none-match'] === undefined &&
+    headers['if-modified-since'] === undefined &&
+    headers['if-range'] === undefined &&
+    headers['content-length'] === undefined &&
+    headers['transfer-encoding'] === undefined
+  );
+}
+
+/** The raw URL and the Accept header (the format may be negotiated): nothing else shapes a hit's reply. */
+function preparedKey(req: IncomingMessage): string {
+  const accept = req.headers.accept;
+  return `cdn-hit:${accept === undefined ? '' : `${accept}\n`}${req.url ?? ''}`;
+}
+
+/**
+ * Answers a request for a render whose reply was prepared (see PreparedHit) before any routing,
+ * and says whether it did; everything else goes on to the routes. The reply is the same, headers
+ * and bytes, as the routes would give, with a request id of its own.
+ */
+export function preparedCdnHits(ctx: ServerContext): (req: IncomingMessage, res: ServerResponse) => boolean {
+  const prefix = `/${ctx.token}/cdn/`;
+  return (req, res) => {
+    if (!req.url?.startsWith(prefix) || !preparable(req)) return false;
+    const memo = dataMemo(ctx.store.db);
+    const key = preparedKey(req);
+    const hit = memo?.get(key) as PreparedHit | undefined;
+    if (!hit) return false;
+    if (!ctx.transforms.hitInMemory(hit.renderKey, hit.bytes)) {
+      memo?.delete(key);
+      return false;
+    }
+    hit.headers[1] = randomUUID();
+    res.writeHead(200, hit.headers);
+    res.end(hit.bytes);
+    return true;
+  };
 }
 
 export const cdnRoutes: RouteSpec[] = [
