@@ -1,4 +1,4 @@
-import { createHash, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
+import { createHash, hash as digestOf, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
 import type { Database, Statement } from 'better-sqlite3';
 import { ApiError, notFound } from '../errors.js';
 import { rootKeyImmutable } from './grants.js';
@@ -27,6 +27,9 @@ interface KeyRow {
 }
 
 const sha256 = (value: string): Buffer => createHash('sha256').update(value, 'utf8').digest();
+
+/** A presented secret's SHA-256 in base64, in one call (a quarter of a Hash object's cost): the memo key. */
+export const secretDigest = (secret: string): string => digestOf('sha256', secret, 'base64');
 
 /** A non-secret lookup index: the first bytes of the secret's hash. Collisions are harmless. */
 const lookupId = (hash: Buffer): string => hash.subarray(0, 8).toString('hex');
@@ -89,11 +92,12 @@ export class ApiKeyStore {
    * Refusals are not remembered, so unknown keys cannot fill the memory.
    */
   authenticate(secret: string): ApiKeyRecord {
-    const hash = sha256(secret);
+    const digest = secretDigest(secret);
     const memo = dataMemo(this.db);
-    const memoKey = memo && `api-key:${hash.toString('base64')}`;
+    const memoKey = memo && `api-key:${digest}`;
     const known = memoKey && memo.get(memoKey);
     if (known) return known as ApiKeyRecord;
+    const hash = Buffer.from(digest, 'base64');
     // key_id is unique: one candidate at most.
     const row = this.sql('SELECT * FROM api_keys WHERE key_id = ?').get(lookupId(hash)) as KeyRow | undefined;
     const match = row && timingSafeEqual(Buffer.from(row.secret_hash, 'hex'), hash) ? row : undefined;

@@ -1,7 +1,7 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Database } from 'better-sqlite3';
 import { ApiError, notFound } from '../errors.js';
-import { unauthorized } from './api-keys.js';
+import { secretDigest, unauthorized } from './api-keys.js';
 import { parseScope, type FolderScope } from './folder-scope.js';
 import { isPermission, type Permission } from './permissions.js';
 import { dataMemo } from '../store/data-memo.js';
@@ -194,12 +194,12 @@ export class SecurityTemplateStore {
     if (!secret.startsWith(SASS_PREFIX)) {
       throw unauthorized('This SASS key is not in a format this server issues (SASS__v1.05__...).');
     }
-    const hash = sha256(secret);
+    const digest = secretDigest(secret);
     // Remembered by hash until the database changes (a template edited or deactivated is seen by
     // the very next request); expiry is checked on every use, so it is not part of what is kept.
     const memo = dataMemo(this.db);
-    const memoKey = memo && `sass-key:${hash.toString('base64')}`;
-    const found = (memoKey && (memo.get(memoKey) as SassLookup | undefined)) || this.lookup(hash);
+    const memoKey = memo && `sass-key:${digest}`;
+    const found = (memoKey && (memo.get(memoKey) as SassLookup | undefined)) || this.lookup(Buffer.from(digest, 'base64'));
     if (!found) throw unauthorized('The SASS key is not valid for this project.');
     if (memoKey) memo.set(memoKey, found);
     if (found.revoked) {
