@@ -124,6 +124,12 @@ function requirePermissions(principal: Principal, spec: RouteSpec): void {
   }
 }
 
+/** Sends a handler's result in the success envelope; `undefined` means the handler replied itself. */
+function respond(reply: FastifyReply, result: HandlerResult): FastifyReply {
+  if (result === undefined) return reply;
+  return reply.type('application/json; charset=utf-8').send(successJson(result));
+}
+
 function baseUrl(req: FastifyRequest): string {
   return `${req.protocol}://${req.headers.host ?? `${req.hostname}`}`;
 }
@@ -280,20 +286,25 @@ export function buildApp(ctx: ServerContext, routes: RouteSpec[], preRoute?: Pre
             }
           },
         }),
-        handler: async (req, reply) => {
-          let result: HandlerResult;
-          try {
-            result = await (admitEarly
-              ? spec.handler(withBody(calls.get(req) ?? admit(req, reply), req.body))
-              : // A read's key check and lookups see one snapshot and take the read lock once.
-                inOneReadTransaction(ctx.store.db, () => spec.handler(admit(req, reply))));
-          } finally {
-            // A write that failed part-way may still have committed events (a batch upload).
-            if (spec.method !== 'GET' && spec.method !== 'HEAD' && spec.method !== 'OPTIONS') ctx.wakeWebhooks();
-          }
-          if (result === undefined) return reply;
-          return reply.type('application/json; charset=utf-8').send(successJson(result));
-        },
+        handler: admitEarly
+          ? async (req, reply) => {
+              let result: HandlerResult;
+              try {
+                result = await spec.handler(withBody(calls.get(req) ?? admit(req, reply), req.body));
+              } finally {
+                // A write that failed part-way may still have committed events (a batch upload).
+                if (spec.method !== 'OPTIONS') ctx.wakeWebhooks();
+              }
+              return respond(reply, result);
+            }
+          : (req, reply) => {
+              // A read's key check and lookups see one snapshot and take the read lock once. Most
+              // reads answer synchronously, and then so does this: no promise, no extra turn.
+              const result = inOneReadTransaction(ctx.store.db, () => spec.handler(admit(req, reply)));
+              if (result instanceof Promise) return result.then((value) => respond(reply, value));
+              respond(reply, result);
+              return undefined;
+            },
       });
     }
   }
