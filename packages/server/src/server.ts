@@ -14,9 +14,9 @@ import {
   DEFAULT_TRANSFORM_MEGAPIXELS_PER_MINUTE_PER_IP,
   TransformCache,
 } from './cdn/transform.js';
-import { preparedCdnHits } from './cdn/delivery.js';
 import type { DuplicatePolicy, Limits, ServerContext } from './context.js';
 import { buildApp } from './http/app.js';
+import { preparedReplies } from './http/prepared-replies.js';
 import { AddressGuard, type HostResolver } from './net/guarded-agent.js';
 import { BlobStore } from './store/blobs.js';
 import { openCatalog } from './store/catalog.js';
@@ -261,7 +261,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     () => ({ base: publicUrl, token, version: 'v5', folderVisibility: folderVisibilityResolver(db) }),
     options.webhooks,
   );
-  const app = buildApp(ctx, [...ROUTES], preparedCdnHits(ctx));
+  const app = buildApp(ctx, [...ROUTES], preparedReplies(ctx));
   try {
     await app.listen({ port: options.port ?? 7010, host: options.host ?? '127.0.0.1' });
   } catch (error) {

@@ -78,11 +78,17 @@ describe('an accepted API key', () => {
     expect([r.status, r.body.code]).toEqual([401, 'KEY_DEACTIVATED']);
   });
 
-  it('a wrong key is refused however often the right one was accepted', async () => {
-    const key = await newKey(['OBJECTS_LIST']);
-    await warm('/files?folder=/', key.secret);
+  it('a wrong, missing or weaker key is refused however often the right one was accepted', async () => {
+    const key = await newKey(['OBJECTS_LIST', 'OBJECTS_FETCH']);
+    const weaker = await newKey(['OBJECTS_LIST']);
+    const uploaded = (await h.upload('/hot', 'wrong.txt', 'wrong')).file as FileObject;
     const wrong = `${key.secret.slice(0, -1)}${key.secret.endsWith('0') ? '1' : '0'}`;
-    expect((await h.call('GET', '/files?folder=/', { key: wrong })).status).toBe(401);
+    for (const path of ['/files?folder=/', `/files/${uploaded.uuid}`]) {
+      await warm(path, key.secret);
+      expect((await h.call('GET', path, { key: wrong })).status).toBe(401);
+      expect((await h.call('GET', path, { key: null })).status).toBe(401);
+    }
+    expect((await h.call('GET', `/files/${uploaded.uuid}`, { key: weaker.secret })).status).toBe(403);
   });
 });
 
@@ -103,11 +109,15 @@ describe('a SASS key', () => {
     const narrowed = await h.call('GET', '/files?folder=/', { key });
     expect([narrowed.status, narrowed.body.code]).toEqual([403, 'PERMISSION_DENIED']);
 
-    const fresh = await sassKey(['OBJECTS_LIST']);
+    const fresh = await sassKey(['OBJECTS_LIST', 'OBJECTS_FETCH']);
+    const uploaded = (await h.upload('/hot', 'sass.txt', 'sass')).file as FileObject;
     await warm('/files?folder=/', fresh.key);
+    await warm(`/files/${uploaded.uuid}`, fresh.key);
     now += 3_600_000;
-    const expired = await h.call('GET', '/files?folder=/', { key: fresh.key });
-    expect([expired.status, expired.body.code]).toEqual([401, 'KEY_EXPIRED']);
+    for (const path of ['/files?folder=/', `/files/${uploaded.uuid}`]) {
+      const expired = await h.call('GET', path, { key: fresh.key });
+      expect([expired.status, expired.body.code]).toEqual([401, 'KEY_EXPIRED']);
+    }
   });
 });
 
@@ -154,5 +164,20 @@ describe('file details', () => {
     expect(own.url.public).toBe(`${h.server.url}/demo/store/hot/host.txt`);
     const v4 = (await h.call('GET', `/files/${uploaded.uuid}`, { version: 'v4' })).body.file as { visibility: unknown };
     expect(v4.visibility).toHaveProperty('value');
+  });
+});
+
+describe('a rate-limited key', () => {
+  it('is counted on every file details request, however often the same one was answered', async () => {
+    const limited = await startHarness({ limits: { requestsPerMinutePerKey: 5 } });
+    try {
+      const uploaded = (await limited.upload('/hot', 'limited.txt', 'limited')).file as FileObject;
+      const statuses: number[] = [];
+      for (let i = 0; i < 6; i++) statuses.push((await limited.call('GET', `/files/${uploaded.uuid}`)).status);
+      // The upload took one of the five.
+      expect(statuses).toEqual([200, 200, 200, 200, 429, 429]);
+    } finally {
+      await limited.close();
+    }
   });
 });

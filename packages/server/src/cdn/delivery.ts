@@ -1,7 +1,6 @@
-import { createHash, randomUUID } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { ServerContext } from '../context.js';
+import { prepareReply } from '../http/prepared-replies.js';
 import type { Call, RouteSpec } from '../http/route.js';
 import { notFound } from '../errors.js';
 import { uuidParam } from '../api/params.js';
@@ -182,72 +181,10 @@ async function deliver(call: Call, withTransforms: boolean): Promise<undefined> 
   if (negotiatesFormat(params)) call.reply.header('vary', 'Accept');
   const bytes = bytesInMemory(out);
   sendBody(call, file, { path: out.path, size: out.size, type: out.type, etag: `"${file.sha1}-${variant}"`, bytes });
-  if (memo && bytes && out.key && call.reply.statusCode === 200 && preparable(call.req.raw)) {
-    const headers = Object.entries(call.reply.getHeaders()).filter(([name]) => name !== 'x-request-id');
-    memo.set(preparedKey(call.req.raw), {
-      renderKey: out.key,
-      bytes,
-      headers: ['x-request-id', '', ...headers.flatMap(([name, value]) => [name, String(value)])],
-    } satisfies PreparedHit);
-  }
+  // Nothing in a hit's reply depends on the caller: prepared for everyone, while the render stays in memory.
+  const renderKey = out.key;
+  if (bytes && renderKey) prepareReply(call, memo, bytes, () => call.ctx.transforms.hitInMemory(renderKey, bytes));
   return undefined;
-}
-
-/**
- * A cached render's whole reply, prepared on a hit that went through the routes and answered from
- * then on before them (`preparedCdnHits`): no routing, no lookups, no headers worked out again.
- * Kept in the data memo, so any change to the database drops it; and answered only while the
- * render cache still holds these very bytes in memory, so an evicted render goes the long way.
- */
-interface PreparedHit {
-  renderKey: string;
-  bytes: Buffer;
-  /** Name, value, name, value...; the first value is the request id, set for each reply. */
-  headers: string[];
-}
-
-/** Requests whose reply is the whole body whatever the validators: no conditions, no range, no body. */
-function preparable(req: IncomingMessage): boolean {
-  const { headers } = req;
-  return (
-    req.method === 'GET' &&
-    headers.range === undefined &&
-    headers['if-none-match'] === undefined &&
-    headers['if-modified-since'] === undefined &&
-    headers['if-range'] === undefined &&
-    headers['content-length'] === undefined &&
-    headers['transfer-encoding'] === undefined
-  );
-}
-
-/** The raw URL and the Accept header (the format may be negotiated): nothing else shapes a hit's reply. */
-function preparedKey(req: IncomingMessage): string {
-  const accept = req.headers.accept;
-  return `cdn-hit:${accept === undefined ? '' : `${accept}\n`}${req.url ?? ''}`;
-}
-
-/**
- * Answers a request for a render whose reply was prepared (see PreparedHit) before any routing,
- * and says whether it did; everything else goes on to the routes. The reply is the same, headers
- * and bytes, as the routes would give, with a request id of its own.
- */
-export function preparedCdnHits(ctx: ServerContext): (req: IncomingMessage, res: ServerResponse) => boolean {
-  const prefix = `/${ctx.token}/cdn/`;
-  return (req, res) => {
-    if (!req.url?.startsWith(prefix) || !preparable(req)) return false;
-    const memo = dataMemo(ctx.store.db);
-    const key = preparedKey(req);
-    const hit = memo?.get(key) as PreparedHit | undefined;
-    if (!hit) return false;
-    if (!ctx.transforms.hitInMemory(hit.renderKey, hit.bytes)) {
-      memo?.delete(key);
-      return false;
-    }
-    hit.headers[1] = randomUUID();
-    res.writeHead(200, hit.headers);
-    res.end(hit.bytes);
-    return true;
-  };
 }
 
 export const cdnRoutes: RouteSpec[] = [
