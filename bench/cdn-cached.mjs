@@ -63,7 +63,7 @@ async function main() {
     // autocannon hands the body over as text; its length in UTF-16 units is fixed by the bytes.
     const textLength = second.bytes.toString().length;
     const verify = (body) => body.length === textLength;
-    const result = await sideBySide({ ...options, sfx: { url, verify }, peer: { url: peer.url, verify } });
+    const result = await sideBySide({ ...options, sfx: { url, verify, proc: sfx }, peer: { url: peer.url, verify, proc: peer } });
     const after = await fetchBytes(url);
     const afterOk = after.status === 200 && sha1(after.bytes) === sha1(second.bytes) && after.etag === second.etag;
     const ok = renderOk && afterOk && result.sfx.errors === 0 && result.peer.errors === 0;

@@ -49,8 +49,8 @@ async function main() {
     log(`sfx ${sfx.url} (pid ${sfx.pid}), fastify peer ${peer.url} (pid ${peer.pid}); ${expected.length} B body`);
     const result = await sideBySide({
       ...options,
-      sfx: { url, headers: { 'x-filerobot-key': key }, verify: (body) => body === expected },
-      peer: { url: `${peer.url}/files/${uploaded.uuid}`, verify: (body) => body === peerExpected },
+      sfx: { url, headers: { 'x-filerobot-key': key }, verify: (body) => body === expected, proc: sfx },
+      peer: { url: `${peer.url}/files/${uploaded.uuid}`, verify: (body) => body === peerExpected, proc: peer },
     });
     const ok = detailOk && result.sfx.errors === 0 && result.peer.errors === 0;
     report({

@@ -16,6 +16,9 @@ export const ROOT = join(HERE, '..', '..');
 export const CLI = join(ROOT, 'packages', 'cli', 'bin', 'sfx.js');
 export const TOKEN = 'demo';
 
+/** Linux's USER_HZ: /proc reports CPU time in these ticks. */
+const CLOCK_TICKS = 100;
+
 export const log = (message) => process.stderr.write(`${message}\n`);
 
 export function parseArgs(argv) {
@@ -63,6 +66,16 @@ export async function startNode(label, args) {
   return {
     url,
     pid: child.pid,
+    /** CPU time (user + system) the process has used so far, in microseconds; null once it is gone. */
+    cpuMicros() {
+      try {
+        // Fields after the parenthesised command name: utime and stime are the 12th and 13th.
+        const fields = readFileSync(`/proc/${child.pid}/stat`, 'utf8').replace(/^.*\) /s, '').split(' ');
+        return ((Number(fields[11]) + Number(fields[12])) * 1e6) / CLOCK_TICKS;
+      } catch {
+        return null;
+      }
+    },
     /** VmHWM: the process's peak resident set so far, in bytes. */
     peakRss() {
       try {
@@ -96,14 +109,23 @@ export function startPeerScript(label, dir, source) {
   return startNode(label, [file]);
 }
 
-/** One autocannon run; `verify` sees each body and counts failures as mismatches. */
-export function load(url, { headers = {}, duration, connections, verify }) {
-  return new Promise((resolvePromise, reject) => {
+/**
+ * One autocannon run; `verify` sees each body and counts failures as mismatches. With `proc` (a
+ * started server), the result also carries `cpuPerRequest`: the server's CPU microseconds over
+ * the run divided by the requests answered, steadier than req/s on a machine shared with others.
+ */
+export async function load(url, { headers = {}, duration, connections, verify, proc }) {
+  const cpuBefore = proc?.cpuMicros() ?? null;
+  const result = await new Promise((resolvePromise, reject) => {
     autocannon(
       { url, headers, duration, connections, pipelining: 1, verifyBody: verify },
-      (error, result) => (error ? reject(error) : resolvePromise(result)),
+      (error, outcome) => (error ? reject(error) : resolvePromise(outcome)),
     );
   });
+  const cpuAfter = proc?.cpuMicros() ?? null;
+  result.cpuPerRequest = cpuBefore !== null && cpuAfter !== null && result.requests.total > 0
+    ? (cpuAfter - cpuBefore) / result.requests.total : null;
+  return result;
 }
 
 export function summarize(results) {
@@ -120,6 +142,7 @@ export function summarize(results) {
     rps: pick((r) => r.requests.average),
     p50: pick((r) => r.latency.p50),
     p99: pick((r) => r.latency.p99),
+    cpu: results.every((r) => r.cpuPerRequest !== null) ? pick((r) => r.cpuPerRequest) : null,
     errors: results.reduce((n, r) => n + r.errors + r.timeouts + r.non2xx + (r.mismatches ?? 0), 0),
     requests: results.reduce((n, r) => n + r.requests.total, 0),
   };
@@ -130,6 +153,8 @@ export function machine() {
   return { cpus: list.length, model: list[0]?.model ?? 'unknown', node: process.version };
 }
 
+const cpuNote = (result) => (result.cpuPerRequest === null ? '' : `, ${Math.round(result.cpuPerRequest)} µs CPU/request`);
+
 /** Runs sfx and the peer alternately `runs` times after a short warm-up of each. */
 export async function sideBySide({ runs, duration, connections, sfx, peer, warmup = 2 }) {
   for (const side of [sfx, peer]) await load(side.url, { ...side, duration: warmup, connections });
@@ -138,14 +163,15 @@ export async function sideBySide({ runs, duration, connections, sfx, peer, warmu
   for (let i = 0; i < runs; i++) {
     log(`run ${i + 1}/${runs}: sfx`);
     sfxResults.push(await load(sfx.url, { ...sfx, duration, connections }));
-    log(`  ${Math.round(sfxResults.at(-1).requests.average)} req/s; peer`);
+    log(`  ${Math.round(sfxResults.at(-1).requests.average)} req/s${cpuNote(sfxResults.at(-1))}; peer`);
     peerResults.push(await load(peer.url, { ...peer, duration, connections }));
-    log(`  ${Math.round(peerResults.at(-1).requests.average)} req/s`);
+    log(`  ${Math.round(peerResults.at(-1).requests.average)} req/s${cpuNote(peerResults.at(-1))}`);
   }
   return { sfx: summarize(sfxResults), peer: summarize(peerResults) };
 }
 
 const fmt = (n, digits = 0) => n.toFixed(digits);
+const cpuCell = (side) => (side.cpu ? `${fmt(side.cpu.median)} (${fmt(side.cpu.min)}-${fmt(side.cpu.max)})` : '-');
 
 /** The table on stdout and the contract's JSON object as the last stdout line. */
 export function report({ workload, quick, peerName, target, minRatio, sfx, peer, rss, correctness, note }) {
@@ -153,10 +179,10 @@ export function report({ workload, quick, peerName, target, minRatio, sfx, peer,
   const lines = [
     `${workload}: ${note}`,
     '',
-    '| server | req/s median (min-max) | p50 ms | p99 ms | peak RSS MB |',
-    '|---|---|---|---|---|',
-    `| sfx | ${fmt(sfx.rps.median)} (${fmt(sfx.rps.min)}-${fmt(sfx.rps.max)}) | ${fmt(sfx.p50.median, 1)} | ${fmt(sfx.p99.median, 1)} | ${fmt((rss.sfx ?? 0) / 1e6)} |`,
-    `| ${peerName} | ${fmt(peer.rps.median)} (${fmt(peer.rps.min)}-${fmt(peer.rps.max)}) | ${fmt(peer.p50.median, 1)} | ${fmt(peer.p99.median, 1)} | ${fmt((rss.peer ?? 0) / 1e6)} |`,
+    '| server | req/s median (min-max) | p50 ms | p99 ms | CPU µs/request median (min-max) | peak RSS MB |',
+    '|---|---|---|---|---|---|',
+    `| sfx | ${fmt(sfx.rps.median)} (${fmt(sfx.rps.min)}-${fmt(sfx.rps.max)}) | ${fmt(sfx.p50.median, 1)} | ${fmt(sfx.p99.median, 1)} | ${cpuCell(sfx)} | ${fmt((rss.sfx ?? 0) / 1e6)} |`,
+    `| ${peerName} | ${fmt(peer.rps.median)} (${fmt(peer.rps.min)}-${fmt(peer.rps.max)}) | ${fmt(peer.p50.median, 1)} | ${fmt(peer.p99.median, 1)} | ${cpuCell(peer)} | ${fmt((rss.peer ?? 0) / 1e6)} |`,
     '',
     `ratio sfx/${peerName}: ${fmt(ratio, 2)}x (target ${target}); correctness: ${correctness.ok ? 'ok' : 'FAILED'} (${correctness.detail})`,
   ];
@@ -181,6 +207,9 @@ export function report({ workload, quick, peerName, target, minRatio, sfx, peer,
       metric('throughput', 'req/s', sfx.rps, peer.rps, true),
       metric('latency p50', 'ms', sfx.p50, peer.p50, false),
       metric('latency p99', 'ms', sfx.p99, peer.p99, false),
+      ...(sfx.cpu && peer.cpu
+        ? [{ ...metric('server CPU per request', 'µs', sfx.cpu, peer.cpu, false), ratio: peer.cpu.median / sfx.cpu.median }]
+        : []),
     ],
     rss: { sfx: rss.sfx, [peerName]: rss.peer },
     correctness,

@@ -16,6 +16,7 @@ import {
 } from './cdn/transform.js';
 import type { DuplicatePolicy, Limits, ServerContext } from './context.js';
 import { buildApp } from './http/app.js';
+import { preparedReplies } from './http/prepared-replies.js';
 import { AddressGuard, type HostResolver } from './net/guarded-agent.js';
 import { BlobStore } from './store/blobs.js';
 import { openCatalog } from './store/catalog.js';
@@ -260,7 +261,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     () => ({ base: publicUrl, token, version: 'v5', folderVisibility: folderVisibilityResolver(db) }),
     options.webhooks,
   );
-  const app = buildApp(ctx, [...ROUTES]);
+  const app = buildApp(ctx, [...ROUTES], preparedReplies(ctx));
   try {
     await app.listen({ port: options.port ?? 7010, host: options.host ?? '127.0.0.1' });
   } catch (error) {

@@ -1,7 +1,9 @@
 import { sassUploadAdmission, sassUploadPlaceable } from '../auth/sass-rules.js';
 import { compileSearch } from '../search/query.js';
 import { ApiError, badRequest } from '../errors.js';
-import type { Call, RouteSpec } from '../http/route.js';
+import { type Call, type RouteSpec, successJson } from '../http/route.js';
+import { dataMemo } from '../store/data-memo.js';
+import { prepareReply } from '../http/prepared-replies.js';
 import { sendError } from '../http/app.js';
 import { checkName, normalizeFolderPath } from '../store/names.js';
 import type { FileTags, JsonObject } from '../store/rows.js';
@@ -368,9 +370,26 @@ async function deleteMany(call: Call): Promise<Record<string, unknown>> {
   return { action: 'files_deleted', files_uuids: deleted.map((f) => f.uuid), not_found_uuids: missing };
 }
 
-function details(call: Call): Record<string, unknown> {
-  const file = call.ctx.store.requireFile(uuidParam(call.params.uuid, 'uuid'));
-  return { file: fileObject(call.url, file) };
+/**
+ * File details are the hottest read (clients poll them), so the serialized reply is kept until
+ * the database changes (see store/data-memo.ts): it depends only on the rows (the file, its folder,
+ * the visibility of the folders above) and on the URL base and API version, which key it. For an
+ * API key without a rate limit the whole reply is prepared too (http/prepared-replies.ts): a SASS
+ * key's answer also depends on the caller's address, the time and its quotas.
+ */
+function details(call: Call): undefined {
+  const uuid = uuidParam(call.params.uuid, 'uuid');
+  const { url, ctx } = call;
+  const memo = dataMemo(ctx.store.db);
+  const memoKey = `details:${url.version}:${url.base}:${uuid}`;
+  let body = memo?.get(memoKey) as string | undefined;
+  if (body === undefined) {
+    body = successJson({ file: fileObject(url, ctx.store.requireFile(uuid)) });
+    memo?.set(memoKey, body);
+  }
+  call.reply.type('application/json; charset=utf-8').send(body);
+  if (call.principal?.kind === 'api-key' && ctx.limits.requestsPerMinutePerKey === 0) prepareReply(call, memo, body);
+  return undefined;
 }
 
 /** The permalink answers with a redirect to the CDN URL, which survives renames and moves. */

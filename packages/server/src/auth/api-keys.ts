@@ -1,9 +1,10 @@
-import { createHash, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
+import { createHash, hash as digestOf, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
 import type { Database, Statement } from 'better-sqlite3';
 import { ApiError, notFound } from '../errors.js';
 import { rootKeyImmutable } from './grants.js';
 import { isPermission, PERMISSIONS, type Permission } from './permissions.js';
 import { cachedStatement } from '../store/statements.js';
+import { dataMemo } from '../store/data-memo.js';
 
 export interface ApiKeyRecord {
   uuid: string;
@@ -26,6 +27,9 @@ interface KeyRow {
 }
 
 const sha256 = (value: string): Buffer => createHash('sha256').update(value, 'utf8').digest();
+
+/** A presented secret's SHA-256 in base64, in one call (a quarter of a Hash object's cost): the memo key. */
+export const secretDigest = (secret: string): string => digestOf('sha256', secret, 'base64');
 
 /** A non-secret lookup index: the first bytes of the secret's hash. Collisions are harmless. */
 const lookupId = (hash: Buffer): string => hash.subarray(0, 8).toString('hex');
@@ -81,9 +85,19 @@ export class ApiKeyStore {
     })();
   }
 
-  /** Resolves a presented secret to its key, or throws 401 saying whether it is unknown or deactivated. */
+  /**
+   * Resolves a presented secret to its key, or throws 401 saying whether it is unknown or
+   * deactivated. Every request authenticates, so an accepted key is remembered (by its hash, never
+   * the secret) until the database changes: any write, such as deactivating it, is seen at once.
+   * Refusals are not remembered, so unknown keys cannot fill the memory.
+   */
   authenticate(secret: string): ApiKeyRecord {
-    const hash = sha256(secret);
+    const digest = secretDigest(secret);
+    const memo = dataMemo(this.db);
+    const memoKey = memo && `api-key:${digest}`;
+    const known = memoKey && memo.get(memoKey);
+    if (known) return known as ApiKeyRecord;
+    const hash = Buffer.from(digest, 'base64');
     // key_id is unique: one candidate at most.
     const row = this.sql('SELECT * FROM api_keys WHERE key_id = ?').get(lookupId(hash)) as KeyRow | undefined;
     const match = row && timingSafeEqual(Buffer.from(row.secret_hash, 'hex'), hash) ? row : undefined;
@@ -91,7 +105,12 @@ export class ApiKeyStore {
     if (!match.active) {
       throw unauthorized('This API key has been deactivated.', 'KEY_DEACTIVATED');
     }
-    return toRecord(match);
+    const record = toRecord(match);
+    if (memoKey) {
+      Object.freeze(record.permissions);
+      memo.set(memoKey, Object.freeze(record));
+    }
+    return record;
   }
 
   list(): ApiKeyRecord[] {

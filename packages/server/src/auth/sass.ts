@@ -1,9 +1,11 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Database } from 'better-sqlite3';
 import { ApiError, notFound } from '../errors.js';
-import { unauthorized } from './api-keys.js';
+import { secretDigest, unauthorized } from './api-keys.js';
 import { parseScope, type FolderScope } from './folder-scope.js';
 import { isPermission, type Permission } from './permissions.js';
+import { dataMemo } from '../store/data-memo.js';
+import { cachedStatement } from '../store/statements.js';
 
 export const DEFAULT_VALIDITY_SECONDS = 1200;
 /** The only SASS key format this server issues and accepts. */
@@ -192,22 +194,21 @@ export class SecurityTemplateStore {
     if (!secret.startsWith(SASS_PREFIX)) {
       throw unauthorized('This SASS key is not in a format this server issues (SASS__v1.05__...).');
     }
-    const hash = sha256(secret);
-    const candidates = this.db
-      .prepare('SELECT * FROM sass_keys WHERE key_id = ?')
-      .all(lookupId(hash)) as SassRow[];
-    const match = candidates.find((row) => timingSafeEqual(Buffer.from(row.secret_hash, 'hex'), hash));
-    if (!match) throw unauthorized('The SASS key is not valid for this project.');
-    const row = this.db
-      .prepare('SELECT * FROM security_templates WHERE id = ?')
-      .get(match.template_row) as TemplateRow;
-    if (match.revoked_at !== null || row.active !== 1) {
+    const digest = secretDigest(secret);
+    // Remembered by hash until the database changes (a template edited or deactivated is seen by
+    // the very next request); expiry is checked on every use, so it is not part of what is kept.
+    const memo = dataMemo(this.db);
+    const memoKey = memo && `sass-key:${digest}`;
+    const found = (memoKey && (memo.get(memoKey) as SassLookup | undefined)) || this.lookup(Buffer.from(digest, 'base64'));
+    if (!found) throw unauthorized('The SASS key is not valid for this project.');
+    if (memoKey) memo.set(memoKey, found);
+    if (found.revoked) {
       throw unauthorized(
         'This SASS key was revoked: its security template has been deactivated.',
         'KEY_DEACTIVATED',
       );
     }
-    if (this.clock() >= match.expires_at) {
+    if (this.clock() >= found.record.expiresAt) {
       throw new ApiError(
         401,
         'KEY_EXPIRED',
@@ -215,8 +216,16 @@ export class SecurityTemplateStore {
         'Exchange the security template for a new key (GET /{token}/key/{template_id}).',
       );
     }
+    return found.record;
+  }
+
+  private lookup(hash: Buffer): SassLookup | undefined {
+    const candidates = cachedStatement(this.db, 'SELECT * FROM sass_keys WHERE key_id = ?').all(lookupId(hash)) as SassRow[];
+    const match = candidates.find((row) => timingSafeEqual(Buffer.from(row.secret_hash, 'hex'), hash));
+    if (!match) return undefined;
+    const row = cachedStatement(this.db, 'SELECT * FROM security_templates WHERE id = ?').get(match.template_row) as TemplateRow;
     const template = toTemplate(row);
-    return {
+    const record: SassKeyRecord = {
       id: match.id,
       expiresAt: match.expires_at,
       template: {
@@ -225,7 +234,14 @@ export class SecurityTemplateStore {
         listScope: parseScope(template.list_scope, 'list_scope'),
       },
     };
+    return { revoked: match.revoked_at !== null || row.active !== 1, record };
   }
+}
+
+/** A SASS key as its rows say: whether it is revoked, and what a request using it gets. */
+interface SassLookup {
+  revoked: boolean;
+  record: SassKeyRecord;
 }
 
 function columns(f: TemplateFields): unknown[] {

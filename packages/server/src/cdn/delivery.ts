@@ -1,12 +1,14 @@
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
+import { prepareReply } from '../http/prepared-replies.js';
 import type { Call, RouteSpec } from '../http/route.js';
 import { notFound } from '../errors.js';
 import { uuidParam } from '../api/params.js';
 import type { FileWithFolder } from '../store/rows.js';
 import { splitPath } from '../store/names.js';
 import { budgetClient } from './render-budget.js';
-import { bytesInMemory, negotiatesFormat, parseTransformParams } from './transform.js';
+import { dataMemo } from '../store/data-memo.js';
+import { bytesInMemory, negotiatesFormat, parseTransformParams, type TransformParams } from './transform.js';
 
 interface Body {
   path: string;
@@ -115,23 +117,53 @@ function sendBody(call: Call, file: FileWithFolder, body: Body, disposition?: 'a
   return undefined;
 }
 
-function fileAtPath(call: Call, rawPath: string): FileWithFolder {
+function fileAtPath(call: Call, memo: Map<string, unknown> | undefined, rawPath: string): FileWithFolder {
+  // Remembered until the database changes, so a hit costs no lookup, and a file deleted, replaced,
+  // renamed or moved is seen by the very next request (see store/data-memo.ts).
+  const memoKey = `cdn-path:${rawPath}`;
+  let file = memo?.get(memoKey) as FileWithFolder | null | undefined;
+  if (file === undefined) {
+    file = lookUpPath(call, rawPath) ?? null;
+    memo?.set(memoKey, file);
+  }
+  if (file) return file;
   const segments = splitPath(rawPath);
   const name = segments.pop();
-  const missing = notFound(
+  throw notFound(
     'FILE_NOT_FOUND',
     `No file is published at /${segments.join('/')}${segments.length ? '/' : ''}${name ?? ''}.`,
     'The CDN path is the folder path plus the file name; it changes when a file is renamed or moved.',
   );
-  if (!name) throw missing;
+}
+
+function lookUpPath(call: Call, rawPath: string): FileWithFolder | undefined {
+  const segments = splitPath(rawPath);
+  const name = segments.pop();
+  if (!name) return undefined;
   const folder = call.ctx.store.folderByPath('/' + segments.join('/'));
-  const file = folder && call.ctx.store.fileByName(folder.id, name);
-  if (!file) throw missing;
-  return file;
+  return (folder && call.ctx.store.fileByName(folder.id, name)) || undefined;
+}
+
+/** A render's ETag suffix: the same for the same params and output type, whatever the file. */
+const variants = new Map<string, string>();
+const MAX_VARIANTS = 10_000;
+
+function variantOf(params: TransformParams, type: string): string {
+  const text = `${JSON.stringify(params)}${type}`;
+  let variant = variants.get(text);
+  if (variant === undefined) {
+    variant = createHash('sha1').update(text).digest('hex').slice(0, 12);
+    if (variants.size >= MAX_VARIANTS) variants.clear();
+    variants.set(text, variant);
+  }
+  return variant;
 }
 
 async function deliver(call: Call, withTransforms: boolean): Promise<undefined> {
-  const file = fileAtPath(call, call.params['*'] ?? '');
+  // Taken before anything is read: a reply prepared from what this request read goes into this
+  // memo, which is already discarded if the database changed meanwhile.
+  const memo = dataMemo(call.ctx.store.db);
+  const file = fileAtPath(call, memo, call.params['*'] ?? '');
   const original: Body = {
     path: call.ctx.blobs.pathOf(file.blob_id),
     size: file.size,
@@ -142,21 +174,17 @@ async function deliver(call: Call, withTransforms: boolean): Promise<undefined> 
   if (!params) return sendBody(call, file, original);
   const accept = call.req.headers.accept;
   // Renders are budgeted per caller: the CDN is public, so the address is all there is to go by.
-  const client = budgetClient(call.ctx.network.clientAddress(call.req));
+  // Only a render is budgeted, so the address is worked out only then.
+  const client = (): string => budgetClient(call.ctx.network.clientAddress(call.req));
   const out = await call.ctx.transforms.get(file.blob_id, original.path, file.type, params, accept, client);
-  const variant = createHash('sha1')
-    .update(JSON.stringify(params))
-    .update(out.type)
-    .digest('hex')
-    .slice(0, 12);
+  const variant = variantOf(params, out.type);
   if (negotiatesFormat(params)) call.reply.header('vary', 'Accept');
-  return sendBody(call, file, {
-    path: out.path,
-    size: out.size,
-    type: out.type,
-    etag: `"${file.sha1}-${variant}"`,
-    bytes: bytesInMemory(out),
-  });
+  const bytes = bytesInMemory(out);
+  sendBody(call, file, { path: out.path, size: out.size, type: out.type, etag: `"${file.sha1}-${variant}"`, bytes });
+  // Nothing in a hit's reply depends on the caller: prepared for everyone, while the render stays in memory.
+  const renderKey = out.key;
+  if (bytes && renderKey) prepareReply(call, memo, bytes, () => call.ctx.transforms.hitInMemory(renderKey, bytes));
+  return undefined;
 }
 
 export const cdnRoutes: RouteSpec[] = [

@@ -38,6 +38,8 @@ export interface TransformResult {
   path: string;
   type: string;
   size: number;
+  /** The cache entry's key, for `hitInMemory` (absent for `func=proxy`, which is the original). */
+  key?: string;
 }
 
 /** Hits on small renders held in memory, with their bytes: served without opening the file. */
@@ -50,6 +52,8 @@ export function bytesInMemory(result: TransformResult): Buffer | undefined {
 
 /** Largest side of a transform's output: `w`/`h` (after `dpr`) and the side following the aspect ratio. */
 const MAX_DIMENSION = 10_000;
+/** Distinct (source, params) shapes whose cache key is kept; past it they are hashed again. */
+const MAX_KEY_SHAPES = 10_000;
 const DEFAULT_QUALITY = 80;
 const DEFAULT_BACKGROUND = '#ffffff';
 /** sharp's own default for `limitInputPixels`, checked up front so a bomb is refused before decoding. */
@@ -644,6 +648,8 @@ export class TransformCache {
   /** Map order is recency order: the first entry is the least recently used. */
   private readonly index = new Map<string, Entry>();
   private readonly inflight = new Map<string, Promise<TransformResult>>();
+  /** Cache keys by request shape (see `keyOf`). */
+  private readonly keys = new Map<string, string>();
   private bytes = 0;
   /** Bytes of renders held in memory; bounded by `maxHotBytes`, least recently used dropped first. */
   private hotBytes = 0;
@@ -682,9 +688,10 @@ export class TransformCache {
    * Returns the path and MIME type of the transformed image, computing it once per (sourceKey, params)
    * and reusing it after. `sourceKey` must change whenever the source content does (e.g. uuid + hash).
    * Only a render (a miss not already in progress) is checked and counted: over the pixel cap it
-   * fails with 413, past `client`'s budget with 429 RENDER_BUDGET_EXCEEDED, and with every slot and
-   * the wait queue taken with 503 TRANSFORM_BUSY. Hits, joins of a render in progress and
-   * `func=proxy` are never refused nor counted, and never wait for a slot.
+   * fails with 413, past the client's budget with 429 RENDER_BUDGET_EXCEEDED, and with every slot
+   * and the wait queue taken with 503 TRANSFORM_BUSY. Hits, joins of a render in progress and
+   * `func=proxy` are never refused nor counted, and never wait for a slot. `clientOf` names the
+   * client (or says how to find it: called for renders only, hits do not pay for it).
    */
   async get(
     sourceKey: string,
@@ -692,11 +699,11 @@ export class TransformCache {
     sourceType: string,
     params: TransformParams,
     accept?: string,
-    client?: string,
+    clientOf?: string | (() => string),
   ): Promise<TransformResult> {
     if (params.func === 'proxy') return this.original(sourcePath, sourceType);
     const chosen = chooseFormat(params, accept);
-    const key = cacheKey(sourceKey, params, chosen);
+    const key = this.keyOf(sourceKey, params, chosen);
     const pending = this.inflight.get(key);
     if (pending) return pending;
     const hit = await this.lookup(key);
@@ -706,7 +713,8 @@ export class TransformCache {
     // Re-check: another caller may have started (or finished) the same render while we awaited.
     const started = this.inflight.get(key);
     if (started) return started;
-    if (this.index.has(key)) return this.get(sourceKey, sourcePath, sourceType, params, accept, client);
+    if (this.index.has(key)) return this.get(sourceKey, sourcePath, sourceType, params, accept, clientOf);
+    const client = typeof clientOf === 'function' ? clientOf() : clientOf;
     const work = renderWork(meta, params, chosen === 'awebp' || chosen === 'agif');
     if (work.outputPixels > this.maxOutputPixels) {
       this.stats.tooLarge++;
@@ -724,6 +732,21 @@ export class TransformCache {
     return render;
   }
 
+  /**
+   * The cache key, a SHA-256 over canonical params: hashed once per distinct request shape, since
+   * every hit needs it. Keyed by the params as parsed (a fixed field order) and the source.
+   */
+  private keyOf(sourceKey: string, params: TransformParams, chosen: string): string {
+    const shape = `${sourceKey}\0${chosen}\0${JSON.stringify(params)}`;
+    let key = this.keys.get(shape);
+    if (key === undefined) {
+      key = cacheKey(sourceKey, params, chosen);
+      if (this.keys.size >= MAX_KEY_SHAPES) this.keys.clear();
+      this.keys.set(shape, key);
+    }
+    return key;
+  }
+
   private async original(sourcePath: string, sourceType: string): Promise<TransformResult> {
     const info = await stat(sourcePath);
     return { path: sourcePath, type: sourceType, size: info.size };
@@ -739,11 +762,7 @@ export class TransformCache {
     if (!entry) return undefined;
     const now = Date.now();
     if (entry.bytes) {
-      if (now - (entry.touchedAt ?? 0) >= TOUCH_INTERVAL_MS) {
-        entry.touchedAt = now;
-        const at = new Date(now);
-        utimes(entry.path, at, at).catch(() => undefined);
-      }
+      this.touchInMemory(entry, now);
     } else {
       try {
         const at = new Date(now);
@@ -763,12 +782,39 @@ export class TransformCache {
       }
     }
     if (this.index.get(key) !== entry) return undefined;
+    this.counted(key, entry);
+    const result: TransformResult = { path: entry.path, type: entry.type, size: entry.size, key };
+    if (entry.bytes) inMemory.set(result, entry.bytes);
+    return result;
+  }
+
+  /**
+   * A hit on render `key` served from memory by a caller that kept its reply (the CDN's prepared
+   * responses): true, with the use recorded as `get` records it, when the cache still holds exactly
+   * `bytes` in memory; false when the entry was evicted, replaced or cooled down, and the caller
+   * must go through `get` again.
+   */
+  hitInMemory(key: string, bytes: Buffer): boolean {
+    const entry = this.index.get(key);
+    if (!entry || entry.bytes !== bytes) return false;
+    this.touchInMemory(entry, Date.now());
+    this.counted(key, entry);
+    return true;
+  }
+
+  /** Records use on disk, for the LRU order after a restart, at most once a minute. */
+  private touchInMemory(entry: Entry, now: number): void {
+    if (now - (entry.touchedAt ?? 0) < TOUCH_INTERVAL_MS) return;
+    entry.touchedAt = now;
+    const at = new Date(now);
+    utimes(entry.path, at, at).catch(() => undefined);
+  }
+
+  /** A hit: the entry becomes the most recently used. */
+  private counted(key: string, entry: Entry): void {
     this.index.delete(key);
     this.index.set(key, entry);
     this.stats.hits++;
-    const result: TransformResult = { path: entry.path, type: entry.type, size: entry.size };
-    if (entry.bytes) inMemory.set(result, entry.bytes);
-    return result;
   }
 
   private async render(
@@ -817,7 +863,7 @@ export class TransformCache {
     const entry: Entry = { path: join(this.dir, `${key}.${EXTENSION[format]}`), type: MIME[format], size };
     await rename(temp, entry.path);
     this.insert(key, entry);
-    return { ...entry };
+    return { path: entry.path, type: entry.type, size: entry.size, key };
   }
 
   private insert(key: string, entry: Entry): void {

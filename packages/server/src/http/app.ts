@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { permissionSetOf, unauthorized } from '../auth/api-keys.js';
 import { RateLimiter } from '../auth/rate-limit.js';
@@ -8,7 +9,7 @@ import type { ServerContext } from '../context.js';
 import { ApiError } from '../errors.js';
 import { inOneReadTransaction } from '../store/statements.js';
 import { folderVisibilityResolver } from '../store/visibility.js';
-import { type Call, type HandlerResult, type Principal, type RouteSpec, urlsOf } from './route.js';
+import { type Call, type HandlerResult, type Principal, type RouteSpec, successJson, urlsOf } from './route.js';
 
 const KEY_HEADER = 'x-filerobot-key';
 
@@ -68,7 +69,19 @@ function clientError(error: Error & { code?: string }, socket: import('node:net'
   socket.destroy(error);
 }
 
+/** A pre-route answer that fails leaves the request to the routes, which answer or report it. */
+function tryPreRoute(preRoute: PreRoute, req: IncomingMessage, res: ServerResponse, ctx: ServerContext): boolean {
+  try {
+    return preRoute(req, res);
+  } catch (error) {
+    if (res.headersSent) throw error;
+    ctx.log('warn', 'pre-route answer failed; routing the request', { url: req.url, error: String(error) });
+    return false;
+  }
+}
+
 const MAX_PARAM_LENGTH = 2048;
+const KEEP_ALIVE_TIMEOUT_MS = 65_000;
 
 function routerError(error: FastifyError): ApiError {
   if (error.code === 'FST_ERR_MAX_PARAM_LENGTH') {
@@ -111,12 +124,28 @@ function requirePermissions(principal: Principal, spec: RouteSpec): void {
   }
 }
 
+/** Sends a handler's result in the success envelope; `undefined` means the handler replied itself. */
+function respond(reply: FastifyReply, result: HandlerResult): FastifyReply {
+  if (result === undefined) return reply;
+  return reply.type('application/json; charset=utf-8').send(successJson(result));
+}
+
 function baseUrl(req: FastifyRequest): string {
   return `${req.protocol}://${req.headers.host ?? `${req.hostname}`}`;
 }
 
-/** Builds the HTTP app: one fastify route per (spec, version), all errors in the Filerobot envelope. */
-export function buildApp(ctx: ServerContext, routes: RouteSpec[]): FastifyInstance {
+/**
+ * Answers a request ahead of routing when it can (returning true), or leaves it to the routes:
+ * for replies prepared in full in memory, whose cost would otherwise be mostly the framework's.
+ */
+export type PreRoute = (req: IncomingMessage, res: ServerResponse) => boolean;
+
+/**
+ * Builds the HTTP app: one fastify route per (spec, version), all errors in the Filerobot
+ * envelope; `preRoute` sees each request first (until the app starts closing).
+ */
+export function buildApp(ctx: ServerContext, routes: RouteSpec[], preRoute?: PreRoute): FastifyInstance {
+  let closing = false;
   const app = Fastify({
     logger: false,
     routerOptions: { ignoreTrailingSlash: true, ignoreDuplicateSlashes: true, maxParamLength: MAX_PARAM_LENGTH },
@@ -131,7 +160,7 @@ export function buildApp(ctx: ServerContext, routes: RouteSpec[]): FastifyInstan
     // arrive within `headersTimeoutMs`. A slow upload that keeps sending is never cut.
     requestTimeout: 0,
     connectionTimeout: ctx.limits.idleSocketTimeoutMs,
-    keepAliveTimeout: 65_000,
+    keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS,
     clientErrorHandler: clientError,
     http: {
       requestTimeout: 0,
@@ -139,6 +168,21 @@ export function buildApp(ctx: ServerContext, routes: RouteSpec[]): FastifyInstan
       // How often headersTimeout is checked (node's default 30 s), finer when the timeout is short.
       connectionsCheckingInterval: Math.max(50, Math.min(30_000, Math.floor(ctx.limits.headersTimeoutMs / 4))),
     },
+    // The server fastify would make (the same options and timeouts), with `preRoute` in front.
+    serverFactory: (handler, options) => {
+      const server = createServer(options.http ?? {}, (req, res) => {
+        if (preRoute && !closing && tryPreRoute(preRoute, req, res, ctx)) return;
+        handler(req, res);
+      });
+      server.keepAliveTimeout = KEEP_ALIVE_TIMEOUT_MS;
+      server.requestTimeout = 0;
+      server.setTimeout(ctx.limits.idleSocketTimeoutMs);
+      return server;
+    },
+  });
+  app.addHook('preClose', (done) => {
+    closing = true;
+    done();
   });
 
   // Everything but JSON reaches handlers as the raw request stream: uploads are never buffered.
@@ -242,20 +286,25 @@ export function buildApp(ctx: ServerContext, routes: RouteSpec[]): FastifyInstan
             }
           },
         }),
-        handler: async (req, reply) => {
-          let result: HandlerResult;
-          try {
-            result = await (admitEarly
-              ? spec.handler(withBody(calls.get(req) ?? admit(req, reply), req.body))
-              : // A read's key check and lookups see one snapshot and take the read lock once.
-                inOneReadTransaction(ctx.store.db, () => spec.handler(admit(req, reply))));
-          } finally {
-            // A write that failed part-way may still have committed events (a batch upload).
-            if (spec.method !== 'GET' && spec.method !== 'HEAD' && spec.method !== 'OPTIONS') ctx.wakeWebhooks();
-          }
-          if (result === undefined) return reply;
-          return reply.type('application/json; charset=utf-8').send({ status: 'success', ...result });
-        },
+        handler: admitEarly
+          ? async (req, reply) => {
+              let result: HandlerResult;
+              try {
+                result = await spec.handler(withBody(calls.get(req) ?? admit(req, reply), req.body));
+              } finally {
+                // A write that failed part-way may still have committed events (a batch upload).
+                if (spec.method !== 'OPTIONS') ctx.wakeWebhooks();
+              }
+              return respond(reply, result);
+            }
+          : (req, reply) => {
+              // A read's key check and lookups see one snapshot and take the read lock once. Most
+              // reads answer synchronously, and then so does this: no promise, no extra turn.
+              const result = inOneReadTransaction(ctx.store.db, () => spec.handler(admit(req, reply)));
+              if (result instanceof Promise) return result.then((value) => respond(reply, value));
+              respond(reply, result);
+              return undefined;
+            },
       });
     }
   }

@@ -54,6 +54,11 @@ export interface RouteSpec {
   handler: (call: Call) => Promise<HandlerResult> | HandlerResult;
 }
 
+/** The success envelope around a handler's result, serialized: what the app sends for a returned result. */
+export function successJson(result: Record<string, unknown>): string {
+  return JSON.stringify({ status: 'success', ...result });
+}
+
 export function route(spec: RouteSpec): RouteSpec {
   return spec;
 }

@@ -1,4 +1,5 @@
 import type { Database, Statement } from 'better-sqlite3';
+import { readTransactionBegan, readTransactionEnded } from './data-memo.js';
 
 const byDatabase = new WeakMap<Database, Map<string, Statement>>();
 
@@ -32,9 +33,11 @@ export function cachedStatement(db: Database, sql: string): Statement {
 export function inOneReadTransaction<T>(db: Database, work: () => T): T {
   if (db.inTransaction) return work();
   cachedStatement(db, 'BEGIN').run();
+  readTransactionBegan(db);
   try {
     return work();
   } finally {
+    readTransactionEnded(db);
     if (db.inTransaction) cachedStatement(db, 'COMMIT').run();
   }
 }
