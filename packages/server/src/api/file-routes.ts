@@ -1,5 +1,5 @@
 import { sassUploadAdmission, sassUploadPlaceable } from '../auth/sass-rules.js';
-import { compileSearch } from '../search/query.js';
+import { compileSearch, type SearchCounter } from '../search/query.js';
 import { ApiError, badRequest } from '../errors.js';
 import type { Call, RouteSpec } from '../http/route.js';
 import { sendError } from '../http/app.js';
@@ -40,7 +40,13 @@ export const MAX_LIMIT = 4000;
 export const MAX_META_BYTES = 256 * 1024;
 
 /** Builds the WHERE filter shared by the list and the stats calls. */
-function fileFilter(call: Call): { folder: string; recursive: boolean; where: { sql: string; params: unknown[] }; text: string | null } {
+function fileFilter(call: Call): {
+  folder: string;
+  recursive: boolean;
+  where: { sql: string; params: unknown[] };
+  text: string | null;
+  counter?: SearchCounter;
+} {
   const { query } = call;
   const folder = normalizeFolderPath(single(query.folder) ?? '/', 'folder');
   // A collection spans the whole library, so its listing is recursive unless told otherwise.
@@ -49,11 +55,13 @@ function fileFilter(call: Call): { folder: string; recursive: boolean; where: { 
   const params: unknown[] = [];
   const q = stringParam(query.q, 'q');
   let text: string | null = null;
+  let counter: SearchCounter | undefined;
   if (q) {
     const compiled = compileSearch(q);
     parts.push(compiled.where);
     params.push(...compiled.params);
     text = compiled.text ?? null;
+    counter = compiled.counter;
   }
   if (query.collection_uuid !== undefined) {
     const compiled = collectionSearch(call.ctx, query.collection_uuid, query.f64);
@@ -78,7 +86,9 @@ function fileFilter(call: Call): { folder: string; recursive: boolean; where: { 
       params.push(value);
     }
   }
-  return { folder, recursive, where: { sql: parts.length ? parts.join(' AND ') : '1', params }, text };
+  // The counters stand for q alone: any other filter narrows the matches, so those are counted.
+  if (parts.length !== 1) counter = undefined;
+  return { folder, recursive, where: { sql: parts.length ? parts.join(' AND ') : '1', params }, text, ...(counter && { counter }) };
 }
 
 function listFiles(call: Call): Record<string, unknown> {

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Database, Statement } from 'better-sqlite3';
 import { ApiError, badRequest, conflict, notFound } from '../errors.js';
-import { probeForm } from '../search/query.js';
+import { probeForm, type SearchCounter } from '../search/query.js';
 import { GroupCommit } from './group-commit.js';
 import { extensionOf, isWithin, joinPath, splitPath } from './names.js';
 import type { FileRow, FileTags, FileWithFolder, FolderRow, JsonObject } from './rows.js';
@@ -33,6 +33,8 @@ export interface FileListQuery {
   offset: number;
   /** An FTS5 expression: order best matches first (bm25), then by `orderBy`. */
   relevance?: string | null;
+  /** Set only when `where` is exactly this counted group (compileSearch's `counter`): totals are read from its counters. */
+  counter?: SearchCounter;
 }
 
 export interface FolderCounts {
@@ -510,12 +512,15 @@ export class MetadataStore {
     let total = scope.files;
     let bytes = scope.bytes;
     if (filtered && scope.files > 0) {
-      const totals = this.db
-        .prepare(
-          `SELECT count(*) AS n, coalesce(sum(f.size), 0) AS bytes FROM files f JOIN folders d ON d.id = f.folder_id
-           ${small ? probeForm(whereSql) : whereSql}`,
-        )
-        .get(...params) as { n: number; bytes: number };
+      const totals = query.counter
+        ? this.countedTotals(query.counter, base, query.recursive)
+        : (this.db
+            .prepare(
+              // The folders join only matters when the filter reads a folder column.
+              `SELECT count(*) AS n, coalesce(sum(f.size), 0) AS bytes FROM files f
+               ${/\bd\./.test(whereSql) ? 'JOIN folders d ON d.id = f.folder_id' : ''} ${small ? probeForm(whereSql) : whereSql}`,
+            )
+            .get(...params) as { n: number; bytes: number });
       total = totals.n;
       bytes = totals.bytes;
     }
@@ -539,6 +544,31 @@ export class MetadataStore {
     }
     return { files, total, bytes, base: { folder: base, counts } };
   }
+
+  /**
+   * Files and bytes matching one counted group in a listing's scope, summed from the counters the
+   * triggers keep per (group, folder): exact, and a few rows instead of every matching file.
+   */
+  private countedTotals(counter: SearchCounter, base: FolderRow, recursive: boolean): { n: number; bytes: number } {
+    const scope = !recursive ? 'folder' : base.parent_id === null ? 'all' : 'subtree';
+    const name = `${counter.kind}:${scope}`;
+    let statement = this.countedStatements.get(name);
+    if (!statement) {
+      const group = counter.kind === 'tag' ? 'tag_counts WHERE label = ?' : 'meta_counts WHERE key = ? AND value = lower(?)';
+      const within = {
+        all: '',
+        folder: ' AND folder_id = ?',
+        subtree: ' AND folder_id IN (SELECT id FROM folders WHERE path = ? OR (path >= ? AND path < ?))',
+      }[scope];
+      statement = this.db.prepare(`SELECT coalesce(sum(files), 0) AS n, coalesce(sum(bytes), 0) AS bytes FROM ${group}${within}`);
+      this.countedStatements.set(name, statement);
+    }
+    const groupParams = counter.kind === 'tag' ? [counter.label] : [counter.key, counter.value];
+    const scopeParams = scope === 'all' ? [] : scope === 'folder' ? [base.id] : [base.path, base.path + '/', base.path + '0'];
+    return statement.get(...groupParams, ...scopeParams) as { n: number; bytes: number };
+  }
+
+  private readonly countedStatements = new Map<string, Statement>();
 
   /** Best FTS matches first: the page is read from the FTS index joined to files, in bm25 order. */
   private rankedPage(query: FileListQuery, expression: string, page: PageWhere): FileWithFolder[] {
