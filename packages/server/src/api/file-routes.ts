@@ -1,5 +1,5 @@
 import { sassUploadAdmission, sassUploadPlaceable } from '../auth/sass-rules.js';
-import { compileSearch, type SearchCounter } from '../search/query.js';
+import { compileSearch, type SingleFilter } from '../search/query.js';
 import { ApiError, badRequest } from '../errors.js';
 import type { Call, RouteSpec } from '../http/route.js';
 import { sendError } from '../http/app.js';
@@ -45,7 +45,7 @@ function fileFilter(call: Call): {
   recursive: boolean;
   where: { sql: string; params: unknown[] };
   text: string | null;
-  counter?: SearchCounter;
+  single?: SingleFilter;
 } {
   const { query } = call;
   const folder = normalizeFolderPath(single(query.folder) ?? '/', 'folder');
@@ -55,13 +55,13 @@ function fileFilter(call: Call): {
   const params: unknown[] = [];
   const q = stringParam(query.q, 'q');
   let text: string | null = null;
-  let counter: SearchCounter | undefined;
+  let whole: SingleFilter | undefined;
   if (q) {
     const compiled = compileSearch(q);
     parts.push(compiled.where);
     params.push(...compiled.params);
     text = compiled.text ?? null;
-    counter = compiled.counter;
+    whole = compiled.single;
   }
   if (query.collection_uuid !== undefined) {
     const compiled = collectionSearch(call.ctx, query.collection_uuid, query.f64);
@@ -86,9 +86,9 @@ function fileFilter(call: Call): {
       params.push(value);
     }
   }
-  // The counters stand for q alone: any other filter narrows the matches, so those are counted.
-  if (parts.length !== 1) counter = undefined;
-  return { folder, recursive, where: { sql: parts.length ? parts.join(' AND ') : '1', params }, text, ...(counter && { counter }) };
+  // It stands for q alone: any other filter narrows the matches, so those are counted through the WHERE.
+  if (parts.length !== 1) whole = undefined;
+  return { folder, recursive, where: { sql: parts.length ? parts.join(' AND ') : '1', params }, text, ...(whole && { single: whole }) };
 }
 
 function listFiles(call: Call): Record<string, unknown> {

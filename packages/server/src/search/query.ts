@@ -24,17 +24,21 @@ export interface CompiledSearch {
   /** The FTS5 expression of the query's words (its positive text terms, ANDed), for relevance ordering; null without any. */
   text?: string | null;
   /**
-   * Set when the whole query is one group the store keeps counters for (see `SearchCounter`): the
-   * total of exactly `where` can then be read instead of counted.
+   * Set when the whole query is one filter the store can total without counting through `where`
+   * (see `SingleFilter`); it selects exactly what `where` selects.
    */
-  counter?: SearchCounter;
+  single?: SingleFilter;
 }
 
 /**
- * A filter whose matches the store counts as it writes: a tag label (lower-cased, as `file_tags`
- * holds it), or a metadata key with a text value (compared as SQLite's lower(), as the query does).
+ * A query that is one filter: a tag label (lower-cased, as `file_tags` holds it) or a metadata key
+ * with a text value (compared as SQLite's lower(), as the query does), whose matches the store
+ * counts as it writes; or words only, an FTS5 expression, counted by walking the FTS index.
  */
-export type SearchCounter = { kind: 'tag'; label: string } | { kind: 'meta'; key: string; value: string };
+export type SingleFilter =
+  | { kind: 'tag'; label: string }
+  | { kind: 'meta'; key: string; value: string }
+  | { kind: 'words'; expression: string };
 
 const MAX_LENGTH = 4000;
 const MAX_TERMS = 50;
@@ -72,18 +76,22 @@ export function compileSearch(q: string): CompiledSearch {
   const text = words.length > 0 ? words.join(' ') : null;
   if (parts.length === 0) return { where: '1', params: [], text };
   const where = join(parts.map(paren), ' AND ');
-  const counter = terms.length === 1 ? counterOf(terms[0]!) : undefined;
-  return { where: where.sql, params: [...where.params], text, ...(counter && { counter }) };
+  const single = terms.length === 1 ? singleFilter(terms[0]!) : undefined;
+  return { where: where.sql, params: [...where.params], text, ...(single && { single }) };
 }
 
 /**
- * The counted group a single term stands for, when it matches exactly that group's files: a
- * positive `#tag` (or `tags:x`), or `key:value` on a metadata key with one value that
- * `metaEquals` compares as text. Anything else (negation, alternatives, numbers, dates, booleans,
- * other operators) is counted by querying.
+ * The single filter a term stands for, when it matches exactly that: positive words, a positive
+ * `#tag` (or `tags:x`), or `key:value` on a metadata key with one value that `metaEquals` compares
+ * as text. Anything else (negation, alternatives, numbers, dates, booleans, other operators) is
+ * counted through the WHERE.
  */
-function counterOf(term: Term): SearchCounter | undefined {
+function singleFilter(term: Term): SingleFilter | undefined {
   if (term.negate) return undefined;
+  if (term.kind === 'text') {
+    const expression = ftsExpression(term.text);
+    return expression === null ? undefined : { kind: 'words', expression };
+  }
   if (term.kind === 'tag') return tagsField().counter!(term.label);
   if (term.kind !== 'field' || term.op !== ':') return undefined;
   const { negate, alts } = parseValue(term);
@@ -370,7 +378,7 @@ interface Field {
   /** Cleans a user value before any comparison (e.g. '#' off tags, '.' off extensions). */
   normalize(value: string): string;
   /** The counted group `key:value` is, when `equals(normalize(value))` selects exactly it. */
-  counter?(value: string): SearchCounter | undefined;
+  counter?(value: string): SingleFilter | undefined;
 }
 
 const identity = (f: Frag): Frag => f;

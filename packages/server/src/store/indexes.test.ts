@@ -198,7 +198,7 @@ const ORDERS = ['f.created_at DESC, f.id DESC', 'f.created_at ASC, f.id ASC', 'f
 
 function checkListing(store: MetadataStore, folder: string, recursive: boolean, q: string, orderBy: string, limit: number, offset: number): void {
   const compiled = compileSearch(q);
-  const result = store.listFiles({ folder, recursive, where: { sql: compiled.where, params: compiled.params }, orderBy, limit, offset, counter: compiled.counter });
+  const result = store.listFiles({ folder, recursive, where: { sql: compiled.where, params: compiled.params }, orderBy, limit, offset, single: compiled.single });
   if (!store.folderByPath(folder)) {
     expect(result).toEqual({ files: [], total: 0, bytes: 0, base: undefined });
     return;
@@ -215,7 +215,10 @@ function checkListing(store: MetadataStore, folder: string, recursive: boolean, 
 }
 
 /** Counted groups (`#tag`, `tags:x`, `key:text`) among queries that are counted by querying. */
-const QUERIES = ['', 'color:red', 'color:blue', 'color:RED', 'meta.color:Blue', 'title:blue', 'n>4', '-color:red', 'size>500', 'n:7', '#summer', 'tags:WINTER', '#nope', 'color:red,blue', '-#summer'];
+const QUERIES = [
+  ...['', 'color:red', 'color:blue', 'color:RED', 'meta.color:Blue', 'title:blue', 'n>4', '-color:red', 'size>500', 'n:7'],
+  ...['#summer', 'tags:WINTER', '#nope', 'color:red,blue', '-#summer', 'red', 'txt', 'blu*', '"red blue"', 'red -blue'],
+];
 
 describe('maintained indexes and counters', () => {
   it('stay equal to a brute-force reading of files through random writes, and lists agree with brute force', () => {
@@ -389,16 +392,22 @@ describe('search counters', () => {
     }) as typeof store.db.prepare;
     for (const q of ['#summer', 'tags:winter', 'color:red', 'meta.color:BLUE']) {
       const compiled = compileSearch(q);
-      expect(compiled.counter, q).toBeDefined();
+      expect(compiled.single, q).toBeDefined();
       for (const [folder, recursive] of [['/', true], ['/a', true], ['/a', false]] as const) {
         checkListing(store, folder, recursive, q, 'f.created_at DESC, f.id DESC', 5, 0);
       }
     }
     // Only the brute-force reference counted.
     expect(counts.filter((sql) => !sql.includes('NOT INDEXED'))).toEqual([]);
-    // Anything else is counted by querying.
-    for (const q of ['-#summer', 'color:red,blue', 'n:7', 'ok:true', 'color:2026-01-01', 'color~red', 'color:red #summer', 'color:empty']) {
-      expect(compileSearch(q).counter, q).toBeUndefined();
+    // Words alone are counted by a join driven by the FTS index.
+    for (const q of ['red', 'blu*', '"red blue"', 'summer']) {
+      expect(compileSearch(q).single, q).toEqual({ kind: 'words', expression: expect.any(String) });
+      for (const [folder, recursive] of [['/', true], ['/a', true], ['/a', false]] as const) checkListing(store, folder, recursive, q, 'f.name ASC, f.id ASC', 5, 0);
+    }
+    expect(counts.filter((sql) => !sql.includes('NOT INDEXED')).every((sql) => sql.includes('FROM files_fts r JOIN files f'))).toBe(true);
+    // Anything else is counted through the WHERE.
+    for (const q of ['-#summer', 'color:red,blue', 'n:7', 'ok:true', 'color:2026-01-01', 'color~red', 'color:red #summer', 'color:empty', 'red blue', '-red']) {
+      expect(compileSearch(q).single, q).toBeUndefined();
     }
     store.db.close();
   });

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Database, Statement } from 'better-sqlite3';
 import { ApiError, badRequest, conflict, notFound } from '../errors.js';
-import { probeForm, type SearchCounter } from '../search/query.js';
+import { probeForm, type SingleFilter } from '../search/query.js';
 import { GroupCommit } from './group-commit.js';
 import { extensionOf, isWithin, joinPath, splitPath } from './names.js';
 import type { FileRow, FileTags, FileWithFolder, FolderRow, JsonObject } from './rows.js';
@@ -33,8 +33,8 @@ export interface FileListQuery {
   offset: number;
   /** An FTS5 expression: order best matches first (bm25), then by `orderBy`. */
   relevance?: string | null;
-  /** Set only when `where` is exactly this counted group (compileSearch's `counter`): totals are read from its counters. */
-  counter?: SearchCounter;
+  /** Set only when `where` selects exactly this (compileSearch's `single`): totals are read without the generic count. */
+  single?: SingleFilter;
 }
 
 export interface FolderCounts {
@@ -512,8 +512,8 @@ export class MetadataStore {
     let total = scope.files;
     let bytes = scope.bytes;
     if (filtered && scope.files > 0) {
-      const totals = query.counter
-        ? this.countedTotals(query.counter, base, query.recursive)
+      const totals = query.single
+        ? this.singleTotals(query.single, base, query.recursive)
         : (this.db
             .prepare(
               // The folders join only matters when the filter reads a folder column.
@@ -546,29 +546,37 @@ export class MetadataStore {
   }
 
   /**
-   * Files and bytes matching one counted group in a listing's scope, summed from the counters the
-   * triggers keep per (group, folder): exact, and a few rows instead of every matching file.
+   * Files and bytes matching a single filter in a listing's scope. A tag or a metadata text value:
+   * summed from the counters the triggers keep per (group, folder), exact, and a few rows instead
+   * of every matching file. Words: the FTS index drives a join to files, which reads the matches in
+   * rowid order instead of first collecting them into a temporary list (2-6x faster).
    */
-  private countedTotals(counter: SearchCounter, base: FolderRow, recursive: boolean): { n: number; bytes: number } {
+  private singleTotals(single: SingleFilter, base: FolderRow, recursive: boolean): { n: number; bytes: number } {
     const scope = !recursive ? 'folder' : base.parent_id === null ? 'all' : 'subtree';
-    const name = `${counter.kind}:${scope}`;
-    let statement = this.countedStatements.get(name);
+    const name = `${single.kind}:${scope}`;
+    let statement = this.singleStatements.get(name);
     if (!statement) {
-      const group = counter.kind === 'tag' ? 'tag_counts WHERE label = ?' : 'meta_counts WHERE key = ? AND value = lower(?)';
+      const folder = single.kind === 'words' ? 'f.folder_id' : 'folder_id';
       const within = {
         all: '',
-        folder: ' AND folder_id = ?',
-        subtree: ' AND folder_id IN (SELECT id FROM folders WHERE path = ? OR (path >= ? AND path < ?))',
+        folder: ` AND ${folder} = ?`,
+        subtree: ` AND ${folder} IN (SELECT id FROM folders WHERE path = ? OR (path >= ? AND path < ?))`,
       }[scope];
-      statement = this.db.prepare(`SELECT coalesce(sum(files), 0) AS n, coalesce(sum(bytes), 0) AS bytes FROM ${group}${within}`);
-      this.countedStatements.set(name, statement);
+      statement = this.db.prepare(
+        single.kind === 'words'
+          ? `SELECT count(*) AS n, coalesce(sum(f.size), 0) AS bytes FROM files_fts r JOIN files f ON f.id = r.rowid
+             WHERE r.files_fts MATCH ?${within}`
+          : `SELECT coalesce(sum(files), 0) AS n, coalesce(sum(bytes), 0) AS bytes
+             FROM ${single.kind === 'tag' ? 'tag_counts WHERE label = ?' : 'meta_counts WHERE key = ? AND value = lower(?)'}${within}`,
+      );
+      this.singleStatements.set(name, statement);
     }
-    const groupParams = counter.kind === 'tag' ? [counter.label] : [counter.key, counter.value];
+    const filterParams = single.kind === 'tag' ? [single.label] : single.kind === 'meta' ? [single.key, single.value] : [single.expression];
     const scopeParams = scope === 'all' ? [] : scope === 'folder' ? [base.id] : [base.path, base.path + '/', base.path + '0'];
-    return statement.get(...groupParams, ...scopeParams) as { n: number; bytes: number };
+    return statement.get(...filterParams, ...scopeParams) as { n: number; bytes: number };
   }
 
-  private readonly countedStatements = new Map<string, Statement>();
+  private readonly singleStatements = new Map<string, Statement>();
 
   /** Best FTS matches first: the page is read from the FTS index joined to files, in bm25 order. */
   private rankedPage(query: FileListQuery, expression: string, page: PageWhere): FileWithFolder[] {
