@@ -533,14 +533,20 @@ export class MetadataStore {
       const scanned = !query.recursive ? scope.files : base.parent_id === null ? counts.filesRecursive : this.folderCounts(this.root()).filesRecursive;
       const plan = pagePlan(query, total, scanned);
       const order = plan.indexedBy ? keysetOrder(query.orderBy) : null;
-      files = order
-        ? this.walkPage(query, plan.indexedBy, order, page)
-        : (this.db
-            .prepare(
-              `SELECT f.*, d.uuid AS folder_uuid, d.path AS folder_path FROM files f ${plan.indexedBy} JOIN folders d ON d.id = f.folder_id
-               ${plan.indexedBy || small ? probeForm(whereSql) : whereSql} ORDER BY ${plan.orderBy} LIMIT ? OFFSET ?`,
-            )
-            .all(...params, query.limit, query.offset) as FileWithFolder[]);
+      if (order) {
+        files = this.walkPage(query, plan.indexedBy, order, page);
+      } else {
+        // Sorting every match carries only ids through the sorter, not whole rows joined to their
+        // folders (several times faster for a few thousand matches); the page's rows come after.
+        const ids = this.db
+          .prepare(
+            `SELECT f.id AS id FROM files f ${plan.indexedBy} ${/\bd\./.test(whereSql) ? 'JOIN folders d ON d.id = f.folder_id' : ''}
+             ${plan.indexedBy || small ? probeForm(whereSql) : whereSql} ORDER BY ${plan.orderBy} LIMIT ? OFFSET ?`,
+          )
+          .pluck()
+          .all(...params, query.limit, query.offset) as number[];
+        files = this.rowsInOrder(ids, query.orderBy);
+      }
     }
     return { files, total, bytes, base: { folder: base, counts } };
   }
@@ -625,10 +631,18 @@ export class MetadataStore {
       .all(...page.params, ...k.params, query.limit, query.offset - (anchor?.position ?? 0)) as Array<{ key: unknown; id: number }>;
     const last = ids[ids.length - 1];
     if (last) anchors.add({ position: query.offset + ids.length, key: last.key, id: last.id });
+    return this.rowsInOrder(
+      ids.map((r) => r.id),
+      query.orderBy,
+    );
+  }
+
+  /** The rows of a page's files, given their ids, in the listing's order. */
+  private rowsInOrder(ids: number[], orderBy: string): FileWithFolder[] {
     if (ids.length === 0) return [];
     return this.db
-      .prepare(`${FILE_SELECT} WHERE f.id IN (SELECT value FROM json_each(?)) ORDER BY ${query.orderBy}`)
-      .all(JSON.stringify(ids.map((r) => r.id))) as FileWithFolder[];
+      .prepare(`${FILE_SELECT} WHERE f.id IN (SELECT value FROM json_each(?)) ORDER BY ${orderBy}`)
+      .all(JSON.stringify(ids)) as FileWithFolder[];
   }
 
   /** Changes whenever anything is written, by this connection or another. */
