@@ -1,5 +1,5 @@
 import { sassUploadAdmission, sassUploadPlaceable } from '../auth/sass-rules.js';
-import { compileSearch } from '../search/query.js';
+import { compileSearch, type SingleFilter } from '../search/query.js';
 import { ApiError, badRequest } from '../errors.js';
 import { type Call, type RouteSpec, successJson } from '../http/route.js';
 import { dataMemo } from '../store/data-memo.js';
@@ -42,7 +42,13 @@ export const MAX_LIMIT = 4000;
 export const MAX_META_BYTES = 256 * 1024;
 
 /** Builds the WHERE filter shared by the list and the stats calls. */
-function fileFilter(call: Call): { folder: string; recursive: boolean; where: { sql: string; params: unknown[] }; text: string | null } {
+function fileFilter(call: Call): {
+  folder: string;
+  recursive: boolean;
+  where: { sql: string; params: unknown[] };
+  text: string | null;
+  single?: SingleFilter;
+} {
   const { query } = call;
   const folder = normalizeFolderPath(single(query.folder) ?? '/', 'folder');
   // A collection spans the whole library, so its listing is recursive unless told otherwise.
@@ -51,11 +57,13 @@ function fileFilter(call: Call): { folder: string; recursive: boolean; where: { 
   const params: unknown[] = [];
   const q = stringParam(query.q, 'q');
   let text: string | null = null;
+  let whole: SingleFilter | undefined;
   if (q) {
     const compiled = compileSearch(q);
     parts.push(compiled.where);
     params.push(...compiled.params);
     text = compiled.text ?? null;
+    whole = compiled.single;
   }
   if (query.collection_uuid !== undefined) {
     const compiled = collectionSearch(call.ctx, query.collection_uuid, query.f64);
@@ -80,7 +88,9 @@ function fileFilter(call: Call): { folder: string; recursive: boolean; where: { 
       params.push(value);
     }
   }
-  return { folder, recursive, where: { sql: parts.length ? parts.join(' AND ') : '1', params }, text };
+  // It stands for q alone: any other filter narrows the matches, so those are counted through the WHERE.
+  if (parts.length !== 1) whole = undefined;
+  return { folder, recursive, where: { sql: parts.length ? parts.join(' AND ') : '1', params }, text, ...(whole && { single: whole }) };
 }
 
 function listFiles(call: Call): Record<string, unknown> {

@@ -23,7 +23,22 @@ export interface CompiledSearch {
   params: unknown[];
   /** The FTS5 expression of the query's words (its positive text terms, ANDed), for relevance ordering; null without any. */
   text?: string | null;
+  /**
+   * Set when the whole query is one filter the store can total without counting through `where`
+   * (see `SingleFilter`); it selects exactly what `where` selects.
+   */
+  single?: SingleFilter;
 }
+
+/**
+ * A query that is one filter: a tag label (lower-cased, as `file_tags` holds it) or a metadata key
+ * with a text value (compared as SQLite's lower(), as the query does), whose matches the store
+ * counts as it writes; or words only, an FTS5 expression, counted by walking the FTS index.
+ */
+export type SingleFilter =
+  | { kind: 'tag'; label: string }
+  | { kind: 'meta'; key: string; value: string }
+  | { kind: 'words'; expression: string };
 
 const MAX_LENGTH = 4000;
 const MAX_TERMS = 50;
@@ -47,17 +62,42 @@ export function compileSearch(q: string): CompiledSearch {
   }
   const parts: Frag[] = [];
   const words: string[] = [];
+  const terms: Term[] = [];
   for (const rawTerm of raw) {
     const term = parseTerm(rawTerm);
     const frag = term && compileTerm(term);
-    if (frag) parts.push(frag);
+    if (frag) {
+      parts.push(frag);
+      terms.push(term);
+    }
     const expression = term?.kind === 'text' && !term.negate ? ftsExpression(term.text) : null;
     if (expression) words.push(expression);
   }
   const text = words.length > 0 ? words.join(' ') : null;
   if (parts.length === 0) return { where: '1', params: [], text };
   const where = join(parts.map(paren), ' AND ');
-  return { where: where.sql, params: [...where.params], text };
+  const single = terms.length === 1 ? singleFilter(terms[0]!) : undefined;
+  return { where: where.sql, params: [...where.params], text, ...(single && { single }) };
+}
+
+/**
+ * The single filter a term stands for, when it matches exactly that: positive words, a positive
+ * `#tag` (or `tags:x`), or `key:value` on a metadata key with one value that `metaEquals` compares
+ * as text. Anything else (negation, alternatives, numbers, dates, booleans, other operators) is
+ * counted through the WHERE.
+ */
+function singleFilter(term: Term): SingleFilter | undefined {
+  if (term.negate) return undefined;
+  if (term.kind === 'text') {
+    const expression = ftsExpression(term.text);
+    return expression === null ? undefined : { kind: 'words', expression };
+  }
+  if (term.kind === 'tag') return tagsField().counter!(term.label);
+  if (term.kind !== 'field' || term.op !== ':') return undefined;
+  const { negate, alts } = parseValue(term);
+  const only = alts.length === 1 ? alts[0]! : undefined;
+  if (negate || only?.kind !== 'eq') return undefined;
+  return resolveField(term.key).counter?.(only.value);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -337,6 +377,8 @@ interface Field {
   equals(value: string): Frag;
   /** Cleans a user value before any comparison (e.g. '#' off tags, '.' off extensions). */
   normalize(value: string): string;
+  /** The counted group `key:value` is, when `equals(normalize(value))` selects exactly it. */
+  counter?(value: string): SingleFilter | undefined;
 }
 
 const identity = (f: Frag): Frag => f;
@@ -438,10 +480,16 @@ function tagsField(): Field {
     value,
     mode: 'text',
     equals: (v) => sql`t.label = ${v}`,
-    // Labels are stored lower-cased by JavaScript, so lower-case the same way.
-    normalize: (v) => v.replace(/^#/, '').trim().toLowerCase(),
+    normalize: normalizeLabel,
+    counter: (v) => {
+      const label = normalizeLabel(v);
+      return label === '' ? undefined : { kind: 'tag', label };
+    },
   };
 }
+
+/** Labels are stored lower-cased by JavaScript, so lower-case the same way. */
+const normalizeLabel = (v: string): string => v.replace(/^#/, '').trim().toLowerCase();
 
 /** Label sids look like `#lb1`; accept them with or without the '#'. */
 function labelsField(): Field {
@@ -469,6 +517,8 @@ function metaField(key: string): Field {
     mode: 'meta',
     equals: metaEquals,
     normalize: keep,
+    // `metaEquals` compares these values as text; the others as numbers, dates or booleans.
+    counter: (v) => (equalsAsText(v) ? { kind: 'meta', key, value: v } : undefined),
   };
 }
 
@@ -486,13 +536,18 @@ const META_FALSE = raw(
 );
 
 function metaEquals(v: string): Frag {
+  if (equalsAsText(v)) return sql`(j.type = 'text' AND lower(j.value) = lower(${v}))`;
   const lower = v.toLowerCase();
   if (lower === 'true') return META_TRUE;
   if (lower === 'false') return META_FALSE;
   if (isNumeric(v)) return sql`(${META_NUMBER} AND CAST(j.value AS REAL) = ${Number(v)})`;
-  if (dateBound(v, false))
-    return sql`(j.type = 'text' AND ${compareDate(raw('j.value'), raw('='), v, false)})`;
-  return sql`(j.type = 'text' AND lower(j.value) = lower(${v}))`;
+  return sql`(j.type = 'text' AND ${compareDate(raw('j.value'), raw('='), v, false)})`;
+}
+
+/** Whether `key:v` is a plain case-insensitive text comparison, not a boolean, number or date. */
+function equalsAsText(v: string): boolean {
+  const lower = v.toLowerCase();
+  return lower !== 'true' && lower !== 'false' && !isNumeric(v) && !dateBound(v, false);
 }
 
 /**

@@ -1,5 +1,6 @@
 /**
- * The tables the store maintains beside `files` (file_meta, folder_stats) and everything read from
+ * The tables the store maintains beside `files` (file_meta, folder_stats, the search counters
+ * tag_counts and meta_counts) and everything read from
  * them (folder counts, list totals, pages whose plan is picked from those totals) must agree with
  * a brute-force reading of `files`, whatever sequence of writes came before.
  */
@@ -11,14 +12,30 @@ import { compileSearch } from '../search/query.js';
 import { ApiError } from '../errors.js';
 import { migrate, openDatabase } from './database.js';
 import { MetadataStore, type NewFile } from './metadata-store.js';
+import type { FileTags } from './rows.js';
 import { MIGRATIONS, SCHEMA_VERSION } from './schema.js';
 
 // '/a-x' and '/a0' sit right outside the path range of '/a' ('/a/' .. '/a0'), on either side.
 const FOLDERS = ['/a', '/a/b', '/a/b/c', '/a-x', '/a0', '/b', '/b/a'];
-const METAS = [{}, { color: 'red' }, { color: ['Red', 'blue'], n: 3 }, { color: { en: 'blue' }, n: 5 }, { n: '7', ok: true }];
+const METAS = [
+  {},
+  { color: 'red' },
+  { color: ['Red', 'blue'], n: 3 },
+  { color: { en: 'blue' }, n: 5 },
+  { n: '7', ok: true },
+  // One file, one group, three leaves: counted once.
+  { color: ['Red', 'red', 'RED'], title: 'Blue' },
+];
+const TAGSETS: FileTags[] = [
+  {},
+  { en: [{ sid: '#t1', label: 'Summer' }] },
+  { en: [{ sid: '#t1', label: 'summer' }, { sid: '#t2', label: 'winter' }], fr: [{ sid: '#t1', label: 'Summer' }] },
+  { fr: [{ sid: '#t2', label: 'Winter' }] },
+];
 
 type Op =
-  | { kind: 'insert'; folder: number; meta: number; size: number }
+  | { kind: 'insert'; folder: number; meta: number; size: number; tags: number }
+  | { kind: 'tags'; file: number; tags: number }
   | { kind: 'meta'; file: number; meta: number; replace: boolean }
   | { kind: 'overwrite'; file: number; meta: number; size: number }
   | { kind: 'move'; file: number; folder: number }
@@ -29,7 +46,11 @@ type Op =
 
 const index = fc.nat({ max: 50 });
 const op: fc.Arbitrary<Op> = fc.oneof(
-  { arbitrary: fc.record({ kind: fc.constant('insert' as const), folder: index, meta: index, size: fc.nat({ max: 1000 }) }), weight: 6 },
+  {
+    arbitrary: fc.record({ kind: fc.constant('insert' as const), folder: index, meta: index, size: fc.nat({ max: 1000 }), tags: index }),
+    weight: 6,
+  },
+  fc.record({ kind: fc.constant('tags' as const), file: index, tags: index }),
   fc.record({ kind: fc.constant('meta' as const), file: index, meta: index, replace: fc.boolean() }),
   fc.record({ kind: fc.constant('overwrite' as const), file: index, meta: index, size: fc.nat({ max: 1000 }) }),
   fc.record({ kind: fc.constant('move' as const), file: index, folder: index }),
@@ -40,7 +61,7 @@ const op: fc.Arbitrary<Op> = fc.oneof(
 );
 
 let counter = 0;
-function newFile(store: MetadataStore, folder: string, meta: object, size: number): NewFile {
+function newFile(store: MetadataStore, folder: string, meta: object, size: number, tags: FileTags = {}): NewFile {
   counter++;
   return {
     folderId: store.ensureFolder(folder).id,
@@ -51,7 +72,7 @@ function newFile(store: MetadataStore, folder: string, meta: object, size: numbe
     sha1: `sha${counter}`,
     blobId: `blob${counter}`,
     meta: { ...meta },
-    tags: {},
+    tags,
     info: {},
   };
 }
@@ -63,8 +84,15 @@ function apply(store: MetadataStore, op: Op): void {
   try {
     switch (op.kind) {
       case 'insert':
-        store.transaction(() => store.insertFile(newFile(store, FOLDERS[op.folder % FOLDERS.length]!, METAS[op.meta % METAS.length]!, op.size)));
+        store.transaction(() =>
+          store.insertFile(newFile(store, FOLDERS[op.folder % FOLDERS.length]!, METAS[op.meta % METAS.length]!, op.size, TAGSETS[op.tags % TAGSETS.length])),
+        );
         break;
+      case 'tags': {
+        const uuid = pick(files, op.file);
+        if (uuid) store.setFileTags(uuid, TAGSETS[op.tags % TAGSETS.length]!);
+        break;
+      }
       case 'meta': {
         const uuid = pick(files, op.file);
         if (uuid) store.updateFileMeta(uuid, { ...METAS[op.meta % METAS.length], ...(op.replace ? {} : { n: null }) }, op.replace ? 'replace' : 'merge');
@@ -75,7 +103,8 @@ function apply(store: MetadataStore, op: Op): void {
         if (!uuid) break;
         store.transaction(() => {
           const existing = store.requireFile(uuid);
-          store.replaceContent(existing, { ...newFile(store, existing.folder_path, METAS[op.meta % METAS.length]!, op.size), folderId: existing.folder_id });
+          const tags = TAGSETS[op.meta % TAGSETS.length];
+          store.replaceContent(existing, { ...newFile(store, existing.folder_path, METAS[op.meta % METAS.length]!, op.size, tags), folderId: existing.folder_id });
         });
         break;
       }
@@ -134,6 +163,24 @@ function checkInvariants(store: MetadataStore): void {
   expect(db.prepare('SELECT folder_id, files, bytes FROM folder_stats WHERE files <> 0 OR bytes <> 0 ORDER BY 1').all()).toEqual(
     db.prepare('SELECT folder_id, count(*) AS files, sum(size) AS bytes FROM files GROUP BY folder_id ORDER BY 1').all(),
   );
+  // The search counters: per (group, folder), the distinct files of the group and their bytes.
+  expect(db.prepare('SELECT label, folder_id, files, bytes FROM tag_counts ORDER BY 1, 2').all()).toEqual(
+    db
+      .prepare(
+        `SELECT t.label, f.folder_id, count(*) AS files, sum(f.size) AS bytes FROM file_tags t JOIN files f ON f.id = t.file_id
+         GROUP BY 1, 2 ORDER BY 1, 2`,
+      )
+      .all(),
+  );
+  expect(db.prepare('SELECT key, value, folder_id, files, bytes FROM meta_counts ORDER BY 1, 2, 3').all()).toEqual(
+    db
+      .prepare(
+        `SELECT g.key, g.value, f.folder_id, count(*) AS files, sum(f.size) AS bytes
+         FROM (SELECT DISTINCT file_id, key, lower(value) AS value FROM file_meta WHERE type = 'text') g JOIN files f ON f.id = g.file_id
+         GROUP BY 1, 2, 3 ORDER BY 1, 2, 3`,
+      )
+      .all(),
+  );
   const folders = db.prepare('SELECT * FROM folders ORDER BY id').all() as Array<{ id: number; path: string; parent_id: number | null }>;
   const many = store.folderCountsMany(folders as never);
   for (const folder of folders) {
@@ -151,7 +198,7 @@ const ORDERS = ['f.created_at DESC, f.id DESC', 'f.created_at ASC, f.id ASC', 'f
 
 function checkListing(store: MetadataStore, folder: string, recursive: boolean, q: string, orderBy: string, limit: number, offset: number): void {
   const compiled = compileSearch(q);
-  const result = store.listFiles({ folder, recursive, where: { sql: compiled.where, params: compiled.params }, orderBy, limit, offset });
+  const result = store.listFiles({ folder, recursive, where: { sql: compiled.where, params: compiled.params }, orderBy, limit, offset, single: compiled.single });
   if (!store.folderByPath(folder)) {
     expect(result).toEqual({ files: [], total: 0, bytes: 0, base: undefined });
     return;
@@ -167,6 +214,12 @@ function checkListing(store: MetadataStore, folder: string, recursive: boolean, 
   expect(result.base?.counts).toEqual(store.folderCounts(store.folderByPath(folder)!));
 }
 
+/** Counted groups (`#tag`, `tags:x`, `key:text`) among queries that are counted by querying. */
+const QUERIES = [
+  ...['', 'color:red', 'color:blue', 'color:RED', 'meta.color:Blue', 'title:blue', 'n>4', '-color:red', 'size>500', 'n:7'],
+  ...['#summer', 'tags:WINTER', '#nope', 'color:red,blue', '-#summer', 'red', 'txt', 'blu*', '"red blue"', 'red -blue'],
+];
+
 describe('maintained indexes and counters', () => {
   it('stay equal to a brute-force reading of files through random writes, and lists agree with brute force', () => {
     fc.assert(
@@ -176,7 +229,7 @@ describe('maintained indexes and counters', () => {
           fc.tuple(
             fc.constantFrom('/', ...FOLDERS, '/nope'),
             fc.boolean(),
-            fc.constantFrom('', 'color:red', 'color:blue', 'n>4', '-color:red', 'size>500'),
+            fc.constantFrom(...QUERIES),
             fc.constantFrom(...ORDERS),
             fc.integer({ min: 1, max: 6 }),
             fc.nat({ max: 8 }),
@@ -199,7 +252,7 @@ describe('maintained indexes and counters', () => {
     const listing = fc.tuple(
       fc.constantFrom('/', '/a', '/b'),
       fc.boolean(),
-      fc.constantFrom('', 'color:red', '-color:red', 'size>500'),
+      fc.constantFrom('', 'color:red', '-color:red', 'size>500', '#summer', 'color:RED'),
       fc.constantFrom(...ORDERS),
       fc.integer({ min: 1, max: 4 }),
       fc.nat({ max: 30 }),
@@ -322,5 +375,79 @@ describe('maintained indexes and counters', () => {
     // The blob lookup that orphan collection makes once per blob must be an index seek.
     const plan = db.prepare('EXPLAIN QUERY PLAN SELECT 1 FROM files WHERE blob_id = ? LIMIT 1').all('b1') as Array<{ detail: string }>;
     expect(plan.map((p) => p.detail).join()).toMatch(/USING COVERING INDEX files_blob/);
+  });
+});
+
+describe('search counters', () => {
+  it('answer the total of one #tag or key:value from counter rows, without counting files', () => {
+    const store = new MetadataStore(openDatabase(':memory:', 'relaxed'));
+    store.transaction(() => {
+      for (let i = 0; i < 40; i++) store.insertFile(newFile(store, FOLDERS[i % 3]!, METAS[i % METAS.length]!, i, TAGSETS[i % TAGSETS.length]));
+    });
+    const counts: string[] = [];
+    const prepare = store.db.prepare.bind(store.db);
+    store.db.prepare = ((sql: string) => {
+      if (/count\(\*\)/.test(sql)) counts.push(sql);
+      return prepare(sql);
+    }) as typeof store.db.prepare;
+    for (const q of ['#summer', 'tags:winter', 'color:red', 'meta.color:BLUE']) {
+      const compiled = compileSearch(q);
+      expect(compiled.single, q).toBeDefined();
+      for (const [folder, recursive] of [['/', true], ['/a', true], ['/a', false]] as const) {
+        checkListing(store, folder, recursive, q, 'f.created_at DESC, f.id DESC', 5, 0);
+      }
+    }
+    // Only the brute-force reference counted.
+    expect(counts.filter((sql) => !sql.includes('NOT INDEXED'))).toEqual([]);
+    // Words alone are counted by a join driven by the FTS index.
+    for (const q of ['red', 'blu*', '"red blue"', 'summer']) {
+      expect(compileSearch(q).single, q).toEqual({ kind: 'words', expression: expect.any(String) });
+      for (const [folder, recursive] of [['/', true], ['/a', true], ['/a', false]] as const) checkListing(store, folder, recursive, q, 'f.name ASC, f.id ASC', 5, 0);
+    }
+    expect(counts.filter((sql) => !sql.includes('NOT INDEXED')).every((sql) => sql.includes('FROM files_fts r JOIN files f'))).toBe(true);
+    // Anything else is counted through the WHERE.
+    for (const q of ['-#summer', 'color:red,blue', 'n:7', 'ok:true', 'color:2026-01-01', 'color~red', 'color:red #summer', 'color:empty', 'red blue', '-red']) {
+      expect(compileSearch(q).single, q).toBeUndefined();
+    }
+    store.db.close();
+  });
+
+  it('the migration that adds them fills them from an existing database', () => {
+    const db = new BetterSqlite3(':memory:');
+    const counted = MIGRATIONS.findIndex((_, i) => {
+      const probe = new BetterSqlite3(':memory:');
+      for (const step of MIGRATIONS.slice(0, i + 1)) step(probe);
+      const has = probe.prepare("SELECT 1 FROM sqlite_master WHERE name = 'tag_counts'").get() !== undefined;
+      probe.close();
+      return has;
+    });
+    expect(counted).toBeGreaterThan(0);
+    for (const step of MIGRATIONS.slice(0, counted)) step(db);
+    db.pragma(`user_version = ${counted}`);
+    db.pragma('foreign_keys = ON');
+    // Written by the previous schema: files with tags and metadata, a move, a deletion, a meta change.
+    const store = new MetadataStore(db);
+    const uuids = store.transaction(() =>
+      Array.from({ length: 30 }, (_, i) => store.insertFile(newFile(store, FOLDERS[i % 4]!, METAS[i % METAS.length]!, i * 3, TAGSETS[i % TAGSETS.length])).uuid),
+    );
+    store.moveFiles([uuids[1]!, uuids[2]!], store.ensureFolder('/b/a'));
+    store.deleteFiles([uuids[5]!]);
+    store.updateFileMeta(uuids[7]!, { color: 'RED' }, 'merge');
+    expect(db.prepare("SELECT 1 FROM sqlite_master WHERE name = 'tag_counts'").get()).toBeUndefined();
+    migrate(db);
+    expect(db.pragma('user_version', { simple: true })).toBe(SCHEMA_VERSION);
+    expect((db.prepare('SELECT count(*) AS n FROM tag_counts').get() as { n: number }).n).toBeGreaterThan(0);
+    checkInvariants(store);
+    const upgraded = new MetadataStore(db);
+    for (const q of ['#summer', 'tags:winter', 'color:red', 'color:blue', 'title:blue']) {
+      for (const folder of ['/', '/a', '/b']) checkListing(upgraded, folder, true, q, 'f.name ASC, f.id ASC', 50, 0);
+      checkListing(upgraded, '/a/b', false, q, 'f.name ASC, f.id ASC', 50, 0);
+    }
+    // And the triggers keep them from there on.
+    upgraded.moveFiles([uuids[3]!], upgraded.ensureFolder('/a0'));
+    upgraded.setFileTags(uuids[4]!, TAGSETS[2]!);
+    upgraded.deleteFiles([uuids[8]!]);
+    checkInvariants(upgraded);
+    db.close();
   });
 });

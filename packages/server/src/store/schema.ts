@@ -475,6 +475,117 @@ export const MIGRATIONS: ReadonlyArray<(db: Database) => void> = [
   (db) => {
     db.exec('CREATE INDEX files_name ON files(name, id);');
   },
+  // Search totals: files and bytes per tag and per metadata text value, in each folder.
+  (db) => db.exec(SEARCH_COUNTERS),
 ];
+
+/**
+ * A search of one `#tag` or `key:value` answers with an exact total; counting the matches reads
+ * every matching file row (for its size), which at a million assets is hundreds of milliseconds
+ * for a common tag. These counters make that total a read of a few rows.
+ *
+ * They are kept by triggers on the index rows they count (file_tags, file_meta), so every write
+ * that changes those rows, whichever code makes it, changes the counters in the same transaction.
+ * Each counter row is (group, folder): a move between folders, an overwrite changing the size,
+ * and a folder-scoped search all stay exact. A file counts once per group, however many of its
+ * leaves fall in it (`["Red", "red"]` is one file for `color:red`). The triggers read the file's
+ * folder and size from its row, so that row must exist whenever an index row comes or goes: a
+ * deleted file's index rows are removed before the file (BEFORE DELETE), and a metadata change
+ * removes the old leaves before the row changes (BEFORE UPDATE), while folder and size are still
+ * the ones they were counted with.
+ */
+const SEARCH_COUNTERS = `
+  -- Files (and their bytes) in a folder carrying a tag label (as file_tags holds it: lower-cased).
+  CREATE TABLE tag_counts (
+    label     TEXT NOT NULL,
+    folder_id INTEGER NOT NULL,
+    files     INTEGER NOT NULL,
+    bytes     INTEGER NOT NULL,
+    PRIMARY KEY (label, folder_id)
+  ) WITHOUT ROWID;
+
+  -- Files (and their bytes) in a folder with a text leaf under a metadata key whose lower(value)
+  -- is this value: what \`key:value\` matches for a text value.
+  CREATE TABLE meta_counts (
+    key       TEXT NOT NULL,
+    value     TEXT NOT NULL,
+    folder_id INTEGER NOT NULL,
+    files     INTEGER NOT NULL,
+    bytes     INTEGER NOT NULL,
+    PRIMARY KEY (key, value, folder_id)
+  ) WITHOUT ROWID;
+
+  CREATE TRIGGER file_tags_count_insert AFTER INSERT ON file_tags BEGIN
+    INSERT INTO tag_counts (label, folder_id, files, bytes)
+      SELECT NEW.label, f.folder_id, 1, f.size FROM files f WHERE f.id = NEW.file_id
+      ON CONFLICT (label, folder_id) DO UPDATE SET files = files + 1, bytes = bytes + excluded.bytes;
+  END;
+
+  CREATE TRIGGER file_tags_count_delete AFTER DELETE ON file_tags BEGIN
+    UPDATE tag_counts SET files = files - 1, bytes = bytes - (SELECT size FROM files WHERE id = OLD.file_id)
+      WHERE label = OLD.label AND folder_id = (SELECT folder_id FROM files WHERE id = OLD.file_id);
+    DELETE FROM tag_counts WHERE label = OLD.label AND folder_id = (SELECT folder_id FROM files WHERE id = OLD.file_id) AND files = 0;
+  END;
+
+  -- Only the file's first leaf of a group counts it; its other leaves there (other case) do not.
+  CREATE TRIGGER file_meta_count_insert AFTER INSERT ON file_meta
+    WHEN NEW.type = 'text' AND NOT EXISTS (SELECT 1 FROM file_meta m WHERE m.file_id = NEW.file_id AND m.key = NEW.key
+      AND m.type = 'text' AND m.value <> NEW.value AND lower(m.value) = lower(NEW.value)) BEGIN
+    INSERT INTO meta_counts (key, value, folder_id, files, bytes)
+      SELECT NEW.key, lower(NEW.value), f.folder_id, 1, f.size FROM files f WHERE f.id = NEW.file_id
+      ON CONFLICT (key, value, folder_id) DO UPDATE SET files = files + 1, bytes = bytes + excluded.bytes;
+  END;
+
+  -- Uncounted when its last leaf in the group goes.
+  CREATE TRIGGER file_meta_count_delete AFTER DELETE ON file_meta
+    WHEN OLD.type = 'text' AND NOT EXISTS (SELECT 1 FROM file_meta m WHERE m.file_id = OLD.file_id AND m.key = OLD.key
+      AND m.type = 'text' AND lower(m.value) = lower(OLD.value)) BEGIN
+    UPDATE meta_counts SET files = files - 1, bytes = bytes - (SELECT size FROM files WHERE id = OLD.file_id)
+      WHERE key = OLD.key AND value = lower(OLD.value) AND folder_id = (SELECT folder_id FROM files WHERE id = OLD.file_id);
+    DELETE FROM meta_counts WHERE key = OLD.key AND value = lower(OLD.value)
+      AND folder_id = (SELECT folder_id FROM files WHERE id = OLD.file_id) AND files = 0;
+  END;
+
+  CREATE TRIGGER files_counts_delete BEFORE DELETE ON files BEGIN
+    DELETE FROM file_tags WHERE file_id = OLD.id;
+    DELETE FROM file_meta WHERE file_id = OLD.id;
+  END;
+
+  -- The AFTER UPDATE OF meta trigger (files_index_meta) inserts the new leaves, counted with the new row.
+  CREATE TRIGGER files_counts_meta BEFORE UPDATE OF meta ON files WHEN NEW.meta IS NOT OLD.meta BEGIN
+    DELETE FROM file_meta WHERE file_id = OLD.id;
+  END;
+
+  -- A move or a new size carries the file's counts from (old folder, old size) to the new ones.
+  -- Metadata groups only when the metadata stays: otherwise the two triggers above recount them.
+  CREATE TRIGGER files_counts_place AFTER UPDATE OF folder_id, size ON files
+    WHEN NEW.folder_id IS NOT OLD.folder_id OR NEW.size IS NOT OLD.size BEGIN
+    UPDATE tag_counts SET files = files - 1, bytes = bytes - OLD.size
+      WHERE folder_id = OLD.folder_id AND label IN (SELECT label FROM file_tags WHERE file_id = OLD.id);
+    DELETE FROM tag_counts WHERE folder_id = OLD.folder_id AND files = 0
+      AND label IN (SELECT label FROM file_tags WHERE file_id = OLD.id);
+    INSERT INTO tag_counts (label, folder_id, files, bytes)
+      SELECT label, NEW.folder_id, 1, NEW.size FROM file_tags WHERE file_id = NEW.id
+      ON CONFLICT (label, folder_id) DO UPDATE SET files = files + 1, bytes = bytes + excluded.bytes;
+    UPDATE meta_counts SET files = files - 1, bytes = bytes - OLD.size
+      WHERE NEW.meta IS OLD.meta AND folder_id = OLD.folder_id
+        AND (key, value) IN (SELECT key, lower(value) FROM file_meta WHERE file_id = OLD.id AND type = 'text');
+    DELETE FROM meta_counts WHERE NEW.meta IS OLD.meta AND folder_id = OLD.folder_id AND files = 0
+      AND (key, value) IN (SELECT key, lower(value) FROM file_meta WHERE file_id = OLD.id AND type = 'text');
+    INSERT INTO meta_counts (key, value, folder_id, files, bytes)
+      SELECT DISTINCT key, lower(value), NEW.folder_id, 1, NEW.size FROM file_meta
+       WHERE NEW.meta IS OLD.meta AND file_id = NEW.id AND type = 'text'
+      ON CONFLICT (key, value, folder_id) DO UPDATE SET files = files + 1, bytes = bytes + excluded.bytes;
+  END;
+
+  INSERT INTO tag_counts (label, folder_id, files, bytes)
+    SELECT t.label, f.folder_id, count(*), sum(f.size) FROM file_tags t JOIN files f ON f.id = t.file_id
+     GROUP BY t.label, f.folder_id;
+  INSERT INTO meta_counts (key, value, folder_id, files, bytes)
+    SELECT g.key, g.value, f.folder_id, count(*), sum(f.size)
+      FROM (SELECT DISTINCT file_id, key, lower(value) AS value FROM file_meta WHERE type = 'text') g
+      JOIN files f ON f.id = g.file_id
+     GROUP BY g.key, g.value, f.folder_id;
+`;
 
 export const SCHEMA_VERSION = MIGRATIONS.length;
