@@ -347,10 +347,12 @@ async function uploadRoute(
     return fail(400, 'BAD_PATH', `the path ${relative} has . or .. in it.`, 'Drop the folder itself, not a link out of it.');
   const dirs = relative.split('/').filter(Boolean).slice(0, -1);
   const folder = `${base.replace(/\/+$/, '')}/${dirs.join('/')}`.replace(/\/+$/, '') || '/';
-  const uploader = await keys.uploader(conn.name, conn.client);
+  // The key is for the drop's folder and below: the files of a dropped folder land in its subfolders.
+  const uploader = await keys.uploader(conn.name, conn.client, base);
   return new Promise<FastifyReply>((resolve) => {
     let handled = false;
-    const parser = busboy({ headers: request.headers, limits: { files: 1 } });
+    // One file per request, and no room for a flood of other parts.
+    const parser = busboy({ headers: request.headers, limits: { files: 1, fields: 8, parts: 9, fieldSize: 64 * 1024 } });
     parser.on('file', (_field, stream, info) => {
       handled = true;
       const name = (info.filename || 'upload').split(/[\\/]/).pop()!;
