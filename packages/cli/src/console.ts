@@ -85,3 +85,22 @@ export function consoleLoginLine(mounted: RegisteredConsole, base: string, flags
   if (!given) return `console: ${mounted.loginUrl(base)}`;
   return `console: ${base}/ui/login (log in with the token given by ${flags.consoleToken ? '--console-token' : 'SFX_CONSOLE_TOKEN'}${process.env.SFX_CONSOLE_PASSWORD ? ' or SFX_CONSOLE_PASSWORD' : ''})`;
 }
+
+/** True for addresses only this machine can reach. */
+export function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host);
+}
+
+/**
+ * What listening beyond loopback means for the console, said at start: it is plain HTTP, so the
+ * token, the password and the session cookie cross the network readable by anyone on the path.
+ */
+export function consoleExposureWarning(host: string, flags: ConsoleFlags): string | undefined {
+  if (flags.console === false || isLoopback(host)) return undefined;
+  return (
+    `warning: --host ${host} makes the web console at /ui reachable from other machines over plain HTTP; ` +
+    'its login token, password and session cookie can be read by anyone on the network path. ' +
+    'Put sfx serve behind an HTTPS reverse proxy (and set SFX_CONSOLE_PASSWORD), or start it with --no-console ' +
+    'when only the webhooks need to be reachable.'
+  );
+}

@@ -8,7 +8,7 @@ import { resolve } from 'node:path';
 import { InvalidArgumentError, type Command } from 'commander';
 import { defaultRegistry, FlowService, type LogLevel } from '@sfx/flows';
 import { CliError, EXIT_INTERRUPTED, UsageError } from './errors.js';
-import { consoleHook, consoleLoginLine } from './console.js';
+import { consoleExposureWarning, consoleHook, consoleLoginLine } from './console.js';
 import { connectionOpener, journalTarget } from './flows.js';
 
 const DEFAULT_PORT = 7020;
@@ -161,7 +161,11 @@ async function serve(flags: ServeFlags): Promise<void> {
     `sfx serve: ${service.flows.size} flow${service.flows.size === 1 ? '' : 's'} on ${service.url} (Ctrl-C to stop)\n`,
   );
   const mounted = ui.mounted();
-  if (mounted) process.stderr.write(`sfx serve: ${consoleLoginLine(mounted, service.url, flags)}\n`);
+  if (mounted) {
+    const warning = consoleExposureWarning(flags.host, flags);
+    if (warning) process.stderr.write(`sfx serve: ${warning}\n`);
+    process.stderr.write(`sfx serve: ${consoleLoginLine(mounted, service.url, flags)}\n`);
+  }
 
   await new Promise<void>((done) => {
     const stop = (signal: NodeJS.Signals): void => {

@@ -5,10 +5,10 @@
  */
 import type { Filerobot } from '@sfx/client';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { registerAuth } from './auth.js';
+import { registerAuth, sessionIfAny } from './auth.js';
 import type { ConsoleContext, ConsolePage } from './context.js';
 import { html } from './html.js';
-import { sendFragment, sendPage } from './layout.js';
+import { document, sendFragment, sendPage } from './layout.js';
 import type { ConsoleOptions } from './options.js';
 import { assetsPage } from './pages/assets.js';
 import { connectionsPage } from './pages/connections.js';
@@ -67,13 +67,12 @@ export async function registerConsole(app: FastifyInstance, options: ConsoleOpti
       ui.get('/', async (_request, reply) => reply.redirect('/ui/assets', 303));
       for (const page of PAGES) page(ui, ctx);
 
-      ui.setNotFoundHandler((request, reply) =>
-        sendPage(reply, request, {
-          title: 'Not found',
-          status: 404,
-          body: html`<h1>Not found</h1><p>Nothing is served at <code>${request.url.split('?')[0]}</code>.</p><p><a href="/ui/assets">Go to Assets</a></p>`,
-        }),
-      );
+      ui.setNotFoundHandler((request, reply) => {
+        const body = html`<h1>Not found</h1><p>Nothing is served at <code>${request.url.split('?')[0]}</code>.</p><p><a href="/ui/assets">Go to Assets</a></p>`;
+        // Unknown paths under the public prefixes (/ui/login..., /ui/static/...) come without a session.
+        if (!sessionIfAny(request)) return reply.code(404).type('text/html; charset=utf-8').send(document('Not found', html`<main id="main">${body}</main>`).text);
+        return sendPage(reply, request, { title: 'Not found', status: 404, body });
+      });
       ui.setErrorHandler((error: FastifyError, request, reply) => errorReply(error, request, reply));
       ui.addHook('onClose', async () => {
         for (const client of clients.values()) await client.then((c) => c.close(), () => undefined);
@@ -94,9 +93,7 @@ function errorReply(error: FastifyError & { hint?: string }, request: FastifyReq
   if (request.headers['hx-request']) return sendFragment(reply, body, status);
   if (request.headers.accept?.includes('application/json'))
     return reply.code(status).send({ status: 'error', code: error.code ?? 'REQUEST_FAILED', msg: message, hint: hint ?? '' });
-  try {
-    return sendPage(reply, request, { title: 'Error', status, body: html`<h1>That did not work</h1>${body}` });
-  } catch {
-    return reply.code(status).type('text/plain').send(message);
-  }
+  const page = html`<h1>That did not work</h1>${body}`;
+  if (!sessionIfAny(request)) return reply.code(status).type('text/html; charset=utf-8').send(document('Error', html`<main id="main">${page}</main>`).text);
+  return sendPage(reply, request, { title: 'Error', status, body: page });
 }

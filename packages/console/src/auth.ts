@@ -18,6 +18,11 @@ export function sessionOf(request: FastifyRequest): Session {
   return session;
 }
 
+/** The session of a request, when it has one (public routes such as /ui/login and /ui/static may not). */
+export function sessionIfAny(request: FastifyRequest): Session | undefined {
+  return sessions.get(request);
+}
+
 export interface AuthSettings {
   store: SessionStore;
   token: string;
@@ -31,9 +36,66 @@ function isSecure(request: FastifyRequest): boolean {
   return request.protocol === 'https';
 }
 
-/** Only local paths under /ui: a login link must not send anyone elsewhere. */
-function safeNext(next: unknown): string {
-  return typeof next === 'string' && /^\/ui(\/[^\\]*)?$/.test(next) && !next.startsWith('//') ? next : '/ui/';
+/**
+ * Only local paths under /ui: a login link must not send anyone elsewhere. Printable ASCII only (a
+ * CR/LF would break the Location header), no backslash (browsers read it as a slash) and no dot
+ * segments (`/ui/..//host` climbs out of /ui).
+ */
+export function safeNext(next: unknown): string {
+  if (typeof next !== 'string' || !/^\/ui(\/[\x21-\x7e]*)?$/.test(next) || next.includes('\\')) return '/ui/';
+  const path = next.split(/[?#]/)[0]!;
+  return path.split('/').some((part) => part === '.' || part === '..') ? '/ui/' : next;
+}
+
+/**
+ * Wrong guesses per client address, for both ways of logging in (the link's token, the form), to
+ * make guessing slow: after MAX_FAILURES in a window the address waits until the window ends. The
+ * map is bounded, so a flood of addresses cannot grow it without end.
+ */
+export class LoginThrottle {
+  private readonly failures = new Map<string, { count: number; since: number }>();
+
+  constructor(
+    private readonly max = 10,
+    private readonly windowMs = 60_000,
+    private readonly capacity = 10_000,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  /** Seconds to wait before the next attempt, or 0. */
+  waitSeconds(who: string): number {
+    const seen = this.current(who);
+    return seen && seen.count >= this.max ? Math.max(1, Math.ceil((seen.since + this.windowMs - this.now()) / 1000)) : 0;
+  }
+
+  fail(who: string): void {
+    const seen = this.current(who);
+    if (!seen && this.failures.size >= this.capacity) this.prune();
+    this.failures.set(who, { count: (seen?.count ?? 0) + 1, since: seen?.since ?? this.now() });
+  }
+
+  succeed(who: string): void {
+    this.failures.delete(who);
+  }
+
+  private current(who: string): { count: number; since: number } | undefined {
+    const seen = this.failures.get(who);
+    if (seen && this.now() - seen.since >= this.windowMs) {
+      this.failures.delete(who);
+      return undefined;
+    }
+    return seen;
+  }
+
+  private prune(): void {
+    const now = this.now();
+    for (const [who, seen] of this.failures) if (now - seen.since >= this.windowMs) this.failures.delete(who);
+    // Still full: the oldest entries go (a Map iterates in insertion order).
+    for (const who of this.failures.keys()) {
+      if (this.failures.size < this.capacity) break;
+      this.failures.delete(who);
+    }
+  }
 }
 
 function forbidden(reply: FastifyReply, code: string, msg: string, hint: string): FastifyReply {
@@ -52,8 +114,13 @@ function sameOrigin(request: FastifyRequest): boolean {
 
 export function registerAuth(ui: FastifyInstance, settings: AuthSettings): void {
   const { store } = settings;
-  // Wrong guesses per client address, to make guessing the password slow.
-  const failures = new Map<string, { count: number; since: number }>();
+  const throttle = new LoginThrottle();
+  const tooMany = (reply: FastifyReply, wait: number): FastifyReply =>
+    reply
+      .code(429)
+      .header('Retry-After', String(wait))
+      .type('text/plain; charset=utf-8')
+      .send(`Too many wrong attempts from this address: wait ${wait} s and try again.`);
 
   ui.addHook('onRequest', async (request, reply) => {
     const session = store.get(parseCookies(request.headers.cookie)[SESSION_COOKIE]);
@@ -131,7 +198,13 @@ export function registerAuth(ui: FastifyInstance, settings: AuthSettings): void 
     const query = request.query as Record<string, unknown>;
     const next = safeNext(query.next);
     if (typeof query.token === 'string') {
-      if (sameSecret(query.token, settings.token)) return start(request, reply, next);
+      const wait = throttle.waitSeconds(request.ip);
+      if (wait) return tooMany(reply, wait);
+      if (sameSecret(query.token, settings.token)) {
+        throttle.succeed(request.ip);
+        return start(request, reply, next);
+      }
+      throttle.fail(request.ip);
       return loginPage(reply, next, 'That login link has an old or wrong token: copy the one printed at the latest start.');
     }
     if (sessions.get(request)) return reply.redirect(next, 303);
@@ -142,20 +215,17 @@ export function registerAuth(ui: FastifyInstance, settings: AuthSettings): void 
     const body = (request.body ?? {}) as Record<string, unknown>;
     const next = safeNext(body.next);
     const who = request.ip;
-    const now = Date.now();
-    let seen = failures.get(who);
-    if (seen && now - seen.since > 60_000) seen = undefined;
-    if (seen && seen.count >= 10)
-      return reply.code(429).header('Retry-After', '60').type('text/plain').send('Too many wrong attempts: wait a minute.');
+    const wait = throttle.waitSeconds(who);
+    if (wait) return tooMany(reply, wait);
     const secret = typeof body.secret === 'string' ? body.secret : '';
     const ok =
       secret !== '' &&
       (sameSecret(secret, settings.token) || (settings.password !== undefined && sameSecret(secret, settings.password)));
     if (ok) {
-      failures.delete(who);
+      throttle.succeed(who);
       return start(request, reply, next);
     }
-    failures.set(who, { count: (seen?.count ?? 0) + 1, since: seen?.since ?? now });
+    throttle.fail(who);
     return loginPage(reply, next, settings.password ? 'Wrong password.' : 'Wrong token.');
   });
 

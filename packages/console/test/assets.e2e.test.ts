@@ -140,7 +140,7 @@ it('uploads dropped files and a chosen folder through a SASS key, with per-file 
   );
   // The upload used a SASS key minted from a template, never the API key.
   const templates = await stack.client.access.templates.list();
-  expect(templates.some((t) => t.name === 'sfx console uploads')).toBe(true);
+  expect(templates.some((t) => t.name === 'sfx console uploads /banners/*' && t.dir_scope === '/banners/*')).toBe(true);
   expect(await page.content()).not.toContain(ROOT_KEY);
   await checkA11y(page);
   await screenshot(page, 'assets-upload');

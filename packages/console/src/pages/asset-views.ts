@@ -51,8 +51,24 @@ export function tagLabels(file: FileObject): string[] {
   return [...new Set(out)];
 }
 
+/** The console's route of one asset; the uuid comes from the DAM, so it is encoded like any other path segment. */
+export function fileRoute(file: { uuid: string }): string {
+  return `/ui/assets/file/${encodeURIComponent(file.uuid)}`;
+}
+
+/** A URL the DAM gave, kept only when it is http(s): a `javascript:` one must never become a link. */
+export function httpUrl(url: string | undefined): string | undefined {
+  if (!url) return undefined;
+  try {
+    const protocol = new URL(url).protocol;
+    return protocol === 'https:' || protocol === 'http:' ? url : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 function isImage(file: FileObject): boolean {
-  return (file.type ?? '').startsWith('image/') && Boolean(file.url?.cdn);
+  return (file.type ?? '').startsWith('image/') && Boolean(httpUrl(file.url?.cdn));
 }
 
 /** A responsive thumbnail: the CDN resizes, the browser picks the size for its screen. */
@@ -65,7 +81,7 @@ function thumbnail(file: FileObject, size: number): Html {
 export function card(file: FileObject, state: ListState): Html {
   const folder = file.folder?.name ?? '';
   return html`<li class="card" id="card-${file.uuid}">
-<a href="${stateUrl(state, { sel: file.uuid })}" hx-get="/ui/assets/file/${file.uuid}" hx-target="#details" hx-push-url="false" data-uuid="${file.uuid}">
+<a href="${stateUrl(state, { sel: file.uuid })}" hx-get="${fileRoute(file)}" hx-target="#details" hx-push-url="false" data-uuid="${file.uuid}">
 ${thumbnail(file, 200)}
 <span class="name">${file.name}</span>
 <span class="meta-line">${prettyBytes(bytes(file))}${folder ? html` · ${folder}` : ''}</span>
@@ -179,8 +195,8 @@ export function details(input: DetailsInput): Html {
     .map((key) => ({ key, type: 'text' }));
   const all = [...fields, ...extra];
   const tags = tagLabels(file);
-  const cdn = file.url?.cdn;
-  const original = file.url?.permalink ?? file.url?.public ?? cdn ?? '';
+  const cdn = httpUrl(file.url?.cdn);
+  const original = httpUrl(file.url?.permalink) ?? httpUrl(file.url?.public) ?? cdn ?? '';
   return html`<div class="panel" data-uuid="${file.uuid}">
 <div class="panel-head">
 <h2 id="details-title" tabindex="-1">${file.name}</h2>
@@ -196,7 +212,7 @@ ${isImage(file) ? html`<img class="preview" src="${cdnUrl(file, { w: 480, func: 
 </dl>
 
 <h3>Metadata</h3>
-<form class="stack" hx-post="/ui/assets/file/${file.uuid}/meta" hx-target="#details">
+<form class="stack" hx-post="${fileRoute(file)}/meta" hx-target="#details">
 ${all.length ? all.map((f) => html`<div class="field">${metaInput(f, meta[f.key])}</div>`) : html`<p class="hint">No metadata fields yet. Add one below, or define the project's metadata model.</p>`}
 <fieldset class="inline"><legend>Add a field</legend>
 <label for="new-meta-key" class="visually-hidden">New field name</label><input id="new-meta-key" name="newKey" placeholder="name">
@@ -211,14 +227,14 @@ ${Object.keys(meta).length ? html`<p class="hint">Find assets with the same valu
 
 <h3>Tags</h3>
 <ul class="chips" aria-label="Tags of this asset">${tags.length ? tags.map((t) => html`<li><a class="chip" href="${stateUrl(state, { q: withTerm('', tagTerm(t)) })}">#${t}</a></li>`) : html`<li class="hint">No tags yet.</li>`}</ul>
-<form class="row" hx-post="/ui/assets/file/${file.uuid}/tags" hx-target="#details">
+<form class="row" hx-post="${fileRoute(file)}/tags" hx-target="#details">
 <label for="tags-input" class="visually-hidden">Tags, separated by commas</label>
 <input id="tags-input" name="tags" value="${tags.join(', ')}" placeholder="summer, shoes">
 <button type="submit">Save tags</button>
 </form>
 
 <h3>Product link</h3>
-<form class="row" hx-post="/ui/assets/file/${file.uuid}/product" hx-target="#details">
+<form class="row" hx-post="${fileRoute(file)}/product" hx-target="#details">
 <label for="product-ref">Product reference</label>
 <input id="product-ref" name="ref" value="${file.product?.ref ?? ''}" placeholder="SKU-123">
 <label for="product-position">Position</label>
@@ -232,15 +248,15 @@ ${Object.keys(meta).length ? html`<p class="hint">Find assets with the same valu
 ${cdn ? transformBuilder(file, cdn) : ''}
 
 <h3>Rename, move, delete</h3>
-<form class="row" hx-post="/ui/assets/file/${file.uuid}/rename" hx-target="#details">
+<form class="row" hx-post="${fileRoute(file)}/rename" hx-target="#details">
 <label for="rename-name">Name</label><input id="rename-name" name="name" value="${file.name}" required>
 <button type="submit">Rename</button>
 </form>
-<form class="row" hx-post="/ui/assets/file/${file.uuid}/move" hx-target="#details">
+<form class="row" hx-post="${fileRoute(file)}/move" hx-target="#details">
 <label for="move-folder">Folder</label><input id="move-folder" name="folder" value="${file.folder?.name ?? '/'}" required pattern="/.*" title="a folder path starting with /">
 <button type="submit">Move</button>
 </form>
-<form hx-post="/ui/assets/file/${file.uuid}/delete" hx-target="#details" hx-confirm="Delete ${file.name}? The DAM cannot undo a delete.">
+<form hx-post="${fileRoute(file)}/delete" hx-target="#details" hx-confirm="Delete ${file.name}? The DAM cannot undo a delete.">
 <button type="submit" class="danger">Delete asset</button>
 </form>
 </div>`;

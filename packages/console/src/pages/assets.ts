@@ -15,7 +15,7 @@ import { sendFragment, sendPage } from '../layout.js';
 import { originOf } from '../security.js';
 import { UploadKeys } from '../upload-keys.js';
 import { decodeCursor, encodeCursor, nextCursor, type Cursor } from './asset-query.js';
-import { cards, chips, details, notice, stateUrl, tagLabels, tree, TYPES, type ListState, type TreeLevel } from './asset-views.js';
+import { cards, chips, details, fileRoute, notice, stateUrl, tagLabels, tree, TYPES, type ListState, type TreeLevel } from './asset-views.js';
 
 const PAGE_SIZE = 60;
 
@@ -262,7 +262,7 @@ ${first.files.length
     if (name === file.name) return { notice: notice('ok', 'The name is unchanged.') };
     await client.files.rename(file.uuid, name);
     return {
-      notice: notice('ok', `Renamed ${file.name} to ${name}.`, { action: `/ui/assets/file/${file.uuid}/rename`, fields: { name: file.name }, label: `Undo: rename back to ${file.name}` }),
+      notice: notice('ok', `Renamed ${file.name} to ${name}.`, { action: `${fileRoute(file)}/rename`, fields: { name: file.name }, label: `Undo: rename back to ${file.name}` }),
     };
   });
 
@@ -273,7 +273,7 @@ ${first.files.length
     if (folder === from) return { notice: notice('ok', `Already in ${folder}.`) };
     const target = await client.folders.ensure(folder);
     await client.files.move(file.uuid, target.uuid);
-    return { notice: notice('ok', `Moved from ${from} to ${target.path}.`, { action: `/ui/assets/file/${file.uuid}/move`, fields: { folder: from }, label: `Undo: move back to ${from}` }) };
+    return { notice: notice('ok', `Moved from ${from} to ${target.path}.`, { action: `${fileRoute(file)}/move`, fields: { folder: from }, label: `Undo: move back to ${from}` }) };
   });
 
   asset('delete', async (client, file) => {
@@ -347,10 +347,12 @@ async function uploadRoute(
     return fail(400, 'BAD_PATH', `the path ${relative} has . or .. in it.`, 'Drop the folder itself, not a link out of it.');
   const dirs = relative.split('/').filter(Boolean).slice(0, -1);
   const folder = `${base.replace(/\/+$/, '')}/${dirs.join('/')}`.replace(/\/+$/, '') || '/';
-  const uploader = await keys.uploader(conn.name, conn.client);
+  // The key is for the drop's folder and below: the files of a dropped folder land in its subfolders.
+  const uploader = await keys.uploader(conn.name, conn.client, base);
   return new Promise<FastifyReply>((resolve) => {
     let handled = false;
-    const parser = busboy({ headers: request.headers, limits: { files: 1 } });
+    // One file per request, and no room for a flood of other parts.
+    const parser = busboy({ headers: request.headers, limits: { files: 1, fields: 8, parts: 9, fieldSize: 64 * 1024 } });
     parser.on('file', (_field, stream, info) => {
       handled = true;
       const name = (info.filename || 'upload').split(/[\\/]/).pop()!;

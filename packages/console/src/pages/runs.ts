@@ -3,8 +3,10 @@
  * with hints, each step's items a page at a time, live progress over server-sent events while the
  * run runs in this process, and resume / retry of the failed items.
  */
+import type { OutgoingHttpHeaders } from 'node:http';
 import type { FastifyRequest } from 'fastify';
 import { ServiceRequestError, type FlowService, type ItemStatus, type RunDetail, type RunStatus } from '@sfx/flows';
+import { sessionOf } from '../auth.js';
 import type { ConsolePage } from '../context.js';
 import { html, type Html } from '../html.js';
 import { sendFragment, sendPage } from '../layout.js';
@@ -16,6 +18,9 @@ const ITEM_STATUSES: ItemStatus[] = ['succeeded', 'failed', 'skipped', 'started'
 const PAGE = 50;
 /** Live updates are sent at most this often: a loop of 100k items must not flood the browser. */
 const LIVE_EVERY_MS = 250;
+/** Live run streams one session may hold at once (a page each), and the whole console. */
+export const MAX_STREAMS_PER_SESSION = 8;
+const MAX_STREAMS = 64;
 
 type RunRow = Awaited<ReturnType<FlowService['listRunRecords']>>[number];
 
@@ -92,6 +97,9 @@ function sse(event: string, data: string): string {
 
 export const runsPage: ConsolePage = (ui, ctx) => {
   const service = (): FlowService => serviceOf(ctx.options.service);
+  /** Live streams open, per session id and in all. */
+  const streams = new Map<string, number>();
+  let total = 0;
 
   async function runsSection(request: FastifyRequest): Promise<{ body: Html; anyRunning: boolean; href: string }> {
     const q = query(request);
@@ -160,12 +168,25 @@ ${refreshing(section)}`;
     const { id } = request.params as { id: string };
     const s = service();
     await s.runDetail(id); // 404 for an unknown run, before the stream starts
+    // Each stream holds a socket, a journal listener and timers: a session gets a few, not a flood.
+    const session = sessionOf(request).id;
+    const open = streams.get(session) ?? 0;
+    if (open >= MAX_STREAMS_PER_SESSION || total >= MAX_STREAMS)
+      return reply.code(429).header('Retry-After', '5').send({
+        status: 'error',
+        code: 'TOO_MANY_STREAMS',
+        msg: `this session already follows ${open} runs live.`,
+        hint: 'Close some run pages (or tabs), then reload this one.',
+      });
+    streams.set(session, open + 1);
+    total++;
     reply.hijack();
     const out = reply.raw;
     out.writeHead(200, {
+      // The security headers set for every /ui response (a hijacked reply skips onSend).
+      ...(reply.getHeaders() as OutgoingHttpHeaders),
       'Content-Type': 'text/event-stream; charset=utf-8',
       'Cache-Control': 'no-cache, no-transform',
-      'X-Content-Type-Options': 'nosniff',
       Connection: 'keep-alive',
     });
     let closed = false;
@@ -176,6 +197,7 @@ ${refreshing(section)}`;
       sending = sending.then(async () => {
         if (closed) return;
         const detail = await s.runDetail(id);
+        if (closed) return;
         out.write(sse('update', runBody(detail, failedCount(detail)).text));
         if (final || !detail.live) {
           out.write(sse('end', detail.run.status));
@@ -202,12 +224,19 @@ ${refreshing(section)}`;
       }, LIVE_EVERY_MS);
     });
     function stop(): void {
+      if (closed) return;
       closed = true;
       unsubscribe();
       clearInterval(keepAlive);
       clearTimeout(timer);
+      total--;
+      const left = (streams.get(session) ?? 1) - 1;
+      if (left > 0) streams.set(session, left);
+      else streams.delete(session);
     }
-    request.raw.on('close', stop);
+    // The response's close: the browser went away (or the stream ended). The request's own close
+    // says only that its body was read, which for a GET is no news of the browser.
+    out.on('close', stop);
     // The state now: subscribed first, so nothing that happens from here on is missed.
     send(false);
   });
