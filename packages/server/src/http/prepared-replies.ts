@@ -28,6 +28,15 @@ interface PreparedReply {
 
 const KEY_HEADER = 'x-filerobot-key';
 
+/**
+ * Bytes of bodies prepared replies may hold in one memo. A prepared CDN reply keeps its render
+ * alive even after the render cache evicted it, until the next database change empties the memo:
+ * without this bound, a stream of distinct transforms on a read-only server would pin every
+ * render made since the last write. Past it, replies are simply not prepared (they still route).
+ */
+export const PREPARED_BYTES_LIMIT = 32 * 1024 * 1024;
+const preparedBytes = new WeakMap<Map<string, unknown>, number>();
+
 /** Requests whose reply is the whole body, whatever validators say: no conditions, no range, no body. */
 function preparable(req: IncomingMessage): boolean {
   const { headers } = req;
@@ -66,6 +75,9 @@ export function prepareReply(
 ): void {
   const req = call.req.raw;
   if (!memo || call.reply.statusCode !== 200 || !preparable(req)) return;
+  const held = (preparedBytes.get(memo) ?? 0) + Buffer.byteLength(body);
+  if (held > PREPARED_BYTES_LIMIT) return;
+  preparedBytes.set(memo, held);
   const headers = Object.entries(call.reply.getHeaders()).filter(([name]) => name !== 'x-request-id');
   memo.set(preparedKey(req), {
     headers: ['x-request-id', '', ...headers.flatMap(([name, value]) => [name, String(value)])],
