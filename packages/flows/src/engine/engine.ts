@@ -148,6 +148,30 @@ export class Engine {
     return new Execution(this, this.options, flow, run, { ...options, inputs: run.inputs, trigger: run.trigger }, options.retryFailed ?? false).go();
   }
 
+  /**
+   * Runs one dispatched item of a loop, as a worker does: the run's flow, inputs and earlier steps'
+   * outputs come from the journal, so any process sharing the journal can run it. A job may be
+   * delivered more than once (a worker killed mid-item); the journal decides what is left to do.
+   */
+  async runItem(flow: CompiledFlow, job: DispatchedItem, options: { signal?: AbortSignal } = {}): Promise<ItemRecord | undefined> {
+    const run = await this.store.getRun(job.runId);
+    if (!run) throw new Error(`no run has the id "${job.runId}": the journal the worker reads is not the coordinator's.`);
+    const step = flow.steps.find((s) => s.id === job.step);
+    if (!step?.forEach) throw new Error(`run ${job.runId}: the flow has no loop step "${job.step}".`);
+    const record = await this.store.getItem(job.runId, job.step, job.index);
+    let unknown = job.unknown;
+    // Never redone once it succeeded.
+    if (record?.status === 'succeeded') return record;
+    if (record && record.attempts > job.seenAttempts) {
+      // An earlier delivery of this very job already began it: finished, it is done; else its outcome is unknown.
+      if (record.status !== 'started') return record;
+      unknown = true;
+    }
+    const execution = new Execution(this, this.options, flow, run, { inputs: run.inputs, trigger: run.trigger, ...(options.signal ? { signal: options.signal } : {}) }, false);
+    await execution.runOne(step, { index: job.index, item: job.item, unknown });
+    return this.store.getItem(job.runId, job.step, job.index);
+  }
+
   /** What a run did, step by step, from the journal. */
   summary(flow: CompiledFlow | undefined, runId: string): RunResult {
     const run = this.store.getRun(runId);
@@ -172,6 +196,16 @@ export class Engine {
     });
     return { runId, status: run.status, ...(run.error ? { error: run.error } : {}), steps };
   }
+}
+
+/** A loop item sent to a worker: `seenAttempts` is the journal's attempts when it was sent. */
+export interface DispatchedItem {
+  runId: string;
+  step: string;
+  index: number;
+  item: unknown;
+  unknown: boolean;
+  seenAttempts: number;
 }
 
 interface ItemPlan {
@@ -282,6 +316,25 @@ class Execution {
     return this.engine.summary(this.flow, this.runId);
   }
 
+  /** One loop item outside a whole run (a worker's share): the earlier steps' outputs from the journal. */
+  async runOne(step: CompiledStep, plan: ItemPlan): Promise<void> {
+    const steps = this.scope.steps as Record<string, unknown>;
+    for (const record of await this.store.steps(this.runId)) if (record.step !== step.id) steps[record.step] = record.output ?? null;
+    const signal = this.runOptions.signal;
+    const onAbort = (): void => {
+      this.stopping.abort();
+      const timer = setTimeout(() => this.aborting.abort(), this.options.graceMs ?? 10_000);
+      timer.unref();
+    };
+    if (signal?.aborted) onAbort();
+    signal?.addEventListener('abort', onAbort, { once: true });
+    try {
+      await this.processItem(step, plan);
+    } finally {
+      signal?.removeEventListener('abort', onAbort);
+    }
+  }
+
   // ---- steps ----
 
   private async runStep(step: CompiledStep): Promise<'succeeded' | 'failed' | 'skipped' | 'source'> {
@@ -371,6 +424,9 @@ class Execution {
           () => {
             const done = this.store.getItem(this.runId, step.id, plan.index);
             if (done?.status === 'failed' && !firstFailure) firstFailure = done.error ?? { message: 'failed' };
+            // Items a worker elsewhere ran: their events are told here, from the journal.
+            if (this.dispatcher.remote && done && done.status !== 'started')
+              this.emit({ type: 'item', runId: this.runId, step: step.id, index: plan.index, status: done.status, ...(done.error ? { error: done.error } : {}) });
             // A cancelled item has none: the checkpoint must not pass it.
             return done !== undefined && done.status !== 'started';
           },
