@@ -19,7 +19,9 @@ import {
   type ConnectionOpener,
   type RunEvent,
   type RunRecord,
+  type ItemRecord,
   type RunResult,
+  type RunStore,
 } from '@sfx/flows';
 import { ConnectionStore } from './connections-store.js';
 import { CliError, EXIT_FAILED, EXIT_INTERRUPTED, UsageError } from './errors.js';
@@ -107,7 +109,7 @@ interface RunFlags extends JournalFlags {
 async function execute(
   start: (engine: Engine, options: { signal: AbortSignal; onEvent: (e: RunEvent) => void }) => Promise<RunResult>,
   flags: RunFlags,
-  store: SqliteRunStore,
+  store: RunStore,
 ): Promise<RunResult> {
   const progress = flags.json ? undefined : new RunProgress(process.stderr);
   const engine = new Engine({
@@ -168,13 +170,20 @@ export function summaryTable(result: RunResult): string {
   return `\nrun ${result.runId}: ${result.status}\n${table(['STEP', 'STATUS', 'ITEMS', 'OK', 'FAILED', 'SKIPPED', 'TIME'], rows)}`;
 }
 
-function openJournal(flags: JournalFlags): SqliteRunStore {
-  return new SqliteRunStore(journalPath(flags));
+/** An open run journal, and how to name it in messages. */
+interface Journal {
+  store: RunStore;
+  where: string;
 }
 
-function getRun(store: SqliteRunStore, id: string): RunRecord {
-  const run = store.getRun(id);
-  if (!run) throw new UsageError(`no run has the id "${id}" in ${store.db.name}: sfx runs lists them.`);
+function openJournal(flags: JournalFlags): Journal {
+  const path = journalPath(flags);
+  return { store: new SqliteRunStore(path), where: path };
+}
+
+async function getRun(journal: Journal, id: string): Promise<RunRecord> {
+  const run = await journal.store.getRun(id);
+  if (!run) throw new UsageError(`no run has the id "${id}" in ${journal.where}: sfx runs lists them.`);
   return run;
 }
 
@@ -184,20 +193,21 @@ async function runFlow(file: string, flags: RunFlags): Promise<void> {
   if (problems.length) throw new UsageError(`${file}: ${problems.join('\n')}`);
   // A dry run keeps no journal: it changes nothing and leaves nothing to resume.
   const event = flags.trigger === undefined ? undefined : await readJsonOption('--trigger', flags.trigger);
-  const store = flags.dryRun ? new SqliteRunStore(':memory:') : openJournal(flags);
+  const { store } = flags.dryRun ? { store: new SqliteRunStore(':memory:') } : openJournal(flags);
   try {
     const trigger = { type: event === undefined ? 'manual' : flow.trigger.type, ...(event === undefined ? {} : { event }) };
     const result = await execute((engine, o) => engine.run(flow, { ...o, inputs: values, trigger, dryRun: flags.dryRun ?? false }), flags, store);
     finish(result, flags);
   } finally {
-    store.close();
+    await store.close();
   }
 }
 
 async function resumeRun(id: string, flags: RunFlags & { failed?: boolean }): Promise<void> {
-  const store = openJournal(flags);
+  const journal = openJournal(flags);
+  const store = journal.store;
   try {
-    const run = getRun(store, id);
+    const run = await getRun(journal, id);
     if (run.status === 'succeeded' && !flags.failed) throw new UsageError(`run ${id} succeeded: there is nothing to resume.`);
     const flow = flowOfRun(run);
     const result = await execute((engine, o) => engine.resume(flow, id, { ...o, retryFailed: flags.failed ?? false }), flags, store);
@@ -206,31 +216,33 @@ async function resumeRun(id: string, flags: RunFlags & { failed?: boolean }): Pr
     if (error instanceof RunBusyError || error instanceof UnknownRunError) throw new CliError(error.message);
     throw error;
   } finally {
-    store.close();
+    await store.close();
   }
 }
 
-function listRuns(flags: JournalFlags & { json?: boolean; flow?: string; status?: string; limit?: string }): void {
-  const store = openJournal(flags);
+async function listRuns(flags: JournalFlags & { json?: boolean; flow?: string; status?: string; limit?: string }): Promise<void> {
+  const journal = openJournal(flags);
+  const store = journal.store;
   try {
     const limit = flags.limit === undefined ? 20 : Number(flags.limit);
     if (!Number.isInteger(limit) || limit < 1) throw new UsageError('--limit must be a whole number >= 1.');
     const statuses = ['running', 'succeeded', 'failed', 'interrupted'];
     if (flags.status && !statuses.includes(flags.status)) throw new UsageError(`--status must be one of ${statuses.join(', ')}.`);
-    const runs = store.listRuns({ limit, ...(flags.flow ? { flow: flags.flow } : {}), ...(flags.status ? { status: flags.status as RunRecord['status'] } : {}) });
+    const runs = await store.listRuns({ limit, ...(flags.flow ? { flow: flags.flow } : {}), ...(flags.status ? { status: flags.status as RunRecord['status'] } : {}) });
     const engine = new Engine({ store });
-    const rows = runs.map((run) => {
-      const summary = engine.summary(undefined, run.id);
+    const rows: Array<{ run: RunRecord; counts: { succeeded: number; failed: number; skipped: number } }> = [];
+    for (const run of runs) {
+      const summary = await engine.summary(undefined, run.id);
       const loops = summary.steps.filter((s) => s.total !== undefined);
       const sum = (k: 'succeeded' | 'failed' | 'skipped'): number => loops.reduce((n, s) => n + (s[k] ?? 0), 0);
-      return { run, counts: { succeeded: sum('succeeded'), failed: sum('failed'), skipped: sum('skipped') } };
-    });
+      rows.push({ run, counts: { succeeded: sum('succeeded'), failed: sum('failed'), skipped: sum('skipped') } });
+    }
     if (flags.json) {
       print(JSON.stringify(rows.map(({ run, counts }) => ({ id: run.id, flow: run.flow, trigger: run.trigger.type, status: run.status, ...counts, startedAt: new Date(run.startedAt).toISOString(), endedAt: run.endedAt ? new Date(run.endedAt).toISOString() : null })), null, 2));
       return;
     }
     if (rows.length === 0) {
-      print(`No runs in ${store.db.name} yet. Start one with: sfx flow run FLOW.yaml`);
+      print(`No runs in ${journal.where} yet. Start one with: sfx flow run FLOW.yaml`);
       return;
     }
     print(
@@ -250,22 +262,24 @@ function listRuns(flags: JournalFlags & { json?: boolean; flow?: string; status?
       ),
     );
   } finally {
-    store.close();
+    await store.close();
   }
 }
 
-function showRun(id: string, flags: JournalFlags & { json?: boolean }): void {
-  const store = openJournal(flags);
+async function showRun(id: string, flags: JournalFlags & { json?: boolean }): Promise<void> {
+  const journal = openJournal(flags);
+  const store = journal.store;
   try {
-    const run = getRun(store, id);
+    const run = await getRun(journal, id);
     let flow: CompiledFlow | undefined;
     try {
       flow = flowOfRun(run);
     } catch {
       flow = undefined;
     }
-    const summary = new Engine({ store }).summary(flow, id);
-    const failures = summary.steps.flatMap((s) => store.items(id, s.id, { status: 'failed', limit: 20 }).map((item) => ({ step: s.id, ...item })));
+    const summary = await new Engine({ store }).summary(flow, id);
+    const failures: Array<ItemRecord & { step: string }> = [];
+    for (const s of summary.steps) for (const item of await store.items(id, s.id, { status: 'failed', limit: 20 })) failures.push({ step: s.id, ...item });
     if (flags.json) {
       print(JSON.stringify({ ...summary, flow: run.flow, trigger: run.trigger, inputs: run.inputs, startedAt: run.startedAt, endedAt: run.endedAt ?? null, failures }, null, 2));
       return;
@@ -294,7 +308,7 @@ function showRun(id: string, flags: JournalFlags & { json?: boolean }): void {
       print(`\nRun them again with: sfx runs retry ${id} --failed`);
     }
   } finally {
-    store.close();
+    await store.close();
   }
 }
 

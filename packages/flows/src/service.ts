@@ -235,10 +235,10 @@ export class FlowService implements TriggerHost {
     }
     await this.loadFlows();
     await this.listen();
-    this.resumeLeftRuns();
+    await this.resumeLeftRuns();
     if (queue) {
       // A standby coordinator finishes the runs of one that died.
-      this.takeoverTimer = setInterval(() => this.resumeLeftRuns(true), queue.takeoverMs ?? 5000);
+      this.takeoverTimer = setInterval(() => void this.takeOver(), queue.takeoverMs ?? 5000);
       this.takeoverTimer.unref();
     }
     for (const loaded of this.flows.values()) {
@@ -450,29 +450,29 @@ export class FlowService implements TriggerHost {
       slots.release();
       throw new ServiceStoppingError();
     }
-    // Checked and created with no await in between: no other start of this id can slip in.
-    const existing = trigger.id ? this.store.findRunByTrigger(flow.name, trigger.id) : undefined;
+    const existing = trigger.id ? await this.store.findRunByTrigger(flow.name, trigger.id) : undefined;
     if (existing) {
       slots.release();
       return { runId: existing.id, duplicate: true };
     }
     const controller = new AbortController();
-    let runId: string | undefined;
-    const done = this.engine.run(flow, {
-      inputs: resolveInputs(flow, {}).values,
-      trigger,
-      signal: controller.signal,
-      onEvent: (event) => {
-        if (event.type === 'run-started') runId = event.runId;
-        this.onRunEvent(flow.name, trigger.type, event);
-      },
-    });
-    // The engine journals the run before its first await: no id here means it was not created.
-    if (runId === undefined) {
+    let started: { runId: string; done: Promise<RunResult> };
+    try {
+      started = await this.engine.start(flow, {
+        inputs: resolveInputs(flow, {}).values,
+        trigger,
+        signal: controller.signal,
+        onEvent: (event) => this.onRunEvent(flow.name, trigger.type, event),
+      });
+    } catch (error) {
       slots.release();
-      await done;
-      throw new Error('the run was not created.');
+      // Another start of the same event (here or in another process sharing the journal) got in
+      // between the check above and the insert: the journal holds one run per event id.
+      const winner = trigger.id ? await this.store.findRunByTrigger(flow.name, trigger.id) : undefined;
+      if (winner) return { runId: winner.id, duplicate: true };
+      throw error;
     }
+    const { runId, done } = started;
     this.track(runId, flow.name, trigger.type, controller, done, () => slots.release());
     return { runId, duplicate: false, done };
   }
@@ -542,23 +542,38 @@ export class FlowService implements TriggerHost {
 
   // ---- resume ----
 
+  private takingOver = false;
+
+  /** One look at a time for runs whose coordinator died (claimRun refuses those a live one holds). */
+  private async takeOver(): Promise<void> {
+    if (this.takingOver) return;
+    this.takingOver = true;
+    try {
+      await this.resumeLeftRuns(true);
+    } catch (error) {
+      this.log('error', 'looking for runs to take over failed', { error: (error as Error).message });
+    } finally {
+      this.takingOver = false;
+    }
+  }
+
   /**
    * Runs a crashed process left `running`, and runs a trigger started that a stop interrupted:
    * they go on from their journal (the flow as it was when they started).
    */
-  private resumeLeftRuns(onlyOrphans = false): void {
+  private async resumeLeftRuns(onlyOrphans = false): Promise<void> {
     if (this.stopping) return;
     const left: RunRecord[] = [
-      ...this.store.listRuns({ status: 'running', limit: 100_000 }),
+      ...(await this.store.listRuns({ status: 'running', limit: 100_000 })),
       ...(onlyOrphans
         ? []
-        : this.store.listRuns({ status: 'interrupted', limit: 100_000 }).filter((r) => r.trigger.type !== 'manual')),
+        : (await this.store.listRuns({ status: 'interrupted', limit: 100_000 })).filter((r) => r.trigger.type !== 'manual')),
     ];
     for (const run of left.reverse()) {
       if (this.active.has(run.id)) continue;
       const why = run.status === 'running' ? 'left running by a process that ended' : 'interrupted by a stop';
       try {
-        this.store.claimRun(run.id, processOwner());
+        await this.store.claimRun(run.id, processOwner());
       } catch (error) {
         if (error instanceof RunBusyError) continue; // another live process runs it
         throw error;
@@ -569,7 +584,7 @@ export class FlowService implements TriggerHost {
         baseDir: run.baseDir,
       });
       if (!flow) {
-        this.store.finishRun(run.id, 'interrupted', {
+        await this.store.finishRun(run.id, 'interrupted', {
           message: `cannot resume: the flow it ran no longer loads: ${problems.map(formatProblem).join('; ')}`,
           kind: 'cancelled',
         });
@@ -735,7 +750,7 @@ export class FlowService implements TriggerHost {
         (c) => c.close(),
         () => undefined,
       );
-    this.storeInstance?.close();
+    await this.storeInstance?.close();
     this.log('info', 'stopped');
   }
 }

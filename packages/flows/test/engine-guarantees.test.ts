@@ -138,7 +138,7 @@ steps:
     failing.clear();
     const second = await e.resume(flow, first.runId, { retryFailed: true });
     expect(second.status).toBe('succeeded');
-    expect(e.store.items(first.runId, 'each')[0]!.output).toBe(big.length);
+    expect((await e.store.items(first.runId, 'each'))[0]!.output).toBe(big.length);
   });
 });
 
@@ -173,7 +173,7 @@ steps:
       ['b', 5, 0, 1],
       ['c', 5, 0, 1],
     ]);
-    expect(e.store.getItem(first.runId, 'b', 3)?.error?.code).toBe('UPSTREAM_NOT_DONE');
+    expect((await e.store.getItem(first.runId, 'b', 3))?.error?.code).toBe('UPSTREAM_NOT_DONE');
     failing.clear();
     const second = await e.resume(flow, first.runId, { retryFailed: true });
     expect(second.status).toBe('succeeded');
@@ -182,7 +182,7 @@ steps:
       ['b', 6, 6],
       ['c', 6, 6],
     ]);
-    expect(e.store.getItem(first.runId, 'c', 3)?.output).toEqual({ value: 'cb3' });
+    expect((await e.store.getItem(first.runId, 'c', 3))?.output).toEqual({ value: 'cb3' });
     for (const step of ['a', 'b', 'c']) expect(callsOf(step).every((n) => n === 1) || step === 'a').toBe(true);
     expect(callsOf('b')).toHaveLength(6);
     expect(callsOf('c')).toHaveLength(6);

@@ -114,7 +114,7 @@ steps:
     const result = await e.run(flow, { inputs: { who: 'flows' } });
     expect(result.status).toBe('succeeded');
     expect(seen).toEqual(['hello flows', 'hello flows!']);
-    expect(e.store.getStep(result.runId, 'again')?.output).toEqual({ value: 'hello flows!' });
+    expect((await e.store.getStep(result.runId, 'again'))?.output).toEqual({ value: 'hello flows!' });
   });
 
   it('loops over a list with concurrency; counts add up; if skips items', async () => {
@@ -159,7 +159,7 @@ steps:
     const e = engine();
     const result = await e.run(flow);
     expect(result.status).toBe('succeeded');
-    const report = e.store.getStep(result.runId, 'report')!.output as { rows: Array<{ n: number; twice: number }> };
+    const report = (await e.store.getStep(result.runId, 'report'))!.output as { rows: Array<{ n: number; twice: number }> };
     expect(report.rows).toEqual([0, 1, 2, 3, 4, 5, 6].map((n) => ({ n, twice: n * 2 })));
     expect(result.steps.map((s) => s.status)).toEqual(['source', 'succeeded', 'succeeded']);
   });
@@ -201,7 +201,7 @@ steps:
     expect(result.steps[0]).toMatchObject({ total: 2, succeeded: 1, failed: 1 });
     expect(failUntil.get('"a"')).toBe(3);
     expect(failUntil.get('"b"')).toBe(3);
-    const failed = e.store.items(result.runId, 'r', { status: 'failed' });
+    const failed = await e.store.items(result.runId, 'r', { status: 'failed' });
     expect(failed.map((i) => [i.index, i.item, i.error?.kind])).toEqual([[1, 'b', 'server']]);
   });
 
@@ -289,7 +289,7 @@ steps:
 `);
     const e = engine();
     const result = await e.run(flow);
-    const [item] = e.store.items(result.runId, 'r', { status: 'failed' });
+    const [item] = await e.store.items(result.runId, 'r', { status: 'failed' });
     expect(item?.error?.message).toContain('with.times');
     expect(item?.error?.kind).toBe('input');
     expect(failUntil.size).toBe(0);
@@ -511,9 +511,9 @@ steps:
     expect(seen).toEqual([]);
     expect(failUntil.size).toBe(0);
     expect(result.status).toBe('succeeded');
-    expect(e.store.getStep(result.runId, 'write')?.output).toMatchObject({ dryRun: true, action: 't.echo', input: { value: 5 } });
-    expect(e.store.getItem(result.runId, 'after', 0)).toMatchObject({ status: 'skipped' });
-    expect(JSON.stringify(e.store.getItem(result.runId, 'after', 0)?.output)).toContain('depends on a write a dry run does not make');
+    expect((await e.store.getStep(result.runId, 'write'))?.output).toMatchObject({ dryRun: true, action: 't.echo', input: { value: 5 } });
+    expect(await e.store.getItem(result.runId, 'after', 0)).toMatchObject({ status: 'skipped' });
+    expect(JSON.stringify((await e.store.getItem(result.runId, 'after', 0))?.output)).toContain('depends on a write a dry run does not make');
   });
 });
 

@@ -133,7 +133,7 @@ describe('examples/flows', () => {
     const second = await run(engine, flow, { report });
     expect(second.status).toBe('succeeded');
     expect(await filesIn('/products')).toHaveLength(6);
-    const uploads = engine.store.items(second.runId, 'upload', { status: 'succeeded' });
+    const uploads = await engine.store.items(second.runId, 'upload', { status: 'succeeded' });
     expect(uploads).toHaveLength(6);
     expect(uploads.every((i) => (i.output as { duplicate: boolean }).duplicate)).toBe(true);
   });
@@ -218,7 +218,7 @@ describe('examples/flows', () => {
     expect(result.status).toBe('succeeded');
     expect(result.steps.find((s) => s.id === 'urls')).toMatchObject({ total: names.length, succeeded: names.length, failed: 0 });
 
-    const written = engine.store.getStep(result.runId, 'report')!.output as { absolutePath: string; rows: number };
+    const written = (await engine.store.getStep(result.runId, 'report'))!.output as { absolutePath: string; rows: number };
     expect(written.absolutePath).toMatch(/cdn-urls-\d{4}-\d{2}-\d{2}\.csv$/);
     expect(written.absolutePath.startsWith(out)).toBe(true);
     const text = await readFile(written.absolutePath, 'utf8');
@@ -260,7 +260,7 @@ describe('examples/flows', () => {
     const dry = await run(engine, flow, inputs, { dryRun: true });
     expect(dry.status).toBe('succeeded');
     expect(await tagsNow()).toEqual(before);
-    const planned = engine.store.items(dry.runId, 'retag', { status: 'succeeded' }).map((i) => i.output as { dryRun: boolean; input: { uuid: string; add: string[] } });
+    const planned = (await engine.store.items(dry.runId, 'retag', { status: 'succeeded' })).map((i) => i.output as { dryRun: boolean; input: { uuid: string; add: string[] } });
     expect(planned.every((p) => p.dryRun)).toBe(true);
     expect(planned.map((p) => p.input.uuid).sort()).toEqual(Object.values(matching).sort());
 
@@ -339,7 +339,7 @@ describe('examples/flows', () => {
         },
       });
       expect(first.status).toBe('interrupted');
-      const inFlight = engine.store.items(first.runId, 'migrate', { status: 'started' });
+      const inFlight = await engine.store.items(first.runId, 'migrate', { status: 'started' });
       // The three launched beside the first (and possibly the next one, read before the stop).
       const slow = [1, 2, 3];
       expect(inFlight.map((i) => i.index)).toEqual(expect.arrayContaining(slow));
@@ -370,7 +370,7 @@ describe('examples/flows', () => {
       const fresh = engineFor();
       const again = await run(fresh, flow, { list: path, redirects });
       expect(again.status).toBe('succeeded');
-      expect(fresh.store.items(again.runId, 'migrate', { status: 'succeeded' }).map((i) => (i.output as { duplicate: boolean }).duplicate)).toEqual(Array(6).fill(true));
+      expect((await fresh.store.items(again.runId, 'migrate', { status: 'succeeded' })).map((i) => (i.output as { duplicate: boolean }).duplicate)).toEqual(Array(6).fill(true));
       await expectMigrated('/archive', lines);
     });
 
@@ -387,7 +387,7 @@ describe('examples/flows', () => {
         expect(first.status).toBe('failed');
         expect(first.error?.code).toBe('TOO_MANY_FAILURES');
         expect(first.steps.find((s) => s.id === 'migrate')).toMatchObject({ total: 6, succeeded: 5, failed: 1 });
-        const [failed] = engine.store.items(first.runId, 'migrate', { status: 'failed' });
+        const [failed] = await engine.store.items(first.runId, 'migrate', { status: 'failed' });
         expect(failed).toMatchObject({ index: 4, error: { code: 'URL_FETCH_FAILED' } });
         // retry.attempts: 4 tries, each one the DAM fetching it.
         expect(served.get('/media/2020/wool-beanie-grey.jpg')).toBe(4);

@@ -49,7 +49,7 @@ async function run(inputs: Record<string, unknown> = {}) {
   if (!flow) throw new Error(problems.map((p) => p.message).join('\n'));
   const engine = new Engine({ store: new SqliteRunStore(':memory:'), openConnection: () => client, sleep: async () => {} });
   const result = await engine.run(flow, { inputs: resolveInputs(flow, inputs).values });
-  return { result, report: engine.store.getStep(result.runId, 'sync')?.output as SyncReport | undefined };
+  return { result, report: (await engine.store.getStep(result.runId, 'sync'))?.output as SyncReport | undefined };
 }
 
 async function remote(): Promise<Map<string, string>> {

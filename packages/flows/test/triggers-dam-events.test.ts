@@ -66,7 +66,7 @@ describe('dam.events trigger', () => {
     await dam.files.upload({ data: Buffer.from('elsewhere'), name: 'elsewhere.txt' }, { folder: '/other' });
     await dam.files.upload({ data: Buffer.from('watched'), name: 'watched.txt' }, { folder: '/watched' });
     await waitFor('the run', () => recorded.length === 1);
-    const [run] = service.store.listRuns();
+    const [run] = await service.store.listRuns();
     expect(run!.trigger.type).toBe('dam.events');
     const event = run!.trigger.event as {
       id: string;
@@ -108,7 +108,7 @@ describe('dam.events trigger', () => {
     const again = await redeliver(service);
     expect(again.status).toBe(200);
     expect(f.logs.some((l) => l.msg === 'DAM event already has a run' && l.eventId === event.id)).toBe(true);
-    expect(service.store.listRuns().length).toBe(1);
+    expect((await service.store.listRuns()).length).toBe(1);
     expect(recorded).toEqual(['watched.txt']);
   });
 });

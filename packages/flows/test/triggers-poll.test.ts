@@ -72,27 +72,27 @@ steps:
     let service = await startService();
     await nextPoll(); // the first poll: starts from now
     const key = ['incoming', 'poll:dam.assets.new'] as const;
-    const before = service.store.getTriggerState(...key);
+    const before = await service.store.getTriggerState(...key);
     expect(before).toBeDefined();
-    expect(service.store.listRuns()).toEqual([]);
+    expect(await service.store.listRuns()).toEqual([]);
 
     const fresh = await upload('/incoming', 'fresh.txt');
     await upload('/elsewhere', 'not-watched.txt');
     await nextPoll();
-    await waitFor('the run to end', () => service.store.listRuns()[0]?.status === 'succeeded');
-    const runs = service.store.listRuns();
+    await waitFor('the run to end', async () => (await service.store.listRuns())[0]?.status === 'succeeded');
+    const runs = await service.store.listRuns();
     expect(runs.length).toBe(1);
     expect(runs[0]!.trigger).toMatchObject({ type: 'poll', id: `assets.new:${fresh.uuid}` });
     expect((runs[0]!.trigger.event as FileObject).uuid).toBe(fresh.uuid);
     expect(recorded).toEqual([fresh.uuid]);
     await nextPoll();
-    expect(service.store.listRuns().length).toBe(1);
+    expect((await service.store.listRuns()).length).toBe(1);
 
     // A plain restart: the saved state says the asset was seen.
     await service.stop();
     service = await startService();
     await nextPoll();
-    expect(service.store.listRuns().length).toBe(1);
+    expect((await service.store.listRuns()).length).toBe(1);
     await service.stop();
 
     // A crash after the run was journaled but before the state was saved: the state is older.
@@ -104,10 +104,10 @@ steps:
     expect(
       f.logs.some((l) => l.msg === 'event already has a run' && l.event === `assets.new:${fresh.uuid}`),
     ).toBe(true);
-    expect(service.store.listRuns().length).toBe(1);
+    expect((await service.store.listRuns()).length).toBe(1);
     expect(recorded).toEqual([fresh.uuid]);
     // The state moved past the asset again.
-    expect(service.store.getTriggerState(...key)).not.toBe(before);
+    expect(await service.store.getTriggerState(...key)).not.toBe(before);
   });
 
   it('skips a flow whose trigger configuration does not suit the trigger, saying which field', async () => {

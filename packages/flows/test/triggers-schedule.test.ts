@@ -37,8 +37,8 @@ steps:
       '2026-03-29T07:00:00.000Z',
       '2026-03-30T07:00:00.000Z',
     ]);
-    await waitFor('runs finished', () => service.store.listRuns().every((r) => r.status === 'succeeded'));
-    const runs = service.store.listRuns();
+    await waitFor('runs finished', async () => (await service.store.listRuns()).every((r) => r.status === 'succeeded'));
+    const runs = await service.store.listRuns();
     expect(runs.map((r) => r.trigger.type)).toEqual(['schedule', 'schedule', 'schedule']);
     expect(runs.map((r) => r.trigger.id).sort()).toEqual([
       'schedule:2026-03-28T08:00:00.000Z',
@@ -72,7 +72,7 @@ steps:
     // 10:01 started a run that is held; 10:02 and 10:03 fell while it ran.
     const skipped = f.logs.filter((l) => l.msg.startsWith('tick skipped')).map((l) => l.scheduledAt);
     expect(skipped).toEqual(['2026-05-04T10:02:00.000Z', '2026-05-04T10:03:00.000Z']);
-    expect(service.store.listRuns().length).toBe(1);
+    expect((await service.store.listRuns()).length).toBe(1);
     gate.release();
     await waitFor(
       'the first run to end',
@@ -91,6 +91,6 @@ steps:
     await waitFor('the tick after the restart', () => recorded.length === 3);
     await waitFor('runs finished', () => again.activeRuns('minutely') === 0);
     expect(recorded[2]).toBe('2026-05-04T11:05:00.000Z');
-    expect(again.store.listRuns().length).toBe(3);
+    expect((await again.store.listRuns()).length).toBe(3);
   });
 });

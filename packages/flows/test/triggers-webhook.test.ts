@@ -54,14 +54,14 @@ describe('webhook trigger', () => {
     expect(res.status).toBe(202);
     const reply = (await res.json()) as { status: string; runId: string };
     expect(reply.status).toBe('success');
-    const run = service.store.getRun(reply.runId)!;
+    const run = (await service.store.getRun(reply.runId))!;
     expect(run.trigger.type).toBe('webhook');
     const event = run.trigger.event as { body: unknown; headers: Record<string, string>; receivedAt: string };
     expect(event.body).toEqual({ sku: 'A-1', images: ['a.jpg'] });
     expect(event.headers['x-request-id']).toBe('req-7');
     expect(event.headers['x-sfx-signature']).toBeUndefined();
     expect(event.receivedAt).toBe('2026-06-01T00:00:00.000Z');
-    await waitFor('the run to end', () => service.store.getRun(reply.runId)?.status === 'succeeded');
+    await waitFor('the run to end', async () => (await service.store.getRun(reply.runId))?.status === 'succeeded');
     expect((recorded[0] as { body: unknown }).body).toEqual({ sku: 'A-1', images: ['a.jpg'] });
     expect(
       f.logs.some(
@@ -93,7 +93,7 @@ describe('webhook trigger', () => {
     const missing = await post(service, '/hooks/new-products', payload);
     expect(missing.status).toBe(401);
     expect(((await missing.json()) as { code: string }).code).toBe('MISSING_SIGNATURE');
-    expect(service.store.listRuns()).toEqual([]);
+    expect(await service.store.listRuns()).toEqual([]);
     expect(wrongText).not.toContain(SECRET);
     expect(JSON.stringify(f.logs)).not.toContain(SECRET);
   });
@@ -106,7 +106,7 @@ describe('webhook trigger', () => {
     const res = await post(service, '/hooks/new-products', big, { 'x-sfx-signature': signBody(SECRET, big) });
     expect(res.status).toBe(413);
     expect(((await res.json()) as { code: string }).code).toBe('PAYLOAD_TOO_LARGE');
-    expect(service.store.listRuns()).toEqual([]);
+    expect(await service.store.listRuns()).toEqual([]);
     expect((await post(service, '/hooks/elsewhere', '{}')).status).toBe(404);
     expect((await fetch(`${service.url}/health`)).status).toBe(200);
     const ready = await fetch(`${service.url}/ready`);
@@ -142,7 +142,7 @@ steps:
     });
     expect(good.status).toBe(202);
     const { runId } = (await good.json()) as { runId: string };
-    const event = service.store.getRun(runId)!.trigger.event as {
+    const event = (await service.store.getRun(runId))!.trigger.event as {
       body: unknown;
       headers: Record<string, string>;
     };
@@ -225,9 +225,9 @@ steps:
     expect(f.logs.some((l) => l.msg === 'resuming a run interrupted by a stop' && l.runId === runId)).toBe(
       true,
     );
-    await waitFor('the resumed run to end', () => again.store.getRun(runId)?.status === 'succeeded');
+    await waitFor('the resumed run to end', async () => (await again.store.getRun(runId))?.status === 'succeeded');
     expect(recorded).toEqual([1]);
-    expect(again.store.listRuns().length).toBe(1);
+    expect((await again.store.listRuns()).length).toBe(1);
   });
 
   it('resumes a run a crashed process left running', async () => {
@@ -258,7 +258,7 @@ steps:
         (l) => l.msg === 'resuming a run left running by a process that ended' && l.runId === 'r-crashed',
       ),
     ).toBe(true);
-    await waitFor('the resumed run to end', () => service.store.getRun('r-crashed')?.status === 'succeeded');
+    await waitFor('the resumed run to end', async () => (await service.store.getRun('r-crashed'))?.status === 'succeeded');
     expect(recorded).toEqual(['left over']);
   });
 });

@@ -11,7 +11,7 @@ import { evaluateTemplate, type Scope, type Template } from '../expressions.js';
 import type { SourceItem, StepAction, StepContext } from '../step-action.js';
 import { idempotencyKey, inProcess, type Dispatcher, type DispatcherFactory, type ItemJob } from './dispatcher.js';
 import { backoffMs, errorRecord, OutcomeUnknownError, retries, StepInputError, StepTimeoutError } from './failures.js';
-import type { ErrorRecord, ItemCounts, ItemRecord, RunRecord, RunStatus, RunStore, RunTrigger, StepStatus } from './run-store.js';
+import type { ErrorRecord, ItemCounts, ItemRecord, RunRecord, RunStatus, RunStore, RunTrigger, StepRecord, StepStatus } from './run-store.js';
 import { processOwner } from './sqlite-run-store.js';
 
 export type Logger = (level: 'debug' | 'info' | 'warn' | 'error', message: string, fields?: Record<string, unknown>) => void;
@@ -121,10 +121,18 @@ export class Engine {
 
   /** Starts a new run of `flow` and runs it to the end (or until cancelled). */
   async run(flow: CompiledFlow, options: RunOptions = {}): Promise<RunResult> {
+    return (await this.start(flow, options)).done;
+  }
+
+  /**
+   * Journals a new run of `flow`, then runs it: resolves once the run is in the journal (so a
+   * caller can tell it was created, and its id), with `done` settling when the run ends.
+   */
+  async start(flow: CompiledFlow, options: RunOptions = {}): Promise<{ runId: string; done: Promise<RunResult> }> {
     const runId = options.runId ?? newRunId(this.clock);
     const trigger = options.trigger ?? { type: 'manual' };
     const store = this.store;
-    store.createRun({
+    await store.createRun({
       id: runId,
       flow: flow.name,
       flowHash: flow.hash,
@@ -136,14 +144,15 @@ export class Engine {
       owner: processOwner(),
       startedAt: this.clock(),
     });
+    const run = (await store.getRun(runId))!;
     options.onEvent?.({ type: 'run-started', runId, flow: flow.name, resumed: false });
-    return new Execution(this, this.options, flow, store.getRun(runId)!, options, false).go();
+    return { runId, done: new Execution(this, this.options, flow, run, options, false).go() };
   }
 
   /** Goes on with a run that was interrupted, crashed or failed, from its journal. */
   async resume(flow: CompiledFlow, runId: string, options: ResumeOptions = {}): Promise<RunResult> {
-    this.store.claimRun(runId, processOwner());
-    const run = this.store.getRun(runId)!;
+    await this.store.claimRun(runId, processOwner());
+    const run = (await this.store.getRun(runId))!;
     options.onEvent?.({ type: 'run-started', runId, flow: flow.name, resumed: true });
     return new Execution(this, this.options, flow, run, { ...options, inputs: run.inputs, trigger: run.trigger }, options.retryFailed ?? false).go();
   }
@@ -173,28 +182,30 @@ export class Engine {
   }
 
   /** What a run did, step by step, from the journal. */
-  summary(flow: CompiledFlow | undefined, runId: string): RunResult {
-    const run = this.store.getRun(runId);
+  async summary(flow: CompiledFlow | undefined, runId: string): Promise<RunResult> {
+    const run = await this.store.getRun(runId);
     if (!run) throw new Error(`no run has the id "${runId}".`);
-    const recorded = new Map(this.store.steps(runId).map((s) => [s.step, s]));
+    const recorded = new Map((await this.store.steps(runId)).map((s) => [s.step, s]));
     const ids = flow ? flow.steps.map((s) => s.id) : [...recorded.keys()];
-    const steps = ids.map((id): StepSummary => {
-      const step = flow?.steps.find((s) => s.id === id);
-      const record = recorded.get(id);
-      if (step?.deferred) return { id, status: 'source' };
-      if (!record) return { id, status: 'pending' };
-      const counts = this.store.counts(runId, id);
-      const isLoop = step ? Boolean(step.forEach) : counts.succeeded + counts.failed + counts.skipped > 1;
-      return {
-        id,
-        status: record.status,
-        ...(isLoop ? { total: counts.succeeded + counts.failed + counts.skipped + counts.started, succeeded: counts.succeeded, failed: counts.failed, skipped: counts.skipped } : {}),
-        ...(record.error ? { error: record.error } : {}),
-        startedAt: record.startedAt,
-        ...(record.endedAt ? { endedAt: record.endedAt } : {}),
-      };
-    });
+    const steps: StepSummary[] = [];
+    for (const id of ids) steps.push(await this.stepSummary(flow, runId, id, recorded.get(id)));
     return { runId, status: run.status, ...(run.error ? { error: run.error } : {}), steps };
+  }
+
+  private async stepSummary(flow: CompiledFlow | undefined, runId: string, id: string, record: StepRecord | undefined): Promise<StepSummary> {
+    const step = flow?.steps.find((s) => s.id === id);
+    if (step?.deferred) return { id, status: 'source' };
+    if (!record) return { id, status: 'pending' };
+    const counts = await this.store.counts(runId, id);
+    const isLoop = step ? Boolean(step.forEach) : counts.succeeded + counts.failed + counts.skipped > 1;
+    return {
+      id,
+      status: record.status,
+      ...(isLoop ? { total: counts.succeeded + counts.failed + counts.skipped + counts.started, succeeded: counts.succeeded, failed: counts.failed, skipped: counts.skipped } : {}),
+      ...(record.error ? { error: record.error } : {}),
+      startedAt: record.startedAt,
+      ...(record.endedAt ? { endedAt: record.endedAt } : {}),
+    };
   }
 }
 
@@ -288,7 +299,7 @@ class Execution {
         const outcome = await this.runStep(step);
         if (outcome === 'failed') {
           status = 'failed';
-          const record = this.store.getStep(this.runId, step.id);
+          const record = await this.store.getStep(this.runId, step.id);
           error = { message: `step ${step.id} failed${record?.error ? `: ${record.error.message}` : '.'}`, ...(record?.error?.code ? { code: record.error.code } : {}), ...(record?.error?.hint ? { hint: record.error.hint } : {}) };
           break;
         }
@@ -296,7 +307,7 @@ class Execution {
       }
       if (status === 'succeeded' && this.continuedFailure) {
         status = 'failed';
-        const record = this.store.getStep(this.runId, this.continuedFailure);
+        const record = await this.store.getStep(this.runId, this.continuedFailure);
         error = { message: `step ${this.continuedFailure} failed (the run went on, as its onError: continue says): ${record?.error?.message ?? ''}`, code: 'STEP_FAILED' };
       }
     } catch (e) {
@@ -311,7 +322,7 @@ class Execution {
       signal?.removeEventListener('abort', onAbort);
       await this.dispatcher.close();
     }
-    this.store.finishRun(this.runId, status, error);
+    await this.store.finishRun(this.runId, status, error);
     this.emit({ type: 'run-finished', runId: this.runId, status, ...(error ? { error } : {}) });
     return this.engine.summary(this.flow, this.runId);
   }
@@ -340,24 +351,24 @@ class Execution {
   private async runStep(step: CompiledStep): Promise<'succeeded' | 'failed' | 'skipped' | 'source'> {
     const steps = this.scope.steps as Record<string, unknown>;
     if (step.deferred) return 'source';
-    const recorded = this.store.getStep(this.runId, step.id);
+    const recorded = await this.store.getStep(this.runId, step.id);
     const isLoop = Boolean(step.forEach);
     const redoAfterRetry = this.retried && !isLoop && step.resolved.action.idempotent && recorded?.status === 'succeeded';
     const retryHere =
       recorded !== undefined &&
-      ((this.retryFailed && this.store.counts(this.runId, step.id).failed > 0) || (isLoop && recorded.status === 'succeeded' && this.hasLateUpstreamItems(step)));
+      ((this.retryFailed && (await this.store.counts(this.runId, step.id)).failed > 0) || (isLoop && recorded.status === 'succeeded' && (await this.hasLateUpstreamItems(step))));
     if (recorded && (recorded.status === 'succeeded' || recorded.status === 'skipped') && !retryHere && !redoAfterRetry) {
       steps[step.id] = recorded.output ?? null;
       return recorded.status;
     }
-    if (recorded && recorded.status !== 'running') this.store.reopenStep(this.runId, step.id);
-    else if (!recorded) this.store.startStep(this.runId, step.id);
+    if (recorded && recorded.status !== 'running') await this.store.reopenStep(this.runId, step.id);
+    else if (!recorded) await this.store.startStep(this.runId, step.id);
     if (retryHere || redoAfterRetry) this.retried = true;
     this.emit({ type: 'step-started', runId: this.runId, step: step.id, loop: isLoop, index: step.index, of: this.flow.steps.length });
     try {
       if (!isLoop && step.if && !truthy(await evaluateTemplate(step.if, this.scope))) {
-        this.store.finishItem(this.runId, step.id, 0, 'skipped', {});
-        this.store.finishStep(this.runId, step.id, 'skipped', null);
+        await this.store.finishItem(this.runId, step.id, 0, 'skipped', {});
+        await this.store.finishStep(this.runId, step.id, 'skipped', null);
         steps[step.id] = null;
         this.emit({ type: 'step-finished', runId: this.runId, step: step.id, status: 'skipped' });
         return 'skipped';
@@ -368,8 +379,8 @@ class Execution {
       if (e instanceof Cancelled || this.stopping.signal.aborted) throw e instanceof Cancelled ? e : new Cancelled('stopped');
       const error = this.redact(errorRecord(e));
       // A loop whose source broke off: what it did so far, which is not all there was.
-      const counts = isLoop ? this.countsOf(step.id) : undefined;
-      this.store.finishStep(this.runId, step.id, 'failed', counts, error);
+      const counts = isLoop ? await this.countsOf(step.id) : undefined;
+      await this.store.finishStep(this.runId, step.id, 'failed', counts, error);
       this.emit({ type: 'step-finished', runId: this.runId, step: step.id, status: 'failed', ...(counts ? { counts } : {}), error });
       return 'failed';
     }
@@ -377,27 +388,27 @@ class Execution {
 
   private async runSingle(step: CompiledStep, redo: boolean): Promise<'succeeded' | 'failed'> {
     const steps = this.scope.steps as Record<string, unknown>;
-    const existing = this.store.getItem(this.runId, step.id, 0);
+    const existing = await this.store.getItem(this.runId, step.id, 0);
     if (!existing || existing.status !== 'succeeded' || redo) {
       await this.processItem(step, { index: 0, item: undefined, unknown: existing?.status === 'started' && !redo });
     }
-    const item = this.store.getItem(this.runId, step.id, 0)!;
+    const item = (await this.store.getItem(this.runId, step.id, 0))!;
     if (item.status === 'failed') {
       const error = item.error ?? { message: 'failed' };
       if (step.onError === 'continue') {
-        this.store.finishStep(this.runId, step.id, 'failed', null, error);
+        await this.store.finishStep(this.runId, step.id, 'failed', null, error);
         steps[step.id] = null;
         this.emit({ type: 'step-finished', runId: this.runId, step: step.id, status: 'failed', error });
         // "continue": later steps still run; the run is failed at the end all the same.
         this.continuedFailure ??= step.id;
         return 'succeeded';
       }
-      this.store.finishStep(this.runId, step.id, 'failed', undefined, error);
+      await this.store.finishStep(this.runId, step.id, 'failed', undefined, error);
       this.emit({ type: 'step-finished', runId: this.runId, step: step.id, status: 'failed', error });
       return 'failed';
     }
     steps[step.id] = item.output ?? null;
-    this.store.finishStep(this.runId, step.id, 'succeeded', item.output);
+    await this.store.finishStep(this.runId, step.id, 'succeeded', item.output);
     this.emit({ type: 'step-finished', runId: this.runId, step: step.id, status: 'succeeded' });
     return 'succeeded';
   }
@@ -407,7 +418,7 @@ class Execution {
 
   private async runLoop(step: CompiledStep, retryFailedItems: boolean): Promise<'succeeded' | 'failed'> {
     const steps = this.scope.steps as Record<string, unknown>;
-    const state = this.store.getStep(this.runId, step.id)!;
+    const state = (await this.store.getStep(this.runId, step.id))!;
     const concurrency = step.concurrency;
     const inFlight = new Set<Promise<void>>();
     let firstFailure: ErrorRecord | undefined;
@@ -421,8 +432,8 @@ class Execution {
       const job = this.dispatcher
         .execute({ runId: this.runId, step: step.id, index: plan.index, key: idempotencyKey(this.runId, step.id, plan.index), item: { plan } })
         .then(
-          () => {
-            const done = this.store.getItem(this.runId, step.id, plan.index);
+          async () => {
+            const done = await this.store.getItem(this.runId, step.id, plan.index);
             if (done?.status === 'failed' && !firstFailure) firstFailure = done.error ?? { message: 'failed' };
             // Items a worker elsewhere ran: their events are told here, from the journal.
             if (this.dispatcher.remote && done && done.status !== 'started')
@@ -446,11 +457,11 @@ class Execution {
     const fromJournal = async (status: 'failed' | 'started', below: number): Promise<void> => {
       let after = -1;
       while (!this.stopping.signal.aborted) {
-        const page = this.store.items(this.runId, step.id, { status, afterIndex: after, limit: 500 }).filter((r) => r.index < below);
+        const page = (await this.store.items(this.runId, step.id, { status, afterIndex: after, limit: 500 })).filter((r) => r.index < below);
         if (page.length === 0) return;
         for (const record of page) {
           if (this.stopping.signal.aborted) return;
-          await launch({ index: record.index, item: this.journalItem(step, record), unknown: status === 'started' });
+          await launch({ index: record.index, item: await this.journalItem(step, record), unknown: status === 'started' });
           after = record.index;
         }
       }
@@ -470,6 +481,16 @@ class Execution {
     const finished = new Set<number>();
     let sinceCheckpoint = 0;
     const checkpointEvery = this.options.checkpointEvery ?? 100;
+    // Written one after another: a networked store could otherwise land an older checkpoint last.
+    let checkpoints: Promise<void> = Promise.resolve();
+    let checkpointError: unknown;
+    const writeCheckpoint = (index: number, at: string | undefined): void => {
+      checkpoints = checkpoints
+        .then(() => this.store.checkpoint(this.runId, step.id, index, at))
+        .catch((error: unknown) => {
+          checkpointError ??= error;
+        });
+    };
     const advance = (): void => {
       let moved = false;
       while (finished.has(next)) {
@@ -481,10 +502,10 @@ class Execution {
       }
       if (moved && ++sinceCheckpoint >= checkpointEvery) {
         sinceCheckpoint = 0;
-        this.store.checkpoint(this.runId, step.id, next, cursor);
+        writeCheckpoint(next, cursor);
       }
     };
-    const known = this.store.maxItemIndex(this.runId, step.id);
+    const known = await this.store.maxItemIndex(this.runId, step.id);
     let read = next;
     const source = this.openLoopSource(step, state.nextIndex, state.cursor);
     try {
@@ -492,14 +513,14 @@ class Execution {
         const index = read++;
         pending.set(index, itemCursor);
         if (this.stopping.signal.aborted || (failFast && firstFailure)) break;
-        const existing = index <= known ? this.store.getItem(this.runId, step.id, index) : undefined;
+        const existing = index <= known ? await this.store.getItem(this.runId, step.id, index) : undefined;
         if (existing && existing.status !== 'started') {
           finished.add(index);
           advance();
           continue;
         }
         if (item instanceof UpstreamNotDone) {
-          this.skipForUpstream(step, index, item);
+          await this.skipForUpstream(step, index, item);
           finished.add(index);
           advance();
           continue;
@@ -514,14 +535,16 @@ class Execution {
     } finally {
       await Promise.allSettled(inFlight);
       await Promise.resolve();
-      this.store.checkpoint(this.runId, step.id, next, cursor);
+      writeCheckpoint(next, cursor);
+      await checkpoints;
     }
+    if (checkpointError !== undefined) throw checkpointError;
     if (this.stopping.signal.aborted) throw new Cancelled('stopped');
 
-    const counts = this.countsOf(step.id);
+    const counts = await this.countsOf(step.id);
     if (failFast && firstFailure) {
       const error: ErrorRecord = { ...firstFailure, message: `an item failed (onError: fail), so the loop stopped after ${counts.total} items: ${firstFailure.message}` };
-      this.store.finishStep(this.runId, step.id, 'failed', counts, error);
+      await this.store.finishStep(this.runId, step.id, 'failed', counts, error);
       this.emit({ type: 'step-finished', runId: this.runId, step: step.id, status: 'failed', counts, error });
       return 'failed';
     }
@@ -529,7 +552,7 @@ class Execution {
     const unaccounted = read - (counts.succeeded + counts.failed + counts.skipped);
     if (unaccounted !== 0 || counts.total !== read) {
       const error: ErrorRecord = { message: `the loop read ${read} items but ${counts.succeeded + counts.failed + counts.skipped} have an outcome.`, code: 'LOOP_INCOMPLETE' };
-      this.store.finishStep(this.runId, step.id, 'failed', counts, error);
+      await this.store.finishStep(this.runId, step.id, 'failed', counts, error);
       this.emit({ type: 'step-finished', runId: this.runId, step: step.id, status: 'failed', counts, error });
       return 'failed';
     }
@@ -541,17 +564,17 @@ class Execution {
         code: 'TOO_MANY_FAILURES',
         hint: 'sfx runs show RUN lists them; sfx runs retry RUN --failed runs them again.',
       };
-      this.store.finishStep(this.runId, step.id, 'failed', counts, error);
+      await this.store.finishStep(this.runId, step.id, 'failed', counts, error);
       this.emit({ type: 'step-finished', runId: this.runId, step: step.id, status: 'failed', counts, error });
       return 'failed';
     }
-    this.store.finishStep(this.runId, step.id, 'succeeded', counts);
+    await this.store.finishStep(this.runId, step.id, 'succeeded', counts);
     this.emit({ type: 'step-finished', runId: this.runId, step: step.id, status: 'succeeded', counts });
     return 'succeeded';
   }
 
-  private countsOf(step: string): StepCounts {
-    const c: ItemCounts = this.store.counts(this.runId, step);
+  private async countsOf(step: string): Promise<StepCounts> {
+    const c: ItemCounts = await this.store.counts(this.runId, step);
     return { total: c.succeeded + c.failed + c.skipped + c.started, succeeded: c.succeeded, failed: c.failed, skipped: c.skipped };
   }
 
@@ -619,7 +642,7 @@ class Execution {
     }
     let afterIndex = after === undefined ? -1 : Number(after);
     for (;;) {
-      const page = this.store.items(this.runId, stepId, { ...(placeholders ? {} : { status: 'succeeded' as const }), afterIndex, limit: 500 });
+      const page = await this.store.items(this.runId, stepId, { ...(placeholders ? {} : { status: 'succeeded' as const }), afterIndex, limit: 500 });
       if (page.length === 0) return;
       for (const record of page) {
         const item = record.status === 'succeeded' ? (record.output ?? null) : new UpstreamNotDone(stepId, record.index, record.status);
@@ -641,37 +664,40 @@ class Execution {
     return from !== undefined && !step.batchSize && !this.flow.steps.find((s) => s.id === from)!.deferred;
   }
 
-  private skipForUpstream(step: CompiledStep, index: number, upstream: UpstreamNotDone): void {
+  private async skipForUpstream(step: CompiledStep, index: number, upstream: UpstreamNotDone): Promise<void> {
     const error: ErrorRecord = { message: `item ${upstream.index} of step ${upstream.step} ${upstream.status}, so there is nothing to run here.`, code: UPSTREAM_NOT_DONE };
-    this.store.finishItem(this.runId, step.id, index, 'skipped', { error });
+    await this.store.finishItem(this.runId, step.id, index, 'skipped', { error });
     this.emit({ type: 'item', runId: this.runId, step: step.id, index, status: 'skipped', error });
   }
 
   /** Items skipped because the earlier loop's item had not succeeded, which now has. */
-  private *lateUpstreamItems(step: CompiledStep): Generator<{ index: number; item: unknown }> {
+  private async *lateUpstreamItems(step: CompiledStep): AsyncGenerator<{ index: number; item: unknown }> {
     if (!this.mirrorsLoop(step)) return;
     const from = step.forEach!.streamFrom!;
     let after = -1;
     for (;;) {
-      const page = this.store.items(this.runId, step.id, { status: 'skipped', afterIndex: after, limit: 500 });
+      const page = await this.store.items(this.runId, step.id, { status: 'skipped', afterIndex: after, limit: 500 });
       if (page.length === 0) return;
       for (const record of page) {
         after = record.index;
         if (record.error?.code !== UPSTREAM_NOT_DONE) continue;
-        const upstream = this.store.getItem(this.runId, from, record.index);
+        const upstream = await this.store.getItem(this.runId, from, record.index);
         if (upstream?.status === 'succeeded') yield { index: record.index, item: upstream.output ?? null };
       }
     }
   }
 
-  private hasLateUpstreamItems(step: CompiledStep): boolean {
-    return !this.lateUpstreamItems(step).next().done;
+  private async hasLateUpstreamItems(step: CompiledStep): Promise<boolean> {
+    const late = this.lateUpstreamItems(step);
+    const first = await late.next();
+    await late.return(undefined);
+    return !first.done;
   }
 
   /** An item to run again, from the journal: its own `$item`, or the earlier loop's output it mirrors. */
-  private journalItem(step: CompiledStep, record: ItemRecord): unknown {
+  private async journalItem(step: CompiledStep, record: ItemRecord): Promise<unknown> {
     if (!this.mirrorsLoop(step)) return record.item;
-    return this.store.getItem(this.runId, step.forEach!.streamFrom!, record.index)?.output ?? null;
+    return (await this.store.getItem(this.runId, step.forEach!.streamFrom!, record.index))?.output ?? null;
   }
 
   // ---- items ----
@@ -689,9 +715,9 @@ class Execution {
     // `$item` is kept only for failed items (retry --failed runs them from it): an unfinished item
     // holds the checkpoint below it and is read from its source again, so it needs no copy.
     const storedItem = isLoop ? plan.item : undefined;
-    const done = (status: 'succeeded' | 'failed' | 'skipped', result: { output?: unknown; error?: ErrorRecord }, reconciled = false): void => {
+    const done = async (status: 'succeeded' | 'failed' | 'skipped', result: { output?: unknown; error?: ErrorRecord }, reconciled = false): Promise<void> => {
       const error = result.error ? this.redact(result.error) : undefined;
-      this.store.finishItem(this.runId, step.id, plan.index, status, {
+      await this.store.finishItem(this.runId, step.id, plan.index, status, {
         ...(result.output !== undefined ? { output: this.redactValue(result.output) } : {}),
         ...(error ? { error } : {}),
         ...(status === 'failed' ? { item: this.redactValue(storedItem) } : {}),
@@ -699,7 +725,7 @@ class Execution {
       if (isLoop) this.emit({ type: 'item', runId: this.runId, step: step.id, index: plan.index, status, ...(error ? { error } : {}), ...(reconciled ? { reconciled } : {}) });
     };
     try {
-      if (isLoop && step.if && !truthy(await evaluateTemplate(step.if, scope))) return done('skipped', {});
+      if (isLoop && step.if && !truthy(await evaluateTemplate(step.if, scope))) return await done('skipped', {});
       const action = step.resolved.action;
       let input: unknown;
       try {
@@ -707,19 +733,19 @@ class Execution {
       } catch (error) {
         // In a dry run, an input built from a write's stand-in result cannot be right: say so, not fail.
         if (this.runOptions.dryRun && (error instanceof StepInputError || (error as Error).name === 'ExpressionError'))
-          return done('skipped', { output: { dryRun: true, action: step.uses, skipped: `its input depends on a write a dry run does not make: ${(error as Error).message}` } });
+          return await done('skipped', { output: { dryRun: true, action: step.uses, skipped: `its input depends on a write a dry run does not make: ${(error as Error).message}` } });
         throw error;
       }
       if (this.runOptions.dryRun && action.kind !== 'read') {
-        return done('succeeded', { output: { dryRun: true, action: step.uses, input: this.redactValue(input) } });
+        return await done('succeeded', { output: { dryRun: true, action: step.uses, input: this.redactValue(input) } });
       }
       if (plan.unknown) {
         const outcome = await this.reconcile(step, action, input, key);
-        if (outcome) return done('succeeded', { output: await this.shape(step, scope, outcome.output) }, true);
+        if (outcome) return await done('succeeded', { output: await this.shape(step, scope, outcome.output) }, true);
       }
-      this.store.beginItem(this.runId, step.id, plan.index, undefined);
+      await this.store.beginItem(this.runId, step.id, plan.index, undefined);
       const result = await this.attempt(step, action, input, key);
-      done('succeeded', { output: await this.shape(step, scope, result) });
+      await done('succeeded', { output: await this.shape(step, scope, result) });
     } catch (e) {
       if (e instanceof Cancelled || this.aborting.signal.aborted) return; // stays `started`: reconciled on resume
       const primary = errorRecord(e);
@@ -730,12 +756,12 @@ class Execution {
           if (!parsed.success) throw new StepInputError(`the fallback's input is wrong: ${parsed.error.issues.map((i) => `${i.path.join('.') || '(input)'}: ${i.message}`).join('; ')}`);
           const ctx = await this.contextFor(step, `${key}:fallback`, this.aborting.signal, step.onError.uses);
           const output = await step.onError.resolved.action.run!(ctx, parsed.data);
-          return done('succeeded', { output: { fallback: true, error: primary, output } });
+          return await done('succeeded', { output: { fallback: true, error: primary, output } });
         } catch (fallbackError) {
-          return done('failed', { error: { ...errorRecord(fallbackError), message: `${primary.message} (and the fallback failed: ${(fallbackError as Error).message})` } });
+          return await done('failed', { error: { ...errorRecord(fallbackError), message: `${primary.message} (and the fallback failed: ${(fallbackError as Error).message})` } });
         }
       }
-      done('failed', { error: primary });
+      await done('failed', { error: primary });
     }
   }
 

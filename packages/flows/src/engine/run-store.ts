@@ -2,7 +2,13 @@
  * The journal of runs: what was started, what each step and each item did, and where each loop
  * stands. The engine decides nothing from memory that it has not first written here, so a run
  * can be resumed from this alone after a crash. One interface; SQLite by default.
+ *
+ * Methods may answer now or later (`Awaitable`): SQLite answers synchronously, a networked store
+ * (PostgreSQL) with a promise. Callers always `await`, and must not assume two calls they did not
+ * await in turn reach the store in order.
  */
+
+export type Awaitable<T> = T | Promise<T>;
 
 export type RunStatus = 'running' | 'succeeded' | 'failed' | 'interrupted';
 export type StepStatus = 'running' | 'succeeded' | 'failed' | 'skipped';
@@ -85,36 +91,36 @@ export interface RunFilter {
 }
 
 export interface RunStore {
-  createRun(run: Omit<RunRecord, 'status' | 'startedAt'> & { startedAt?: number }): RunRecord;
-  getRun(id: string): RunRecord | undefined;
+  createRun(run: Omit<RunRecord, 'status' | 'startedAt'> & { startedAt?: number }): Awaitable<RunRecord>;
+  getRun(id: string): Awaitable<RunRecord | undefined>;
   /** Newest first. */
-  listRuns(filter?: RunFilter): RunRecord[];
+  listRuns(filter?: RunFilter): Awaitable<RunRecord[]>;
   /** Takes the run for this process; refuses when another live process holds it. */
-  claimRun(id: string, owner: string): void;
-  finishRun(id: string, status: Exclude<RunStatus, 'running'>, error?: ErrorRecord): void;
+  claimRun(id: string, owner: string): Awaitable<void>;
+  finishRun(id: string, status: Exclude<RunStatus, 'running'>, error?: ErrorRecord): Awaitable<void>;
 
-  getStep(runId: string, step: string): StepRecord | undefined;
-  steps(runId: string): StepRecord[];
-  startStep(runId: string, step: string): StepRecord;
-  finishStep(runId: string, step: string, status: Exclude<StepStatus, 'running'>, output?: unknown, error?: ErrorRecord): void;
+  getStep(runId: string, step: string): Awaitable<StepRecord | undefined>;
+  steps(runId: string): Awaitable<StepRecord[]>;
+  startStep(runId: string, step: string): Awaitable<StepRecord>;
+  finishStep(runId: string, step: string, status: Exclude<StepStatus, 'running'>, output?: unknown, error?: ErrorRecord): Awaitable<void>;
   /** Re-opens a finished step (retrying its failed items, redoing an idempotent step after them). */
-  reopenStep(runId: string, step: string): void;
-  checkpoint(runId: string, step: string, nextIndex: number, cursor: string | undefined): void;
+  reopenStep(runId: string, step: string): Awaitable<void>;
+  checkpoint(runId: string, step: string, nextIndex: number, cursor: string | undefined): Awaitable<void>;
 
-  getItem(runId: string, step: string, index: number): ItemRecord | undefined;
+  getItem(runId: string, step: string, index: number): Awaitable<ItemRecord | undefined>;
   /** Highest index with a record, or -1. */
-  maxItemIndex(runId: string, step: string): number;
+  maxItemIndex(runId: string, step: string): Awaitable<number>;
   /** Written and committed before the item's side effect is attempted. */
-  beginItem(runId: string, step: string, index: number, item: unknown): void;
-  finishItem(runId: string, step: string, index: number, status: Exclude<ItemStatus, 'started'>, result: { output?: unknown; error?: ErrorRecord; item?: unknown }): void;
+  beginItem(runId: string, step: string, index: number, item: unknown): Awaitable<void>;
+  finishItem(runId: string, step: string, index: number, status: Exclude<ItemStatus, 'started'>, result: { output?: unknown; error?: ErrorRecord; item?: unknown }): Awaitable<void>;
   /** Items of a step in index order, a page at a time (never all in memory). */
-  items(runId: string, step: string, options?: { status?: ItemStatus; afterIndex?: number; limit?: number }): ItemRecord[];
-  counts(runId: string, step: string): ItemCounts;
+  items(runId: string, step: string, options?: { status?: ItemStatus; afterIndex?: number; limit?: number }): Awaitable<ItemRecord[]>;
+  counts(runId: string, step: string): Awaitable<ItemCounts>;
 
   /** The run a trigger started for the event `triggerId`, if any. */
-  findRunByTrigger(flow: string, triggerId: string): RunRecord | undefined;
+  findRunByTrigger(flow: string, triggerId: string): Awaitable<RunRecord | undefined>;
   /** A trigger's own state between its events (a polling trigger's watermark), as JSON text. */
-  getTriggerState(flow: string, key: string): string | undefined;
-  setTriggerState(flow: string, key: string, json: string): void;
-  close(): void;
+  getTriggerState(flow: string, key: string): Awaitable<string | undefined>;
+  setTriggerState(flow: string, key: string, json: string): Awaitable<void>;
+  close(): Awaitable<void>;
 }

@@ -95,7 +95,7 @@ export class PollTrigger implements RunningTrigger {
   /** One poll: its events' runs journaled, then its state saved. True when more events wait. */
   async pollOnce(): Promise<boolean> {
     const store = this.host.store;
-    const saved = store.getTriggerState(this.flow, this.key);
+    const saved = await store.getTriggerState(this.flow, this.key);
     const state = saved === undefined ? null : (PollStateSchema.parse(JSON.parse(saved)) as PollState);
     const config = await triggerValue(this.host, this.compiled, this.compiled.triggerTemplates.with, {});
     const client = await this.host.openConnection(this.compiled, this.connection);
@@ -118,7 +118,7 @@ export class PollTrigger implements RunningTrigger {
       } else started++;
     }
     // Only now: every event above has its run in the journal.
-    store.setTriggerState(this.flow, this.key, JSON.stringify(result.state));
+    await store.setTriggerState(this.flow, this.key, JSON.stringify(result.state));
     this.host.log(result.items.length ? 'info' : 'debug', 'polled', {
       flow: this.flow,
       trigger: this.trigger.id,
