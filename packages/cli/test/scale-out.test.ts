@@ -170,6 +170,20 @@ async function expectExactly(folder: string, expected: Map<string, string>): Pro
   expect(new Map(files.map((f) => [f.name, f.hash?.sha1]))).toEqual(expected);
 }
 
+/** Least-squares slope of `ys` over their indexes. */
+function slope(ys: number[]): number {
+  const n = ys.length;
+  const meanX = (n - 1) / 2;
+  const meanY = ys.reduce((a, b) => a + b, 0) / n;
+  let num = 0;
+  let den = 0;
+  ys.forEach((y, x) => {
+    num += (x - meanX) * (y - meanY);
+    den += (x - meanX) ** 2;
+  });
+  return num / den;
+}
+
 /** Items the journal shows were begun more than once or reconciled: proof a kill hit work in flight. */
 function redone(journal: string, runId: string): number {
   const store = new SqliteRunStore(journal);
@@ -221,6 +235,29 @@ describe('sfx serve --queue: a coordinator and workers', () => {
       await cluster.coordinator.logged('the run to be taken over', (l) => l.runId === runId && /resum/.test(l.msg));
       expect(await finished(cluster.journal, runId)).toBe('succeeded');
       await expectExactly('/swap', expected);
+    } finally {
+      await cluster.stop();
+    }
+  });
+
+  it('--tps holds across three workers: the upload rate measured at the DAM is within 10% of the limit', async () => {
+    const tps = 8;
+    const cluster = await startCluster('rate', 3, { tps });
+    try {
+      const dir = join(root, 'rate');
+      const expected = await makeFiles(dir, 48);
+      const before = proxy.requests.length;
+      const runId = await trigger(cluster.coordinator, { dir, folder: '/rate' });
+      expect(await finished(cluster.journal, runId)).toBe('succeeded');
+      await expectExactly('/rate', expected);
+      const uploads = proxy.requests.slice(before).filter((r) => r.method === 'POST' && /\/files(\?|$)/.test(r.path));
+      expect(uploads).toHaveLength(48);
+      // The slope of arrival time over upload number: one slow first request (a worker opening its
+      // client) does not skew it the way first-to-last would.
+      const rate = 1000 / slope(uploads.map((u) => u.at));
+      const seconds = (uploads.at(-1)!.at - uploads[0]!.at) / 1000;
+      expect(rate, `${uploads.length} uploads in ${seconds.toFixed(2)} s`).toBeGreaterThan(tps * 0.9);
+      expect(rate, `${uploads.length} uploads in ${seconds.toFixed(2)} s`).toBeLessThan(tps * 1.1);
     } finally {
       await cluster.stop();
     }

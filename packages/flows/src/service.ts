@@ -203,6 +203,7 @@ export class FlowService implements TriggerHost {
     this.engine = new Engine({
       store: this.store,
       ...(this.itemQueue ? { dispatcher: this.itemQueue.dispatcher(this.store) } : {}),
+      ...(queue?.tps && role !== 'coordinator' ? { throttle: (signal: AbortSignal) => this.itemWorker!.pace(signal) } : {}),
       openConnection: (name, spec) => this.client(name, spec),
       ...(o.env ? { env: o.env } : {}),
       ...(o.secret ? { secret: o.secret } : {}),

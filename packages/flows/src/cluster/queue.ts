@@ -168,11 +168,12 @@ export class ItemWorker {
   private readonly connection: Redis;
   private readonly drain = new AbortController();
   private readonly flows = new Map<string, Promise<CompiledFlow>>();
+  private readonly pacer: Pacer | undefined;
 
   constructor(private readonly options: ItemWorkerOptions) {
     this.connection = connect(options.url);
     const lockMs = options.lockMs ?? 30_000;
-    const limiter = options.tps ? rateLimiter(options.tps) : undefined;
+    this.pacer = options.tps ? new Pacer(this.connection, `sfx:${options.name ?? DEFAULT_QUEUE}:pace`, options.tps) : undefined;
     this.worker = new Worker<JobData>(options.name ?? DEFAULT_QUEUE, (job) => this.process(job), {
       connection: this.connection,
       concurrency: options.concurrency ?? 4,
@@ -180,7 +181,6 @@ export class ItemWorker {
       stalledInterval: Math.max(1000, Math.floor(lockMs / 2)),
       // A job stalls only when its worker died: it is always handed on; the journal keeps it from being done twice.
       maxStalledCount: 1000,
-      ...(limiter ? { limiter } : {}),
       autorun: false,
     });
     this.worker.on('failed', (job, error) => {
@@ -192,6 +192,11 @@ export class ItemWorker {
 
   private log(level: 'debug' | 'info' | 'warn' | 'error', message: string, fields?: Record<string, unknown>): void {
     this.options.log?.(level, message, fields);
+  }
+
+  /** Waits for this queue's next rate slot (`tps`); the engine calls it right before each write. */
+  pace(signal?: AbortSignal): Promise<void> {
+    return this.pacer ? this.pacer.take(signal) : Promise.resolve();
   }
 
   start(): void {
@@ -233,8 +238,40 @@ export class ItemWorker {
   }
 }
 
-/** Smooth rather than bursty: a few jobs per tenth of a second instead of all of a second's at once. */
-export function rateLimiter(tps: number): { max: number; duration: number } {
-  const max = Math.max(1, Math.ceil(tps / 10));
-  return { max, duration: Math.round((1000 * max) / tps) };
+/**
+ * A rate shared by every worker of a queue: each item takes the next free slot, `1/tps` after the
+ * one before, from one Redis key, and waits for it. Redis's clock is the only clock, so workers on
+ * machines whose clocks differ keep the same pace. Strict spacing, no bursts: what a rate limit at
+ * the far end counts is what it sees.
+ */
+export class Pacer {
+  private readonly intervalUs: number;
+
+  constructor(
+    private readonly redis: Redis,
+    private readonly key: string,
+    tps: number,
+  ) {
+    this.intervalUs = Math.round(1_000_000 / tps);
+  }
+
+  async take(signal?: AbortSignal): Promise<void> {
+    const waitUs = Number(await this.redis.eval(PACE, 1, this.key, String(this.intervalUs)));
+    if (waitUs <= 0) return;
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, Math.ceil(waitUs / 1000));
+      signal?.addEventListener('abort', () => {
+        clearTimeout(timer);
+        resolve();
+      }, { once: true });
+    });
+  }
 }
+
+const PACE = `
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+local slot = math.max(now, tonumber(redis.call('GET', KEYS[1]) or '0'))
+redis.call('SET', KEYS[1], string.format('%.0f', slot + tonumber(ARGV[1])), 'PX', 60000)
+return slot - now
+`;

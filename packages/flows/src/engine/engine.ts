@@ -33,6 +33,8 @@ export interface EngineOptions {
   /** Write a loop's checkpoint at least every this many finished items. */
   checkpointEvery?: number;
   sleep?: (ms: number, signal: AbortSignal) => Promise<void>;
+  /** Awaited right before each attempt of an action that writes: a rate shared with other processes (`--tps`). */
+  throttle?: (signal: AbortSignal) => Promise<void>;
 }
 
 export type RunEvent =
@@ -810,6 +812,7 @@ class Execution {
       const signal = timeout ? AbortSignal.any([this.aborting.signal, timeout]) : this.aborting.signal;
       try {
         const ctx = await this.contextFor(step, key, signal);
+        if (this.options.throttle && action.kind !== 'read') await this.options.throttle(signal);
         return await action.run!(ctx, input);
       } catch (e) {
         if (this.aborting.signal.aborted) throw new Cancelled('aborted');
