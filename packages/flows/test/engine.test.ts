@@ -7,7 +7,8 @@ import v8 from 'node:v8';
 import vm from 'node:vm';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { ActionRegistry, defineStepAction, Engine, loadFlow, SqliteRunStore, type BuiltinConnector, type CompiledFlow, type RunEvent } from '../src/index.js';
+import { ActionRegistry, defineStepAction, Engine, loadFlow, SqliteRunStore, type BuiltinConnector, type CompiledFlow, type RunEvent, type RunStore } from '../src/index.js';
+import { backends, useBackends } from './support/backends.js';
 
 /** Calls per idempotency key, shared by the test actions. */
 const calls = new Map<string, number>();
@@ -84,9 +85,7 @@ function flowOf(yaml: string): CompiledFlow {
   return flow;
 }
 
-function engine(store = new SqliteRunStore(':memory:')) {
-  return new Engine({ store, sleep: async () => {} });
-}
+useBackends();
 
 function reset(): void {
   calls.clear();
@@ -94,10 +93,20 @@ function reset(): void {
   failUntil = new Map();
 }
 
-describe('running a flow', () => {
-  it('passes inputs and earlier outputs through expressions, shapes outputs, and journals every step', async () => {
-    reset();
-    const flow = flowOf(`
+/** Everything the journal holds of a run, as text. */
+async function journalDump(store: RunStore, runId: string): Promise<string> {
+  const parts: unknown[] = [await store.getRun(runId), await store.steps(runId)];
+  for (const step of await store.steps(runId)) parts.push(await store.items(runId, step.step));
+  return JSON.stringify(parts);
+}
+
+describe.each(backends)('on the $name journal', (backend) => {
+  const engine = async (): Promise<Engine> => new Engine({ store: await backend.open(), sleep: async () => {} });
+
+  describe('running a flow', () => {
+    it('passes inputs and earlier outputs through expressions, shapes outputs, and journals every step', async () => {
+      reset();
+      const flow = flowOf(`
 name: basic
 inputs:
   who: { type: string, default: world }
@@ -110,16 +119,16 @@ steps:
     uses: t.echo
     with: { value: "{% $steps.greet & '!' %}" }
 `);
-    const e = engine();
-    const result = await e.run(flow, { inputs: { who: 'flows' } });
-    expect(result.status).toBe('succeeded');
-    expect(seen).toEqual(['hello flows', 'hello flows!']);
-    expect((await e.store.getStep(result.runId, 'again'))?.output).toEqual({ value: 'hello flows!' });
-  });
+      const e = await engine();
+      const result = await e.run(flow, { inputs: { who: 'flows' } });
+      expect(result.status).toBe('succeeded');
+      expect(seen).toEqual(['hello flows', 'hello flows!']);
+      expect((await e.store.getStep(result.runId, 'again'))?.output).toEqual({ value: 'hello flows!' });
+    });
 
-  it('loops over a list with concurrency; counts add up; if skips items', async () => {
-    reset();
-    const flow = flowOf(`
+    it('loops over a list with concurrency; counts add up; if skips items', async () => {
+      reset();
+      const flow = flowOf(`
 name: loop
 steps:
   - id: each
@@ -129,18 +138,18 @@ steps:
     uses: t.echo
     with: { value: "{% $item * 10 %}", delayMs: 2 }
 `);
-    const e = engine();
-    const events: RunEvent[] = [];
-    const result = await e.run(flow, { onEvent: (ev) => events.push(ev) });
-    expect(result.status).toBe('succeeded');
-    expect(result.steps[0]).toMatchObject({ total: 20, succeeded: 15, skipped: 5, failed: 0 });
-    expect([...seen].sort((a, b) => Number(a) - Number(b))).toEqual([1, 2, 3, 5, 6, 7, 9, 10, 11, 13, 14, 15, 17, 18, 19].map((n) => n * 10));
-    expect(events.filter((ev) => ev.type === 'item')).toHaveLength(20);
-  });
+      const e = await engine();
+      const events: RunEvent[] = [];
+      const result = await e.run(flow, { onEvent: (ev) => events.push(ev) });
+      expect(result.status).toBe('succeeded');
+      expect(result.steps[0]).toMatchObject({ total: 20, succeeded: 15, skipped: 5, failed: 0 });
+      expect([...seen].sort((a, b) => Number(a) - Number(b))).toEqual([1, 2, 3, 5, 6, 7, 9, 10, 11, 13, 14, 15, 17, 18, 19].map((n) => n * 10));
+      expect(events.filter((ev) => ev.type === 'item')).toHaveLength(20);
+    });
 
-  it('streams a source into a loop and a loop into a later input, in order', async () => {
-    reset();
-    const flow = flowOf(`
+    it('streams a source into a loop and a loop into a later input, in order', async () => {
+      reset();
+      const flow = flowOf(`
 name: stream
 steps:
   - id: numbers
@@ -156,17 +165,17 @@ steps:
     uses: t.collect
     with: { rows: "{% $steps.double %}" }
 `);
-    const e = engine();
-    const result = await e.run(flow);
-    expect(result.status).toBe('succeeded');
-    const report = (await e.store.getStep(result.runId, 'report'))!.output as { rows: Array<{ n: number; twice: number }> };
-    expect(report.rows).toEqual([0, 1, 2, 3, 4, 5, 6].map((n) => ({ n, twice: n * 2 })));
-    expect(result.steps.map((s) => s.status)).toEqual(['source', 'succeeded', 'succeeded']);
-  });
+      const e = await engine();
+      const result = await e.run(flow);
+      expect(result.status).toBe('succeeded');
+      const report = (await e.store.getStep(result.runId, 'report'))!.output as { rows: Array<{ n: number; twice: number }> };
+      expect(report.rows).toEqual([0, 1, 2, 3, 4, 5, 6].map((n) => ({ n, twice: n * 2 })));
+      expect(result.steps.map((s) => s.status)).toEqual(['source', 'succeeded', 'succeeded']);
+    });
 
-  it('batches items: $item is a list of batchSize items', async () => {
-    reset();
-    const flow = flowOf(`
+    it('batches items: $item is a list of batchSize items', async () => {
+      reset();
+      const flow = flowOf(`
 name: batches
 steps:
   - id: b
@@ -175,16 +184,16 @@ steps:
     uses: t.echo
     with: { value: "{% $item %}" }
 `);
-    const result = await engine().run(flow);
-    expect(result.steps[0]).toMatchObject({ total: 3, succeeded: 3 });
-    expect(seen).toEqual([[1, 2, 3, 4], [5, 6, 7, 8], [9, 10]]);
+      const result = await (await engine()).run(flow);
+      expect(result.steps[0]).toMatchObject({ total: 3, succeeded: 3 });
+      expect(seen).toEqual([[1, 2, 3, 4], [5, 6, 7, 8], [9, 10]]);
+    });
   });
-});
 
-describe('failures', () => {
-  it('retries the kinds retry.on names, and fails the step past the attempts', async () => {
-    reset();
-    const flow = flowOf(`
+  describe('failures', () => {
+    it('retries the kinds retry.on names, and fails the step past the attempts', async () => {
+      reset();
+      const flow = flowOf(`
 name: retrying
 steps:
   - id: r
@@ -195,19 +204,19 @@ steps:
     onError: continue
     toleratedFailurePercent: 50
 `);
-    const e = engine();
-    const result = await e.run(flow);
-    expect(result.status).toBe('succeeded');
-    expect(result.steps[0]).toMatchObject({ total: 2, succeeded: 1, failed: 1 });
-    expect(failUntil.get('"a"')).toBe(3);
-    expect(failUntil.get('"b"')).toBe(3);
-    const failed = await e.store.items(result.runId, 'r', { status: 'failed' });
-    expect(failed.map((i) => [i.index, i.item, i.error?.kind])).toEqual([[1, 'b', 'server']]);
-  });
+      const e = await engine();
+      const result = await e.run(flow);
+      expect(result.status).toBe('succeeded');
+      expect(result.steps[0]).toMatchObject({ total: 2, succeeded: 1, failed: 1 });
+      expect(failUntil.get('"a"')).toBe(3);
+      expect(failUntil.get('"b"')).toBe(3);
+      const failed = await e.store.items(result.runId, 'r', { status: 'failed' });
+      expect(failed.map((i) => [i.index, i.item, i.error?.kind])).toEqual([[1, 'b', 'server']]);
+    });
 
-  it('does not retry what retry.on leaves out (a 404 is not a server error)', async () => {
-    reset();
-    const flow = flowOf(`
+    it('does not retry what retry.on leaves out (a 404 is not a server error)', async () => {
+      reset();
+      const flow = flowOf(`
 name: no-retry
 steps:
   - id: r
@@ -215,15 +224,15 @@ steps:
     with: { value: x, times: 1, status: 404 }
     retry: { attempts: 5, backoff: 1ms }
 `);
-    const result = await engine().run(flow);
-    expect(result.status).toBe('failed');
-    expect(failUntil.get('"x"')).toBe(1);
-    expect(result.error?.message).toContain('step r failed');
-  });
+      const result = await (await engine()).run(flow);
+      expect(result.status).toBe('failed');
+      expect(failUntil.get('"x"')).toBe(1);
+      expect(result.error?.message).toContain('step r failed');
+    });
 
-  it('onError: fail stops the loop at the first failure; more failures than tolerated fail the run', async () => {
-    reset();
-    const stopAtFirst = flowOf(`
+    it('onError: fail stops the loop at the first failure; more failures than tolerated fail the run', async () => {
+      reset();
+      const stopAtFirst = flowOf(`
 name: fail-fast
 steps:
   - id: r
@@ -234,14 +243,14 @@ steps:
     uses: t.echo
     with: { value: never }
 `);
-    const result = await engine().run(stopAtFirst);
-    expect(result.status).toBe('failed');
-    expect(result.steps[0]!.total).toBeLessThan(50);
-    expect(result.steps[1]!.status).toBe('pending');
-    expect(seen).not.toContain('never');
+      const result = await (await engine()).run(stopAtFirst);
+      expect(result.status).toBe('failed');
+      expect(result.steps[0]!.total).toBeLessThan(50);
+      expect(result.steps[1]!.status).toBe('pending');
+      expect(seen).not.toContain('never');
 
-    reset();
-    const intolerant = flowOf(`
+      reset();
+      const intolerant = flowOf(`
 name: tolerance
 steps:
   - id: r
@@ -251,15 +260,15 @@ steps:
     onError: continue
     toleratedFailurePercent: 10
 `);
-    const r2 = await engine().run(intolerant);
-    expect(r2.status).toBe('failed');
-    expect(r2.steps[0]).toMatchObject({ total: 10, succeeded: 8, failed: 2 });
-    expect(r2.error?.code).toBe('TOO_MANY_FAILURES');
-  });
+      const r2 = await (await engine()).run(intolerant);
+      expect(r2.status).toBe('failed');
+      expect(r2.steps[0]).toMatchObject({ total: 10, succeeded: 8, failed: 2 });
+      expect(r2.error?.code).toBe('TOO_MANY_FAILURES');
+    });
 
-  it('a fallback step runs when the action fails, with the error in $result.error', async () => {
-    reset();
-    const flow = flowOf(`
+    it('a fallback step runs when the action fails, with the error in $result.error', async () => {
+      reset();
+      const flow = flowOf(`
 name: fallback
 steps:
   - id: r
@@ -269,14 +278,14 @@ steps:
       uses: t.echo
       with: { value: "{% 'fell back: ' & $result.error.kind %}" }
 `);
-    const result = await engine().run(flow);
-    expect(result.status).toBe('succeeded');
-    expect(seen).toEqual(['fell back: bad-request']);
-  });
+      const result = await (await engine()).run(flow);
+      expect(result.status).toBe('succeeded');
+      expect(seen).toEqual(['fell back: bad-request']);
+    });
 
-  it('a wrong input from an expression fails the item with the field named, and is not retried', async () => {
-    reset();
-    const flow = flowOf(`
+    it('a wrong input from an expression fails the item with the field named, and is not retried', async () => {
+      reset();
+      const flow = flowOf(`
 name: bad-input
 steps:
   - id: r
@@ -287,19 +296,19 @@ steps:
     onError: continue
     toleratedFailurePercent: 100
 `);
-    const e = engine();
-    const result = await e.run(flow);
-    const [item] = await e.store.items(result.runId, 'r', { status: 'failed' });
-    expect(item?.error?.message).toContain('with.times');
-    expect(item?.error?.kind).toBe('input');
-    expect(failUntil.size).toBe(0);
+      const e = await engine();
+      const result = await e.run(flow);
+      const [item] = await e.store.items(result.runId, 'r', { status: 'failed' });
+      expect(item?.error?.message).toContain('with.times');
+      expect(item?.error?.kind).toBe('input');
+      expect(failUntil.size).toBe(0);
+    });
   });
-});
 
-describe('stop and resume', () => {
-  it('a cancelled run resumes where it stopped: every item done exactly once', async () => {
-    reset();
-    const flow = flowOf(`
+  describe('stop and resume', () => {
+    it('a cancelled run resumes where it stopped: every item done exactly once', async () => {
+      reset();
+      const flow = flowOf(`
 name: resumable
 steps:
   - id: numbers
@@ -314,32 +323,32 @@ steps:
     uses: t.echo
     with: { value: "{% $steps.each.succeeded %}" }
 `);
-    const store = new SqliteRunStore(':memory:');
-    const e = new Engine({ store, sleep: async () => {}, checkpointEvery: 7, graceMs: 5000 });
-    const stop = new AbortController();
-    let items = 0;
-    const first = await e.run(flow, {
-      signal: stop.signal,
-      onEvent: (ev) => {
-        if (ev.type === 'item' && ++items === 120) stop.abort();
-      },
+      const store = await backend.open();
+      const e = new Engine({ store, sleep: async () => {}, checkpointEvery: 7, graceMs: 5000 });
+      const stop = new AbortController();
+      let items = 0;
+      const first = await e.run(flow, {
+        signal: stop.signal,
+        onEvent: (ev) => {
+          if (ev.type === 'item' && ++items === 120) stop.abort();
+        },
+      });
+      expect(first.status).toBe('interrupted');
+      expect(first.steps[1]!.succeeded).toBeGreaterThanOrEqual(120);
+      expect(first.steps[1]!.succeeded).toBeLessThan(300);
+      const second = await e.resume(flow, first.runId);
+      expect(second.status).toBe('succeeded');
+      expect(second.steps[1]).toMatchObject({ total: 300, succeeded: 300, failed: 0, skipped: 0 });
+      const eachCalls = [...calls.entries()].filter(([k]) => k.includes(':each:'));
+      expect(eachCalls).toHaveLength(300);
+      expect(eachCalls.every(([, n]) => n === 1)).toBe(true);
+      expect(seen.filter((v) => typeof v === 'number' && v < 300).length).toBe(300);
+      expect(seen[seen.length - 1]).toBe(300);
     });
-    expect(first.status).toBe('interrupted');
-    expect(first.steps[1]!.succeeded).toBeGreaterThanOrEqual(120);
-    expect(first.steps[1]!.succeeded).toBeLessThan(300);
-    const second = await e.resume(flow, first.runId);
-    expect(second.status).toBe('succeeded');
-    expect(second.steps[1]).toMatchObject({ total: 300, succeeded: 300, failed: 0, skipped: 0 });
-    const eachCalls = [...calls.entries()].filter(([k]) => k.includes(':each:'));
-    expect(eachCalls).toHaveLength(300);
-    expect(eachCalls.every(([, n]) => n === 1)).toBe(true);
-    expect(seen.filter((v) => typeof v === 'number' && v < 300).length).toBe(300);
-    expect(seen[seen.length - 1]).toBe(300);
-  });
 
-  it('an item journaled as started but never finished is not sent again when its action is not idempotent', async () => {
-    reset();
-    const flow = flowOf(`
+    it('an item journaled as started but never finished is not sent again when its action is not idempotent', async () => {
+      reset();
+      const flow = flowOf(`
 name: unknown-outcome
 steps:
   - id: each
@@ -349,25 +358,25 @@ steps:
     onError: continue
     toleratedFailurePercent: 100
 `);
-    const store = new SqliteRunStore(':memory:');
-    const e = new Engine({ store });
-    // What a kill -9 during item 1 leaves: the run and step running, item 1 started.
-    const run = store.createRun({ id: 'r1', flow: flow.name, flowHash: flow.hash, source: flow.source, baseDir: '.', trigger: { type: 'manual' }, inputs: {}, owner: `${hostname()}:999999999` });
-    store.startStep(run.id, 'each');
-    store.finishItem(run.id, 'each', 0, 'succeeded', { output: { value: 1 }, item: 1 });
-    store.beginItem(run.id, 'each', 1, 2);
-    store.checkpoint(run.id, 'each', 1, '0');
-    const result = await e.resume(flow, run.id);
-    expect(result.steps[0]).toMatchObject({ total: 3, succeeded: 2, failed: 1 });
-    expect(seen).toEqual([3]);
-    const [failed] = store.items(run.id, 'each', { status: 'failed' });
-    expect(failed?.index).toBe(1);
-    expect(failed?.error?.message).toContain('outcome is unknown');
-  });
+      const store = await backend.open();
+      const e = new Engine({ store });
+      // What a kill -9 during item 1 leaves: the run and step running, item 1 started.
+      const run = await store.createRun({ id: 'r1', flow: flow.name, flowHash: flow.hash, source: flow.source, baseDir: '.', trigger: { type: 'manual' }, inputs: {}, owner: `${hostname()}:999999999` });
+      await store.startStep(run.id, 'each');
+      await store.finishItem(run.id, 'each', 0, 'succeeded', { output: { value: 1 }, item: 1 });
+      await store.beginItem(run.id, 'each', 1, 2);
+      await store.checkpoint(run.id, 'each', 1, '0');
+      const result = await e.resume(flow, run.id);
+      expect(result.steps[0]).toMatchObject({ total: 3, succeeded: 2, failed: 1 });
+      expect(seen).toEqual([3]);
+      const [failed] = await store.items(run.id, 'each', { status: 'failed' });
+      expect(failed?.index).toBe(1);
+      expect(failed?.error?.message).toContain('outcome is unknown');
+    });
 
-  it('retry --failed runs the failed items again, and only them', async () => {
-    reset();
-    const flow = flowOf(`
+    it('retry --failed runs the failed items again, and only them', async () => {
+      reset();
+      const flow = flowOf(`
 name: retry-failed
 steps:
   - id: each
@@ -376,21 +385,21 @@ steps:
     with: { value: "{% $item %}", times: "{% $item % 3 = 0 ? 1 : 0 %}" }
     onError: continue
 `);
-    const e = engine();
-    const first = await e.run(flow);
-    expect(first.status).toBe('failed');
-    expect(first.steps[0]).toMatchObject({ succeeded: 4, failed: 2 });
-    const second = await e.resume(flow, first.runId, { retryFailed: true });
-    expect(second.status).toBe('succeeded');
-    expect(second.steps[0]).toMatchObject({ total: 6, succeeded: 6, failed: 0 });
-    expect([...failUntil.values()].reduce((a, b) => a + b, 0)).toBe(6 + 2);
+      const e = await engine();
+      const first = await e.run(flow);
+      expect(first.status).toBe('failed');
+      expect(first.steps[0]).toMatchObject({ succeeded: 4, failed: 2 });
+      const second = await e.resume(flow, first.runId, { retryFailed: true });
+      expect(second.status).toBe('succeeded');
+      expect(second.steps[0]).toMatchObject({ total: 6, succeeded: 6, failed: 0 });
+      expect([...failUntil.values()].reduce((a, b) => a + b, 0)).toBe(6 + 2);
+    });
   });
-});
 
-describe('secrets', () => {
-  it('never reach the journal: outputs and errors hold [secret] instead', async () => {
-    reset();
-    const flow = flowOf(`
+  describe('secrets', () => {
+    it('never reach the journal: outputs and errors hold [secret] instead', async () => {
+      reset();
+      const flow = flowOf(`
 name: secretive
 secrets: [TOKEN]
 steps:
@@ -401,19 +410,19 @@ steps:
     uses: t.flaky
     with: { value: "{% $secrets.TOKEN %}", times: 1, status: 400 }
 `);
-    const store = new SqliteRunStore(':memory:');
-    const e = new Engine({ store, env: { TOKEN: 'tok-very-secret-1234' } });
-    const result = await e.run(flow);
-    expect(seen).toEqual(['Bearer tok-very-secret-1234']);
-    const dump = JSON.stringify(store.db.prepare('SELECT * FROM items').all()) + JSON.stringify(store.db.prepare('SELECT * FROM steps').all());
-    expect(dump).not.toContain('tok-very-secret-1234');
-    expect(dump).toContain('Bearer [secret]');
-    expect(result.status).toBe('failed');
-  });
+      const store = await backend.open();
+      const e = new Engine({ store, env: { TOKEN: 'tok-very-secret-1234' } });
+      const result = await e.run(flow);
+      expect(seen).toEqual(['Bearer tok-very-secret-1234']);
+      const dump = await journalDump(store, result.runId);
+      expect(dump).not.toContain('tok-very-secret-1234');
+      expect(dump).toContain('Bearer [secret]');
+      expect(result.status).toBe('failed');
+    });
 
-  it('a declared secret that is not set fails the run before any step, naming it', async () => {
-    reset();
-    const flow = flowOf(`
+    it('a declared secret that is not set fails the run before any step, naming it', async () => {
+      reset();
+      const flow = flowOf(`
 name: needs-secret
 secrets: [MISSING_ONE]
 steps:
@@ -421,10 +430,56 @@ steps:
     uses: t.echo
     with: { value: x }
 `);
-    const result = await new Engine({ store: new SqliteRunStore(':memory:'), env: {} }).run(flow);
-    expect(result.status).toBe('failed');
-    expect(result.error?.message).toContain('MISSING_ONE');
-    expect(seen).toEqual([]);
+      const result = await new Engine({ store: await backend.open(), env: {} }).run(flow);
+      expect(result.status).toBe('failed');
+      expect(result.error?.message).toContain('MISSING_ONE');
+      expect(seen).toEqual([]);
+    });
+  });
+
+  describe('tolerance and dry runs', () => {
+    it('toleratedFailurePercent alone goes through every item (it implies onError: continue); with onError: fail it is a validation problem', async () => {
+      reset();
+      const flow = flowOf(`
+name: tolerant
+steps:
+  - id: r
+    forEach: "{% [1..10] %}"
+    uses: t.flaky
+    with: { value: "{% $item %}", times: "{% $item = 2 ? 1 : 0 %}" }
+    toleratedFailurePercent: 20
+`);
+      const result = await (await engine()).run(flow);
+      expect(result.status).toBe('succeeded');
+      expect(result.steps[0]).toMatchObject({ total: 10, succeeded: 9, failed: 1 });
+      const { problems } = loadFlow(
+        'name: x\nsteps:\n  - id: r\n    forEach: [1]\n    uses: t.echo\n    with: { value: 1 }\n    onError: fail\n    toleratedFailurePercent: 5\n',
+        { registry },
+      );
+      expect(problems.map((p) => [p.line, p.path, p.message.slice(0, 40)])).toEqual([[8, 'steps[0].toleratedFailurePercent', 'has no effect with onError: fail (the lo']]);
+    });
+
+    it('a dry run makes no write, and a step whose input needs a write\'s real result is skipped, saying why', async () => {
+      reset();
+      const flow = flowOf(`
+name: dry
+steps:
+  - id: write
+    uses: t.echo
+    with: { value: 5 }
+  - id: after
+    uses: t.flaky
+    with: { value: x, times: "{% $steps.write.value %}" }
+`);
+      const e = await engine();
+      const result = await e.run(flow, { dryRun: true });
+      expect(seen).toEqual([]);
+      expect(failUntil.size).toBe(0);
+      expect(result.status).toBe('succeeded');
+      expect((await e.store.getStep(result.runId, 'write'))?.output).toMatchObject({ dryRun: true, action: 't.echo', input: { value: 5 } });
+      expect(await e.store.getItem(result.runId, 'after', 0)).toMatchObject({ status: 'skipped' });
+      expect(JSON.stringify((await e.store.getItem(result.runId, 'after', 0))?.output)).toContain('depends on a write a dry run does not make');
+    });
   });
 });
 
@@ -469,51 +524,6 @@ steps:
     failUntil = new Map();
     expect(peak - before).toBeLessThan(48 * 1024 * 1024);
     expect(store.getStep(result.runId, 'each')!.nextIndex).toBe(100_000);
-  });
-});
-
-describe('tolerance and dry runs', () => {
-  it('toleratedFailurePercent alone goes through every item (it implies onError: continue); with onError: fail it is a validation problem', async () => {
-    reset();
-    const flow = flowOf(`
-name: tolerant
-steps:
-  - id: r
-    forEach: "{% [1..10] %}"
-    uses: t.flaky
-    with: { value: "{% $item %}", times: "{% $item = 2 ? 1 : 0 %}" }
-    toleratedFailurePercent: 20
-`);
-    const result = await engine().run(flow);
-    expect(result.status).toBe('succeeded');
-    expect(result.steps[0]).toMatchObject({ total: 10, succeeded: 9, failed: 1 });
-    const { problems } = loadFlow(
-      'name: x\nsteps:\n  - id: r\n    forEach: [1]\n    uses: t.echo\n    with: { value: 1 }\n    onError: fail\n    toleratedFailurePercent: 5\n',
-      { registry },
-    );
-    expect(problems.map((p) => [p.line, p.path, p.message.slice(0, 40)])).toEqual([[8, 'steps[0].toleratedFailurePercent', 'has no effect with onError: fail (the lo']]);
-  });
-
-  it('a dry run makes no write, and a step whose input needs a write\'s real result is skipped, saying why', async () => {
-    reset();
-    const flow = flowOf(`
-name: dry
-steps:
-  - id: write
-    uses: t.echo
-    with: { value: 5 }
-  - id: after
-    uses: t.flaky
-    with: { value: x, times: "{% $steps.write.value %}" }
-`);
-    const e = engine();
-    const result = await e.run(flow, { dryRun: true });
-    expect(seen).toEqual([]);
-    expect(failUntil.size).toBe(0);
-    expect(result.status).toBe('succeeded');
-    expect((await e.store.getStep(result.runId, 'write'))?.output).toMatchObject({ dryRun: true, action: 't.echo', input: { value: 5 } });
-    expect(await e.store.getItem(result.runId, 'after', 0)).toMatchObject({ status: 'skipped' });
-    expect(JSON.stringify((await e.store.getItem(result.runId, 'after', 0))?.output)).toContain('depends on a write a dry run does not make');
   });
 });
 

@@ -84,6 +84,12 @@ export interface ItemCounts {
   started: number;
 }
 
+export interface BeginItemResult {
+  /** False: the item already has an outcome, in `previous`; nothing was written. */
+  began: boolean;
+  previous?: ItemRecord;
+}
+
 export interface RunFilter {
   flow?: string;
   status?: RunStatus;
@@ -112,6 +118,13 @@ export interface RunStore {
   maxItemIndex(runId: string, step: string): Awaitable<number>;
   /** Written and committed before the item's side effect is attempted. */
   beginItem(runId: string, step: string, index: number, item: unknown): Awaitable<void>;
+  /**
+   * For a worker handed an item, perhaps again: journals it `started` unless it already has an
+   * outcome (other than those in `redo`), atomically, so that of workers given the same item at
+   * once only one finds it new. `previous` is the record found: `started` there means an earlier
+   * attempt's outcome is unknown and must be reconciled before the side effect.
+   */
+  tryBeginItem(runId: string, step: string, index: number, item: unknown, options?: { redo?: ItemStatus[] }): Awaitable<BeginItemResult>;
   finishItem(runId: string, step: string, index: number, status: Exclude<ItemStatus, 'started'>, result: { output?: unknown; error?: ErrorRecord; item?: unknown }): Awaitable<void>;
   /** Items of a step in index order, a page at a time (never all in memory). */
   items(runId: string, step: string, options?: { status?: ItemStatus; afterIndex?: number; limit?: number }): Awaitable<ItemRecord[]>;

@@ -3,6 +3,7 @@ import { hostname } from 'node:os';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import type {
+  BeginItemResult,
   ErrorRecord,
   ItemCounts,
   ItemRecord,
@@ -14,6 +15,7 @@ import type {
   StepRecord,
   StepStatus,
 } from './run-store.js';
+import { fromJson, toJson } from './journal-json.js';
 
 const SCHEMA_VERSION = 2;
 
@@ -76,22 +78,6 @@ CREATE TABLE trigger_state (
 CREATE UNIQUE INDEX runs_by_trigger_id ON runs (flow, json_extract(trigger, '$.id'));
 `,
 };
-
-/** Largest JSON kept for one item's or step's output; past it a marker says what was dropped. */
-const MAX_JSON = 256 * 1024;
-
-/** `limit`: a failed item's `$item` has none, since retry --failed runs the item from it. */
-function toJson(value: unknown, limit = MAX_JSON): string | null {
-  if (value === undefined) return null;
-  const text = JSON.stringify(value);
-  if (text === undefined) return null;
-  if (text.length <= limit) return text;
-  return JSON.stringify({ $truncated: `the value was ${text.length} bytes of JSON; the journal keeps ${MAX_JSON}. Shape it with the step's output.` });
-}
-
-function fromJson<T>(text: string | null | undefined): T | undefined {
-  return text === null || text === undefined ? undefined : (JSON.parse(text) as T);
-}
 
 interface RunRow {
   id: string;
@@ -195,7 +181,7 @@ export class UnknownRunError extends Error {
 }
 
 /** Is `owner` (`host:pid`) a live process on this machine? Another machine's is taken as alive. */
-function ownerAlive(owner: string): boolean {
+export function ownerAlive(owner: string): boolean {
   const at = owner.lastIndexOf(':');
   const host = owner.slice(0, at);
   const pid = Number(owner.slice(at + 1));
@@ -375,6 +361,15 @@ export class SqliteRunStore implements RunStore {
 
   beginItem(runId: string, step: string, index: number, item: unknown): void {
     this.stmt.beginItem.run(runId, step, index, toJson(item, Infinity), this.now());
+  }
+
+  tryBeginItem(runId: string, step: string, index: number, item: unknown, options: { redo?: ItemStatus[] } = {}): BeginItemResult {
+    return this.db.transaction((): BeginItemResult => {
+      const previous = this.getItem(runId, step, index);
+      if (previous && previous.status !== 'started' && !(options.redo ?? []).includes(previous.status)) return { began: false, previous };
+      this.beginItem(runId, step, index, item);
+      return previous ? { began: true, previous } : { began: true };
+    }).immediate();
   }
 
   finishItem(
