@@ -6,7 +6,7 @@
 import { stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { InvalidArgumentError, type Command } from 'commander';
-import { defaultRegistry, FlowService, parseQueueUrl, type LogLevel, type ServiceRole } from '@sfx/flows';
+import { defaultRegistry, FlowService, openRunStore, parseQueueUrl, type LogLevel, type RunStore, type ServiceRole } from '@sfx/flows';
 import { CliError, EXIT_INTERRUPTED, UsageError } from './errors.js';
 import { connectionOpener, journalPath } from './flows.js';
 
@@ -17,6 +17,7 @@ interface ServeFlags {
   port: number;
   host: string;
   journal?: string;
+  store?: string;
   connection?: string;
   publicUrl?: string;
   concurrency: number;
@@ -112,6 +113,7 @@ export function registerServeCommand(program: Command): void {
     )
     .option('--host <host>', 'interface to listen on (0.0.0.0 for other machines)', '127.0.0.1')
     .option('--journal <file>', 'the run journal (default: $SFX_JOURNAL or .sfx/runs.db)')
+    .option('--store <url>', 'the run journal in PostgreSQL (postgres://...), shared by a cluster\'s processes')
     .option(
       '--connection <name>',
       'stored connection for flows whose connection is null (default: $SFX_CONNECTION, or the only one stored)',
@@ -155,9 +157,20 @@ async function serve(flags: ServeFlags): Promise<void> {
     throw new UsageError(
       `--flows ${flags.flows}: no such folder. Give the folder holding your flow files (*.yaml).`,
     );
+  if (flags.store && flags.journal)
+    throw new UsageError('give --store (PostgreSQL) or --journal (a SQLite file), not both.');
+  let journal: string | RunStore = journalPath(flags);
+  if (flags.store) {
+    try {
+      journal = (await openRunStore(flags.store)).store;
+    } catch (error) {
+      // openRunStore's message names the URL without its password.
+      throw new CliError(`sfx serve could not start: ${(error as Error).message}`);
+    }
+  }
   const service = new FlowService({
     flowsDir,
-    journal: journalPath(flags),
+    journal,
     registry: defaultRegistry(),
     openConnection: connectionOpener(flags.connection),
     port: flags.port,

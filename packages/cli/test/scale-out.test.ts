@@ -1,6 +1,6 @@
 /**
  * `sfx serve --queue` as a cluster: a coordinator and three worker processes on a real (private)
- * Redis and a shared journal, uploading files to a local DAM through a proxy that adds latency.
+ * Redis and a shared PostgreSQL journal (both private to the test), uploading files to a local DAM through a proxy that adds latency.
  * Workers are killed with kill -9 at random points over several rounds, a coordinator is killed
  * and replaced, and a --tps limit is measured at the proxy: nothing uploaded twice, nothing
  * missing (count and sha1), every run finished, the rate within 10% of the limit.
@@ -13,8 +13,9 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Filerobot } from '@sfx/client';
 import { signBody } from '@sfx/connector';
-import { SqliteRunStore } from '@sfx/flows';
+import { PostgresRunStore } from '@sfx/flows';
 import { startServer, type RunningServer } from '@sfx/server';
+import { startPostgres, type PostgresCluster } from '../../flows/test/support/postgres.js';
 import { startRedis, type TestRedis } from '../../flows/test/support/redis.js';
 import { BIN, spawnServe, startDelayProxy, type DelayProxy, type ServeProcess } from './support/cluster.js';
 
@@ -22,6 +23,7 @@ const ROOT_KEY = 'scale-out-test-root-key-5d1e';
 const HOOK_SECRET = 'scale-out-hook-secret-77a2';
 
 let redis: TestRedis;
+let postgres: PostgresCluster;
 let server: RunningServer;
 let proxy: DelayProxy;
 let client: Filerobot;
@@ -39,7 +41,7 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
 const sha1 = (data: Buffer): string => createHash('sha1').update(data).digest('hex');
 
 beforeAll(async () => {
-  redis = await startRedis();
+  [redis, postgres] = await Promise.all([startRedis(), startPostgres()]);
   root = await mkdtemp(join(tmpdir(), 'sfx-scale-out-'));
   // Duplicates allowed: the DAM would take the same file twice, so only the journal prevents it.
   server = await startServer({ port: 0, data: join(root, 'dam'), rootKey: ROOT_KEY, logLevel: 'silent', durability: 'relaxed', duplicatePolicy: 'allow' });
@@ -84,21 +86,24 @@ afterAll(async () => {
   await proxy?.close();
   await server?.close();
   await redis?.stop();
+  await postgres?.stop();
   if (root) await rm(root, { recursive: true, force: true });
 });
 
 interface Cluster {
   coordinator: ServeProcess;
   workers: ServeProcess[];
-  journal: string;
+  /** The test's own handle on the cluster's journal. */
+  journal: PostgresRunStore;
   startCoordinator(): Promise<ServeProcess>;
   startWorker(): Promise<ServeProcess>;
   stop(): Promise<void>;
 }
 
 async function startCluster(name: string, workerCount: number, options: { tps?: number } = {}): Promise<Cluster> {
-  const journal = join(root, `${name}.db`);
-  const common = ['--port', '0', '--journal', journal, '--queue', redis.url, '--queue-name', name, '--connection', 'local'];
+  const url = await postgres.createDatabase(name.replace(/-/g, '_'));
+  const journal = await PostgresRunStore.open(url);
+  const common = ['--port', '0', '--store', url, '--queue', redis.url, '--queue-name', name, '--connection', 'local'];
   const ready = async (p: ServeProcess): Promise<ServeProcess> => {
     await p.logged('ready', (l) => l.msg === 'sfx serve ready');
     return p;
@@ -114,6 +119,7 @@ async function startCluster(name: string, workerCount: number, options: { tps?: 
       const all = [cluster.coordinator, ...cluster.workers].filter(Boolean);
       for (const p of all) if (p.child.exitCode === null) p.child.kill('SIGTERM');
       await Promise.all(all.map((p) => p.exited));
+      await journal.close();
     },
   };
   cluster.coordinator = await cluster.startCoordinator();
@@ -145,18 +151,13 @@ async function trigger(coordinator: ServeProcess, body: Record<string, unknown>)
   return ((await res.json()) as { runId: string }).runId;
 }
 
-function runStatus(journal: string, runId: string): string | undefined {
-  const store = new SqliteRunStore(journal);
-  try {
-    return store.getRun(runId)?.status;
-  } finally {
-    store.close();
-  }
+async function runStatus(journal: PostgresRunStore, runId: string): Promise<string | undefined> {
+  return (await journal.getRun(runId))?.status;
 }
 
-async function finished(journal: string, runId: string): Promise<string> {
+async function finished(journal: PostgresRunStore, runId: string): Promise<string> {
   for (;;) {
-    const status = runStatus(journal, runId);
+    const status = await runStatus(journal, runId);
     if (status && status !== 'running') return status;
     await sleep(200);
   }
@@ -185,13 +186,9 @@ function slope(ys: number[]): number {
 }
 
 /** Items the journal shows were begun more than once or reconciled: proof a kill hit work in flight. */
-function redone(journal: string, runId: string): number {
-  const store = new SqliteRunStore(journal);
-  try {
-    return store.items(runId, 'upload', { limit: 10_000 }).filter((i) => i.attempts > 1 || (i.output as { reconciled?: boolean } | undefined)?.reconciled).length;
-  } finally {
-    store.close();
-  }
+async function redone(journal: PostgresRunStore, runId: string): Promise<number> {
+  const items = await journal.items(runId, 'upload', { limit: 10_000 });
+  return items.filter((i) => i.attempts > 1 || (i.output as { reconciled?: boolean } | undefined)?.reconciled).length;
 }
 
 describe('sfx serve --queue: a coordinator and workers', () => {
@@ -205,14 +202,14 @@ describe('sfx serve --queue: a coordinator and workers', () => {
         const runId = await trigger(cluster.coordinator, { dir, folder: `/rounds/${round}` });
         for (let kills = 0; kills < 2; kills++) {
           await sleep(250 + Math.random() * 900);
-          if (runStatus(cluster.journal, runId) !== 'running') break;
+          if ((await runStatus(cluster.journal, runId)) !== 'running') break;
           const victim = Math.floor(Math.random() * cluster.workers.length);
           await cluster.workers[victim]!.kill9();
           cluster.workers[victim] = await cluster.startWorker();
         }
         expect(await finished(cluster.journal, runId), `round ${round}`).toBe('succeeded');
         await expectExactly(`/rounds/${round}`, expected);
-        hit += redone(cluster.journal, runId);
+        hit += await redone(cluster.journal, runId);
       }
       expect(hit, 'no kill landed on an item in flight').toBeGreaterThan(0);
     } finally {
@@ -229,7 +226,7 @@ describe('sfx serve --queue: a coordinator and workers', () => {
       const expected = await makeFiles(dir, 40);
       const runId = await trigger(cluster.coordinator, { dir, folder: '/swap' });
       await sleep(700);
-      expect(runStatus(cluster.journal, runId)).toBe('running');
+      expect(await runStatus(cluster.journal, runId)).toBe('running');
       await cluster.coordinator.kill9();
       cluster.coordinator = await cluster.startCoordinator();
       await cluster.coordinator.logged('the run to be taken over', (l) => l.runId === runId && /resum/.test(l.msg));
