@@ -2,6 +2,7 @@
  * `sfx flow validate|run|resume` and `sfx runs [show|retry]`: flows from YAML files, run with live
  * progress and kept in a run journal (default .sfx/runs.db) so any run can be resumed.
  */
+import { queueCounts, queueLine, type QueueFlags } from './queue-status.js';
 import { readFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import type { Command } from 'commander';
@@ -220,7 +221,8 @@ async function resumeRun(id: string, flags: RunFlags & { failed?: boolean }): Pr
   }
 }
 
-async function listRuns(flags: JournalFlags & { json?: boolean; flow?: string; status?: string; limit?: string }): Promise<void> {
+async function listRuns(flags: JournalFlags & QueueFlags & { json?: boolean; flow?: string; status?: string; limit?: string }): Promise<void> {
+  const queue = await queueCounts(flags);
   const journal = openJournal(flags);
   const store = journal.store;
   try {
@@ -238,9 +240,12 @@ async function listRuns(flags: JournalFlags & { json?: boolean; flow?: string; s
       rows.push({ run, counts: { succeeded: sum('succeeded'), failed: sum('failed'), skipped: sum('skipped') } });
     }
     if (flags.json) {
-      print(JSON.stringify(rows.map(({ run, counts }) => ({ id: run.id, flow: run.flow, trigger: run.trigger.type, status: run.status, ...counts, startedAt: new Date(run.startedAt).toISOString(), endedAt: run.endedAt ? new Date(run.endedAt).toISOString() : null })), null, 2));
+      const list = rows.map(({ run, counts }) => ({ id: run.id, flow: run.flow, trigger: run.trigger.type, status: run.status, ...counts, startedAt: new Date(run.startedAt).toISOString(), endedAt: run.endedAt ? new Date(run.endedAt).toISOString() : null }));
+      // With --queue the runs come with the queue's counts; without, the list stays a plain array.
+      print(JSON.stringify(queue ? { runs: list, queue } : list, null, 2));
       return;
     }
+    if (queue) print(queueLine(queue));
     if (rows.length === 0) {
       print(`No runs in ${journal.where} yet. Start one with: sfx flow run FLOW.yaml`);
       return;
@@ -375,8 +380,10 @@ export function registerFlowCommands(program: Command): void {
     .option('--limit <n>', 'how many runs (default 20)')
     .option('--json', 'print the runs as JSON')
     .option('--journal <file>', `the run journal (default: $SFX_JOURNAL or ${DEFAULT_JOURNAL})`)
+    .option('--queue <url>', 'a cluster\'s Redis (redis://HOST:PORT): show its item jobs waiting, in flight and failed too')
+    .option('--queue-name <name>', 'with --queue: the queue\'s name', 'sfx-items')
     .addHelpText('after', RUNS_HELP)
-    .action((flags: JournalFlags & { json?: boolean; flow?: string; status?: string; limit?: string }) => listRuns(flags));
+    .action((flags: JournalFlags & QueueFlags & { json?: boolean; flow?: string; status?: string; limit?: string }) => listRuns(flags));
   runs
     .command('show')
     .description('One run: its steps with counts and durations, and its failed items with their errors')

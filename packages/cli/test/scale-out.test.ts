@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Filerobot } from '@sfx/client';
 import { signBody } from '@sfx/connector';
-import { PostgresRunStore } from '@sfx/flows';
+import { Engine, ItemQueue, ItemWorker, PostgresRunStore, SqliteRunStore } from '@sfx/flows';
 import { startServer, type RunningServer } from '@sfx/server';
 import { startPostgres, type PostgresCluster } from '../../flows/test/support/postgres.js';
 import { startRedis, type TestRedis } from '../../flows/test/support/redis.js';
@@ -258,5 +258,39 @@ describe('sfx serve --queue: a coordinator and workers', () => {
     } finally {
       await cluster.stop();
     }
+  });
+
+  it('sfx runs --queue shows the item jobs waiting, in flight and failed', async () => {
+    const name = 'status';
+    const queue = new ItemQueue({ url: redis.url, name });
+    const job = (index: number) => ({ runId: 'r-none', step: 'each', index, key: `r-none:each:${index}`, item: index, unknown: false, seenAttempts: 0 });
+    await queue.queue.add('item', job(0), { jobId: 'r-none%3Aeach%3A0', attempts: 1 });
+    await queue.queue.add('item', job(1), { jobId: 'r-none%3Aeach%3A1', attempts: 1 });
+    const journal = join(root, 'status.db');
+    new SqliteRunStore(journal).close();
+    const runs = (json: boolean) =>
+      new Promise<{ code: number | null; stdout: string; stderr: string }>((done) => {
+        const child = spawn(process.execPath, [BIN, 'runs', '--journal', journal, '--queue', redis.url, '--queue-name', name, ...(json ? ['--json'] : [])], { env: env() });
+        let stdout = '';
+        let stderr = '';
+        child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+        child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+        child.on('close', (code) => done({ code, stdout, stderr }));
+      });
+    const waiting = await runs(false);
+    expect(waiting.code, waiting.stderr).toBe(0);
+    expect(waiting.stdout).toContain('Queue status: 2 waiting, 0 in flight, 0 to retry, 0 failed.');
+
+    // A worker that cannot run them (no such run in its journal): failed for good after their one attempt.
+    const store = new SqliteRunStore(join(root, 'status-worker.db'));
+    const worker = new ItemWorker({ url: redis.url, name, engine: new Engine({ store }), loadRunFlow: () => Promise.reject(new Error('no such run')) });
+    worker.start();
+    for (let i = 0; i < 100 && (await queue.counts()).failed < 2; i++) await sleep(100);
+    await worker.close();
+    store.close();
+    await queue.close();
+    const failed = await runs(true);
+    expect(failed.code, failed.stderr).toBe(0);
+    expect(JSON.parse(failed.stdout)).toEqual({ runs: [], queue: { queue: name, waiting: 0, active: 0, delayed: 0, failed: 2 } });
   });
 });
