@@ -23,6 +23,9 @@ import {
   type ItemRecord,
   type RunResult,
   type RunStore,
+  isPostgresUrl,
+  openRunStore,
+  redactUrl,
 } from '@sfx/flows';
 import { ConnectionStore } from './connections-store.js';
 import { CliError, EXIT_FAILED, EXIT_INTERRUPTED, UsageError } from './errors.js';
@@ -35,10 +38,19 @@ const DEFAULT_JOURNAL = '.sfx/runs.db';
 
 export interface JournalFlags {
   journal?: string;
+  /** A `postgres://` URL (or a SQLite file): the journal shared by processes on several machines. */
+  store?: string;
 }
 
-export function journalPath(flags: JournalFlags): string {
-  return resolve(flags.journal ?? (process.env.SFX_JOURNAL || DEFAULT_JOURNAL));
+/** The journal to open: a `postgres://` URL as given, or a SQLite file's absolute path. */
+export function journalTarget(flags: JournalFlags): string {
+  if (flags.store !== undefined && flags.journal !== undefined)
+    throw new UsageError('give either --store or --journal, not both: --store takes a postgres:// URL or a file, --journal a file.');
+  const target = flags.store ?? flags.journal ?? (process.env.SFX_STORE || process.env.SFX_JOURNAL || DEFAULT_JOURNAL);
+  if (isPostgresUrl(target)) return target;
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(target))
+    throw new UsageError(`--store ${redactUrl(target)}: only postgres:// (or postgresql://) URLs and SQLite file paths are journals.`);
+  return resolve(target);
 }
 
 function print(text: string): void {
@@ -177,9 +189,13 @@ interface Journal {
   where: string;
 }
 
-function openJournal(flags: JournalFlags): Journal {
-  const path = journalPath(flags);
-  return { store: new SqliteRunStore(path), where: path };
+async function openJournal(flags: JournalFlags): Promise<Journal> {
+  try {
+    return await openRunStore(journalTarget(flags));
+  } catch (error) {
+    if (error instanceof UsageError) throw error;
+    throw new CliError((error as Error).message);
+  }
 }
 
 async function getRun(journal: Journal, id: string): Promise<RunRecord> {
@@ -194,7 +210,7 @@ async function runFlow(file: string, flags: RunFlags): Promise<void> {
   if (problems.length) throw new UsageError(`${file}: ${problems.join('\n')}`);
   // A dry run keeps no journal: it changes nothing and leaves nothing to resume.
   const event = flags.trigger === undefined ? undefined : await readJsonOption('--trigger', flags.trigger);
-  const { store } = flags.dryRun ? { store: new SqliteRunStore(':memory:') } : openJournal(flags);
+  const { store } = flags.dryRun ? { store: new SqliteRunStore(':memory:') } : await openJournal(flags);
   try {
     const trigger = { type: event === undefined ? 'manual' : flow.trigger.type, ...(event === undefined ? {} : { event }) };
     const result = await execute((engine, o) => engine.run(flow, { ...o, inputs: values, trigger, dryRun: flags.dryRun ?? false }), flags, store);
@@ -205,7 +221,7 @@ async function runFlow(file: string, flags: RunFlags): Promise<void> {
 }
 
 async function resumeRun(id: string, flags: RunFlags & { failed?: boolean }): Promise<void> {
-  const journal = openJournal(flags);
+  const journal = await openJournal(flags);
   const store = journal.store;
   try {
     const run = await getRun(journal, id);
@@ -223,7 +239,7 @@ async function resumeRun(id: string, flags: RunFlags & { failed?: boolean }): Pr
 
 async function listRuns(flags: JournalFlags & QueueFlags & { json?: boolean; flow?: string; status?: string; limit?: string }): Promise<void> {
   const queue = await queueCounts(flags);
-  const journal = openJournal(flags);
+  const journal = await openJournal(flags);
   const store = journal.store;
   try {
     const limit = flags.limit === undefined ? 20 : Number(flags.limit);
@@ -272,7 +288,7 @@ async function listRuns(flags: JournalFlags & QueueFlags & { json?: boolean; flo
 }
 
 async function showRun(id: string, flags: JournalFlags & { json?: boolean }): Promise<void> {
-  const journal = openJournal(flags);
+  const journal = await openJournal(flags);
   const store = journal.store;
   try {
     const run = await getRun(journal, id);
@@ -317,6 +333,8 @@ async function showRun(id: string, flags: JournalFlags & { json?: boolean }): Pr
   }
 }
 
+const STORE_OPTION = 'the run journal as a postgres:// URL (shared by several processes and machines; default: $SFX_STORE), or a SQLite file';
+
 const collect = (value: string, previous: string[] | undefined): string[] => [...(previous ?? []), value];
 
 const FLOW_HELP = `
@@ -327,7 +345,8 @@ Examples:
   sfx flow run my-flow.yaml --json > events.jsonl
   sfx flow resume r20261203-4f2a1c
 
-Runs are kept in .sfx/runs.db (--journal FILE or $SFX_JOURNAL to change); see them with sfx runs.
+Runs are kept in .sfx/runs.db (--journal FILE or $SFX_JOURNAL to change; --store postgres://...
+or $SFX_STORE for PostgreSQL); see them with sfx runs.
 Writing flows: docs/flows.md.`;
 
 const RUNS_HELP = `
@@ -335,7 +354,8 @@ Examples:
   sfx runs                          # the latest 20 runs
   sfx runs --flow import-products --status failed
   sfx runs show r20261203-4f2a1c    # steps, counts and failed items with their errors
-  sfx runs retry r20261203-4f2a1c --failed`;
+  sfx runs retry r20261203-4f2a1c --failed
+  SFX_STORE=postgres://sfx@db.internal/sfx sfx runs   # runs in a PostgreSQL journal (password: $PGPASSWORD)`;
 
 export function registerFlowCommands(program: Command): void {
   const flow = program.command('flow').description('Validate, run and resume flows (YAML workflows)').addHelpText('after', FLOW_HELP);
@@ -359,6 +379,7 @@ export function registerFlowCommands(program: Command): void {
     .option('--json', 'print run events as JSON lines on stdout instead of progress')
     .option('--connection <name>', 'the stored connection for connections given as null (default: $SFX_CONNECTION, or the only one)')
     .option('--journal <file>', `the run journal (default: $SFX_JOURNAL or ${DEFAULT_JOURNAL})`)
+    .option('--store <url>', STORE_OPTION)
     .addHelpText('after', `\nExamples:\n  sfx flow run examples/flows/import-products.yaml\n  sfx flow run export.yaml --input folder=/catalogue --input size=800\n  sfx flow run my-flow.yaml --dry-run\n  sfx flow run examples/flows/tag-new-assets.yaml --trigger @asset.json   # a poll flow, by hand\n\nExit codes: 0 succeeded; 1 failed (sfx runs show RUN says why); 2 invalid flow or inputs; 130 stopped (resumable).`)
     .action((file: string, flags: RunFlags) => runFlow(file, flags));
   flow
@@ -369,6 +390,7 @@ export function registerFlowCommands(program: Command): void {
     .option('--json', 'print run events as JSON lines on stdout instead of progress')
     .option('--connection <name>', 'the stored connection for connections given as null')
     .option('--journal <file>', `the run journal (default: $SFX_JOURNAL or ${DEFAULT_JOURNAL})`)
+    .option('--store <url>', STORE_OPTION)
     .addHelpText('after', '\nExamples:\n  sfx flow resume r20261203-4f2a1c\n  sfx flow resume r20261203-4f2a1c --failed')
     .action((id: string, flags: RunFlags & { failed?: boolean }) => resumeRun(id, flags));
 
@@ -380,6 +402,7 @@ export function registerFlowCommands(program: Command): void {
     .option('--limit <n>', 'how many runs (default 20)')
     .option('--json', 'print the runs as JSON')
     .option('--journal <file>', `the run journal (default: $SFX_JOURNAL or ${DEFAULT_JOURNAL})`)
+    .option('--store <url>', STORE_OPTION)
     .option('--queue <url>', 'a cluster\'s Redis (redis://HOST:PORT): show its item jobs waiting, in flight and failed too')
     .option('--queue-name <name>', 'with --queue: the queue\'s name', 'sfx-items')
     .addHelpText('after', RUNS_HELP)
@@ -390,6 +413,7 @@ export function registerFlowCommands(program: Command): void {
     .argument('<run>', 'the run id')
     .option('--json', 'print it as JSON')
     .option('--journal <file>', `the run journal (default: $SFX_JOURNAL or ${DEFAULT_JOURNAL})`)
+    .option('--store <url>', STORE_OPTION)
     .addHelpText('after', '\nExamples:\n  sfx runs show r20261203-4f2a1c\n  sfx runs show r20261203-4f2a1c --json | jq .failures')
     .action((id: string, flags: JournalFlags & { json?: boolean }) => showRun(id, { ...runs.opts<JournalFlags>(), ...flags }));
   runs
@@ -400,6 +424,7 @@ export function registerFlowCommands(program: Command): void {
     .option('--json', 'print run events as JSON lines on stdout instead of progress')
     .option('--connection <name>', 'the stored connection for connections given as null')
     .option('--journal <file>', `the run journal (default: $SFX_JOURNAL or ${DEFAULT_JOURNAL})`)
+    .option('--store <url>', STORE_OPTION)
     .addHelpText('after', '\nExamples:\n  sfx runs retry r20261203-4f2a1c --failed')
     .action((id: string, flags: RunFlags & { failed?: boolean }) => resumeRun(id, { ...runs.opts<JournalFlags>(), ...flags, failed: true }));
 }

@@ -6,9 +6,9 @@
 import { stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { InvalidArgumentError, type Command } from 'commander';
-import { defaultRegistry, FlowService, openRunStore, parseQueueUrl, type LogLevel, type RunStore, type ServiceRole } from '@sfx/flows';
+import { defaultRegistry, FlowService, parseQueueUrl, type LogLevel, type ServiceRole } from '@sfx/flows';
 import { CliError, EXIT_INTERRUPTED, UsageError } from './errors.js';
-import { connectionOpener, journalPath } from './flows.js';
+import { connectionOpener, journalTarget } from './flows.js';
 
 const DEFAULT_PORT = 7020;
 
@@ -85,6 +85,8 @@ Examples:
   sfx serve --flows flows/ --host 0.0.0.0 --port 8080 --public-url https://hooks.example.com
       reachable from other machines; dam.events flows subscribe https://hooks.example.com/events/<flow>
   sfx serve --flows flows/ --connection production --journal /var/lib/sfx/runs.db
+  PGPASSWORD=... sfx serve --flows flows/ --store postgres://sfx@db.internal:5432/sfx
+      the journal in PostgreSQL (a run is held under a lease; another process takes over a dead one's)
 
   curl -X POST http://127.0.0.1:${DEFAULT_PORT}/hooks/new-products \\
        -H "X-Sfx-Signature: sha256=$(openssl dgst -sha256 -hmac "$HOOK_SECRET" -hex < body.json | cut -d' ' -f2)" \\
@@ -113,7 +115,10 @@ export function registerServeCommand(program: Command): void {
     )
     .option('--host <host>', 'interface to listen on (0.0.0.0 for other machines)', '127.0.0.1')
     .option('--journal <file>', 'the run journal (default: $SFX_JOURNAL or .sfx/runs.db)')
-    .option('--store <url>', 'the run journal in PostgreSQL (postgres://...), shared by a cluster\'s processes')
+    .option(
+      '--store <url>',
+      'the run journal in PostgreSQL, postgres://USER@HOST:PORT/DB (password from $PGPASSWORD; default: $SFX_STORE)',
+    )
     .option(
       '--connection <name>',
       'stored connection for flows whose connection is null (default: $SFX_CONNECTION, or the only one stored)',
@@ -157,20 +162,9 @@ async function serve(flags: ServeFlags): Promise<void> {
     throw new UsageError(
       `--flows ${flags.flows}: no such folder. Give the folder holding your flow files (*.yaml).`,
     );
-  if (flags.store && flags.journal)
-    throw new UsageError('give --store (PostgreSQL) or --journal (a SQLite file), not both.');
-  let journal: string | RunStore = journalPath(flags);
-  if (flags.store) {
-    try {
-      journal = (await openRunStore(flags.store)).store;
-    } catch (error) {
-      // openRunStore's message names the URL without its password.
-      throw new CliError(`sfx serve could not start: ${(error as Error).message}`);
-    }
-  }
   const service = new FlowService({
     flowsDir,
-    journal,
+    journal: journalTarget(flags),
     registry: defaultRegistry(),
     openConnection: connectionOpener(flags.connection),
     port: flags.port,

@@ -28,7 +28,8 @@ import {
 } from './definition/load.js';
 import { Engine, type ConnectionOpener, type RunEvent, type RunResult } from './engine/engine.js';
 import type { RunRecord, RunStore, RunTrigger } from './engine/run-store.js';
-import { processOwner, RunBusyError, SqliteRunStore } from './engine/sqlite-run-store.js';
+import { openRunStore } from './engine/open-run-store.js';
+import { processOwner, RunBusyError } from './engine/sqlite-run-store.js';
 import type { Scope } from './expressions.js';
 import type { ActionRegistry } from './registry.js';
 import { systemClock, type Clock } from './triggers/clock.js';
@@ -56,7 +57,7 @@ import {
 export interface FlowServiceOptions {
   /** The folder whose `*.yaml` / `*.yml` files are the flows (not its sub-folders). */
   flowsDir: string;
-  /** The journal: a SQLite file path, or a store. Default `<flowsDir>/.sfx/runs.db`. */
+  /** The journal: a SQLite file path, a `postgres://` URL, or a store. Default `<flowsDir>/.sfx/runs.db`. */
   journal?: string | RunStore;
   registry: ActionRegistry;
   openConnection?: ConnectionOpener;
@@ -193,7 +194,14 @@ export class FlowService implements TriggerHost {
   async start(): Promise<void> {
     const o = this.options;
     const journal = o.journal ?? join(o.flowsDir, '.sfx', 'runs.db');
-    this.storeInstance = typeof journal === 'string' ? new SqliteRunStore(resolve(journal)) : journal;
+    this.storeInstance = typeof journal === 'string' ? (await openRunStore(journal)).store : journal;
+    // Another process took over a run of ours (our lease ran out: a long pause, a lost connection):
+    // two processes must not drive one run, so this one lets go of it.
+    this.storeInstance.onLeaseLost?.((runId) => {
+      const run = this.active.get(runId);
+      this.log('warn', 'another process took this run over; stopping it here', { runId, ...(run ? { flow: run.flow } : {}) });
+      run?.controller.abort();
+    });
     const role = this.role;
     const queue = o.queue;
     if (queue && role !== 'worker') {

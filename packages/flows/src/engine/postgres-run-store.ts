@@ -238,7 +238,7 @@ export class PostgresRunStore implements RunStore {
     this.schema = schema;
     this.now = options.clock ?? Date.now;
     this.leaseMs = options.leaseMs ?? 30_000;
-    this.onLeaseLost = options.onLeaseLost;
+    if (options.onLeaseLost) this.leaseListeners.push(options.onLeaseLost);
     this.pool = new pg.Pool({
       connectionString: parsed.toString(),
       max: options.poolSize ?? 10,
@@ -250,7 +250,13 @@ export class PostgresRunStore implements RunStore {
     this.pool.on('error', () => undefined);
   }
 
-  private readonly onLeaseLost: PostgresRunStoreOptions['onLeaseLost'];
+  private readonly leaseListeners: Array<(runId: string, owner: string) => void> = [];
+  /** Runs this process held until another took them: what it still writes of them must not win. */
+  private readonly lost = new Set<string>();
+
+  onLeaseLost(listener: (runId: string, owner: string) => void): void {
+    this.leaseListeners.push(listener);
+  }
 
   private async migrate(): Promise<void> {
     await this.transaction(async (db) => {
@@ -334,7 +340,8 @@ export class PostgresRunStore implements RunStore {
     for (const [i, id] of ids.entries()) {
       if (kept.has(id) || this.held.get(id) !== owners[i]) continue;
       this.release(id);
-      this.onLeaseLost?.(id, owners[i]!);
+      this.lost.add(id);
+      for (const listener of this.leaseListeners) listener(id, owners[i]!);
     }
   }
 
@@ -397,17 +404,20 @@ export class PostgresRunStore implements RunStore {
       if (heldByOther && row.lease_until !== null && row.lease_until > now && ownerAlive(row.owner!)) throw new RunBusyError(id, row.owner!);
       await db.query("UPDATE runs SET owner = $1, lease_until = $2, status = 'running', ended_at = NULL, error = NULL WHERE id = $3", [owner, now + this.leaseMs, id]);
     });
+    this.lost.delete(id);
     this.hold(id, owner);
   }
 
+  /** Ends the run, unless another process has taken it over from this one meanwhile. */
   async finishRun(id: string, status: Exclude<RunStatus, 'running'>, error?: ErrorRecord): Promise<void> {
+    if (this.lost.delete(id)) return;
+    const owner = this.held.get(id) ?? null;
     this.release(id);
-    await this.pool.query('UPDATE runs SET status = $1, error = $2, ended_at = $3, owner = NULL, lease_until = NULL WHERE id = $4', [
-      status,
-      error ? JSON.stringify(error) : null,
-      this.now(),
-      id,
-    ]);
+    await this.pool.query(
+      `UPDATE runs SET status = $1, error = $2, ended_at = $3, owner = NULL, lease_until = NULL
+       WHERE id = $4 AND ($5::text IS NULL OR owner = $5 OR owner IS NULL)`,
+      [status, error ? JSON.stringify(error) : null, this.now(), id, owner],
+    );
   }
 
   // ---- steps ----

@@ -135,5 +135,10 @@ export interface RunStore {
   /** A trigger's own state between its events (a polling trigger's watermark), as JSON text. */
   getTriggerState(flow: string, key: string): Awaitable<string | undefined>;
   setTriggerState(flow: string, key: string, json: string): Awaitable<void>;
+  /**
+   * A journal shared by processes (PostgreSQL) calls `listener` when a run this process held was
+   * taken over by another (its lease ran out meanwhile): this process must stop driving it.
+   */
+  onLeaseLost?(listener: (runId: string) => void): void;
   close(): Awaitable<void>;
 }

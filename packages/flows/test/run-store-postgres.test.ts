@@ -1,0 +1,189 @@
+/**
+ * The journal contract on both backends (one run per event id, trigger state, the conditional
+ * begin a worker uses, claims), then what only a shared PostgreSQL journal has: a run held under
+ * a lease that a live owner keeps and a dead one loses, concurrent begins from separate
+ * processes' pools, and a schema created once when several processes open it at the same time.
+ */
+import { describe, expect, it } from 'vitest';
+import { PostgresRunStore, RunBusyError, UnknownRunError, type RunStore } from '../src/index.js';
+import { backends, openPostgresStore, postgresCluster, useBackends } from './support/backends.js';
+import { fixture, waitFor } from './triggers-fixture.js';
+
+useBackends();
+
+const run = (id: string, extra: { trigger?: { type: string; id?: string }; owner?: string } = {}) => ({
+  id,
+  flow: 'f',
+  flowHash: 'h',
+  source: 'name: f',
+  baseDir: '/',
+  trigger: extra.trigger ?? { type: 'manual' },
+  inputs: { n: 1 },
+  ...(extra.owner ? { owner: extra.owner } : {}),
+});
+
+describe.each(backends)('the $name journal', (backend) => {
+  it('holds one run per flow and event id; runs without an id are not limited; trigger state round-trips', async () => {
+    const store = await backend.open();
+    await store.createRun(run('r-1', { trigger: { type: 'dam.events', id: 'event:e1' } }));
+    await expect(Promise.resolve().then(() => store.createRun(run('r-2', { trigger: { type: 'dam.events', id: 'event:e1' } })))).rejects.toThrow(/unique|duplicate/i);
+    await store.createRun(run('r-3'));
+    await store.createRun(run('r-4'));
+    expect((await store.listRuns()).map((r) => r.id).sort()).toEqual(['r-1', 'r-3', 'r-4']);
+    expect((await store.findRunByTrigger('f', 'event:e1'))?.id).toBe('r-1');
+    expect(await store.findRunByTrigger('f', 'event:e2')).toBeUndefined();
+    expect(await store.getTriggerState('f', 'poll')).toBeUndefined();
+    await store.setTriggerState('f', 'poll', '{"watermark":"a"}');
+    await store.setTriggerState('f', 'poll', '{"watermark":"b"}');
+    expect(await store.getTriggerState('f', 'poll')).toBe('{"watermark":"b"}');
+  });
+
+  it('tryBeginItem begins a new item, reports an unfinished one, and leaves a finished one alone unless asked to redo it', async () => {
+    const store = await backend.open();
+    await store.createRun(run('r'));
+    await store.startStep('r', 's');
+    expect(await store.tryBeginItem('r', 's', 0, { a: 1 })).toEqual({ began: true });
+    const again = await store.tryBeginItem('r', 's', 0, { a: 1 });
+    expect(again).toMatchObject({ began: true, previous: { status: 'started', attempts: 1 } });
+    await store.finishItem('r', 's', 0, 'succeeded', { output: { ok: true } });
+    const done = await store.tryBeginItem('r', 's', 0, { a: 1 });
+    expect(done).toMatchObject({ began: false, previous: { status: 'succeeded', output: { ok: true } } });
+    expect((await store.getItem('r', 's', 0))?.status).toBe('succeeded');
+    await store.finishItem('r', 's', 1, 'failed', { error: { message: 'boom' }, item: 'x' });
+    expect(await store.tryBeginItem('r', 's', 1, 'x')).toMatchObject({ began: false });
+    expect(await store.tryBeginItem('r', 's', 1, 'x', { redo: ['failed'] })).toMatchObject({ began: true, previous: { status: 'failed' } });
+    expect(await store.getItem('r', 's', 1)).toMatchObject({ status: 'started', attempts: 1, item: 'x' });
+  });
+
+  it('refuses to claim a run another machine holds, and an unknown run', async () => {
+    const store = await backend.open();
+    await store.createRun(run('r', { owner: 'other-machine:42' }));
+    await expect(Promise.resolve().then(() => store.claimRun('r', 'this-machine:1'))).rejects.toBeInstanceOf(RunBusyError);
+    await expect(Promise.resolve().then(() => store.claimRun('nope', 'this-machine:1'))).rejects.toBeInstanceOf(UnknownRunError);
+    await store.finishRun('r', 'interrupted');
+    await store.claimRun('r', 'this-machine:1');
+    expect(await store.getRun('r')).toMatchObject({ status: 'running', owner: 'this-machine:1' });
+  });
+});
+
+describe('the PostgreSQL journal', () => {
+  it('a run is held under a lease: refused before it runs out, claimed after, and the old owner learns it lost it', async () => {
+    let now = 1_000_000;
+    const lost: string[] = [];
+    const a = await openPostgresStore({ leaseMs: 10_000, clock: () => now, onLeaseLost: (id) => lost.push(id) });
+    const b = await PostgresRunStore.open((await postgresCluster()).url, { schema: a.schema, leaseMs: 10_000, clock: () => now });
+    try {
+      await a.createRun(run('r', { owner: 'machine-a:1' }));
+      now += 9_999;
+      await expect(b.claimRun('r', 'machine-b:1')).rejects.toBeInstanceOf(RunBusyError);
+      now += 2;
+      await b.claimRun('r', 'machine-b:1');
+      expect((await b.getRun('r'))?.owner).toBe('machine-b:1');
+      // A wakes up (a long pause, a partition): its renewal finds the run taken.
+      await a.renewLeases();
+      expect(lost).toEqual(['r']);
+      // What A still writes as it winds down does not end B's run.
+      await a.finishRun('r', 'interrupted', { message: 'stopped' });
+      expect(await a.getRun('r')).toMatchObject({ status: 'running', owner: 'machine-b:1' });
+      await b.finishRun('r', 'succeeded');
+      expect(await a.getRun('r')).toMatchObject({ status: 'succeeded' });
+    } finally {
+      await b.close();
+    }
+  });
+
+  it('a live owner keeps its run past the lease by renewing it; once it stops, another process takes the run over', async () => {
+    const a = await openPostgresStore({ leaseMs: 1500 });
+    const b = await PostgresRunStore.open((await postgresCluster()).url, { schema: a.schema, leaseMs: 1500 });
+    try {
+      await a.createRun(run('r', { owner: 'machine-a:1' }));
+      await new Promise((r) => setTimeout(r, 3500));
+      await expect(b.claimRun('r', 'machine-b:1')).rejects.toBeInstanceOf(RunBusyError);
+      // A dies: nothing renews its lease any more.
+      await a.close();
+      await waitFor('the lease to run out', async () => {
+        try {
+          await b.claimRun('r', 'machine-b:1');
+          return true;
+        } catch (error) {
+          if (error instanceof RunBusyError) return false;
+          throw error;
+        }
+      });
+      expect((await b.getRun('r'))?.owner).toBe('machine-b:1');
+    } finally {
+      await b.close();
+    }
+  });
+
+  it('concurrent begins of one item from separate pools: exactly one finds it new; none begins it once it succeeded', async () => {
+    const first = await openPostgresStore();
+    const url = (await postgresCluster()).url;
+    const others = await Promise.all([1, 2, 3].map(() => PostgresRunStore.open(url, { schema: first.schema })));
+    const workers: RunStore[] = [first, ...others];
+    try {
+      await first.createRun(run('r'));
+      await first.startStep('r', 'each');
+      for (let index = 0; index < 20; index++) {
+        const results = await Promise.all(workers.map((w) => w.tryBeginItem('r', 'each', index, { index })));
+        expect(results.filter((r) => r.began && r.previous === undefined)).toHaveLength(1);
+        expect(results.filter((r) => r.previous?.status === 'started')).toHaveLength(workers.length - 1);
+        expect((await first.getItem('r', 'each', index))?.attempts).toBe(workers.length);
+        await first.finishItem('r', 'each', index, 'succeeded', { output: index });
+        const redelivered = await Promise.all(workers.map((w) => w.tryBeginItem('r', 'each', index, { index })));
+        expect(redelivered.every((r) => !r.began && r.previous?.status === 'succeeded')).toBe(true);
+      }
+      expect(await first.counts('r', 'each')).toEqual({ succeeded: 20, failed: 0, skipped: 0, started: 0 });
+    } finally {
+      await Promise.all(others.map((o) => o.close()));
+    }
+  });
+
+  it('is created once when several processes open an empty schema at once, and refuses one written by a newer sfx', async () => {
+    const { url } = await postgresCluster();
+    const stores = await Promise.all([1, 2, 3, 4].map(() => PostgresRunStore.open(url, { schema: 'opened_at_once' })));
+    await stores[0]!.createRun(run('r'));
+    expect((await stores[3]!.getRun('r'))?.id).toBe('r');
+    await stores[0]!.pool.query('UPDATE journal_version SET version = 99');
+    await Promise.all(stores.map((s) => s.close()));
+    await expect(PostgresRunStore.open(url, { schema: 'opened_at_once' })).rejects.toThrow(/newer sfx \(schema 99\)/);
+    await expect(PostgresRunStore.open(url, { schema: 'Robert"); DROP TABLE runs;--' })).rejects.toThrow(/not a plain name/);
+  });
+});
+
+describe('sfx serve on the PostgreSQL journal', () => {
+  it('stops driving a run another process took over (its lease ran out), leaving the run to that process', async () => {
+    let now = Date.parse('2026-05-04T10:00:30Z');
+    const a = await openPostgresStore({ leaseMs: 30_000, clock: () => now });
+    const b = await PostgresRunStore.open((await postgresCluster()).url, { schema: a.schema, clock: () => now });
+    const f = await fixture('lease-lost', '2026-05-04T10:00:30Z');
+    try {
+      await f.write(
+        'held.yaml',
+        `
+name: held
+trigger: { type: schedule, cron: "* * * * *", timezone: UTC }
+steps:
+  - id: wait
+    uses: t.hold
+`,
+      );
+      await f.start({ journal: a });
+      await f.clock.advanceTo(Date.parse('2026-05-04T10:01:00Z'));
+      const [run] = await waitFor('the run to start', async () => {
+        const runs = await a.listRuns({ status: 'running' });
+        return runs.length ? runs : undefined;
+      });
+      // The service's process stalls past its lease; another coordinator takes the run.
+      now += 31_000;
+      await b.claimRun(run!.id, 'machine-b:1');
+      await a.renewLeases();
+      await waitFor('the service to let go', () => f.logs.find((l) => l.msg === 'run finished' && l.runId === run!.id));
+      expect(f.logs.find((l) => l.msg === 'another process took this run over; stopping it here')).toMatchObject({ runId: run!.id, flow: 'held' });
+      expect(await b.getRun(run!.id)).toMatchObject({ status: 'running', owner: 'machine-b:1' });
+    } finally {
+      await f.close();
+      await b.close();
+    }
+  });
+});
