@@ -2,7 +2,6 @@
  * `sfx flow validate|run|resume` and `sfx runs [show|retry]`: flows from YAML files, run with live
  * progress and kept in a run journal (default .sfx/runs.db) so any run can be resumed.
  */
-import { queueCounts, queueLine, type QueueFlags } from './queue-status.js';
 import { readFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import type { Command } from 'commander';
@@ -10,6 +9,7 @@ import { CONNECTOR_ID, CONNECTOR_VERSION, InvalidConnectionError, openConnection
 import {
   defaultRegistry,
   Engine,
+  ItemQueue,
   formatProblem,
   loadFlow,
   resolveInputs,
@@ -28,6 +28,7 @@ import {
   redactUrl,
 } from '@sfx/flows';
 import { ConnectionStore } from './connections-store.js';
+import { queueCounts, queueLine, queueUrlOption, type QueueFlags } from './queue-status.js';
 import { CliError, EXIT_FAILED, EXIT_INTERRUPTED, UsageError } from './errors.js';
 import { readJsonOption } from './input.js';
 import { formatCount, formatDuration, RunProgress } from './progress.js';
@@ -109,7 +110,7 @@ function parseInputs(pairs: string[] | undefined): Record<string, unknown> {
   return out;
 }
 
-interface RunFlags extends JournalFlags {
+interface RunFlags extends JournalFlags, QueueFlags {
   input?: string[];
   /** The event a triggered flow gets as $trigger, to try it by hand: JSON, @file.json or - (stdin). */
   trigger?: string;
@@ -125,8 +126,13 @@ async function execute(
   store: RunStore,
 ): Promise<RunResult> {
   const progress = flags.json ? undefined : new RunProgress(process.stderr);
+  // A dry run's writes are stand-ins made here; a worker would make them for real.
+  if (flags.queue && flags.dryRun) throw new UsageError('--dry-run runs in this process: leave out --queue.');
+  const itemQueue = flags.queue ? new ItemQueue({ url: flags.queue, name: flags.queueName ?? 'sfx-items' }) : undefined;
   const engine = new Engine({
     store,
+    // This process drives the run; its loop items go to the cluster's workers (sfx serve --role worker).
+    ...(itemQueue ? { dispatcher: itemQueue.dispatcher(store) } : {}),
     openConnection: connectionOpener(flags.connection),
     // log.* steps speak at info; the engine's own notes at warn and error. Debug stays quiet.
     log: (level, message, fields) => {
@@ -157,6 +163,7 @@ async function execute(
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
+    await itemQueue?.close();
   }
 }
 
@@ -380,6 +387,8 @@ export function registerFlowCommands(program: Command): void {
     .option('--connection <name>', 'the stored connection for connections given as null (default: $SFX_CONNECTION, or the only one)')
     .option('--journal <file>', `the run journal (default: $SFX_JOURNAL or ${DEFAULT_JOURNAL})`)
     .option('--store <url>', STORE_OPTION)
+    .option('--queue <url>', 'send loop items to the workers on this Redis (redis://HOST:PORT; docs/scale-out.md)', queueUrlOption)
+    .option('--queue-name <name>', 'with --queue: the queue the workers take jobs from', 'sfx-items')
     .addHelpText('after', `\nExamples:\n  sfx flow run examples/flows/import-products.yaml\n  sfx flow run export.yaml --input folder=/catalogue --input size=800\n  sfx flow run my-flow.yaml --dry-run\n  sfx flow run examples/flows/tag-new-assets.yaml --trigger @asset.json   # a poll flow, by hand\n\nExit codes: 0 succeeded; 1 failed (sfx runs show RUN says why); 2 invalid flow or inputs; 130 stopped (resumable).`)
     .action((file: string, flags: RunFlags) => runFlow(file, flags));
   flow
@@ -391,6 +400,8 @@ export function registerFlowCommands(program: Command): void {
     .option('--connection <name>', 'the stored connection for connections given as null')
     .option('--journal <file>', `the run journal (default: $SFX_JOURNAL or ${DEFAULT_JOURNAL})`)
     .option('--store <url>', STORE_OPTION)
+    .option('--queue <url>', 'send loop items to the workers on this Redis (redis://HOST:PORT; docs/scale-out.md)', queueUrlOption)
+    .option('--queue-name <name>', 'with --queue: the queue the workers take jobs from', 'sfx-items')
     .addHelpText('after', '\nExamples:\n  sfx flow resume r20261203-4f2a1c\n  sfx flow resume r20261203-4f2a1c --failed')
     .action((id: string, flags: RunFlags & { failed?: boolean }) => resumeRun(id, flags));
 
@@ -403,7 +414,7 @@ export function registerFlowCommands(program: Command): void {
     .option('--json', 'print the runs as JSON')
     .option('--journal <file>', `the run journal (default: $SFX_JOURNAL or ${DEFAULT_JOURNAL})`)
     .option('--store <url>', STORE_OPTION)
-    .option('--queue <url>', 'a cluster\'s Redis (redis://HOST:PORT): show its item jobs waiting, in flight and failed too')
+    .option('--queue <url>', 'a cluster\'s Redis (redis://HOST:PORT): show its item jobs waiting, in flight and failed too (runs retry sends its items there)', queueUrlOption)
     .option('--queue-name <name>', 'with --queue: the queue\'s name', 'sfx-items')
     .addHelpText('after', RUNS_HELP)
     .action((flags: JournalFlags & QueueFlags & { json?: boolean; flow?: string; status?: string; limit?: string }) => listRuns(flags));

@@ -2,7 +2,8 @@
  * `sfx runs --queue URL`: where a cluster's item jobs stand (queue depth, in flight, waiting to be
  * retried, failed for good), next to the runs the journal lists.
  */
-import { ItemQueue, redactQueueUrl, type QueueCounts } from '@sfx/flows';
+import { InvalidArgumentError } from 'commander';
+import { ItemQueue, parseQueueUrl, redactQueueUrl, type QueueCounts } from '@sfx/flows';
 import { CliError } from './errors.js';
 
 export interface QueueFlags {
@@ -30,4 +31,14 @@ export async function queueCounts(flags: QueueFlags): Promise<(QueueCounts & { q
 
 export function queueLine(c: QueueCounts & { queue: string }): string {
   return `Queue ${c.queue}: ${c.waiting} waiting, ${c.active} in flight, ${c.delayed} to retry, ${c.failed} failed.`;
+}
+
+/** Commander's check of a --queue value: a redis:// URL, refused before anything connects. */
+export function queueUrlOption(value: string): string {
+  try {
+    parseQueueUrl(value);
+  } catch (error) {
+    throw new InvalidArgumentError((error as Error).message);
+  }
+  return value;
 }

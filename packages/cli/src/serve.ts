@@ -6,9 +6,10 @@
 import { stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { InvalidArgumentError, type Command } from 'commander';
-import { defaultRegistry, FlowService, parseQueueUrl, type LogLevel, type ServiceRole } from '@sfx/flows';
+import { defaultRegistry, FlowService, type LogLevel, type ServiceRole } from '@sfx/flows';
 import { CliError, EXIT_INTERRUPTED, UsageError } from './errors.js';
 import { connectionOpener, journalTarget } from './flows.js';
+import { queueUrlOption } from './queue-status.js';
 
 const DEFAULT_PORT = 7020;
 
@@ -33,15 +34,6 @@ interface ServeFlags {
 function role(value: string): ServiceRole {
   if (value === 'coordinator' || value === 'worker' || value === 'all') return value;
   throw new InvalidArgumentError('--role must be coordinator, worker or all.');
-}
-
-function queueUrl(value: string): string {
-  try {
-    parseQueueUrl(value);
-  } catch (error) {
-    throw new InvalidArgumentError((error as Error).message);
-  }
-  return value;
 }
 
 function positive(flag: string): (value: string) => number {
@@ -134,7 +126,7 @@ export function registerServeCommand(program: Command): void {
       whole('--concurrency', 1, 1000),
       4,
     )
-    .option('--queue <url>', 'run loop items as jobs on this Redis, shared by every worker (redis://HOST:PORT)', queueUrl)
+    .option('--queue <url>', 'run loop items as jobs on this Redis, shared by every worker (redis://HOST:PORT)', queueUrlOption)
     .option('--role <role>', 'with --queue: coordinator (triggers, runs), worker (item jobs) or all', role)
     .option('--tps <n>', 'with --queue: item jobs started per second across all workers', positive('--tps'))
     .option('--queue-name <name>', 'with --queue: the queue every process of one cluster shares', 'sfx-items')

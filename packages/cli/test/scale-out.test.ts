@@ -95,12 +95,13 @@ interface Cluster {
   workers: ServeProcess[];
   /** The test's own handle on the cluster's journal. */
   journal: PostgresRunStore;
+  storeUrl: string;
   startCoordinator(): Promise<ServeProcess>;
   startWorker(): Promise<ServeProcess>;
   stop(): Promise<void>;
 }
 
-async function startCluster(name: string, workerCount: number, options: { tps?: number } = {}): Promise<Cluster> {
+async function startCluster(name: string, workerCount: number, options: { tps?: number; workerArgs?: string[] } = {}): Promise<Cluster> {
   const url = await postgres.createDatabase(name.replace(/-/g, '_'));
   const journal = await PostgresRunStore.open(url);
   const common = ['--port', '0', '--store', url, '--queue', redis.url, '--queue-name', name, '--connection', 'local'];
@@ -110,11 +111,12 @@ async function startCluster(name: string, workerCount: number, options: { tps?: 
   };
   const cluster: Cluster = {
     journal,
+    storeUrl: url,
     coordinator: undefined as unknown as ServeProcess,
     workers: [],
     startCoordinator: () => ready(spawnServe(['--flows', flows, '--role', 'coordinator', ...common], env())),
     startWorker: () =>
-      ready(spawnServe(['--role', 'worker', '--concurrency', '3', '--lock-ms', '2000', ...(options.tps ? ['--tps', String(options.tps)] : []), ...common], env())),
+      ready(spawnServe(['--role', 'worker', '--concurrency', '3', '--lock-ms', '2000', ...(options.tps ? ['--tps', String(options.tps)] : []), ...(options.workerArgs ?? []), ...common], env())),
     async stop() {
       const all = [cluster.coordinator, ...cluster.workers].filter(Boolean);
       for (const p of all) if (p.child.exitCode === null) p.child.kill('SIGTERM');
@@ -292,5 +294,73 @@ describe('sfx serve --queue: a coordinator and workers', () => {
     const failed = await runs(true);
     expect(failed.code, failed.stderr).toBe(0);
     expect(JSON.parse(failed.stdout)).toEqual({ runs: [], queue: { queue: name, waiting: 0, active: 0, delayed: 0, failed: 2 } });
+  });
+
+  it('sfx flow run --queue: the same manual flow gives the same result on the workers as in one process', async () => {
+    const dir = join(root, 'same');
+    const expected = await makeFiles(dir, 30);
+    const flowFile = join(root, 'same-upload.yaml');
+    await writeFile(
+      flowFile,
+      `name: same-upload
+connections: { dam: null }
+inputs:
+  dir: { type: string }
+  folder: { type: string }
+steps:
+  - id: files
+    uses: fs.list
+    with: { path: "{% $inputs.dir %}" }
+  - id: upload
+    forEach: "{% $steps.files %}"
+    concurrency: 6
+    uses: dam.upload-asset
+    with:
+      source: { path: "{% $item.absolutePath %}" }
+      folder: "{% $inputs.folder %}"
+    output: "{% { 'name': $result.file.name, 'sha1': $result.file.hash.sha1 } %}"
+  - id: done
+    uses: log.info
+    with: { message: "{% 'uploaded ' & $steps.upload.succeeded & ' of ' & $steps.upload.total %}" }
+`,
+    );
+    const sfxRun = (args: string[]) =>
+      new Promise<{ code: number | null; stdout: string; stderr: string }>((done) => {
+        const child = spawn(process.execPath, [BIN, 'flow', 'run', flowFile, '--connection', 'local', '--json', ...args], { env: env() });
+        let stdout = '';
+        let stderr = '';
+        child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+        child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+        child.on('close', (code) => done({ code, stdout, stderr }));
+      });
+    const finishedEvent = (stdout: string) =>
+      stdout
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l) as { type: string; status?: string })
+        .find((e) => e.type === 'run-finished');
+
+    const local = await sfxRun(['--journal', join(root, 'same-local.db'), '--input', `dir=${dir}`, '--input', 'folder=/same/local']);
+    expect(local.code, local.stderr).toBe(0);
+    expect(finishedEvent(local.stdout)?.status).toBe('succeeded');
+
+    const cluster = await startCluster('same-flow', 2, { workerArgs: ['--log', 'debug'] });
+    try {
+      const queued = await sfxRun(['--store', cluster.storeUrl, '--queue', redis.url, '--queue-name', 'same-flow', '--input', `dir=${dir}`, '--input', 'folder=/same/cluster']);
+      expect(queued.code, queued.stderr).toBe(0);
+      expect(finishedEvent(queued.stdout)?.status).toBe('succeeded');
+      const [run] = await cluster.journal.listRuns({ limit: 1 });
+      // The workers did the uploads, not the process that ran the flow: each item once, named in their logs.
+      const ran = cluster.workers.flatMap((w) => w.logs).filter((l) => l.msg === 'item finished' && l.runId === run!.id);
+      expect(ran.map((l) => l.index).sort((a, b) => Number(a) - Number(b))).toEqual([...Array(30).keys()]);
+      const items = await cluster.journal.items(run!.id, 'upload', { limit: 100 });
+      expect(items.map((i) => [i.index, i.status, i.output])).toEqual(
+        [...expected.entries()].map(([name, sha], index) => [index, 'succeeded', { name, sha1: sha }]),
+      );
+    } finally {
+      await cluster.stop();
+    }
+    await expectExactly('/same/local', expected);
+    await expectExactly('/same/cluster', expected);
   });
 });
