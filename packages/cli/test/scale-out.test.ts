@@ -363,4 +363,39 @@ steps:
     await expectExactly('/same/local', expected);
     await expectExactly('/same/cluster', expected);
   });
+
+  it('a schedule fires once per tick across two coordinators', async () => {
+    const dir = join(root, 'schedule-flows');
+    await mkdir(dir);
+    await writeFile(
+      join(dir, 'tick.yaml'),
+      `name: tick
+trigger: { type: schedule, cron: "*/2 * * * * *", timezone: UTC }
+steps:
+  - id: note
+    uses: log.info
+    with: { message: "{% 'tick ' & $trigger.scheduledAt %}" }
+`,
+    );
+    const url = await postgres.createDatabase('schedule');
+    const journal = await PostgresRunStore.open(url);
+    const args = ['--flows', dir, '--role', 'coordinator', '--port', '0', '--store', url, '--queue', redis.url, '--queue-name', 'schedule'];
+    const coordinators = [spawnServe(args, env()), spawnServe(args, env())];
+    try {
+      for (const c of coordinators) expect((await c.logged('ready', (l) => l.msg === 'sfx serve ready')).flows).toEqual(['tick']);
+      await sleep(7000);
+    } finally {
+      for (const c of coordinators) c.child.kill('SIGTERM');
+      await Promise.all(coordinators.map((c) => c.exited));
+    }
+    const runs = await journal.listRuns({ flow: 'tick', limit: 100 });
+    await journal.close();
+    const ticks = runs.map((r) => r.trigger.id);
+    expect(ticks.length).toBeGreaterThanOrEqual(2);
+    expect(new Set(ticks).size, `runs per tick: ${ticks.join(', ')}`).toBe(ticks.length);
+    // Both coordinators fired on the ticks: for some, one found the run the other had started.
+    const fired = coordinators.map((c) => c.logs.filter((l) => l.msg === 'run started' || l.msg === 'tick already has a run').length);
+    expect(fired.every((n) => n > 0), `ticks fired per coordinator: ${fired.join(', ')}`).toBe(true);
+    expect(coordinators.flatMap((c) => c.logs).filter((l) => l.msg === 'tick already has a run').length).toBeGreaterThan(0);
+  });
 });
