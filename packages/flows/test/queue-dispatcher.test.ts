@@ -150,6 +150,19 @@ describe('BullMQ dispatcher', () => {
     expect(cutOff?.error?.message).toMatch(/outcome is unknown/);
     expect(calls.get(`${runId}:each:5`)).toBe(1);
 
+    // A delivery whose first look is stale (another delivery finished the item right after it
+    // looked): the claim, atomic in the journal, finds the outcome and nothing is sent again.
+    const stale = new Proxy(store, {
+      get: (target, name) => {
+        if (name === 'getItem') return () => undefined;
+        const value = Reflect.get(target, name) as unknown;
+        return typeof value === 'function' ? value.bind(target) : value;
+      },
+    });
+    const racing = await new Engine({ store: stale }).runItem(flow, { runId, step: 'each', index: 4, item: 4, unknown: false, seenAttempts: 0 });
+    expect(racing?.status).toBe('succeeded');
+    expect(calls.get(key)).toBe(1);
+
     // retry --failed sends a failed item with the attempts it saw: that one does run.
     const failed = store.getItem(runId, 'each', 7)!;
     expect(failed.status).toBe('failed');

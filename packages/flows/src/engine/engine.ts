@@ -178,8 +178,11 @@ export class Engine {
       if (record.status !== 'started') return record;
       unknown = true;
     }
+    // The claim is atomic: a delivery that raced this one and finished the item meanwhile wins.
+    const claim = await this.store.tryBeginItem(job.runId, job.step, job.index, undefined, record && record.status !== 'started' ? { redo: [record.status] } : {});
+    if (!claim.began) return claim.previous;
     const execution = new Execution(this, this.options, flow, run, { inputs: run.inputs, trigger: run.trigger, ...(options.signal ? { signal: options.signal } : {}) }, false);
-    await execution.runOne(step, { index: job.index, item: job.item, unknown });
+    await execution.runOne(step, { index: job.index, item: job.item, unknown, begun: true });
     return this.store.getItem(job.runId, job.step, job.index);
   }
 
@@ -226,6 +229,8 @@ interface ItemPlan {
   item: unknown;
   /** The journal says it was sent and never finished: reconcile before trying again. */
   unknown: boolean;
+  /** Already journaled `started` for this attempt (a worker's claim). */
+  begun?: boolean;
 }
 
 /** One run in progress. */
@@ -745,7 +750,7 @@ class Execution {
         const outcome = await this.reconcile(step, action, input, key);
         if (outcome) return await done('succeeded', { output: await this.shape(step, scope, outcome.output) }, true);
       }
-      await this.store.beginItem(this.runId, step.id, plan.index, undefined);
+      if (!plan.begun) await this.store.beginItem(this.runId, step.id, plan.index, undefined);
       const result = await this.attempt(step, action, input, key);
       await done('succeeded', { output: await this.shape(step, scope, result) });
     } catch (e) {
