@@ -7,7 +7,7 @@
 import { describe, expect, it } from 'vitest';
 import { PostgresRunStore, RunBusyError, UnknownRunError, type RunStore } from '../src/index.js';
 import { backends, openPostgresStore, postgresCluster, useBackends } from './support/backends.js';
-import { fixture, waitFor } from './triggers-fixture.js';
+import { fixture, holdRuns, recorded, waitFor } from './triggers-fixture.js';
 
 useBackends();
 
@@ -139,7 +139,7 @@ describe('the PostgreSQL journal', () => {
     }
   });
 
-  it('is created once when several processes open an empty schema at once, and refuses one written by a newer sfx', async () => {
+  it('is created once when several processes open an empty schema at once, refuses one written by a newer sfx, and takes its schema from the URL', async () => {
     const { url } = await postgresCluster();
     const stores = await Promise.all([1, 2, 3, 4].map(() => PostgresRunStore.open(url, { schema: 'opened_at_once' })));
     await stores[0]!.createRun(run('r'));
@@ -148,6 +148,18 @@ describe('the PostgreSQL journal', () => {
     await Promise.all(stores.map((s) => s.close()));
     await expect(PostgresRunStore.open(url, { schema: 'opened_at_once' })).rejects.toThrow(/newer sfx \(schema 99\)/);
     await expect(PostgresRunStore.open(url, { schema: 'Robert"); DROP TABLE runs;--' })).rejects.toThrow(/not a plain name/);
+    const fromUrl = await PostgresRunStore.open(`${url}?schema=named_in_url`);
+    const byDefault = await PostgresRunStore.open(url);
+    try {
+      await fromUrl.createRun(run('in-url'));
+      expect(fromUrl.schema).toBe('named_in_url');
+      expect(byDefault.schema).toBe('sfx');
+      expect(await byDefault.getRun('in-url')).toBeUndefined();
+      const [where] = (await fromUrl.pool.query<{ schema: string }>("SELECT table_schema AS schema FROM information_schema.tables WHERE table_name = 'runs' AND table_schema = 'named_in_url'")).rows;
+      expect(where?.schema).toBe('named_in_url');
+    } finally {
+      await Promise.all([fromUrl.close(), byDefault.close()]);
+    }
   });
 });
 
@@ -168,6 +180,7 @@ steps:
     uses: t.hold
 `,
       );
+      holdRuns();
       await f.start({ journal: a });
       await f.clock.advanceTo(Date.parse('2026-05-04T10:01:00Z'));
       const [run] = await waitFor('the run to start', async () => {
@@ -184,6 +197,42 @@ steps:
     } finally {
       await f.close();
       await b.close();
+    }
+  });
+});
+
+describe('two coordinators on one PostgreSQL journal', () => {
+  it('run each schedule tick once: the journal holds one run per tick, the other coordinator sees it there', async () => {
+    const a = await openPostgresStore();
+    const b = await PostgresRunStore.open((await postgresCluster()).url, { schema: a.schema });
+    const f = await fixture('two-coordinators', '2026-05-04T10:00:30Z');
+    recorded.length = 0;
+    try {
+      await f.write(
+        'minutely.yaml',
+        `
+name: minutely
+trigger: { type: schedule, cron: "* * * * *", timezone: UTC }
+steps:
+  - id: note
+    uses: t.record
+    with: { value: "{% $trigger.scheduledAt %}" }
+`,
+      );
+      await f.start({ journal: a });
+      await f.start({ journal: b });
+      for (let minute = 1; minute <= 5; minute++) {
+        await f.clock.advanceTo(Date.parse(`2026-05-04T10:0${minute}:00Z`));
+        await waitFor(`the run of tick ${minute}`, async () => (await a.listRuns({ status: 'succeeded' })).length === minute);
+      }
+      const runs = await b.listRuns();
+      expect(runs.map((r) => r.trigger.id).sort()).toEqual([1, 2, 3, 4, 5].map((m) => `schedule:2026-05-04T10:0${m}:00.000Z`));
+      expect([...recorded].sort()).toEqual([1, 2, 3, 4, 5].map((m) => `2026-05-04T10:0${m}:00.000Z`));
+      expect(f.logs.filter((l) => l.msg === 'run started')).toHaveLength(5);
+      expect(f.logs.filter((l) => l.level === 'error')).toEqual([]);
+    } finally {
+      await f.close();
+      recorded.length = 0;
     }
   });
 });

@@ -86,7 +86,10 @@ const MIGRATIONS: Record<number, string> = {};
 const MIGRATION_LOCK = 0x5f5e_0001;
 
 export interface PostgresRunStoreOptions {
-  /** A schema of its own in the database (created when missing); default `public`. Also `?schema=` in the URL. */
+  /**
+   * The schema its tables live in, created when missing (which needs CREATE on the database):
+   * default `sfx`, so they never meet an application's own tables. Also `?schema=` in the URL.
+   */
   schema?: string;
   /** How long a run's owner holds it without renewing; renewed every third of it. Default 30 s. */
   leaseMs?: number;
@@ -232,7 +235,7 @@ export class PostgresRunStore implements RunStore {
 
   private constructor(url: string, options: PostgresRunStoreOptions) {
     const parsed = new URL(url);
-    const schema = options.schema ?? parsed.searchParams.get('schema') ?? 'public';
+    const schema = options.schema ?? parsed.searchParams.get('schema') ?? 'sfx';
     parsed.searchParams.delete('schema');
     if (!SCHEMA_NAME.test(schema)) throw new Error(`the journal schema "${schema}" is not a plain name: use lowercase letters, digits and _.`);
     this.schema = schema;
@@ -261,7 +264,9 @@ export class PostgresRunStore implements RunStore {
   private async migrate(): Promise<void> {
     await this.transaction(async (db) => {
       await db.query('SELECT pg_advisory_xact_lock($1)', [MIGRATION_LOCK]);
-      await db.query(`CREATE SCHEMA IF NOT EXISTS ${this.schema}`);
+      // Checked first: CREATE SCHEMA IF NOT EXISTS needs the right to create even when it exists.
+      const exists = await db.query('SELECT 1 FROM pg_namespace WHERE nspname = $1', [this.schema]);
+      if (!exists.rowCount) await db.query(`CREATE SCHEMA ${this.schema}`);
       await db.query('CREATE TABLE IF NOT EXISTS journal_version (version integer NOT NULL)');
       const found = await db.query<{ version: number }>('SELECT version FROM journal_version');
       let at = found.rows[0]?.version ?? 0;
