@@ -8,6 +8,7 @@ import type { Command } from 'commander';
 import { CONNECTOR_ID, CONNECTOR_VERSION, InvalidConnectionError, openConnection, type Connection } from '@sfx/connector';
 import {
   defaultRegistry,
+  checkQueue,
   Engine,
   ItemQueue,
   formatProblem,
@@ -128,6 +129,13 @@ async function execute(
   const progress = flags.json ? undefined : new RunProgress(process.stderr);
   // A dry run's writes are stand-ins made here; a worker would make them for real.
   if (flags.queue && flags.dryRun) throw new UsageError('--dry-run runs in this process: leave out --queue.');
+  if (flags.queue) {
+    try {
+      await checkQueue(flags.queue);
+    } catch (error) {
+      throw new CliError((error as Error).message);
+    }
+  }
   const itemQueue = flags.queue ? new ItemQueue({ url: flags.queue, name: flags.queueName ?? 'sfx-items' }) : undefined;
   const engine = new Engine({
     store,

@@ -3,7 +3,7 @@
  * retried, failed for good), next to the runs the journal lists.
  */
 import { InvalidArgumentError } from 'commander';
-import { ItemQueue, parseQueueUrl, redactQueueUrl, type QueueCounts } from '@sfx/flows';
+import { checkQueue, ItemQueue, parseQueueUrl, redactQueueUrl, type QueueCounts } from '@sfx/flows';
 import { CliError } from './errors.js';
 
 export interface QueueFlags {
@@ -14,6 +14,11 @@ export interface QueueFlags {
 export async function queueCounts(flags: QueueFlags): Promise<(QueueCounts & { queue: string }) | undefined> {
   if (!flags.queue) return undefined;
   const name = flags.queueName ?? 'sfx-items';
+  try {
+    await checkQueue(flags.queue);
+  } catch (error) {
+    throw new CliError((error as Error).message);
+  }
   const queue = new ItemQueue({ url: flags.queue, name });
   try {
     // A Redis that is down must not leave `sfx runs` waiting for ever.

@@ -146,6 +146,10 @@ async function serve(flags: ServeFlags): Promise<void> {
     throw new UsageError(
       `${flags.role ? '--role' : flags.tps ? '--tps' : '--lock-ms'} is for a cluster: give --queue redis://HOST:PORT too (docs/scale-out.md).`,
     );
+  if (flags.role === 'coordinator' && (flags.tps || flags.lockMs))
+    throw new UsageError(
+      `${flags.tps ? '--tps' : '--lock-ms'} applies to the workers that run the items: give it to sfx serve --role worker (or all).`,
+    );
   const worker = flags.queue !== undefined && flags.role === 'worker';
   const flowsDir = resolve(flags.flows);
   const found = await stat(flowsDir).catch(() => undefined);

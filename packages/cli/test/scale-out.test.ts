@@ -6,6 +6,7 @@
  * missing (count and sha1), every run finished, the rate within 10% of the limit.
  */
 import { spawn } from 'node:child_process';
+import { createServer as createNetServer } from 'node:net';
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -397,5 +398,20 @@ steps:
     const fired = coordinators.map((c) => c.logs.filter((l) => l.msg === 'run started' || l.msg === 'tick already has a run').length);
     expect(fired.every((n) => n > 0), `ticks fired per coordinator: ${fired.join(', ')}`).toBe(true);
     expect(coordinators.flatMap((c) => c.logs).filter((l) => l.msg === 'tick already has a run').length).toBeGreaterThan(0);
+  });
+
+  it('a queue that cannot be reached is one clear error (exit 1), its password not printed', async () => {
+    const closed = await new Promise<number>((done) => {
+      const probe = createNetServer().listen(0, '127.0.0.1', () => {
+        const { port } = probe.address() as { port: number };
+        probe.close(() => done(port));
+      });
+    });
+    const queue = `redis://:queue-password-9f2e@127.0.0.1:${closed}`;
+    const worker = spawnServe(['--role', 'worker', '--queue', queue, '--journal', join(root, 'unreachable.db'), '--port', '0'], env());
+    const exit = await worker.exited;
+    expect(exit.code).toBe(1);
+    expect(worker.stderr()).toMatch(/cannot reach the queue's Redis at redis:\/\/:\*\*\*@127\.0\.0\.1:\d+: connect ECONNREFUSED/);
+    expect(worker.stderr() + JSON.stringify(worker.logs)).not.toContain('queue-password-9f2e');
   });
 });

@@ -36,7 +36,7 @@ export { defaultRegistry } from './default-registry.js';
 export type { RunTrigger } from './engine/run-store.js';
 export * from './triggers/index.js';
 export { FlowService, type FlowServiceOptions, type LoadedFlow, type ServiceRole, type ServiceQueueOptions } from './service.js';
-export { ItemQueue, ItemWorker, jobIdFor, keyOfJobId, parseQueueUrl, redactUrl as redactQueueUrl, Pacer, DEFAULT_QUEUE, type QueueCounts, type ItemQueueOptions, type ItemWorkerOptions } from './cluster/queue.js';
+export { checkQueue, ItemQueue, ItemWorker, jobIdFor, keyOfJobId, parseQueueUrl, redactUrl as redactQueueUrl, Pacer, DEFAULT_QUEUE, type QueueCounts, type ItemQueueOptions, type ItemWorkerOptions } from './cluster/queue.js';
 export { renderBuiltinsMarkdown, withBuiltinsSection, FLOWS_DOC_PATH, BUILTINS_BEGIN, BUILTINS_END } from './docs.js';
 export {
   sync,

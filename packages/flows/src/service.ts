@@ -34,7 +34,7 @@ import type { Scope } from './expressions.js';
 import type { ActionRegistry } from './registry.js';
 import { systemClock, type Clock } from './triggers/clock.js';
 import { DamEventsTrigger, eventsPath } from './triggers/dam-events.js';
-import { ItemQueue, ItemWorker, redactUrl } from './cluster/queue.js';
+import { checkQueue, ItemQueue, ItemWorker, redactUrl } from './cluster/queue.js';
 import {
   ServiceBusyError,
   ServiceStoppingError,
@@ -204,6 +204,7 @@ export class FlowService implements TriggerHost {
     });
     const role = this.role;
     const queue = o.queue;
+    if (queue) await checkQueue(queue.url);
     if (queue && role !== 'worker') {
       this.itemQueue = new ItemQueue({ url: queue.url, ...(queue.name ? { name: queue.name } : {}) });
       await this.itemQueue.ready();

@@ -45,6 +45,27 @@ export function redactUrl(url: string): string {
   }
 }
 
+/**
+ * Answers once, or says why not: called before a process starts on a queue, so that a wrong URL
+ * or a Redis that is down is one clear error instead of a reconnect loop.
+ */
+export async function checkQueue(url: string, timeoutMs = 5000): Promise<void> {
+  parseQueueUrl(url);
+  const probe = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, connectTimeout: timeoutMs, enableOfflineQueue: false });
+  // The connection's own error (ECONNREFUSED, a wrong password) says more than the rejected connect.
+  let cause: Error | undefined;
+  probe.on('error', (error: Error) => (cause ??= error));
+  try {
+    await probe.connect();
+    await probe.ping();
+  } catch (error) {
+    const why = (cause ?? (error as Error)).message.replace(/\.+$/, '');
+    throw new Error(`cannot reach the queue's Redis at ${redactUrl(url)}: ${why}. Start redis-server there, or give the right URL.`);
+  } finally {
+    probe.disconnect();
+  }
+}
+
 function connect(url: string): Redis {
   parseQueueUrl(url);
   // BullMQ's blocking commands need no per-request retry limit.
@@ -187,7 +208,13 @@ export class ItemWorker {
       if (job && job.attemptsMade >= (job.opts.attempts ?? 1)) void this.connection.incr(failedCounterKey(this.worker.name));
       this.log('warn', 'item job failed', { runId: job?.data.runId, step: job?.data.step, index: job?.data.index, error: error.message });
     });
-    this.worker.on('error', (error) => this.log('error', 'queue error', { error: error.message }));
+    // Redis away: ioredis reconnects on its own; say so once in a while, not on every try.
+    let lastError = 0;
+    this.worker.on('error', (error) => {
+      if (Date.now() - lastError < 30_000) return;
+      lastError = Date.now();
+      this.log('error', 'queue error (reconnecting)', { error: error.message });
+    });
   }
 
   private log(level: 'debug' | 'info' | 'warn' | 'error', message: string, fields?: Record<string, unknown>): void {
