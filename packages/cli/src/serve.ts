@@ -79,6 +79,10 @@ Examples:
   sfx serve --flows flows/ --connection production --journal /var/lib/sfx/runs.db
   PGPASSWORD=... sfx serve --flows flows/ --store postgres://sfx@db.internal:5432/sfx
       the journal in PostgreSQL (a run is held under a lease; another process takes over a dead one's)
+  sfx serve --flows flows/ --store $PG --queue redis://10.0.0.5:6379 --role coordinator
+  sfx serve --store $PG --queue redis://10.0.0.5:6379 --role worker --concurrency 8 --tps 20
+      a cluster: the coordinator runs triggers and runs, workers (any number, any machine) run
+      the loop items; see docs/scale-out.md
 
   curl -X POST http://127.0.0.1:${DEFAULT_PORT}/hooks/new-products \\
        -H "X-Sfx-Signature: sha256=$(openssl dgst -sha256 -hmac "$HOOK_SECRET" -hex < body.json | cut -d' ' -f2)" \\

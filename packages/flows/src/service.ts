@@ -206,7 +206,7 @@ export class FlowService implements TriggerHost {
     const queue = o.queue;
     if (queue) await checkQueue(queue.url);
     if (queue && role !== 'worker') {
-      this.itemQueue = new ItemQueue({ url: queue.url, ...(queue.name ? { name: queue.name } : {}) });
+      this.itemQueue = new ItemQueue({ url: queue.url, ...(queue.name ? { name: queue.name } : {}), log: (level, message, fields) => this.log(level, message, fields) });
       await this.itemQueue.ready();
     }
     this.engine = new Engine({

@@ -88,6 +88,7 @@ export interface ItemQueueOptions {
   name?: string;
   /** Deliveries of a job whose handler threw (the journal or the DAM unreachable, not an item's own failure). */
   attempts?: number;
+  log?: (level: 'error', message: string, fields?: Record<string, unknown>) => void;
 }
 
 /** The coordinator's side: sends items and waits for their jobs to finish. */
@@ -103,6 +104,15 @@ export class ItemQueue {
     const name = options.name ?? DEFAULT_QUEUE;
     this.queue = new Queue<JobData>(name, { connection: this.connection });
     this.events = new QueueEvents(name, { connection: this.eventsConnection });
+    // Redis away: ioredis reconnects on its own, and waits resume; say so once in a while.
+    let lastError = 0;
+    const onError = (error: Error): void => {
+      if (Date.now() - lastError < 30_000) return;
+      lastError = Date.now();
+      options.log?.('error', 'queue error (reconnecting)', { error: error.message });
+    };
+    this.queue.on('error', onError);
+    this.events.on('error', onError);
   }
 
   async ready(): Promise<void> {
