@@ -24,6 +24,7 @@ export const STANDALONE = {
   'sync-memory': { json: true, about: '`sfx sync` peak RSS as the file count grows' },
   'list-search-scale': { json: false, about: 'list and search query times at N assets, straight on the database' },
   'cdn-render-flood': { json: false, about: 'one keyless caller flooding the CDN with distinct large transforms' },
+  'scale-out-workers': { json: true, about: 'a flow\'s loop items on 1, 2 and 4 BullMQ workers against a DAM with fixed latency (needs redis-server)' },
 };
 
 export const README_START = '<!-- latest-results:start -->';

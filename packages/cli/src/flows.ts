@@ -8,7 +8,9 @@ import type { Command } from 'commander';
 import { CONNECTOR_ID, CONNECTOR_VERSION, InvalidConnectionError, openConnection, type Connection } from '@sfx/connector';
 import {
   defaultRegistry,
+  checkQueue,
   Engine,
+  ItemQueue,
   formatProblem,
   loadFlow,
   resolveInputs,
@@ -27,6 +29,7 @@ import {
   redactUrl,
 } from '@sfx/flows';
 import { ConnectionStore } from './connections-store.js';
+import { queueCounts, queueLine, queueUrlOption, type QueueFlags } from './queue-status.js';
 import { CliError, EXIT_FAILED, EXIT_INTERRUPTED, UsageError } from './errors.js';
 import { readJsonOption } from './input.js';
 import { formatCount, formatDuration, RunProgress } from './progress.js';
@@ -108,7 +111,7 @@ function parseInputs(pairs: string[] | undefined): Record<string, unknown> {
   return out;
 }
 
-interface RunFlags extends JournalFlags {
+interface RunFlags extends JournalFlags, QueueFlags {
   input?: string[];
   /** The event a triggered flow gets as $trigger, to try it by hand: JSON, @file.json or - (stdin). */
   trigger?: string;
@@ -124,8 +127,20 @@ async function execute(
   store: RunStore,
 ): Promise<RunResult> {
   const progress = flags.json ? undefined : new RunProgress(process.stderr);
+  // A dry run's writes are stand-ins made here; a worker would make them for real.
+  if (flags.queue && flags.dryRun) throw new UsageError('--dry-run runs in this process: leave out --queue.');
+  if (flags.queue) {
+    try {
+      await checkQueue(flags.queue);
+    } catch (error) {
+      throw new CliError((error as Error).message);
+    }
+  }
+  const itemQueue = flags.queue ? new ItemQueue({ url: flags.queue, name: flags.queueName ?? 'sfx-items' }) : undefined;
   const engine = new Engine({
     store,
+    // This process drives the run; its loop items go to the cluster's workers (sfx serve --role worker).
+    ...(itemQueue ? { dispatcher: itemQueue.dispatcher(store) } : {}),
     openConnection: connectionOpener(flags.connection),
     // log.* steps speak at info; the engine's own notes at warn and error. Debug stays quiet.
     log: (level, message, fields) => {
@@ -156,6 +171,7 @@ async function execute(
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
+    await itemQueue?.close();
   }
 }
 
@@ -236,7 +252,8 @@ async function resumeRun(id: string, flags: RunFlags & { failed?: boolean }): Pr
   }
 }
 
-async function listRuns(flags: JournalFlags & { json?: boolean; flow?: string; status?: string; limit?: string }): Promise<void> {
+async function listRuns(flags: JournalFlags & QueueFlags & { json?: boolean; flow?: string; status?: string; limit?: string }): Promise<void> {
+  const queue = await queueCounts(flags);
   const journal = await openJournal(flags);
   const store = journal.store;
   try {
@@ -254,9 +271,12 @@ async function listRuns(flags: JournalFlags & { json?: boolean; flow?: string; s
       rows.push({ run, counts: { succeeded: sum('succeeded'), failed: sum('failed'), skipped: sum('skipped') } });
     }
     if (flags.json) {
-      print(JSON.stringify(rows.map(({ run, counts }) => ({ id: run.id, flow: run.flow, trigger: run.trigger.type, status: run.status, ...counts, startedAt: new Date(run.startedAt).toISOString(), endedAt: run.endedAt ? new Date(run.endedAt).toISOString() : null })), null, 2));
+      const list = rows.map(({ run, counts }) => ({ id: run.id, flow: run.flow, trigger: run.trigger.type, status: run.status, ...counts, startedAt: new Date(run.startedAt).toISOString(), endedAt: run.endedAt ? new Date(run.endedAt).toISOString() : null }));
+      // With --queue the runs come with the queue's counts; without, the list stays a plain array.
+      print(JSON.stringify(queue ? { runs: list, queue } : list, null, 2));
       return;
     }
+    if (queue) print(queueLine(queue));
     if (rows.length === 0) {
       print(`No runs in ${journal.where} yet. Start one with: sfx flow run FLOW.yaml`);
       return;
@@ -375,6 +395,8 @@ export function registerFlowCommands(program: Command): void {
     .option('--connection <name>', 'the stored connection for connections given as null (default: $SFX_CONNECTION, or the only one)')
     .option('--journal <file>', `the run journal (default: $SFX_JOURNAL or ${DEFAULT_JOURNAL})`)
     .option('--store <url>', STORE_OPTION)
+    .option('--queue <url>', 'send loop items to the workers on this Redis (redis://HOST:PORT; docs/scale-out.md)', queueUrlOption)
+    .option('--queue-name <name>', 'with --queue: the queue the workers take jobs from', 'sfx-items')
     .addHelpText('after', `\nExamples:\n  sfx flow run examples/flows/import-products.yaml\n  sfx flow run export.yaml --input folder=/catalogue --input size=800\n  sfx flow run my-flow.yaml --dry-run\n  sfx flow run examples/flows/tag-new-assets.yaml --trigger @asset.json   # a poll flow, by hand\n\nExit codes: 0 succeeded; 1 failed (sfx runs show RUN says why); 2 invalid flow or inputs; 130 stopped (resumable).`)
     .action((file: string, flags: RunFlags) => runFlow(file, flags));
   flow
@@ -386,6 +408,8 @@ export function registerFlowCommands(program: Command): void {
     .option('--connection <name>', 'the stored connection for connections given as null')
     .option('--journal <file>', `the run journal (default: $SFX_JOURNAL or ${DEFAULT_JOURNAL})`)
     .option('--store <url>', STORE_OPTION)
+    .option('--queue <url>', 'send loop items to the workers on this Redis (redis://HOST:PORT; docs/scale-out.md)', queueUrlOption)
+    .option('--queue-name <name>', 'with --queue: the queue the workers take jobs from', 'sfx-items')
     .addHelpText('after', '\nExamples:\n  sfx flow resume r20261203-4f2a1c\n  sfx flow resume r20261203-4f2a1c --failed')
     .action((id: string, flags: RunFlags & { failed?: boolean }) => resumeRun(id, flags));
 
@@ -398,8 +422,10 @@ export function registerFlowCommands(program: Command): void {
     .option('--json', 'print the runs as JSON')
     .option('--journal <file>', `the run journal (default: $SFX_JOURNAL or ${DEFAULT_JOURNAL})`)
     .option('--store <url>', STORE_OPTION)
+    .option('--queue <url>', 'a cluster\'s Redis (redis://HOST:PORT): show its item jobs waiting, in flight and failed too (runs retry sends its items there)', queueUrlOption)
+    .option('--queue-name <name>', 'with --queue: the queue\'s name', 'sfx-items')
     .addHelpText('after', RUNS_HELP)
-    .action((flags: JournalFlags & { json?: boolean; flow?: string; status?: string; limit?: string }) => listRuns(flags));
+    .action((flags: JournalFlags & QueueFlags & { json?: boolean; flow?: string; status?: string; limit?: string }) => listRuns(flags));
   runs
     .command('show')
     .description('One run: its steps with counts and durations, and its failed items with their errors')

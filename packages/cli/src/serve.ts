@@ -6,10 +6,11 @@
 import { stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { InvalidArgumentError, type Command } from 'commander';
-import { defaultRegistry, FlowService, type LogLevel } from '@sfx/flows';
+import { defaultRegistry, FlowService, type LogLevel, type ServiceRole } from '@sfx/flows';
 import { CliError, EXIT_INTERRUPTED, UsageError } from './errors.js';
 import { consoleExposureWarning, consoleHook, consoleLoginLine } from './console.js';
 import { connectionOpener, journalTarget } from './flows.js';
+import { queueUrlOption } from './queue-status.js';
 
 const DEFAULT_PORT = 7020;
 
@@ -27,6 +28,24 @@ interface ServeFlags {
   /** false with --no-console. */
   console: boolean;
   consoleToken?: string;
+  queue?: string;
+  queueName?: string;
+  role?: ServiceRole;
+  tps?: number;
+  lockMs?: number;
+}
+
+function role(value: string): ServiceRole {
+  if (value === 'coordinator' || value === 'worker' || value === 'all') return value;
+  throw new InvalidArgumentError('--role must be coordinator, worker or all.');
+}
+
+function positive(flag: string): (value: string) => number {
+  return (value) => {
+    const n = Number(value);
+    if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError(`${flag} must be a number above 0, such as 20.`);
+    return n;
+  };
 }
 
 function whole(flag: string, min: number, max = Number.MAX_SAFE_INTEGER): (value: string) => number {
@@ -64,6 +83,10 @@ Examples:
   sfx serve --flows flows/ --connection production --journal /var/lib/sfx/runs.db
   PGPASSWORD=... sfx serve --flows flows/ --store postgres://sfx@db.internal:5432/sfx
       the journal in PostgreSQL (a run is held under a lease; another process takes over a dead one's)
+  sfx serve --flows flows/ --store $PG --queue redis://10.0.0.5:6379 --role coordinator
+  sfx serve --store $PG --queue redis://10.0.0.5:6379 --role worker --concurrency 8 --tps 20
+      a cluster: the coordinator runs triggers and runs, workers (any number, any machine) run
+      the loop items; see docs/scale-out.md
 
   curl -X POST http://127.0.0.1:${DEFAULT_PORT}/hooks/new-products \\
        -H "X-Sfx-Signature: sha256=$(openssl dgst -sha256 -hmac "$HOOK_SECRET" -hex < body.json | cut -d' ' -f2)" \\
@@ -112,9 +135,18 @@ export function registerServeCommand(program: Command): void {
     )
     .option(
       '--concurrency <n>',
-      'runs of one flow at once; more events wait',
+      'runs of one flow at once, more events wait; with --queue, a worker\'s item jobs at once too',
       whole('--concurrency', 1, 1000),
       4,
+    )
+    .option('--queue <url>', 'run loop items as jobs on this Redis, shared by every worker (redis://HOST:PORT)', queueUrlOption)
+    .option('--role <role>', 'with --queue: coordinator (triggers, runs), worker (item jobs) or all', role)
+    .option('--tps <n>', 'with --queue: item jobs started per second across all workers', positive('--tps'))
+    .option('--queue-name <name>', 'with --queue: the queue every process of one cluster shares', 'sfx-items')
+    .option(
+      '--lock-ms <ms>',
+      'with --queue: a killed worker\'s jobs go to another after about this long',
+      whole('--lock-ms', 1000, 3_600_000),
     )
     .option('--max-body <bytes>', 'largest webhook body; larger get 413', whole('--max-body', 1), 1024 * 1024)
     .option('--log <level>', 'lowest log level written: debug, info, warn or error', level, 'info')
@@ -125,9 +157,19 @@ export function registerServeCommand(program: Command): void {
 }
 
 async function serve(flags: ServeFlags): Promise<void> {
+  if (!flags.queue && (flags.role || flags.tps || flags.lockMs))
+    throw new UsageError(
+      `${flags.role ? '--role' : flags.tps ? '--tps' : '--lock-ms'} is for a cluster: give --queue redis://HOST:PORT too (docs/scale-out.md).`,
+    );
+  if (flags.role === 'coordinator' && (flags.tps || flags.lockMs))
+    throw new UsageError(
+      `${flags.tps ? '--tps' : '--lock-ms'} applies to the workers that run the items: give it to sfx serve --role worker (or all).`,
+    );
+  const worker = flags.queue !== undefined && flags.role === 'worker';
   const flowsDir = resolve(flags.flows);
   const found = await stat(flowsDir).catch(() => undefined);
-  if (!found?.isDirectory())
+  // A worker runs what coordinators send, with the flow each run started with: it needs no folder.
+  if (!worker && !found?.isDirectory())
     throw new UsageError(
       `--flows ${flags.flows}: no such folder. Give the folder holding your flow files (*.yaml).`,
     );
@@ -144,6 +186,18 @@ async function serve(flags: ServeFlags): Promise<void> {
     maxBodyBytes: flags.maxBody,
     logLevel: flags.log,
     http: ui.hook,
+    ...(flags.queue
+      ? {
+          queue: {
+            url: flags.queue,
+            name: flags.queueName ?? 'sfx-items',
+            itemConcurrency: flags.concurrency,
+            ...(flags.tps ? { tps: flags.tps } : {}),
+            ...(flags.lockMs ? { lockMs: flags.lockMs } : {}),
+          },
+          role: flags.role ?? 'all',
+        }
+      : {}),
   });
   try {
     await service.start();
@@ -151,14 +205,16 @@ async function serve(flags: ServeFlags): Promise<void> {
     await service.stop('start failed').catch(() => undefined);
     throw new CliError(`sfx serve could not start: ${(error as Error).message}`);
   }
-  if (service.flows.size === 0) {
+  if (service.flows.size === 0 && !worker) {
     await service.stop('no flows');
     throw new UsageError(
       `no flow to serve in ${flags.flows}: ${service.problems.length ? `${service.problems.length} problem(s) above; fix them (sfx flow validate FILE)` : 'add flow files (*.yaml)'} and start again.`,
     );
   }
   process.stderr.write(
-    `sfx serve: ${service.flows.size} flow${service.flows.size === 1 ? '' : 's'} on ${service.url} (Ctrl-C to stop)\n`,
+    worker
+      ? `sfx serve: worker on ${service.url} (Ctrl-C to stop)\n`
+      : `sfx serve: ${service.flows.size} flow${service.flows.size === 1 ? '' : 's'} on ${service.url} (Ctrl-C to stop)\n`,
   );
   const mounted = ui.mounted();
   if (mounted) {

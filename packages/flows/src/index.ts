@@ -15,6 +15,7 @@ export { ActionRegistry, type ResolvedAction } from './registry.js';
 export { nearest, editDistance } from './suggest.js';
 export {
   Engine,
+  type DispatchedItem,
   type EngineOptions,
   type RunOptions,
   type ResumeOptions,
@@ -42,8 +43,11 @@ export {
   type SkippedFlowFile,
   type FlowCheck,
   type RunDetail,
+  type ServiceRole,
+  type ServiceQueueOptions,
 } from './service.js';
 export { ServiceRequestError, type ServiceRequestCode } from './service-errors.js';
+export { checkQueue, ItemQueue, ItemWorker, jobIdFor, keyOfJobId, parseQueueUrl, redactUrl as redactQueueUrl, Pacer, DEFAULT_QUEUE, type QueueCounts, type ItemQueueOptions, type ItemWorkerOptions } from './cluster/queue.js';
 export { renderBuiltinsMarkdown, withBuiltinsSection, FLOWS_DOC_PATH, BUILTINS_BEGIN, BUILTINS_END } from './docs.js';
 export {
   sync,

@@ -11,6 +11,9 @@
  * - Stop (SIGTERM/SIGINT in `sfx serve`): triggers stop, the HTTP server stops taking requests,
  *   running runs are cancelled through their AbortSignal (in-flight items get `graceMs` to
  *   finish) and end `interrupted`, resumable; then the journal is closed.
+ * - With a queue (docs/scale-out.md), loop items are BullMQ jobs: a `coordinator` runs triggers and
+ *   drives runs, a `worker` runs item jobs, `all` does both. Coordinators also take over runs
+ *   whose coordinator died, so a standby one finishes them.
  */
 import { readdir, readFile } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
@@ -40,6 +43,7 @@ import type { Scope } from './expressions.js';
 import type { ActionRegistry } from './registry.js';
 import { systemClock, type Clock } from './triggers/clock.js';
 import { DamEventsTrigger, eventsPath } from './triggers/dam-events.js';
+import { checkQueue, ItemQueue, ItemWorker, redactUrl } from './cluster/queue.js';
 import {
   ServiceBusyError,
   ServiceStoppingError,
@@ -93,6 +97,27 @@ export interface FlowServiceOptions {
    * context keeps its body parsers and 404 page; the webhooks keep theirs.
    */
   http?: (app: FastifyInstance, service: FlowService) => void | Promise<void>;
+  /** Loop items as jobs on this Redis, shared by every worker (docs/scale-out.md). */
+  queue?: ServiceQueueOptions;
+  /** `coordinator`: triggers and runs; `worker`: item jobs only; `all` (default): both. */
+  role?: ServiceRole;
+}
+
+export type ServiceRole = 'coordinator' | 'worker' | 'all';
+
+export interface ServiceQueueOptions {
+  /** `redis://host:port`. */
+  url: string;
+  /** The queue's name; every process of one cluster uses the same. Default `sfx-items`. */
+  name?: string;
+  /** Item jobs this worker runs at once. Default 4. */
+  itemConcurrency?: number;
+  /** Item jobs started per second across all workers. */
+  tps?: number;
+  /** A dead worker's jobs go to others after about this long. Default 30 s. */
+  lockMs?: number;
+  /** How often a coordinator looks for runs whose coordinator died. Default 5 s. */
+  takeoverMs?: number;
 }
 
 export interface LoadedFlow {
@@ -196,6 +221,9 @@ export class FlowService implements TriggerHost {
   private ready = false;
   private stopped: Promise<void> | undefined;
   private listeningUrl = '';
+  private itemQueue: ItemQueue | undefined;
+  private itemWorker: ItemWorker | undefined;
+  private takeoverTimer: NodeJS.Timeout | undefined;
 
   constructor(private readonly options: FlowServiceOptions) {
     this.clock = options.clock ?? systemClock;
@@ -228,8 +256,17 @@ export class FlowService implements TriggerHost {
       this.log('warn', 'another process took this run over; stopping it here', { runId, ...(run ? { flow: run.flow } : {}) });
       run?.controller.abort();
     });
+    const role = this.role;
+    const queue = o.queue;
+    if (queue) await checkQueue(queue.url);
+    if (queue && role !== 'worker') {
+      this.itemQueue = new ItemQueue({ url: queue.url, ...(queue.name ? { name: queue.name } : {}), log: (level, message, fields) => this.log(level, message, fields) });
+      await this.itemQueue.ready();
+    }
     this.engine = new Engine({
       store: this.store,
+      ...(this.itemQueue ? { dispatcher: this.itemQueue.dispatcher(this.store) } : {}),
+      ...(queue?.tps && role !== 'coordinator' ? { throttle: (signal: AbortSignal) => this.itemWorker!.pace(signal) } : {}),
       openConnection: (name, spec) => this.client(name, spec),
       ...(o.env ? { env: o.env } : {}),
       ...(o.secret ? { secret: o.secret } : {}),
@@ -240,9 +277,34 @@ export class FlowService implements TriggerHost {
         this.log(level, message, run ? { flow: run.flow, trigger: run.trigger, ...fields } : fields);
       },
     });
+    if (queue && role !== 'coordinator') {
+      this.itemWorker = new ItemWorker({
+        url: queue.url,
+        ...(queue.name ? { name: queue.name } : {}),
+        engine: this.engine,
+        loadRunFlow: (runId) => this.runFlow(runId),
+        concurrency: queue.itemConcurrency ?? 4,
+        ...(queue.tps ? { tps: queue.tps } : {}),
+        ...(queue.lockMs ? { lockMs: queue.lockMs } : {}),
+        log: (level, message, fields) => this.log(level, message, fields),
+      });
+      await this.itemWorker.ready();
+      this.itemWorker.start();
+    }
+    if (role === 'worker') {
+      await this.listen();
+      this.ready = true;
+      this.log('info', 'sfx serve ready', { url: this.url, role, queue: redactUrl(queue!.url), concurrency: queue!.itemConcurrency ?? 4 });
+      return;
+    }
     await this.loadFlows();
     await this.listen();
     await this.resumeLeftRuns();
+    if (queue) {
+      // A standby coordinator finishes the runs of one that died.
+      this.takeoverTimer = setInterval(() => void this.takeOver(), queue.takeoverMs ?? 5000);
+      this.takeoverTimer.unref();
+    }
     for (const loaded of this.flows.values()) {
       try {
         await loaded.trigger?.start();
@@ -261,7 +323,30 @@ export class FlowService implements TriggerHost {
       url: this.url,
       flows: [...this.flows.keys()],
       skipped: this.problems.length,
+      ...(queue ? { role, queue: redactUrl(queue.url) } : {}),
     });
+  }
+
+  get role(): ServiceRole {
+    return this.options.queue ? (this.options.role ?? 'all') : 'all';
+  }
+
+  /** Queue depth, in-flight and failed item jobs, when items go through a queue. */
+  queueCounts(): ReturnType<ItemQueue['counts']> | undefined {
+    return this.itemQueue?.counts();
+  }
+
+  /** The flow a run started with, as its journal keeps it: what a worker runs the run's items with. */
+  private async runFlow(runId: string): Promise<CompiledFlow> {
+    const run = await this.store.getRun(runId);
+    if (!run) throw new Error(`no run has the id "${runId}" in this journal: give the workers the coordinator's --store.`);
+    const { flow, problems } = loadFlow(run.source, {
+      registry: this.options.registry,
+      ...(run.flowFile ? { file: run.flowFile } : {}),
+      baseDir: run.baseDir,
+    });
+    if (!flow) throw new Error(`run ${runId}: its flow no longer loads here: ${problems.map(formatProblem).join('; ')}`);
+    return flow;
   }
 
   // ---- flows ----
@@ -547,16 +632,35 @@ export class FlowService implements TriggerHost {
 
   // ---- resume ----
 
+  private takingOver = false;
+
+  /** One look at a time for runs whose coordinator died (claimRun refuses those a live one holds). */
+  private async takeOver(): Promise<void> {
+    if (this.takingOver) return;
+    this.takingOver = true;
+    try {
+      await this.resumeLeftRuns(true);
+    } catch (error) {
+      this.log('error', 'looking for runs to take over failed', { error: (error as Error).message });
+    } finally {
+      this.takingOver = false;
+    }
+  }
+
   /**
    * Runs a crashed process left `running`, and runs a trigger started that a stop interrupted:
    * they go on from their journal (the flow as it was when they started).
    */
-  private async resumeLeftRuns(): Promise<void> {
+  private async resumeLeftRuns(onlyOrphans = false): Promise<void> {
+    if (this.stopping) return;
     const left: RunRecord[] = [
       ...(await this.store.listRuns({ status: 'running', limit: 100_000 })),
-      ...(await this.store.listRuns({ status: 'interrupted', limit: 100_000 })).filter((r) => r.trigger.type !== 'manual'),
+      ...(onlyOrphans
+        ? []
+        : (await this.store.listRuns({ status: 'interrupted', limit: 100_000 })).filter((r) => r.trigger.type !== 'manual')),
     ];
     for (const run of left.reverse()) {
+      if (this.active.has(run.id)) continue;
       const why = run.status === 'running' ? 'left running by a process that ended' : 'interrupted by a stop';
       try {
         await this.store.claimRun(run.id, processOwner());
@@ -1021,12 +1125,25 @@ export class FlowService implements TriggerHost {
   private async shutdown(reason: string): Promise<void> {
     this.log('info', 'stopping', { reason, running: this.active.size });
     this.stopping = true;
+    clearInterval(this.takeoverTimer);
     for (const slots of this.slots.values()) slots.rejectAll(new ServiceStoppingError());
     await Promise.allSettled([...this.flows.values()].map((f) => f.trigger?.stop()));
     await this.app?.close();
     const running = [...this.active.entries()];
     for (const [, run] of running) run.controller.abort();
-    await Promise.allSettled(running.map(([, run]) => run.done));
+    const wound = Promise.allSettled(running.map(([, run]) => run.done));
+    if (this.itemQueue) {
+      // Items already sent are waited for up to the grace time; then their waits end, and the
+      // runs end interrupted with those items left to the resume.
+      const grace = new Promise((r) => setTimeout(r, (this.options.graceMs ?? 10_000) + 1000).unref());
+      await Promise.race([wound, grace]);
+      await this.itemQueue.close();
+    }
+    await wound;
+    if (this.itemWorker) {
+      await this.itemWorker.close();
+      this.log('info', 'worker drained');
+    }
     if (running.length)
       this.log('info', 'runs interrupted; they resume on the next start', {
         runs: running.map(([id]) => id),

@@ -6,7 +6,7 @@
 import { hostname } from 'node:os';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { ActionRegistry, defineStepAction, Engine, loadFlow, type BuiltinConnector, type CompiledFlow, type RunEvent } from '../src/index.js';
+import { ActionRegistry, defineStepAction, loadFlow, type BuiltinConnector, type CompiledFlow, type RunEvent } from '../src/index.js';
 import { backends, useBackends } from './support/backends.js';
 
 /** Calls per idempotency key; values in `failing` fail (with a 503). */
@@ -83,7 +83,7 @@ steps:
     it('stopped while it runs, ends as interrupted, and a plain resume then finishes without redoing anything', async () => {
       reset('3', '4', '5');
       const flow = flowOf(tenItems);
-      const e = new Engine({ store: await backend.open(), sleep: async () => {} });
+      const e = backend.engine({ store: await backend.open(), sleep: async () => {} });
       const first = await e.run(flow);
       expect(first.steps[0]).toMatchObject({ succeeded: 7, failed: 3 });
       failing.clear();
@@ -106,7 +106,7 @@ steps:
       reset('3');
       const flow = flowOf(tenItems);
       const store = await backend.open();
-      const e = new Engine({ store, sleep: async () => {} });
+      const e = backend.engine({ store, sleep: async () => {} });
       const first = await e.run(flow);
       expect(first.steps[0]).toMatchObject({ succeeded: 9, failed: 1 });
       expect((await store.getStep(first.runId, 'each'))!.nextIndex).toBe(10);
@@ -136,7 +136,7 @@ steps:
     output: "{% $length($result.value) %}"
     onError: continue
 `);
-      const e = new Engine({ store: await backend.open(), sleep: async () => {} });
+      const e = backend.engine({ store: await backend.open(), sleep: async () => {} });
       const first = await e.run(flow, { inputs: { big } });
       expect(first.steps[0]).toMatchObject({ failed: 1 });
       failing.clear();
@@ -169,7 +169,7 @@ steps:
     it('counts the earlier items that failed as skipped, and runs them once a retry makes them succeed', async () => {
       reset('3');
       const flow = flowOf(chain);
-      const e = new Engine({ store: await backend.open(), sleep: async () => {} });
+      const e = backend.engine({ store: await backend.open(), sleep: async () => {} });
       const first = await e.run(flow);
       expect(first.status).toBe('succeeded');
       expect(first.steps.map((s) => [s.id, s.succeeded, s.failed, s.skipped])).toEqual([
@@ -196,7 +196,7 @@ steps:
       reset('3');
       const flow = flowOf(chain);
       const store = await backend.open();
-      const e = new Engine({ store, sleep: async () => {} });
+      const e = backend.engine({ store, sleep: async () => {} });
       const first = await e.run(flow);
       failing.clear();
       // A retry whose process died right after step a: a is done, b and c still say succeeded.
@@ -229,7 +229,7 @@ steps:
     onError: continue
 `);
       const events: RunEvent[] = [];
-      const result = await new Engine({ store: await backend.open() }).run(flow, { onEvent: (ev) => events.push(ev) });
+      const result = await backend.engine({ store: await backend.open() }).run(flow, { onEvent: (ev) => events.push(ev) });
       expect(result.status).toBe('failed');
       expect(result.steps[1]).toMatchObject({ status: 'failed', total: 5, succeeded: 5, error: { message: 'the source broke off' } });
       expect(events.find((ev) => ev.type === 'step-finished' && ev.step === 'each')).toMatchObject({ status: 'failed', counts: { total: 5, succeeded: 5 } });
@@ -249,7 +249,7 @@ steps:
     retry: { attempts: 2, on: [any] }
 `);
       const lines: string[] = [];
-      const e = new Engine({ store: await backend.open(), sleep: async () => {}, env: { TOKEN: 'tok-very-secret-1234' }, log: (level, message, fields) => lines.push(`${level} ${message} ${JSON.stringify(fields)}`) });
+      const e = backend.engine({ store: await backend.open(), sleep: async () => {}, env: { TOKEN: 'tok-very-secret-1234' }, log: (level, message, fields) => lines.push(`${level} ${message} ${JSON.stringify(fields)}`) });
       const result = await e.run(flow);
       expect(result.status).toBe('failed');
       expect(lines.some((l) => l.includes('retrying') && l.includes('[secret]'))).toBe(true);

@@ -101,7 +101,7 @@ async function journalDump(store: RunStore, runId: string): Promise<string> {
 }
 
 describe.each(backends)('on the $name journal', (backend) => {
-  const engine = async (): Promise<Engine> => new Engine({ store: await backend.open(), sleep: async () => {} });
+  const engine = async (): Promise<Engine> => backend.engine({ store: await backend.open(), sleep: async () => {} });
 
   describe('running a flow', () => {
     it('passes inputs and earlier outputs through expressions, shapes outputs, and journals every step', async () => {
@@ -324,7 +324,7 @@ steps:
     with: { value: "{% $steps.each.succeeded %}" }
 `);
       const store = await backend.open();
-      const e = new Engine({ store, sleep: async () => {}, checkpointEvery: 7, graceMs: 5000 });
+      const e = backend.engine({ store, sleep: async () => {}, checkpointEvery: 7, graceMs: 5000 });
       const stop = new AbortController();
       let items = 0;
       const first = await e.run(flow, {
@@ -359,7 +359,7 @@ steps:
     toleratedFailurePercent: 100
 `);
       const store = await backend.open();
-      const e = new Engine({ store });
+      const e = backend.engine({ store });
       // What a kill -9 during item 1 leaves: the run and step running, item 1 started.
       const run = await store.createRun({ id: 'r1', flow: flow.name, flowHash: flow.hash, source: flow.source, baseDir: '.', trigger: { type: 'manual' }, inputs: {}, owner: `${hostname()}:999999999` });
       await store.startStep(run.id, 'each');
@@ -411,7 +411,7 @@ steps:
     with: { value: "{% $secrets.TOKEN %}", times: 1, status: 400 }
 `);
       const store = await backend.open();
-      const e = new Engine({ store, env: { TOKEN: 'tok-very-secret-1234' } });
+      const e = backend.engine({ store, env: { TOKEN: 'tok-very-secret-1234' } });
       const result = await e.run(flow);
       expect(seen).toEqual(['Bearer tok-very-secret-1234']);
       const dump = await journalDump(store, result.runId);
@@ -430,7 +430,7 @@ steps:
     uses: t.echo
     with: { value: x }
 `);
-      const result = await new Engine({ store: await backend.open(), env: {} }).run(flow);
+      const result = await backend.engine({ store: await backend.open(), env: {} }).run(flow);
       expect(result.status).toBe('failed');
       expect(result.error?.message).toContain('MISSING_ONE');
       expect(seen).toEqual([]);

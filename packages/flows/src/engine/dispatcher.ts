@@ -16,6 +16,8 @@ export interface ItemJob {
 export type ItemHandler = (job: ItemJob) => Promise<void>;
 
 export interface Dispatcher {
+  /** Items run in other processes: their journal records, not the handler, tell the coordinator what happened. */
+  readonly remote?: boolean;
   execute(job: ItemJob): Promise<void>;
   close(): Promise<void>;
 }

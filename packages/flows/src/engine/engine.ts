@@ -33,6 +33,8 @@ export interface EngineOptions {
   /** Write a loop's checkpoint at least every this many finished items. */
   checkpointEvery?: number;
   sleep?: (ms: number, signal: AbortSignal) => Promise<void>;
+  /** Awaited right before each attempt of an action that writes: a rate shared with other processes (`--tps`). */
+  throttle?: (signal: AbortSignal) => Promise<void>;
 }
 
 export type RunEvent =
@@ -157,6 +159,33 @@ export class Engine {
     return new Execution(this, this.options, flow, run, { ...options, inputs: run.inputs, trigger: run.trigger }, options.retryFailed ?? false).go();
   }
 
+  /**
+   * Runs one dispatched item of a loop, as a worker does: the run's flow, inputs and earlier steps'
+   * outputs come from the journal, so any process sharing the journal can run it. A job may be
+   * delivered more than once (a worker killed mid-item); the journal decides what is left to do.
+   */
+  async runItem(flow: CompiledFlow, job: DispatchedItem, options: { signal?: AbortSignal } = {}): Promise<ItemRecord | undefined> {
+    const run = await this.store.getRun(job.runId);
+    if (!run) throw new Error(`no run has the id "${job.runId}": the journal the worker reads is not the coordinator's.`);
+    const step = flow.steps.find((s) => s.id === job.step);
+    if (!step?.forEach) throw new Error(`run ${job.runId}: the flow has no loop step "${job.step}".`);
+    const record = await this.store.getItem(job.runId, job.step, job.index);
+    let unknown = job.unknown;
+    // Never redone once it succeeded.
+    if (record?.status === 'succeeded') return record;
+    if (record && record.attempts > job.seenAttempts) {
+      // An earlier delivery of this very job already began it: finished, it is done; else its outcome is unknown.
+      if (record.status !== 'started') return record;
+      unknown = true;
+    }
+    // The claim is atomic: a delivery that raced this one and finished the item meanwhile wins.
+    const claim = await this.store.tryBeginItem(job.runId, job.step, job.index, undefined, record && record.status !== 'started' ? { redo: [record.status] } : {});
+    if (!claim.began) return claim.previous;
+    const execution = new Execution(this, this.options, flow, run, { inputs: run.inputs, trigger: run.trigger, ...(options.signal ? { signal: options.signal } : {}) }, false);
+    await execution.runOne(step, { index: job.index, item: job.item, unknown, begun: true });
+    return this.store.getItem(job.runId, job.step, job.index);
+  }
+
   /** What a run did, step by step, from the journal. */
   async summary(flow: CompiledFlow | undefined, runId: string): Promise<RunResult> {
     const run = await this.store.getRun(runId);
@@ -185,11 +214,23 @@ export class Engine {
   }
 }
 
+/** A loop item sent to a worker: `seenAttempts` is the journal's attempts when it was sent. */
+export interface DispatchedItem {
+  runId: string;
+  step: string;
+  index: number;
+  item: unknown;
+  unknown: boolean;
+  seenAttempts: number;
+}
+
 interface ItemPlan {
   index: number;
   item: unknown;
   /** The journal says it was sent and never finished: reconcile before trying again. */
   unknown: boolean;
+  /** Already journaled `started` for this attempt (a worker's claim). */
+  begun?: boolean;
 }
 
 /** One run in progress. */
@@ -293,6 +334,25 @@ class Execution {
     return this.engine.summary(this.flow, this.runId);
   }
 
+  /** One loop item outside a whole run (a worker's share): the earlier steps' outputs from the journal. */
+  async runOne(step: CompiledStep, plan: ItemPlan): Promise<void> {
+    const steps = this.scope.steps as Record<string, unknown>;
+    for (const record of await this.store.steps(this.runId)) if (record.step !== step.id) steps[record.step] = record.output ?? null;
+    const signal = this.runOptions.signal;
+    const onAbort = (): void => {
+      this.stopping.abort();
+      const timer = setTimeout(() => this.aborting.abort(), this.options.graceMs ?? 10_000);
+      timer.unref();
+    };
+    if (signal?.aborted) onAbort();
+    signal?.addEventListener('abort', onAbort, { once: true });
+    try {
+      await this.processItem(step, plan);
+    } finally {
+      signal?.removeEventListener('abort', onAbort);
+    }
+  }
+
   // ---- steps ----
 
   private async runStep(step: CompiledStep): Promise<'succeeded' | 'failed' | 'skipped' | 'source'> {
@@ -382,6 +442,9 @@ class Execution {
           async () => {
             const done = await this.store.getItem(this.runId, step.id, plan.index);
             if (done?.status === 'failed' && !firstFailure) firstFailure = done.error ?? { message: 'failed' };
+            // Items a worker elsewhere ran: their events are told here, from the journal.
+            if (this.dispatcher.remote && done && done.status !== 'started')
+              this.emit({ type: 'item', runId: this.runId, step: step.id, index: plan.index, status: done.status, ...(done.error ? { error: done.error } : {}) });
             // A cancelled item has none: the checkpoint must not pass it.
             return done !== undefined && done.status !== 'started';
           },
@@ -687,7 +750,7 @@ class Execution {
         const outcome = await this.reconcile(step, action, input, key);
         if (outcome) return await done('succeeded', { output: await this.shape(step, scope, outcome.output) }, true);
       }
-      await this.store.beginItem(this.runId, step.id, plan.index, undefined);
+      if (!plan.begun) await this.store.beginItem(this.runId, step.id, plan.index, undefined);
       const result = await this.attempt(step, action, input, key);
       await done('succeeded', { output: await this.shape(step, scope, result) });
     } catch (e) {
@@ -754,6 +817,7 @@ class Execution {
       const signal = timeout ? AbortSignal.any([this.aborting.signal, timeout]) : this.aborting.signal;
       try {
         const ctx = await this.contextFor(step, key, signal);
+        if (this.options.throttle && action.kind !== 'read') await this.options.throttle(signal);
         return await action.run!(ctx, input);
       } catch (e) {
         if (this.aborting.signal.aborted) throw new Cancelled('aborted');

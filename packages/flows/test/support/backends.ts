@@ -1,14 +1,72 @@
 /**
- * The journals the engine's semantics are checked on: in-process SQLite, and PostgreSQL on a
- * private cluster started once per test file. Each `open()` is a fresh, empty journal.
+ * The journals the engine's semantics are checked on: in-process SQLite, PostgreSQL on a
+ * private cluster started once per test file, and PostgreSQL with loop items sent as BullMQ jobs
+ * through a private Redis to a worker (the cluster's code path: items run from the journal).
+ * Each `open()` is a fresh, empty journal; `engine()` is the engine for it.
  */
 import { afterAll } from 'vitest';
-import { PostgresRunStore, SqliteRunStore, type PostgresRunStoreOptions, type RunStore } from '../../src/index.js';
+import {
+  Engine,
+  ItemQueue,
+  ItemWorker,
+  PostgresRunStore,
+  SqliteRunStore,
+  type CompiledFlow,
+  type EngineOptions,
+  type PostgresRunStoreOptions,
+  type ResumeOptions,
+  type RunOptions,
+  type RunResult,
+  type RunStore,
+} from '../../src/index.js';
 import { startPostgres, type PostgresCluster } from './postgres.js';
+import { startRedis, type TestRedis } from './redis.js';
 
 export interface Backend {
-  name: 'sqlite' | 'postgres';
+  name: 'sqlite' | 'postgres' | 'bullmq+postgres';
   open(): Promise<RunStore>;
+  engine(options: EngineOptions): Engine;
+}
+
+let redis: Promise<TestRedis> | undefined;
+let redisUrl: string | undefined;
+let queues = 0;
+const closers: Array<() => Promise<unknown>> = [];
+
+/**
+ * An engine whose loop items go through a BullMQ queue to a worker running them with this same
+ * engine's options (so a test's fake sleep or env hold on both sides), from the journal.
+ */
+function queuedEngine(options: EngineOptions): Engine {
+  if (!redisUrl) throw new Error('open() the bullmq+postgres journal before asking for its engine.');
+  const name = `conformance-${process.pid}-${++queues}`;
+  const queue = new ItemQueue({ url: redisUrl, name });
+  // The worker compiles nothing here: it runs the flow objects the test gave, found by hash.
+  const flows = new Map<string, CompiledFlow>();
+  class QueuedEngine extends Engine {
+    override run(flow: CompiledFlow, o?: RunOptions): Promise<RunResult> {
+      flows.set(flow.hash, flow);
+      return super.run(flow, o);
+    }
+    override resume(flow: CompiledFlow, runId: string, o?: ResumeOptions): Promise<RunResult> {
+      flows.set(flow.hash, flow);
+      return super.resume(flow, runId, o);
+    }
+  }
+  const engine = new QueuedEngine({ ...options, dispatcher: queue.dispatcher(options.store) });
+  const worker = new ItemWorker({
+    url: redisUrl,
+    name,
+    engine,
+    concurrency: 16,
+    loadRunFlow: async (runId) => flows.get((await options.store.getRun(runId))!.flowHash)!,
+  });
+  worker.start();
+  closers.push(
+    () => worker.close(),
+    () => queue.close(),
+  );
+  return engine;
 }
 
 let cluster: Promise<PostgresCluster> | undefined;
@@ -33,17 +91,31 @@ export const backends: Backend[] = [
   {
     name: 'sqlite',
     open: async () => new SqliteRunStore(':memory:'),
+    engine: (options) => new Engine(options),
   },
   {
     name: 'postgres',
     open: () => openPostgresStore(),
+    engine: (options) => new Engine(options),
+  },
+  {
+    name: 'bullmq+postgres',
+    async open() {
+      redis ??= startRedis();
+      redisUrl = (await redis).url;
+      return openPostgresStore();
+    },
+    engine: queuedEngine,
   },
 ];
 
 /** Closes what was opened and stops the cluster after the file's tests. Call once at the top of a test file. */
 export function useBackends(): void {
   afterAll(async () => {
+    for (const close of closers.splice(0)) await close().catch(() => undefined);
     await Promise.allSettled(opened.splice(0).map((s) => s.close()));
+    if (redis) await (await redis).stop();
+    redis = undefined;
     if (cluster) await (await cluster).stop();
     cluster = undefined;
   }, 60_000);

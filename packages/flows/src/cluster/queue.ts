@@ -1,0 +1,314 @@
+/**
+ * Loop items as BullMQ jobs on Redis, so that workers in any number of processes share a run.
+ * Delivery is at least once (a job whose worker dies is handed to another when its lock runs
+ * out); the journal makes the effect exactly once: a worker asks it what is left before it acts
+ * (see Engine.runItem), and the coordinator reads each item's outcome from it, not from the job.
+ */
+import { Queue, QueueEvents, Worker, type Job } from 'bullmq';
+import { Redis } from 'ioredis';
+import type { DispatchedItem, Engine } from '../engine/engine.js';
+import type { Dispatcher, DispatcherFactory, ItemJob } from '../engine/dispatcher.js';
+import type { RunStore } from '../engine/run-store.js';
+import type { CompiledFlow } from '../definition/load.js';
+
+export const DEFAULT_QUEUE = 'sfx-items';
+
+/** BullMQ keeps ':' for its own keys, so a custom job id may not hold one: `%` and `:` are escaped. */
+export function jobIdFor(key: string): string {
+  return key.replace(/%/g, '%25').replace(/:/g, '%3A');
+}
+
+export function keyOfJobId(id: string): string {
+  return id.replace(/%3A/g, ':').replace(/%25/g, '%');
+}
+
+/** `redis://[user:pass@]host:port[/db]`, checked before anything connects. */
+export function parseQueueUrl(url: string): URL {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    throw new Error('--queue must be a Redis URL such as redis://127.0.0.1:6379.');
+  }
+  if (parsed.protocol !== 'redis:' && parsed.protocol !== 'rediss:') throw new Error('--queue must be a redis:// or rediss:// URL, such as redis://127.0.0.1:6379.');
+  return parsed;
+}
+
+/** The URL with any password replaced, for logs and errors. */
+export function redactUrl(url: string): string {
+  try {
+    const parsed = new URL(url);
+    if (parsed.password) parsed.password = '***';
+    return parsed.toString();
+  } catch {
+    return '[unparsable URL]';
+  }
+}
+
+/**
+ * Answers once, or says why not: called before a process starts on a queue, so that a wrong URL
+ * or a Redis that is down is one clear error instead of a reconnect loop.
+ */
+export async function checkQueue(url: string, timeoutMs = 5000): Promise<void> {
+  parseQueueUrl(url);
+  const probe = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, connectTimeout: timeoutMs, enableOfflineQueue: false });
+  // The connection's own error (ECONNREFUSED, a wrong password) says more than the rejected connect.
+  let cause: Error | undefined;
+  probe.on('error', (error: Error) => (cause ??= error));
+  try {
+    await probe.connect();
+    await probe.ping();
+  } catch (error) {
+    const why = (cause ?? (error as Error)).message.replace(/\.+$/, '');
+    throw new Error(`cannot reach the queue's Redis at ${redactUrl(url)}: ${why}. Start redis-server there, or give the right URL.`);
+  } finally {
+    probe.disconnect();
+  }
+}
+
+function connect(url: string): Redis {
+  parseQueueUrl(url);
+  // BullMQ's blocking commands need no per-request retry limit.
+  return new Redis(url, { maxRetriesPerRequest: null, enableReadyCheck: true });
+}
+
+interface JobData extends DispatchedItem {
+  key: string;
+}
+
+export interface QueueCounts {
+  waiting: number;
+  active: number;
+  delayed: number;
+  failed: number;
+}
+
+export interface ItemQueueOptions {
+  url: string;
+  name?: string;
+  /** Deliveries of a job whose handler threw (the journal or the DAM unreachable, not an item's own failure). */
+  attempts?: number;
+  log?: (level: 'error', message: string, fields?: Record<string, unknown>) => void;
+}
+
+/** The coordinator's side: sends items and waits for their jobs to finish. */
+export class ItemQueue {
+  readonly queue: Queue<JobData>;
+  private readonly events: QueueEvents;
+  private readonly connection: Redis;
+  private readonly eventsConnection: Redis;
+
+  constructor(private readonly options: ItemQueueOptions) {
+    this.connection = connect(options.url);
+    this.eventsConnection = connect(options.url);
+    const name = options.name ?? DEFAULT_QUEUE;
+    this.queue = new Queue<JobData>(name, { connection: this.connection });
+    this.events = new QueueEvents(name, { connection: this.eventsConnection });
+    // Redis away: ioredis reconnects on its own, and waits resume; say so once in a while.
+    let lastError = 0;
+    const onError = (error: Error): void => {
+      if (Date.now() - lastError < 30_000) return;
+      lastError = Date.now();
+      options.log?.('error', 'queue error (reconnecting)', { error: error.message });
+    };
+    this.queue.on('error', onError);
+    this.events.on('error', onError);
+  }
+
+  async ready(): Promise<void> {
+    await Promise.all([this.queue.waitUntilReady(), this.events.waitUntilReady()]);
+  }
+
+  /** A dispatcher for the engine: each item a job, resolved when a worker has journaled it. */
+  dispatcher(store: RunStore): DispatcherFactory {
+    return () => new QueueDispatcher(this, store);
+  }
+
+  async send(job: ItemJob, store: RunStore): Promise<void> {
+    const plan = (job.item as { plan: { item: unknown; unknown: boolean } }).plan;
+    const seenAttempts = (await store.getItem(job.runId, job.step, job.index))?.attempts ?? 0;
+    const data: JobData = { runId: job.runId, step: job.step, index: job.index, key: job.key, item: plan.item, unknown: plan.unknown, seenAttempts };
+    // Same key, same job: a job still queued or running from an earlier coordinator is waited for, not doubled.
+    const sent = await this.queue.add('item', data, {
+      jobId: jobIdFor(job.key),
+      attempts: this.options.attempts ?? 5,
+      backoff: { type: 'exponential', delay: 1000 },
+      // Finished jobs go, so a retry of the item (sfx runs retry --failed) is a new job under the same id.
+      removeOnComplete: true,
+      removeOnFail: true,
+    });
+    try {
+      await sent.waitUntilFinished(this.events);
+    } catch (error) {
+      // Finished and removed before we looked: the journal has its outcome.
+      if (/Missing key for job/.test((error as Error).message)) return;
+      throw error;
+    }
+  }
+
+  async counts(): Promise<QueueCounts> {
+    const c = await this.queue.getJobCounts('waiting', 'active', 'delayed', 'failed', 'prioritized', 'waiting-children');
+    const failed = Number((await this.connection.get(failedCounterKey(this.queue.name))) ?? 0);
+    return { waiting: (c.waiting ?? 0) + (c.prioritized ?? 0), active: c.active ?? 0, delayed: c.delayed ?? 0, failed };
+  }
+
+  async close(): Promise<void> {
+    await Promise.allSettled([this.events.close(), this.queue.close()]);
+    this.connection.disconnect();
+    this.eventsConnection.disconnect();
+  }
+}
+
+function failedCounterKey(queue: string): string {
+  return `sfx:${queue}:failed-jobs`;
+}
+
+class QueueDispatcher implements Dispatcher {
+  readonly remote = true;
+
+  constructor(
+    private readonly queue: ItemQueue,
+    private readonly store: RunStore,
+  ) {}
+
+  execute(job: ItemJob): Promise<void> {
+    return this.queue.send(job, this.store);
+  }
+
+  async close(): Promise<void> {}
+}
+
+export interface ItemWorkerOptions {
+  url: string;
+  name?: string;
+  engine: Engine;
+  /** Compiles the flow a run started with (from its journal record). */
+  loadRunFlow: (runId: string) => Promise<CompiledFlow>;
+  /** Items this process runs at once. */
+  concurrency?: number;
+  /** Item jobs started per second across every worker of the queue. */
+  tps?: number;
+  /** How long a job's lock lasts without renewal: a killed worker's jobs go to others after about this. */
+  lockMs?: number;
+  log?: (level: 'debug' | 'info' | 'warn' | 'error', message: string, fields?: Record<string, unknown>) => void;
+}
+
+/** The worker's side: runs item jobs through the engine. */
+export class ItemWorker {
+  readonly worker: Worker<JobData>;
+  private readonly connection: Redis;
+  private readonly drain = new AbortController();
+  private readonly flows = new Map<string, Promise<CompiledFlow>>();
+  private readonly pacer: Pacer | undefined;
+
+  constructor(private readonly options: ItemWorkerOptions) {
+    this.connection = connect(options.url);
+    const lockMs = options.lockMs ?? 30_000;
+    this.pacer = options.tps ? new Pacer(this.connection, `sfx:${options.name ?? DEFAULT_QUEUE}:pace`, options.tps) : undefined;
+    this.worker = new Worker<JobData>(options.name ?? DEFAULT_QUEUE, (job) => this.process(job), {
+      connection: this.connection,
+      concurrency: options.concurrency ?? 4,
+      lockDuration: lockMs,
+      stalledInterval: Math.max(1000, Math.floor(lockMs / 2)),
+      // A job stalls only when its worker died: it is always handed on; the journal keeps it from being done twice.
+      maxStalledCount: 1000,
+      autorun: false,
+    });
+    this.worker.on('failed', (job, error) => {
+      if (job && job.attemptsMade >= (job.opts.attempts ?? 1)) void this.connection.incr(failedCounterKey(this.worker.name));
+      this.log('warn', 'item job failed', { runId: job?.data.runId, step: job?.data.step, index: job?.data.index, error: error.message });
+    });
+    // Redis away: ioredis reconnects on its own; say so once in a while, not on every try.
+    let lastError = 0;
+    this.worker.on('error', (error) => {
+      if (Date.now() - lastError < 30_000) return;
+      lastError = Date.now();
+      this.log('error', 'queue error (reconnecting)', { error: error.message });
+    });
+  }
+
+  private log(level: 'debug' | 'info' | 'warn' | 'error', message: string, fields?: Record<string, unknown>): void {
+    this.options.log?.(level, message, fields);
+  }
+
+  /** Waits for this queue's next rate slot (`tps`); the engine calls it right before each write. */
+  pace(signal?: AbortSignal): Promise<void> {
+    return this.pacer ? this.pacer.take(signal) : Promise.resolve();
+  }
+
+  start(): void {
+    void this.worker.run();
+  }
+
+  async ready(): Promise<void> {
+    await this.worker.waitUntilReady();
+  }
+
+  private flow(runId: string): Promise<CompiledFlow> {
+    let flow = this.flows.get(runId);
+    if (!flow) {
+      flow = this.options.loadRunFlow(runId);
+      flow.catch(() => this.flows.delete(runId));
+      this.flows.set(runId, flow);
+      // A worker lives long and serves many runs: keep the last few.
+      if (this.flows.size > 32) this.flows.delete(this.flows.keys().next().value!);
+    }
+    return flow;
+  }
+
+  private async process(job: Job<JobData>): Promise<void> {
+    const data = job.data;
+    const fields = { runId: data.runId, step: data.step, index: data.index, key: data.key };
+    this.log('debug', 'item started', fields);
+    const record = await this.options.engine.runItem(await this.flow(data.runId), data, { signal: this.drain.signal });
+    // Stopped mid-item by a drain: another worker takes the job and reconciles it.
+    if (!record || record.status === 'started') throw new Error('the item was interrupted by a stop; it is handed to another worker.');
+    this.log('debug', 'item finished', { ...fields, status: record.status });
+  }
+
+  /** Takes no new jobs, lets running ones finish (items are aborted after the engine's grace time). */
+  async close(): Promise<void> {
+    const closing = this.worker.close();
+    this.drain.abort();
+    await closing;
+    this.connection.disconnect();
+  }
+}
+
+/**
+ * A rate shared by every worker of a queue: each item takes the next free slot, `1/tps` after the
+ * one before, from one Redis key, and waits for it. Redis's clock is the only clock, so workers on
+ * machines whose clocks differ keep the same pace. Strict spacing, no bursts: what a rate limit at
+ * the far end counts is what it sees.
+ */
+export class Pacer {
+  private readonly intervalUs: number;
+
+  constructor(
+    private readonly redis: Redis,
+    private readonly key: string,
+    tps: number,
+  ) {
+    this.intervalUs = Math.round(1_000_000 / tps);
+  }
+
+  async take(signal?: AbortSignal): Promise<void> {
+    const waitUs = Number(await this.redis.eval(PACE, 1, this.key, String(this.intervalUs)));
+    if (waitUs <= 0) return;
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, Math.ceil(waitUs / 1000));
+      signal?.addEventListener('abort', () => {
+        clearTimeout(timer);
+        resolve();
+      }, { once: true });
+    });
+  }
+}
+
+const PACE = `
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+local slot = math.max(now, tonumber(redis.call('GET', KEYS[1]) or '0'))
+redis.call('SET', KEYS[1], string.format('%.0f', slot + tonumber(ARGV[1])), 'PX', 60000)
+return slot - now
+`;

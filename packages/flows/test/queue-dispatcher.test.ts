@@ -1,0 +1,173 @@
+/**
+ * Loop items as BullMQ jobs on a real (private) Redis: workers with their own journal handles run
+ * a run's items; the result is the in-process one; a job delivered again is not done again.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import { ActionRegistry, defineStepAction, Engine, loadFlow, SqliteRunStore, type BuiltinConnector, type CompiledFlow } from '../src/index.js';
+import { ItemQueue, ItemWorker, jobIdFor, keyOfJobId } from '../src/cluster/queue.js';
+import { startRedis, type TestRedis } from './support/redis.js';
+
+/** Calls per idempotency key, across every engine in this process. */
+const calls = new Map<string, number>();
+
+const t: BuiltinConnector = {
+  name: 't',
+  description: 'test actions',
+  actions: [
+    defineStepAction({
+      id: 'put',
+      title: 'put',
+      description: 'records a call and returns its input',
+      input: z.strictObject({ value: z.unknown(), fail: z.boolean().default(false) }),
+      kind: 'write',
+      idempotent: false,
+      async run(ctx, input) {
+        calls.set(ctx.idempotencyKey, (calls.get(ctx.idempotencyKey) ?? 0) + 1);
+        await new Promise((r) => setTimeout(r, 5));
+        if (input.fail) throw Object.assign(new Error(`refused ${JSON.stringify(input.value)}`), { status: 400 });
+        return { value: input.value };
+      },
+    }),
+  ],
+};
+const registry = new ActionRegistry([t]);
+
+const yaml = `
+name: spread
+inputs:
+  prefix: { type: string }
+steps:
+  - id: base
+    uses: t.put
+    with: { value: "{% $inputs.prefix & '-base' %}" }
+  - id: each
+    forEach: "{% [0..23] %}"
+    concurrency: 8
+    uses: t.put
+    with: { value: "{% $steps.base.value & '/' & $string($item) %}", fail: "{% $item = 7 %}" }
+    onError: continue
+`;
+
+function compile(): CompiledFlow {
+  const { flow, problems } = loadFlow(yaml, { registry, file: 'spread.yaml' });
+  if (!flow) throw new Error(problems.map((p) => p.message).join('\n'));
+  return flow;
+}
+
+let redis: TestRedis;
+let dir: string;
+
+beforeAll(async () => {
+  redis = await startRedis();
+  dir = await mkdtemp(join(tmpdir(), 'sfx-queue-'));
+});
+afterAll(async () => {
+  await redis?.stop();
+  await rm(dir, { recursive: true, force: true });
+});
+
+describe('job ids', () => {
+  it('hold no ":" and map back to the idempotency key', () => {
+    for (const key of ['r1:each:0', 'r1:a%3Ab:12', 'r:%:3']) {
+      expect(jobIdFor(key)).not.toContain(':');
+      expect(keyOfJobId(jobIdFor(key))).toBe(key);
+    }
+  });
+});
+
+describe('BullMQ dispatcher', () => {
+  it('runs a loop on two workers with their own journal handles, each item once, with the in-process result', async () => {
+    calls.clear();
+    const journal = join(dir, 'runs.db');
+    const coordinatorStore = new SqliteRunStore(journal);
+    const queue = new ItemQueue({ url: redis.url, name: 'spread' });
+    await queue.ready();
+    const workers = [0, 1].map(() => {
+      const store = new SqliteRunStore(journal);
+      const engine = new Engine({ store });
+      const worker = new ItemWorker({ url: redis.url, name: 'spread', engine, concurrency: 4, loadRunFlow: async () => compile() });
+      return { store, worker, done: 0 };
+    });
+    for (const w of workers) {
+      w.worker.worker.on('completed', () => w.done++);
+      w.worker.start();
+    }
+    const items: number[] = [];
+    const engine = new Engine({ store: coordinatorStore, dispatcher: queue.dispatcher(coordinatorStore) });
+    const result = await engine.run(compile(), { inputs: { prefix: 'q' }, onEvent: (e) => e.type === 'item' && items.push(e.index) });
+
+    const inProcessStore = new SqliteRunStore(':memory:');
+    const reference = await new Engine({ store: inProcessStore }).run(compile(), { inputs: { prefix: 'q' } });
+    const strip = (r: typeof result) => ({ status: r.status, steps: r.steps.map((s) => ({ id: s.id, status: s.status, total: s.total, succeeded: s.succeeded, failed: s.failed })) });
+    expect(strip(result)).toEqual(strip(reference));
+    expect(result.steps[1]).toMatchObject({ total: 24, succeeded: 23, failed: 1 });
+    const outputs = (store: SqliteRunStore, runId: string) => store.items(runId, 'each', { limit: 100 }).map((i) => [i.index, i.status, i.output]);
+    expect(outputs(coordinatorStore, result.runId)).toEqual(outputs(inProcessStore, reference.runId));
+    expect(coordinatorStore.getItem(result.runId, 'each', 3)?.output).toEqual({ value: 'q-base/3' });
+
+    // Every item ran once, and both workers took a share; the coordinator heard of every item.
+    const ran = [...calls.entries()].filter(([k]) => k.startsWith(`${result.runId}:each:`));
+    expect(ran).toHaveLength(24);
+    expect(ran.every(([, n]) => n === 1)).toBe(true);
+    expect(workers.every((w) => w.done > 0)).toBe(true);
+    expect(workers[0]!.done + workers[1]!.done).toBe(24);
+    expect(items.sort((a, b) => a - b)).toEqual([...Array(24).keys()]);
+
+    expect(await queue.counts()).toEqual({ waiting: 0, active: 0, delayed: 0, failed: 0 });
+    for (const w of workers) {
+      await w.worker.close();
+      w.store.close();
+    }
+    await queue.close();
+    coordinatorStore.close();
+  });
+
+  it('a job delivered again is not done again: finished, it is left; begun and cut off, it is reconciled', async () => {
+    calls.clear();
+    const store = new SqliteRunStore(join(dir, 'redelivery.db'));
+    const engine = new Engine({ store });
+    const flow = compile();
+    const run = await engine.run(flow, { inputs: { prefix: 'r' } });
+    const runId = run.runId;
+    const key = `${runId}:each:4`;
+    expect(calls.get(key)).toBe(1);
+
+    // The journal says succeeded: a second delivery of the job is a no-op.
+    const again = await engine.runItem(flow, { runId, step: 'each', index: 4, item: 4, unknown: false, seenAttempts: 0 });
+    expect(again?.status).toBe('succeeded');
+    expect(calls.get(key)).toBe(1);
+
+    // A delivery that began the item (attempts went past what the sender saw) and died: the next
+    // delivery cannot know whether the non-idempotent write landed, so it does not send it again.
+    store.beginItem(runId, 'each', 5, undefined);
+    const seen = store.getItem(runId, 'each', 5)!.attempts - 1;
+    const cutOff = await engine.runItem(flow, { runId, step: 'each', index: 5, item: 5, unknown: false, seenAttempts: seen });
+    expect(cutOff?.status).toBe('failed');
+    expect(cutOff?.error?.message).toMatch(/outcome is unknown/);
+    expect(calls.get(`${runId}:each:5`)).toBe(1);
+
+    // A delivery whose first look is stale (another delivery finished the item right after it
+    // looked): the claim, atomic in the journal, finds the outcome and nothing is sent again.
+    const stale = new Proxy(store, {
+      get: (target, name) => {
+        if (name === 'getItem') return () => undefined;
+        const value = Reflect.get(target, name) as unknown;
+        return typeof value === 'function' ? value.bind(target) : value;
+      },
+    });
+    const racing = await new Engine({ store: stale }).runItem(flow, { runId, step: 'each', index: 4, item: 4, unknown: false, seenAttempts: 0 });
+    expect(racing?.status).toBe('succeeded');
+    expect(calls.get(key)).toBe(1);
+
+    // retry --failed sends a failed item with the attempts it saw: that one does run.
+    const failed = store.getItem(runId, 'each', 7)!;
+    expect(failed.status).toBe('failed');
+    await engine.runItem(flow, { runId, step: 'each', index: 7, item: 7, unknown: false, seenAttempts: failed.attempts });
+    expect(calls.get(`${runId}:each:7`)).toBe(2);
+    store.close();
+  });
+});
