@@ -9,6 +9,7 @@ import { registerAuth, sessionIfAny } from './auth.js';
 import type { ConsoleContext, ConsolePage } from './context.js';
 import { html } from './html.js';
 import { document, sendFragment, sendPage } from './layout.js';
+import { failureFields, newRequestId, stderrLog } from './failures.js';
 import type { ConsoleOptions } from './options.js';
 import { assetsPage } from './pages/assets.js';
 import { connectionsPage } from './pages/connections.js';
@@ -31,8 +32,16 @@ export async function registerConsole(app: FastifyInstance, options: ConsoleOpti
   const token = options.token || randomToken(24);
   const origins = { images: new Set<string>(), connect: new Set<string>() };
   const clients = new Map<string, Promise<Filerobot>>();
+  const log = options.log ?? options.service?.log ?? stderrLog;
+  // The secrets the console itself holds are cut out of anything it logs, should a message quote one.
+  const secrets = [token, ...(options.password ? [options.password] : [])];
   const ctx: ConsoleContext = {
     options,
+    logFailure(request, error, fields = {}) {
+      const requestId = newRequestId();
+      log('error', 'console request failed', { requestId, ...fields, ...failureFields(error as Error, request, secrets) });
+      return requestId;
+    },
     client(name) {
       let client = clients.get(name);
       if (!client) {
@@ -73,7 +82,7 @@ export async function registerConsole(app: FastifyInstance, options: ConsoleOpti
         if (!sessionIfAny(request)) return reply.code(404).type('text/html; charset=utf-8').send(document('Not found', html`<main id="main">${body}</main>`).text);
         return sendPage(reply, request, { title: 'Not found', status: 404, body });
       });
-      ui.setErrorHandler((error: FastifyError, request, reply) => errorReply(error, request, reply));
+      ui.setErrorHandler((error: FastifyError, request, reply) => errorReply(error, request, reply, ctx));
       ui.addHook('onClose', async () => {
         for (const client of clients.values()) await client.then((c) => c.close(), () => undefined);
       });
@@ -84,15 +93,27 @@ export async function registerConsole(app: FastifyInstance, options: ConsoleOpti
   return { token, loginUrl: (base) => `${base.replace(/\/+$/, '')}/ui/login?token=${encodeURIComponent(token)}` };
 }
 
-function errorReply(error: FastifyError & { hint?: string }, request: FastifyRequest, reply: FastifyReply): FastifyReply {
+function errorReply(
+  error: FastifyError & { hint?: string },
+  request: FastifyRequest,
+  reply: FastifyReply,
+  ctx: ConsoleContext,
+): FastifyReply {
   const status = error.statusCode && error.statusCode >= 400 && error.statusCode < 600 ? error.statusCode : 500;
-  request.log.error({ err: error }, 'console request failed');
-  const message = status === 500 && !('hint' in error) ? 'Something went wrong on the server; the sfx serve log has the details.' : error.message;
+  // Server-side failures get an id the page shows and the log line carries, so one finds the other.
+  const requestId = status >= 500 ? ctx.logFailure(request, error, { status }) : undefined;
+  const message =
+    status === 500 && !('hint' in error) ? 'Something went wrong on the server; the sfx serve log has the details.' : error.message;
   const hint = typeof error.hint === 'string' ? error.hint : undefined;
-  const body = html`<div class="notice error" role="alert"><p>${message}</p>${hint ? html`<p>${hint}</p>` : ''}</div>`;
+  const body = html`<div class="notice error" role="alert"><p>${message}</p>${hint ? html`<p>${hint}</p>` : ''}${
+    requestId ? html`<p class="muted">Request id <code class="request-id">${requestId}</code> (in the log line of this failure).</p>` : ''
+  }</div>`;
+  if (requestId) reply.header('X-Request-Id', requestId);
   if (request.headers['hx-request']) return sendFragment(reply, body, status);
   if (request.headers.accept?.includes('application/json'))
-    return reply.code(status).send({ status: 'error', code: error.code ?? 'REQUEST_FAILED', msg: message, hint: hint ?? '' });
+    return reply
+      .code(status)
+      .send({ status: 'error', code: error.code ?? 'REQUEST_FAILED', msg: message, hint: hint ?? '', ...(requestId ? { requestId } : {}) });
   const page = html`<h1>That did not work</h1>${body}`;
   if (!sessionIfAny(request)) return reply.code(status).type('text/html; charset=utf-8').send(document('Error', html`<main id="main">${page}</main>`).text);
   return sendPage(reply, request, { title: 'Error', status, body: page });

@@ -1,10 +1,16 @@
 import type { Filerobot } from '@sfx/client';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { ConsoleOptions } from './options.js';
 
 /** What every page module gets besides the /ui fastify instance. */
 export interface ConsoleContext {
   options: ConsoleOptions;
+  /**
+   * Writes one error line to the service's log (ConsoleOptions.log) for a request that failed on
+   * the server: its id (returned, for the page to show), method, path and the error, never its
+   * headers, query or body.
+   */
+  logFailure(request: FastifyRequest, error: unknown, fields?: Record<string, unknown>): string;
   /** One client per connection name, opened on first use, closed with the server. */
   client(connection: string): Promise<Filerobot>;
   /**

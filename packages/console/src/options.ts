@@ -1,6 +1,6 @@
 import type { Filerobot } from '@sfx/client';
 import type { ConnectionTestResult } from '@sfx/connector';
-import type { FlowService } from '@sfx/flows';
+import type { FlowService, Log } from '@sfx/flows';
 
 /** A stored connection as the console may show it: never its secrets. */
 export interface ConsoleConnectionInfo {
@@ -55,4 +55,9 @@ export interface ConsoleOptions {
   sessionTtlMs?: number;
   /** Lifetime of the SASS keys minted for browser uploads. Default 15 minutes. */
   uploadKeyTtlSeconds?: number;
+  /**
+   * Where the console's failures go: one JSON line each, the way the service logs. Default the
+   * service's own log (`service.log`, the sfx serve log); without a service, stderr.
+   */
+  log?: Log;
 }

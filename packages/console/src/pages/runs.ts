@@ -205,7 +205,7 @@ ${refreshing(section)}`;
           out.end();
         }
       }).catch((error: unknown) => {
-        request.log.error({ err: error }, 'run events failed');
+        ctx.logFailure(request, error, { runId: id });
         stop();
         out.end();
       });
