@@ -11,6 +11,7 @@ import { html } from './html.js';
 import { document, sendFragment, sendPage } from './layout.js';
 import { failureFields, newRequestId, stderrLog } from './failures.js';
 import type { ConsoleOptions } from './options.js';
+import { TrustedProxies } from './proxy.js';
 import { assetsPage } from './pages/assets.js';
 import { connectionsPage } from './pages/connections.js';
 import { flowsPage } from './pages/flows.js';
@@ -30,6 +31,8 @@ export interface RegisteredConsole {
 
 export async function registerConsole(app: FastifyInstance, options: ConsoleOptions): Promise<RegisteredConsole> {
   const token = options.token || randomToken(24);
+  // Before anything is mounted: a malformed range stops the start with its name.
+  const proxies = new TrustedProxies(options.trustedProxies);
   const origins = { images: new Set<string>(), connect: new Set<string>() };
   const clients = new Map<string, Promise<Filerobot>>();
   const log = options.log ?? options.service?.log ?? stderrLog;
@@ -71,7 +74,7 @@ export async function registerConsole(app: FastifyInstance, options: ConsoleOpti
       ui.addContentTypeParser('multipart/form-data', (_request, _payload, done) => done(null, undefined));
 
       registerSecurityHeaders(ui, origins);
-      registerAuth(ui, { store: new SessionStore(options.sessionTtlMs ?? 12 * 3600_000), token, ...(options.password ? { password: options.password } : {}) });
+      registerAuth(ui, { store: new SessionStore(options.sessionTtlMs ?? 12 * 3600_000), token, proxies, ...(options.password ? { password: options.password } : {}) });
       registerStatic(ui);
       ui.get('/', async (_request, reply) => reply.redirect('/ui/assets', 303));
       for (const page of PAGES) page(ui, ctx);

@@ -60,4 +60,10 @@ export interface ConsoleOptions {
    * service's own log (`service.log`, the sfx serve log); without a service, stderr.
    */
   log?: Log;
+  /**
+   * CIDR ranges (or addresses) of the reverse proxies in front of the console. Only from those is
+   * X-Forwarded-Proto believed (`https`: the session cookie is Secure) and X-Forwarded-For (the
+   * address the login throttle counts). Default none: the headers are ignored.
+   */
+  trustedProxies?: readonly string[];
 }
