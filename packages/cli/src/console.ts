@@ -45,6 +45,7 @@ export function storedConnections(defaultName: string | undefined): ConsoleConne
       await new ConnectionStore().add(connection);
     },
     remove: (name) => new ConnectionStore().remove(name),
+    fingerprint: (name) => new ConnectionStore().fingerprint(name),
   };
 }
 

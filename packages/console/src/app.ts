@@ -34,10 +34,19 @@ export async function registerConsole(app: FastifyInstance, options: ConsoleOpti
   // Before anything is mounted: a malformed range stops the start with its name.
   const proxies = new TrustedProxies(options.trustedProxies);
   const origins = { images: new Set<string>(), connect: new Set<string>() };
-  const clients = new Map<string, Promise<Filerobot>>();
   const log = options.log ?? options.service?.log ?? stderrLog;
   // The secrets the console itself holds are cut out of anything it logs, should a message quote one.
   const secrets = [token, ...(options.password ? [options.password] : [])];
+  /** Open clients by connection name, with the fingerprint of the stored connection they were opened from. */
+  const clients = new Map<string, { client: Promise<Filerobot>; fingerprint: string | undefined }>();
+  const forgetting: Array<(connection: string) => void | Promise<void>> = [];
+  // Drops what is held at once (a request racing this one opens afresh); the closing may finish later.
+  const forget = (name: string): Promise<void> => {
+    const held = clients.get(name);
+    clients.delete(name);
+    const closing = [held?.client.then((c) => c.close(), () => undefined), ...forgetting.map((listener) => listener(name))];
+    return Promise.all(closing).then(() => undefined);
+  };
   const ctx: ConsoleContext = {
     options,
     logFailure(request, error, fields = {}) {
@@ -45,15 +54,22 @@ export async function registerConsole(app: FastifyInstance, options: ConsoleOpti
       log('error', 'console request failed', { requestId, ...fields, ...failureFields(error as Error, request, secrets) });
       return requestId;
     },
-    client(name) {
-      let client = clients.get(name);
-      if (!client) {
-        client = options.connections.open(name);
-        client.catch(() => clients.delete(name));
-        clients.set(name, client);
-      }
+    async client(name) {
+      const fingerprint = await options.connections.fingerprint?.(name);
+      const held = clients.get(name);
+      if (held && held.fingerprint === fingerprint) return held.client;
+      // Changed or removed since it was opened: its credentials (and the upload keys minted with them) go.
+      if (held) void forget(name);
+      const client = options.connections.open(name);
+      const entry = { client, fingerprint };
+      client.catch(() => {
+        if (clients.get(name) === entry) clients.delete(name);
+      });
+      clients.set(name, entry);
       return client;
     },
+    forgetConnection: forget,
+    onForget: (listener) => void forgetting.push(listener),
     allowImages: (origin) => void origins.images.add(origin),
     allowConnect: (origin) => void origins.connect.add(origin),
   };
@@ -87,7 +103,7 @@ export async function registerConsole(app: FastifyInstance, options: ConsoleOpti
       });
       ui.setErrorHandler((error: FastifyError, request, reply) => errorReply(error, request, reply, ctx));
       ui.addHook('onClose', async () => {
-        for (const client of clients.values()) await client.then((c) => c.close(), () => undefined);
+        for (const held of clients.values()) await held.client.then((c) => c.close(), () => undefined);
       });
     },
     { prefix: '/ui' },

@@ -41,6 +41,14 @@ export interface ConsoleConnections {
   test?(connection: string | ConsoleNewConnection): Promise<ConnectionTestResult>;
   add?(connection: ConsoleNewConnection): Promise<void>;
   remove?(name: string): Promise<boolean>;
+  /**
+   * A digest of the stored connection, its record and the secret it refers to, that changes when
+   * either does (a key replaced with `sfx connection add --force`, a connection removed and added
+   * again); undefined when no connection has the name. The console checks it before it reuses a
+   * client it opened, so a change made from the CLI meanwhile is never met with old credentials.
+   * Without it, only changes made through the console itself are seen.
+   */
+  fingerprint?(name: string): Promise<string | undefined>;
 }
 
 export interface ConsoleOptions {
