@@ -5,7 +5,7 @@
  * replaces the file atomically (temp file, fsync, rename) under a lock file, so a crash or a second
  * `sfx` never leaves a half-written or lost file.
  */
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { constants } from 'node:fs';
 import { lstat, mkdir, open, readFile, rename, rm, stat } from 'node:fs/promises';
 import { homedir } from 'node:os';
@@ -229,6 +229,22 @@ export class ConnectionStore {
       );
     const secrets = await this.readSecrets();
     return (name) => (Object.hasOwn(secrets, name) ? secrets[name] : undefined);
+  }
+
+  /**
+   * A digest of the stored connection and the stored secrets it refers to, or undefined when no
+   * connection has the name: it changes when the connection is replaced (`add --force`), or removed
+   * and added again, even with only another key. Only the digest is returned; the secret values
+   * read for it are not kept.
+   */
+  async fingerprint(name: string): Promise<string | undefined> {
+    const conn = (await this.list()).find((c) => c.name === name);
+    if (!conn) return undefined;
+    const hash = createHash('sha256').update(JSON.stringify(conn));
+    // A missing secrets file is for opening the connection to report; here it is one more state.
+    const secrets = await this.secretsFor(conn).catch(() => undefined);
+    for (const secret of storedSecretNames(conn)) hash.update(`\0${secret}\0${secrets?.(secret) ?? ''}`);
+    return hash.digest('base64url');
   }
 
   // ---- files ----

@@ -45,6 +45,7 @@ export function storedConnections(defaultName: string | undefined): ConsoleConne
       await new ConnectionStore().add(connection);
     },
     remove: (name) => new ConnectionStore().remove(name),
+    fingerprint: (name) => new ConnectionStore().fingerprint(name),
   };
 }
 
@@ -52,6 +53,8 @@ export interface ConsoleFlags {
   console?: boolean;
   consoleToken?: string;
   connection?: string;
+  /** --trusted-proxy: the reverse proxies whose X-Forwarded-Proto / X-Forwarded-For count. */
+  trustedProxy?: string[];
 }
 
 /** FlowService's `http` hook that mounts the console, and the console once mounted. */
@@ -71,6 +74,7 @@ export function consoleHook(flags: ConsoleFlags): {
         connections: storedConnections(flags.connection),
         ...(token ? { token } : {}),
         ...(password ? { password } : {}),
+        ...(flags.trustedProxy?.length ? { trustedProxies: flags.trustedProxy } : {}),
       });
     },
   };
@@ -100,7 +104,8 @@ export function consoleExposureWarning(host: string, flags: ConsoleFlags): strin
   return (
     `warning: --host ${host} makes the web console at /ui reachable from other machines over plain HTTP; ` +
     'its login token, password and session cookie can be read by anyone on the network path. ' +
-    'Put sfx serve behind an HTTPS reverse proxy (and set SFX_CONSOLE_PASSWORD), or start it with --no-console ' +
+    'Put sfx serve behind an HTTPS reverse proxy (give its address with --trusted-proxy, so the session cookie is Secure, ' +
+    'and set SFX_CONSOLE_PASSWORD), or start it with --no-console ' +
     'when only the webhooks need to be reachable.'
   );
 }

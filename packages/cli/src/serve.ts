@@ -6,6 +6,7 @@
 import { stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { InvalidArgumentError, type Command } from 'commander';
+import { TrustedProxies } from '@sfx/console';
 import { defaultRegistry, FlowService, type LogLevel, type ServiceRole } from '@sfx/flows';
 import { CliError, EXIT_INTERRUPTED, UsageError } from './errors.js';
 import { consoleExposureWarning, consoleHook, consoleLoginLine } from './console.js';
@@ -28,6 +29,7 @@ interface ServeFlags {
   /** false with --no-console. */
   console: boolean;
   consoleToken?: string;
+  trustedProxy: string[];
   queue?: string;
   queueName?: string;
   role?: ServiceRole;
@@ -55,6 +57,17 @@ function whole(flag: string, min: number, max = Number.MAX_SAFE_INTEGER): (value
       throw new InvalidArgumentError(`${flag} must be a whole number from ${min} to ${max}.`);
     return n;
   };
+}
+
+/** Repeatable, or comma-separated; each range checked as it is read, so a typo stops at once. */
+function proxyRanges(value: string, previous: string[]): string[] {
+  const ranges = value.split(',').map((v) => v.trim()).filter(Boolean);
+  try {
+    new TrustedProxies(ranges);
+  } catch (error) {
+    throw new InvalidArgumentError(`--trusted-proxy: ${(error as Error).message}`);
+  }
+  return [...previous, ...ranges];
 }
 
 function level(value: string): LogLevel {
@@ -97,7 +110,8 @@ Examples:
 The web console is served at http://127.0.0.1:${DEFAULT_PORT}/ui (assets, connections, flows, runs):
 open the login URL printed at start. Its token is new at each start unless given with
 --console-token or SFX_CONSOLE_TOKEN; SFX_CONSOLE_PASSWORD adds an admin password for the login
-form. --no-console leaves it out. The console: docs/console.md.
+form. --no-console leaves it out. Behind an HTTPS reverse proxy, --trusted-proxy with its address
+makes the session cookie Secure (from its X-Forwarded-Proto). The console: docs/console.md.
 
 A flow that does not validate is logged (file:line:column) and skipped; the others run. Logs are
 JSON lines on stdout, one per event (run id, flow, trigger). SIGTERM or Ctrl-C stops the triggers,
@@ -152,6 +166,12 @@ export function registerServeCommand(program: Command): void {
     .option('--log <level>', 'lowest log level written: debug, info, warn or error', level, 'info')
     .option('--console-token <token>', 'login token of the web console at /ui (default: $SFX_CONSOLE_TOKEN, or a new one printed at start)')
     .option('--no-console', 'do not serve the web console at /ui')
+    .option(
+      '--trusted-proxy <cidr>',
+      'reverse proxy whose X-Forwarded-Proto and X-Forwarded-For the web console believes (repeatable, or comma-separated)',
+      proxyRanges,
+      [],
+    )
     .addHelpText('after', HELP)
     .action(async (flags: ServeFlags) => serve(flags));
 }

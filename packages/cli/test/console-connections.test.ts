@@ -50,3 +50,22 @@ it('adds, lists, tests and removes through the CLI store, the secret kept out of
   expect(await connections.list()).toEqual([]);
   expect(await readFile(join(dir, 'config', 'secrets.json'), 'utf8')).not.toContain(ROOT);
 });
+
+it('fingerprints a stored connection: the same until it changes, another after its key is replaced, none once removed', async () => {
+  const connections = storedConnections(undefined);
+  const input = { name: 'fp', endpointUrl: `${server.url}/demo`, authentication: 'apikey' as const, apiKey: { value: ROOT } };
+  expect(await connections.fingerprint!('fp')).toBeUndefined();
+  await connections.add!(input);
+  const first = await connections.fingerprint!('fp');
+  expect(first).toMatch(/^[\w-]{43}$/);
+  expect(await connections.fingerprint!('fp')).toBe(first);
+  expect(first).not.toContain(ROOT);
+  // Removed and added again under the same name with another key (its reference is the same).
+  await connections.remove!('fp');
+  expect(await connections.fingerprint!('fp')).toBeUndefined();
+  await connections.add!({ ...input, apiKey: { value: 'another-key-0a9d' } });
+  const second = await connections.fingerprint!('fp');
+  expect(second).toBeDefined();
+  expect(second).not.toBe(first);
+  await connections.remove!('fp');
+});

@@ -140,3 +140,27 @@ it('sfx open checks the console answers and hands its Assets URL to the browser 
   }
 });
 
+
+it('--trusted-proxy: that proxy\'s X-Forwarded-Proto https makes the session cookie Secure; a malformed range stops the start', async () => {
+  const { child, line } = await serve(['--trusted-proxy', '127.0.0.1,::1']);
+  try {
+    const url = /(http:\/\/\S+\/ui\/login\?token=[\w-]{20,})/.exec(line)![1]!;
+    const viaTls = await fetch(url, { redirect: 'manual', headers: { 'x-forwarded-proto': 'https' } });
+    expect(viaTls.headers.get('set-cookie')).toMatch(/; Secure$/);
+    const plain = await fetch(url, { redirect: 'manual' });
+    expect(plain.headers.get('set-cookie')).not.toContain('Secure');
+  } finally {
+    await stop(child);
+  }
+  const bad = await new Promise<{ code: number | null; stderr: string }>((done) => {
+    const run = spawn(process.execPath, [BIN, 'serve', '--flows', flows, '--port', '0', '--trusted-proxy', '10.0.0.0/40'], {
+      env: { ...process.env, SFX_CONFIG_DIR: join(root, 'config') },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    let stderr = '';
+    run.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+    run.on('close', (code) => done({ code, stderr }));
+  });
+  expect(bad.code).not.toBe(0);
+  expect(bad.stderr).toContain('--trusted-proxy: trusted proxy "10.0.0.0/40" is not an IPv4 or IPv6 CIDR range');
+});

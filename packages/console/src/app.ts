@@ -9,7 +9,9 @@ import { registerAuth, sessionIfAny } from './auth.js';
 import type { ConsoleContext, ConsolePage } from './context.js';
 import { html } from './html.js';
 import { document, sendFragment, sendPage } from './layout.js';
+import { failureFields, newRequestId, stderrLog } from './failures.js';
 import type { ConsoleOptions } from './options.js';
+import { TrustedProxies } from './proxy.js';
 import { assetsPage } from './pages/assets.js';
 import { connectionsPage } from './pages/connections.js';
 import { flowsPage } from './pages/flows.js';
@@ -29,19 +31,45 @@ export interface RegisteredConsole {
 
 export async function registerConsole(app: FastifyInstance, options: ConsoleOptions): Promise<RegisteredConsole> {
   const token = options.token || randomToken(24);
+  // Before anything is mounted: a malformed range stops the start with its name.
+  const proxies = new TrustedProxies(options.trustedProxies);
   const origins = { images: new Set<string>(), connect: new Set<string>() };
-  const clients = new Map<string, Promise<Filerobot>>();
+  const log = options.log ?? options.service?.log ?? stderrLog;
+  // The secrets the console itself holds are cut out of anything it logs, should a message quote one.
+  const secrets = [token, ...(options.password ? [options.password] : [])];
+  /** Open clients by connection name, with the fingerprint of the stored connection they were opened from. */
+  const clients = new Map<string, { client: Promise<Filerobot>; fingerprint: string | undefined }>();
+  const forgetting: Array<(connection: string) => void | Promise<void>> = [];
+  // Drops what is held at once (a request racing this one opens afresh); the closing may finish later.
+  const forget = (name: string): Promise<void> => {
+    const held = clients.get(name);
+    clients.delete(name);
+    const closing = [held?.client.then((c) => c.close(), () => undefined), ...forgetting.map((listener) => listener(name))];
+    return Promise.all(closing).then(() => undefined);
+  };
   const ctx: ConsoleContext = {
     options,
-    client(name) {
-      let client = clients.get(name);
-      if (!client) {
-        client = options.connections.open(name);
-        client.catch(() => clients.delete(name));
-        clients.set(name, client);
-      }
+    logFailure(request, error, fields = {}) {
+      const requestId = newRequestId();
+      log('error', 'console request failed', { requestId, ...fields, ...failureFields(error as Error, request, secrets) });
+      return requestId;
+    },
+    async client(name) {
+      const fingerprint = await options.connections.fingerprint?.(name);
+      const held = clients.get(name);
+      if (held && held.fingerprint === fingerprint) return held.client;
+      // Changed or removed since it was opened: its credentials (and the upload keys minted with them) go.
+      if (held) void forget(name);
+      const client = options.connections.open(name);
+      const entry = { client, fingerprint };
+      client.catch(() => {
+        if (clients.get(name) === entry) clients.delete(name);
+      });
+      clients.set(name, entry);
       return client;
     },
+    forgetConnection: forget,
+    onForget: (listener) => void forgetting.push(listener),
     allowImages: (origin) => void origins.images.add(origin),
     allowConnect: (origin) => void origins.connect.add(origin),
   };
@@ -62,7 +90,7 @@ export async function registerConsole(app: FastifyInstance, options: ConsoleOpti
       ui.addContentTypeParser('multipart/form-data', (_request, _payload, done) => done(null, undefined));
 
       registerSecurityHeaders(ui, origins);
-      registerAuth(ui, { store: new SessionStore(options.sessionTtlMs ?? 12 * 3600_000), token, ...(options.password ? { password: options.password } : {}) });
+      registerAuth(ui, { store: new SessionStore(options.sessionTtlMs ?? 12 * 3600_000), token, proxies, ...(options.password ? { password: options.password } : {}) });
       registerStatic(ui);
       ui.get('/', async (_request, reply) => reply.redirect('/ui/assets', 303));
       for (const page of PAGES) page(ui, ctx);
@@ -73,9 +101,9 @@ export async function registerConsole(app: FastifyInstance, options: ConsoleOpti
         if (!sessionIfAny(request)) return reply.code(404).type('text/html; charset=utf-8').send(document('Not found', html`<main id="main">${body}</main>`).text);
         return sendPage(reply, request, { title: 'Not found', status: 404, body });
       });
-      ui.setErrorHandler((error: FastifyError, request, reply) => errorReply(error, request, reply));
+      ui.setErrorHandler((error: FastifyError, request, reply) => errorReply(error, request, reply, ctx));
       ui.addHook('onClose', async () => {
-        for (const client of clients.values()) await client.then((c) => c.close(), () => undefined);
+        for (const held of clients.values()) await held.client.then((c) => c.close(), () => undefined);
       });
     },
     { prefix: '/ui' },
@@ -84,15 +112,27 @@ export async function registerConsole(app: FastifyInstance, options: ConsoleOpti
   return { token, loginUrl: (base) => `${base.replace(/\/+$/, '')}/ui/login?token=${encodeURIComponent(token)}` };
 }
 
-function errorReply(error: FastifyError & { hint?: string }, request: FastifyRequest, reply: FastifyReply): FastifyReply {
+function errorReply(
+  error: FastifyError & { hint?: string },
+  request: FastifyRequest,
+  reply: FastifyReply,
+  ctx: ConsoleContext,
+): FastifyReply {
   const status = error.statusCode && error.statusCode >= 400 && error.statusCode < 600 ? error.statusCode : 500;
-  request.log.error({ err: error }, 'console request failed');
-  const message = status === 500 && !('hint' in error) ? 'Something went wrong on the server; the sfx serve log has the details.' : error.message;
+  // Server-side failures get an id the page shows and the log line carries, so one finds the other.
+  const requestId = status >= 500 ? ctx.logFailure(request, error, { status }) : undefined;
+  const message =
+    status === 500 && !('hint' in error) ? 'Something went wrong on the server; the sfx serve log has the details.' : error.message;
   const hint = typeof error.hint === 'string' ? error.hint : undefined;
-  const body = html`<div class="notice error" role="alert"><p>${message}</p>${hint ? html`<p>${hint}</p>` : ''}</div>`;
+  const body = html`<div class="notice error" role="alert"><p>${message}</p>${hint ? html`<p>${hint}</p>` : ''}${
+    requestId ? html`<p class="muted">Request id <code class="request-id">${requestId}</code> (in the log line of this failure).</p>` : ''
+  }</div>`;
+  if (requestId) reply.header('X-Request-Id', requestId);
   if (request.headers['hx-request']) return sendFragment(reply, body, status);
   if (request.headers.accept?.includes('application/json'))
-    return reply.code(status).send({ status: 'error', code: error.code ?? 'REQUEST_FAILED', msg: message, hint: hint ?? '' });
+    return reply
+      .code(status)
+      .send({ status: 'error', code: error.code ?? 'REQUEST_FAILED', msg: message, hint: hint ?? '', ...(requestId ? { requestId } : {}) });
   const page = html`<h1>That did not work</h1>${body}`;
   if (!sessionIfAny(request)) return reply.code(status).type('text/html; charset=utf-8').send(document('Error', html`<main id="main">${page}</main>`).text);
   return sendPage(reply, request, { title: 'Error', status, body: page });

@@ -7,6 +7,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { document } from './layout.js';
 import { html } from './html.js';
+import type { TrustedProxies } from './proxy.js';
 import { parseCookies, sameSecret, SESSION_COOKIE, sessionCookie, type Session, type SessionStore } from './sessions.js';
 
 const sessions = new WeakMap<FastifyRequest, Session>();
@@ -27,14 +28,12 @@ export interface AuthSettings {
   store: SessionStore;
   token: string;
   password?: string;
+  /** Whose X-Forwarded-Proto / X-Forwarded-For count (HTTPS for the Secure cookie, the throttled address). */
+  proxies: TrustedProxies;
 }
 
 const PUBLIC = /^\/ui\/(login|static\/)/;
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
-
-function isSecure(request: FastifyRequest): boolean {
-  return request.protocol === 'https';
-}
 
 /**
  * Only local paths under /ui: a login link must not send anyone elsewhere. Printable ASCII only (a
@@ -113,7 +112,8 @@ function sameOrigin(request: FastifyRequest): boolean {
 }
 
 export function registerAuth(ui: FastifyInstance, settings: AuthSettings): void {
-  const { store } = settings;
+  const { store, proxies } = settings;
+  const isSecure = (request: FastifyRequest): boolean => proxies.isHttps(request);
   const throttle = new LoginThrottle();
   const tooMany = (reply: FastifyReply, wait: number): FastifyReply =>
     reply
@@ -198,13 +198,14 @@ export function registerAuth(ui: FastifyInstance, settings: AuthSettings): void 
     const query = request.query as Record<string, unknown>;
     const next = safeNext(query.next);
     if (typeof query.token === 'string') {
-      const wait = throttle.waitSeconds(request.ip);
+      const who = proxies.clientAddress(request);
+      const wait = throttle.waitSeconds(who);
       if (wait) return tooMany(reply, wait);
       if (sameSecret(query.token, settings.token)) {
-        throttle.succeed(request.ip);
+        throttle.succeed(who);
         return start(request, reply, next);
       }
-      throttle.fail(request.ip);
+      throttle.fail(who);
       return loginPage(reply, next, 'That login link has an old or wrong token: copy the one printed at the latest start.');
     }
     if (sessions.get(request)) return reply.redirect(next, 303);
@@ -214,7 +215,7 @@ export function registerAuth(ui: FastifyInstance, settings: AuthSettings): void 
   ui.post('/login', async (request, reply) => {
     const body = (request.body ?? {}) as Record<string, unknown>;
     const next = safeNext(body.next);
-    const who = request.ip;
+    const who = proxies.clientAddress(request);
     const wait = throttle.waitSeconds(who);
     if (wait) return tooMany(reply, wait);
     const secret = typeof body.secret === 'string' ? body.secret : '';

@@ -1,12 +1,25 @@
 import type { Filerobot } from '@sfx/client';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { ConsoleOptions } from './options.js';
 
 /** What every page module gets besides the /ui fastify instance. */
 export interface ConsoleContext {
   options: ConsoleOptions;
-  /** One client per connection name, opened on first use, closed with the server. */
+  /**
+   * Writes one error line to the service's log (ConsoleOptions.log) for a request that failed on
+   * the server: its id (returned, for the page to show), method, path and the error, never its
+   * headers, query or body.
+   */
+  logFailure(request: FastifyRequest, error: unknown, fields?: Record<string, unknown>): string;
+  /**
+   * One client per connection name, opened on first use, closed with the server, and opened again
+   * when the stored connection changed (see ConsoleConnections.fingerprint).
+   */
   client(connection: string): Promise<Filerobot>;
+  /** Drops what is held for a connection (its client, its upload keys): it was changed or removed. */
+  forgetConnection(connection: string): Promise<void>;
+  /** Called with the name of each connection forgotten, to drop what a page holds for it. */
+  onForget(listener: (connection: string) => void | Promise<void>): void;
   /**
    * Origins the pages may load images from or send uploads to (the DAM's CDN and upload hosts),
    * learnt from the connections and file URLs the console has seen. They go into the CSP.

@@ -4,3 +4,4 @@ export type { ConsoleContext, ConsolePage } from './context.js';
 export { html, raw, escapeHtml, Html } from './html.js';
 export { sendPage, sendFragment, csrfField, NAV, type NavId, type PageSpec } from './layout.js';
 export { sessionOf } from './auth.js';
+export { TrustedProxies } from './proxy.js';

@@ -1,6 +1,6 @@
 import type { Filerobot } from '@sfx/client';
 import type { ConnectionTestResult } from '@sfx/connector';
-import type { FlowService } from '@sfx/flows';
+import type { FlowService, Log } from '@sfx/flows';
 
 /** A stored connection as the console may show it: never its secrets. */
 export interface ConsoleConnectionInfo {
@@ -41,6 +41,14 @@ export interface ConsoleConnections {
   test?(connection: string | ConsoleNewConnection): Promise<ConnectionTestResult>;
   add?(connection: ConsoleNewConnection): Promise<void>;
   remove?(name: string): Promise<boolean>;
+  /**
+   * A digest of the stored connection, its record and the secret it refers to, that changes when
+   * either does (a key replaced with `sfx connection add --force`, a connection removed and added
+   * again); undefined when no connection has the name. The console checks it before it reuses a
+   * client it opened, so a change made from the CLI meanwhile is never met with old credentials.
+   * Without it, only changes made through the console itself are seen.
+   */
+  fingerprint?(name: string): Promise<string | undefined>;
 }
 
 export interface ConsoleOptions {
@@ -55,4 +63,15 @@ export interface ConsoleOptions {
   sessionTtlMs?: number;
   /** Lifetime of the SASS keys minted for browser uploads. Default 15 minutes. */
   uploadKeyTtlSeconds?: number;
+  /**
+   * Where the console's failures go: one JSON line each, the way the service logs. Default the
+   * service's own log (`service.log`, the sfx serve log); without a service, stderr.
+   */
+  log?: Log;
+  /**
+   * CIDR ranges (or addresses) of the reverse proxies in front of the console. Only from those is
+   * X-Forwarded-Proto believed (`https`: the session cookie is Secure) and X-Forwarded-For (the
+   * address the login throttle counts). Default none: the headers are ignored.
+   */
+  trustedProxies?: readonly string[];
 }

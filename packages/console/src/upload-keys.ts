@@ -84,6 +84,17 @@ export class UploadKeys {
     return { client, expiresAt: Date.now() + Math.min(template.validity_seconds ?? this.ttlSeconds, this.ttlSeconds) * 1000 };
   }
 
+  /** Drops the keys of a connection that changed or went: they were minted with its old credentials. */
+  async forget(connection: string): Promise<void> {
+    const dropped: Array<Promise<Held>> = [];
+    for (const [id, held] of this.held)
+      if (id.startsWith(`${connection}\n`)) {
+        this.held.delete(id);
+        dropped.push(held);
+      }
+    for (const held of dropped) await held.then((h) => h.client.close(), () => undefined);
+  }
+
   async close(): Promise<void> {
     for (const held of this.held.values()) await held.then((h) => h.client.close(), () => undefined);
   }

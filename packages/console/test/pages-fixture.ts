@@ -3,6 +3,7 @@
  * flow's `http.request` step waits on (so a run stays running until the test lets it go), and a
  * connection store in memory built on the connector (parse, test, open), as the CLI's is.
  */
+import { createHash } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -105,7 +106,11 @@ export async function gate(): Promise<Gate> {
 }
 
 /** Connections kept in memory; secrets typed in are kept apart, as the CLI's secrets file keeps them. */
-export function memoryConnections(): ConsoleConnections & { secrets: Map<string, string> } {
+export function memoryConnections(): ConsoleConnections & {
+  secrets: Map<string, string>;
+  /** Stores a connection over any of that name, as `sfx connection add --force` does from a terminal. */
+  put(connection: ConsoleNewConnection): void;
+} {
   const stored = new Map<string, Connection>();
   const secrets = new Map<string, string>();
   const prepare = (input: ConsoleNewConnection): { conn: Connection; values: Map<string, string> } => {
@@ -164,6 +169,19 @@ export function memoryConnections(): ConsoleConnections & { secrets: Map<string,
       const { conn, values } = prepare(connection);
       for (const [k, v] of values) secrets.set(k, v);
       stored.set(conn.name, conn);
+    },
+    put(connection) {
+      const { conn, values } = prepare(connection);
+      for (const k of [...secrets.keys()]) if (k.startsWith(`${connection.name}.`)) secrets.delete(k);
+      for (const [k, v] of values) secrets.set(k, v);
+      stored.set(conn.name, conn);
+    },
+    async fingerprint(name) {
+      const conn = stored.get(name);
+      if (!conn) return undefined;
+      const hash = createHash('sha256').update(JSON.stringify(conn));
+      for (const [k, v] of secrets) if (k.startsWith(`${name}.`)) hash.update(`\0${k}\0${v}`);
+      return hash.digest('hex');
     },
     async remove(name) {
       for (const k of [...secrets.keys()]) if (k.startsWith(`${name}.`)) secrets.delete(k);

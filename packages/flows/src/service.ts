@@ -152,6 +152,12 @@ export interface FlowCheck {
   flow?: { name: string; trigger: string; steps: number };
 }
 
+/** A run as the runs list shows it: its record, whether it runs here, its loops' items. */
+export type RunSummaryListing = Omit<RunRecord, 'source'> & {
+  live: boolean;
+  items: { succeeded: number; failed: number; skipped: number };
+};
+
 export interface RunDetail {
   run: Omit<RunRecord, 'source'>;
   steps: StepSummary[];
@@ -224,6 +230,8 @@ export class FlowService implements TriggerHost {
   private itemQueue: ItemQueue | undefined;
   private itemWorker: ItemWorker | undefined;
   private takeoverTimer: NodeJS.Timeout | undefined;
+  /** Loop step ids of each flow version seen in the runs list, by flow hash (bounded). */
+  private readonly loopsByHash = new Map<string, Set<string> | undefined>();
 
   constructor(private readonly options: FlowServiceOptions) {
     this.clock = options.clock ?? systemClock;
@@ -958,6 +966,38 @@ export class FlowService implements TriggerHost {
       ...run,
       live: this.active.has(run.id),
     }));
+  }
+
+  /**
+   * A page of runs, newest first (`before`: the next page), each with the item counts of its loop
+   * steps summed: one journal query for the runs and one for all their counts, whatever the page.
+   */
+  async listRunSummaries(filter: RunFilter = {}): Promise<RunSummaryListing[]> {
+    const runs = await this.store.listRuns(filter);
+    const counts = await this.store.runItemCounts(runs.map((r) => r.id));
+    return runs.map(({ source, ...run }) => {
+      const loops = this.loopSteps(run.flowHash, source, run);
+      const items = { succeeded: 0, failed: 0, skipped: 0 };
+      for (const [step, c] of counts.get(run.id) ?? []) {
+        // As the run page counts: loops' items only (a single step journals itself as item 0).
+        const loop = loops ? loops.has(step) : c.succeeded + c.failed + c.skipped > 1;
+        if (!loop) continue;
+        items.succeeded += c.succeeded;
+        items.failed += c.failed;
+        items.skipped += c.skipped;
+      }
+      return { ...run, live: this.active.has(run.id), items };
+    });
+  }
+
+  /** The loop steps of a flow version (undefined when it no longer compiles), kept by hash: runs share versions. */
+  private loopSteps(hash: string, source: string, run: Pick<RunRecord, 'flowFile' | 'baseDir'>): Set<string> | undefined {
+    if (this.loopsByHash.has(hash)) return this.loopsByHash.get(hash);
+    const { flow } = loadFlow(source, { registry: this.options.registry, ...(run.flowFile ? { file: run.flowFile } : {}), baseDir: run.baseDir });
+    const loops = flow ? new Set(flow.steps.filter((s) => s.forEach).map((s) => s.id)) : undefined;
+    if (this.loopsByHash.size >= 256) this.loopsByHash.delete(this.loopsByHash.keys().next().value!);
+    this.loopsByHash.set(hash, loops);
+    return loops;
   }
 
   /** A run with its steps (counts, durations, errors with hints) from the journal. */

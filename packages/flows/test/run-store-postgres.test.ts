@@ -55,6 +55,40 @@ describe.each(backends)('the $name journal', (backend) => {
     expect(await store.getItem('r', 's', 1)).toMatchObject({ status: 'started', attempts: 1, item: 'x' });
   });
 
+  it('pages the runs list by keyset (ties on the start time included) and counts the items of a page of runs in one call', async () => {
+    const store = await backend.open();
+    // Twelve runs over four start times, three runs each: a page boundary falls inside a tie.
+    for (let i = 0; i < 12; i++) await store.createRun({ ...run(`r-${String(i).padStart(2, '0')}`), startedAt: 1000 + Math.floor(i / 3) });
+    const seen: string[] = [];
+    let before: { startedAt: number; id: string } | undefined;
+    for (;;) {
+      const page = await store.listRuns({ limit: 5, ...(before ? { before } : {}) });
+      if (page.length === 0) break;
+      seen.push(...page.map((r) => r.id));
+      before = { startedAt: page.at(-1)!.startedAt, id: page.at(-1)!.id };
+    }
+    const newestFirst = (await store.listRuns({ limit: 100 })).map((r) => r.id);
+    expect(seen).toEqual(newestFirst);
+    expect(new Set(seen).size).toBe(12);
+    expect(seen.slice(0, 3)).toEqual(['r-11', 'r-10', 'r-09']);
+
+    await store.finishItem('r-01', 'each', 0, 'succeeded', {});
+    await store.finishItem('r-01', 'each', 1, 'failed', { error: { message: 'boom' } });
+    await store.finishItem('r-01', 'each', 2, 'succeeded', {});
+    await store.finishItem('r-01', 'single', 0, 'skipped', {});
+    await store.beginItem('r-02', 'each', 0, 'x');
+    const counts = await store.runItemCounts(['r-01', 'r-02', 'r-03']);
+    expect(counts.get('r-01')).toEqual(
+      new Map([
+        ['each', { succeeded: 2, failed: 1, skipped: 0, started: 0 }],
+        ['single', { succeeded: 0, failed: 0, skipped: 1, started: 0 }],
+      ]),
+    );
+    expect(counts.get('r-02')).toEqual(new Map([['each', { succeeded: 0, failed: 0, skipped: 0, started: 1 }]]));
+    expect(counts.has('r-03')).toBe(false);
+    expect((await store.runItemCounts([])).size).toBe(0);
+  });
+
   it('refuses to claim a run another machine holds, and an unknown run', async () => {
     const store = await backend.open();
     await store.createRun(run('r', { owner: 'other-machine:42' }));

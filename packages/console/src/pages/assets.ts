@@ -41,6 +41,7 @@ function problem(error: unknown): Html {
 export const assetsPage: ConsolePage = (ui, ctx) => {
   const keys = new UploadKeys(ctx.options.uploadKeyTtlSeconds ?? 900);
   ui.addHook('onClose', async () => keys.close());
+  ctx.onForget((connection) => keys.forget(connection));
 
   /** The session's connection (or the default), and its client; undefined when none is stored. */
   async function connectionOf(request: FastifyRequest): Promise<{ name: string; all: string[]; client: Filerobot } | undefined> {
@@ -348,7 +349,14 @@ async function uploadRoute(
   const dirs = relative.split('/').filter(Boolean).slice(0, -1);
   const folder = `${base.replace(/\/+$/, '')}/${dirs.join('/')}`.replace(/\/+$/, '') || '/';
   // The key is for the drop's folder and below: the files of a dropped folder land in its subfolders.
-  const uploader = await keys.uploader(conn.name, conn.client, base);
+  let uploader: Filerobot;
+  try {
+    uploader = await keys.uploader(conn.name, conn.client, base);
+  } catch (error) {
+    // The connection's key cannot mint one (revoked, replaced by a wrong one): the DAM's answer, not a 500.
+    if (!(error instanceof APIError)) throw error;
+    return fail(error.status >= 400 && error.status < 600 ? error.status : 502, error.code ?? 'UPLOAD_KEY_FAILED', `no upload key could be made with the connection ${conn.name}: ${error.message}`, 'Test the connection on the Connections page.');
+  }
   return new Promise<FastifyReply>((resolve) => {
     let handled = false;
     // One file per request, and no room for a flood of other parts.

@@ -188,6 +188,8 @@ ${store().add ? addForm() : html`<p class="muted">Add connections with <code>sfx
         if (!result.ok) return again({}, html`<div class="notice error" role="alert"><p>Not saved: it failed the test.</p></div>${testResult(connection.name, result)}`);
       }
       await add(connection);
+      // A connection of that name may have been removed and is now back with other credentials.
+      await ctx.forgetConnection(connection.name);
     } catch (error) {
       const problems = (error as { problems?: Array<{ path: string; message: string }> }).problems;
       if (problems?.length) return again(Object.fromEntries(problems.map((p) => [p.path || 'name', `${p.path || 'connection'} ${p.message}`])));
@@ -208,6 +210,7 @@ ${store().add ? addForm() : html`<p class="muted">Add connections with <code>sfx
     const remove = store().remove;
     if (!remove) throw unsupported('remove');
     const removed = await remove(name);
+    await ctx.forgetConnection(name);
     if (request.headers['hx-request'] !== 'true') return redirect(request, reply, '/ui/connections');
     return sendFragment(
       reply,

@@ -5,7 +5,7 @@
  */
 import type { OutgoingHttpHeaders } from 'node:http';
 import type { FastifyRequest } from 'fastify';
-import { ServiceRequestError, type FlowService, type ItemStatus, type RunDetail, type RunStatus } from '@sfx/flows';
+import { ServiceRequestError, type FlowService, type ItemStatus, type RunDetail, type RunStatus, type RunSummaryListing } from '@sfx/flows';
 import { sessionOf } from '../auth.js';
 import type { ConsolePage } from '../context.js';
 import { html, type Html } from '../html.js';
@@ -22,7 +22,13 @@ const LIVE_EVERY_MS = 250;
 export const MAX_STREAMS_PER_SESSION = 8;
 const MAX_STREAMS = 64;
 
-type RunRow = Awaited<ReturnType<FlowService['listRunRecords']>>[number];
+type RunRow = RunSummaryListing;
+
+/** `before=<startedAt>.<id>`: the last run of the page before. */
+function parseCursor(value: string | undefined): { startedAt: number; id: string } | undefined {
+  const m = value ? /^(\d{1,16})\.(.+)$/.exec(value) : null;
+  return m ? { startedAt: Number(m[1]), id: m[2]! } : undefined;
+}
 
 function query(request: FastifyRequest): Record<string, string> {
   const out: Record<string, string> = {};
@@ -30,15 +36,15 @@ function query(request: FastifyRequest): Record<string, string> {
   return out;
 }
 
-function runsTable(rows: RunRow[], counts: Map<string, { succeeded: number; failed: number; skipped: number }>): Html {
+function runsTable(rows: RunRow[]): Html {
   return html`<div class="table-wrap"><table>
 <caption class="visually-hidden">Runs, newest first</caption>
 <thead><tr><th scope="col">Run</th><th scope="col">Flow</th><th scope="col">Trigger</th><th scope="col">Status</th><th scope="col" class="num">OK</th><th scope="col" class="num">Failed</th><th scope="col" class="num">Skipped</th><th scope="col">Started</th><th scope="col">Duration</th></tr></thead>
 <tbody>${rows.map((r) => {
-    const c = counts.get(r.id);
+    const c = r.items;
     return html`<tr>
 <td><a href="/ui/runs/${seg(r.id)}">${r.id}</a></td><td><a href="/ui/flows/${seg(r.flow)}">${r.flow}</a></td><td>${r.trigger.type}</td><td>${badge(r.status)}</td>
-<td class="num">${count(c?.succeeded)}</td><td class="num">${count(c?.failed)}</td><td class="num">${count(c?.skipped)}</td>
+<td class="num">${count(c.succeeded)}</td><td class="num">${count(c.failed)}</td><td class="num">${count(c.skipped)}</td>
 <td>${when(r.startedAt)}</td><td>${span(r.startedAt, r.endedAt)}</td></tr>`;
   })}</tbody></table></div>`;
 }
@@ -101,31 +107,39 @@ export const runsPage: ConsolePage = (ui, ctx) => {
   const streams = new Map<string, number>();
   let total = 0;
 
+  /**
+   * One page of the history (PAGE runs at most, `before` the last one shown for the next): the
+   * runs and their counts in two journal queries, which the 2 s refresh while a run runs repeats.
+   */
   async function runsSection(request: FastifyRequest): Promise<{ body: Html; anyRunning: boolean; href: string }> {
     const q = query(request);
     const s = service();
     const flow = q.flow || undefined;
     const status = STATUSES.includes(q.status as RunStatus) ? (q.status as RunStatus) : undefined;
-    const limit = Math.min(Math.max(Number(q.limit) || PAGE, 1), 1000);
-    const rows = await s.listRunRecords({ limit: limit + 1, ...(flow ? { flow } : {}), ...(status ? { status } : {}) });
-    const more = rows.length > limit;
-    const shown = rows.slice(0, limit);
-    const counts = new Map<string, { succeeded: number; failed: number; skipped: number }>();
-    for (const r of shown) {
-      const detail = await s.runDetail(r.id);
-      const sum = (k: 'succeeded' | 'failed' | 'skipped'): number => detail.steps.reduce((n, st) => n + (st[k] ?? 0), 0);
-      counts.set(r.id, { succeeded: sum('succeeded'), failed: sum('failed'), skipped: sum('skipped') });
-    }
+    const before = parseCursor(q.before);
+    const rows = await s.listRunSummaries({ limit: PAGE + 1, ...(flow ? { flow } : {}), ...(status ? { status } : {}), ...(before ? { before } : {}) });
+    const more = rows.length > PAGE;
+    const shown = rows.slice(0, PAGE);
     const params = new URLSearchParams({ ...(flow ? { flow } : {}), ...(status ? { status } : {}) });
-    const next = new URLSearchParams(params);
-    next.set('limit', String(limit + PAGE));
+    const page = (cursor?: string): string => {
+      const p = new URLSearchParams(params);
+      if (cursor) p.set('before', cursor);
+      return p.toString();
+    };
+    const last = shown.at(-1);
+    const nav = [
+      ...(before ? [html`<a class="button" href="/ui/runs?${page()}">Newest runs</a>`] : []),
+      ...(more && last ? [html`<a class="button" href="/ui/runs?${page(`${last.startedAt}.${last.id}`)}">Older runs</a>`] : []),
+    ];
     const anyRunning = shown.some((r) => r.live);
     const body = shown.length
-      ? html`${runsTable(shown, counts)}${more ? html`<p><a class="button" href="/ui/runs?${next.toString()}">Show more</a></p>` : ''}`
-      : flow || status
-        ? html`<div class="empty"><p>No run matches these filters.</p><p><a href="/ui/runs">Show every run</a></p></div>`
-        : html`<div class="empty"><p>No runs yet.</p><p>Start one from <a href="/ui/flows">Flows</a> (Run now), or with <code>sfx flow run FLOW.yaml --journal</code> on this journal. Triggered flows add theirs as their events come.</p></div>`;
-    return { body, anyRunning, href: `/ui/runs/table?${params.toString()}&limit=${limit}` };
+      ? html`${runsTable(shown)}${nav.length ? html`<p class="buttons">${nav}</p>` : ''}`
+      : before
+        ? html`<div class="empty"><p>No older runs.</p><p><a href="/ui/runs?${page()}">Newest runs</a></p></div>`
+        : flow || status
+          ? html`<div class="empty"><p>No run matches these filters.</p><p><a href="/ui/runs">Show every run</a></p></div>`
+          : html`<div class="empty"><p>No runs yet.</p><p>Start one from <a href="/ui/flows">Flows</a> (Run now), or with <code>sfx flow run FLOW.yaml --journal</code> on this journal. Triggered flows add theirs as their events come.</p></div>`;
+    return { body, anyRunning, href: `/ui/runs/table?${page(q.before && before ? q.before : undefined)}` };
   }
 
   function refreshing(section: { body: Html; anyRunning: boolean; href: string }): Html {
@@ -205,7 +219,7 @@ ${refreshing(section)}`;
           out.end();
         }
       }).catch((error: unknown) => {
-        request.log.error({ err: error }, 'run events failed');
+        ctx.logFailure(request, error, { runId: id });
         stop();
         out.end();
       });

@@ -48,6 +48,8 @@ export interface StackOptions {
   flows?: string[];
   /** Extra console options (tests of C2's pages add theirs). */
   console?: Partial<ConsoleOptions>;
+  /** Receives the service's JSON log lines (default: dropped). */
+  write?: (line: string) => void;
 }
 
 export interface Stack {
@@ -83,7 +85,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     registry: defaultRegistry(),
     openConnection: async () => new Filerobot({ endpoint, apiKey: ROOT_KEY }),
     port: 0,
-    write: () => undefined,
+    write: options.write ?? (() => undefined),
     http: async (fastify, svc) => {
       app = fastify;
       registered = await registerConsole(fastify, {

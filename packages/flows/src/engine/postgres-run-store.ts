@@ -6,6 +6,7 @@
  */
 import pg from 'pg';
 import type {
+  RunItemCounts,
   BeginItemResult,
   ErrorRecord,
   ItemCounts,
@@ -18,6 +19,7 @@ import type {
   StepRecord,
   StepStatus,
 } from './run-store.js';
+import { addCountRow } from './run-store.js';
 import { fromJson, toJson } from './journal-json.js';
 import { ownerAlive, RunBusyError, UnknownRunError } from './sqlite-run-store.js';
 
@@ -391,6 +393,10 @@ export class PostgresRunStore implements RunStore {
       args.push(filter.status);
       where.push(`status = $${args.length}`);
     }
+    if (filter.before) {
+      args.push(filter.before.startedAt, filter.before.id);
+      where.push(`(started_at, id) < ($${args.length - 1}, $${args.length})`);
+    }
     args.push(filter.limit ?? 50);
     const sql = `SELECT * FROM runs ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY started_at DESC, id DESC LIMIT $${args.length}`;
     return (await this.rows<RunRow>(sql, args)).map(runOf);
@@ -532,6 +538,17 @@ export class PostgresRunStore implements RunStore {
     const out: ItemCounts = { succeeded: 0, failed: 0, skipped: 0, started: 0 };
     const rows = await this.rows<{ status: ItemStatus; n: number }>('SELECT status, count(*) AS n FROM items WHERE run_id = $1 AND step = $2 GROUP BY status', [runId, step]);
     for (const row of rows) out[row.status] = row.n;
+    return out;
+  }
+
+  async runItemCounts(runIds: readonly string[]): Promise<Map<string, RunItemCounts>> {
+    const out = new Map<string, RunItemCounts>();
+    if (runIds.length === 0) return out;
+    const rows = await this.rows<{ run_id: string; step: string; status: ItemStatus; n: number }>(
+      'SELECT run_id, step, status, count(*) AS n FROM items WHERE run_id = ANY($1) GROUP BY run_id, step, status',
+      [[...runIds]],
+    );
+    for (const row of rows) addCountRow(out, row);
     return out;
   }
 

@@ -94,6 +94,20 @@ export interface RunFilter {
   flow?: string;
   status?: RunStatus;
   limit?: number;
+  /** Only runs after this one in the newest-first order: the next page (keyset, not offset). */
+  before?: { startedAt: number; id: string };
+}
+
+/** Item counts of each step of a run that has items, by step id. */
+export type RunItemCounts = Map<string, ItemCounts>;
+
+/** Adds a `{run_id, step, status, n}` row of a GROUP BY to the counts it builds. */
+export function addCountRow(into: Map<string, RunItemCounts>, row: { run_id: string; step: string; status: ItemStatus; n: number }): void {
+  let steps = into.get(row.run_id);
+  if (!steps) into.set(row.run_id, (steps = new Map()));
+  let counts = steps.get(row.step);
+  if (!counts) steps.set(row.step, (counts = { succeeded: 0, failed: 0, skipped: 0, started: 0 }));
+  counts[row.status] = row.n;
 }
 
 export interface RunStore {
@@ -129,6 +143,8 @@ export interface RunStore {
   /** Items of a step in index order, a page at a time (never all in memory). */
   items(runId: string, step: string, options?: { status?: ItemStatus; afterIndex?: number; limit?: number }): Awaitable<ItemRecord[]>;
   counts(runId: string, step: string): Awaitable<ItemCounts>;
+  /** Item counts per step of each of these runs, in one query (a page of the runs list); runs without items are absent. */
+  runItemCounts(runIds: readonly string[]): Awaitable<Map<string, RunItemCounts>>;
 
   /** The run a trigger started for the event `triggerId`, if any. */
   findRunByTrigger(flow: string, triggerId: string): Awaitable<RunRecord | undefined>;

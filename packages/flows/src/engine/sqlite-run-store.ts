@@ -3,6 +3,7 @@ import { hostname } from 'node:os';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import type {
+  RunItemCounts,
   BeginItemResult,
   ErrorRecord,
   ItemCounts,
@@ -15,6 +16,7 @@ import type {
   StepRecord,
   StepStatus,
 } from './run-store.js';
+import { addCountRow } from './run-store.js';
 import { fromJson, toJson } from './journal-json.js';
 
 const SCHEMA_VERSION = 2;
@@ -306,6 +308,10 @@ export class SqliteRunStore implements RunStore {
       where.push('status = ?');
       args.push(filter.status);
     }
+    if (filter.before) {
+      where.push('(started_at < ? OR (started_at = ? AND id < ?))');
+      args.push(filter.before.startedAt, filter.before.startedAt, filter.before.id);
+    }
     const sql = `SELECT * FROM runs ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY started_at DESC, id DESC LIMIT ?`;
     return (this.db.prepare(sql).all(...args, filter.limit ?? 50) as RunRow[]).map(runOf);
   }
@@ -403,6 +409,19 @@ export class SqliteRunStore implements RunStore {
   counts(runId: string, step: string): ItemCounts {
     const out: ItemCounts = { succeeded: 0, failed: 0, skipped: 0, started: 0 };
     for (const row of this.stmt.counts.all(runId, step) as Array<{ status: ItemStatus; n: number }>) out[row.status] = row.n;
+    return out;
+  }
+
+  runItemCounts(runIds: readonly string[]): Map<string, RunItemCounts> {
+    const out = new Map<string, RunItemCounts>();
+    // In slices, under SQLite's limit on bound parameters; one statement for a page of the list.
+    for (let i = 0; i < runIds.length; i += 500) {
+      const ids = runIds.slice(i, i + 500);
+      const rows = this.db
+        .prepare(`SELECT run_id, step, status, count(*) AS n FROM items WHERE run_id IN (${ids.map(() => '?').join(',')}) GROUP BY run_id, step, status`)
+        .all(...ids) as Array<{ run_id: string; step: string; status: ItemStatus; n: number }>;
+      for (const row of rows) addCountRow(out, row);
+    }
     return out;
   }
 
