@@ -10,7 +10,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { log, parseArgs, report, ROOT, sideBySide, startPeerScript, startSfx, TOKEN } from './lib/http-pair.mjs';
+import { log, ROOT } from './lib/contract.mjs';
+import { pairArgs, report, sideBySide, startPeer, startSfx, TOKEN } from './lib/http-pair.mjs';
 /* global fetch -- Node 20's global fetch */
 
 const require = createRequire(join(ROOT, 'packages', 'server', 'package.json'));
@@ -36,7 +37,7 @@ async function fetchBytes(url) {
 }
 
 async function main() {
-  const options = parseArgs(process.argv.slice(2));
+  const options = pairArgs();
   const dir = mkdtempSync(join(tmpdir(), 'sfx-cdn-cached-'));
   const key = randomBytes(16).toString('hex');
   const sfx = await startSfx(join(dir, 'data'), key);
@@ -57,7 +58,7 @@ async function main() {
       first.etag === second.etag && meta.width === 200 && meta.format === 'jpeg';
     const file = join(dir, 'render.jpg');
     await import('node:fs/promises').then((fs) => fs.writeFile(file, second.bytes));
-    peer = await startPeerScript('node-http', dir, peerSource(file, second.type, second.etag));
+    peer = await startPeer('node-http', dir, peerSource(file, second.type, second.etag));
     log(`sfx ${sfx.url} (pid ${sfx.pid}), node:http peer ${peer.url} (pid ${peer.pid}); render ${second.bytes.length} B`);
     const size = second.bytes.length;
     // autocannon hands the body over as text; its length in UTF-16 units is fixed by the bytes.

@@ -22,7 +22,9 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { ROOT, emitSummary, log, metric, peakTracker, requireBuilt, startListening, workloadArgs } from './lib/contract.mjs';
+import { ROOT, emitSummary, log, metric, requireBuilt, workloadArgs } from './lib/contract.mjs';
+import { peakTracker } from './lib/proc.mjs';
+import { startDistServer, startListening } from './lib/servers.mjs';
 
 const WORKLOAD = 'faults-1pct';
 const KEY = 'bench-faults-root-key-0123456789';
@@ -101,7 +103,7 @@ let dataDir;
 let status = 2;
 try {
   dataDir = await mkdtemp(join(tmpdir(), 'sfx-bench-faults-'));
-  server = await startListening([join(ROOT, 'bench/lib/dist-server.mjs'), JSON.stringify({ data: join(dataDir, 'data'), rootKey: KEY, duplicatePolicy: 'allow' })], 'sfx server');
+  server = await startDistServer({ data: join(dataDir, 'data'), rootKey: KEY, duplicatePolicy: 'allow' });
   const serverMemory = peakTracker(server.pid);
   const clientMemory = peakTracker(process.pid);
   const direct = new Filerobot({ endpoint: `${server.url}/demo`, apiKey: KEY });

@@ -11,7 +11,8 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { log, parseArgs, report, sideBySide, startPeerScript, startSfx, TOKEN } from './lib/http-pair.mjs';
+import { log } from './lib/contract.mjs';
+import { pairArgs, report, sideBySide, startPeer, startSfx, TOKEN } from './lib/http-pair.mjs';
 
 const require = createRequire(import.meta.url);
 const FASTIFY = require.resolve('fastify');
@@ -26,7 +27,7 @@ process.stdout.write('listening on ' + url + '\\n');
 `;
 
 async function main() {
-  const options = parseArgs(process.argv.slice(2));
+  const options = pairArgs();
   const dir = mkdtempSync(join(tmpdir(), 'sfx-get-small-'));
   const key = randomBytes(16).toString('hex');
   const sfx = await startSfx(join(dir, 'data'), key);
@@ -44,7 +45,7 @@ async function main() {
     const parsed = JSON.parse(expected);
     const detailOk = first.ok && parsed.file?.uuid === uploaded.uuid && parsed.file?.hash?.sha1 === uploaded.hash?.sha1 &&
       parsed.file?.size?.bytes === content.length;
-    peer = await startPeerScript('fastify', dir, peerSource(expected));
+    peer = await startPeer('fastify', dir, peerSource(expected));
     const peerExpected = JSON.stringify(parsed);
     log(`sfx ${sfx.url} (pid ${sfx.pid}), fastify peer ${peer.url} (pid ${peer.pid}); ${expected.length} B body`);
     const result = await sideBySide({

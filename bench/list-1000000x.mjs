@@ -3,10 +3,11 @@
 // at random depths (newest first, and by name), a client paging on with offset, a deep page in one folder,
 // and a deep page right after a write (nothing remembered). Peer: the indexed LIMIT/OFFSET query alone.
 // Usage: node bench/list-1000000x.mjs [--quick] [--runs N] [--n ASSETS] [--seed-cache DIR]
-import { FOLDERS, KEY, TOKEN, apiGet, exitOn, log, measure, mix, parseArgs, query, report, withScaleServer } from './scale-common.mjs';
+import { exitOn, log } from './lib/contract.mjs';
+import { FOLDERS, KEY, TOKEN, apiGet, measure, mix, percentile, query, report, scaleArgs, withScaleServer } from './lib/scale.mjs';
 import { request } from 'node:http';
 
-const options = parseArgs(process.argv.slice(2));
+const options = scaleArgs();
 const PER_KIND = options.quick ? 60 : 200;
 const LIMIT = 100;
 
@@ -95,7 +96,6 @@ async function main() {
       byCreated.all(LIMIT, offset);
       cold.raw.push(Number(process.hrtime.bigint() - t0) / 1e6);
     }
-    const { percentile } = await import('./scale-common.mjs');
     const coldP50 = percentile(cold.http, 50);
     const rawP50 = percentile(cold.raw, 50);
     log(`deep page after a write: http p50 ${coldP50.toFixed(2)} ms, raw p50 ${rawP50.toFixed(2)} ms (${coldCases} writes)`);

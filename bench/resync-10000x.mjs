@@ -15,7 +15,9 @@
 
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { CLI, ROOT, emitSummary, log, metric, peakTracker, requireBuilt, runNode, startListening, workloadArgs } from './lib/contract.mjs';
+import { CLI, ROOT, emitSummary, log, metric, requireBuilt, workloadArgs } from './lib/contract.mjs';
+import { peakTracker, runNode } from './lib/proc.mjs';
+import { startSfxServer } from './lib/servers.mjs';
 
 const WORKLOAD = 'resync-10000x';
 const TARGET_FILES = 10_000;
@@ -72,7 +74,7 @@ let status = 2;
 try {
   await rm(work, { recursive: true, force: true });
   await makeFiles();
-  server = await startListening([CLI, 'server', '--port', '0', '--data', join(work, 'data'), '--durability', 'relaxed', '--root-key', KEY, '--log', 'warn'], 'sfx server');
+  server = await startSfxServer(join(work, 'data'), KEY);
   const add = await runNode([CLI, 'connection', 'add', 'bench', '--endpoint', `${server.url}/demo`, '--api-key', 'env:SFX_BENCH_KEY'], { env });
   if (add.code !== 0) throw new Error(`connection add failed: ${add.stderr}`);
 

@@ -3,9 +3,10 @@
 // a whole word, an asset name, a word prefix (`kalo*`), a rare and a common `#tag`, a unique and a common
 // `key:value`, and a word sorted by relevance. Peer: the bare SQLite lookup each stands for, in-process.
 // Usage: node bench/search-1000000x.mjs [--quick] [--runs N] [--n ASSETS] [--seed-cache DIR]
-import { WORDS, apiGet, asset, exitOn, log, measure, mix, parseArgs, query, report, withScaleServer, word } from './scale-common.mjs';
+import { exitOn, log } from './lib/contract.mjs';
+import { WORDS, apiGet, asset, measure, mix, query, report, scaleArgs, withScaleServer, word } from './lib/scale.mjs';
 
-const options = parseArgs(process.argv.slice(2));
+const options = scaleArgs();
 const PER_KIND = options.quick ? 60 : 200;
 const page = { folder: '/', recursive: '1', limit: '100' };
 

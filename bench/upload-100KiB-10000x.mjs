@@ -13,10 +13,11 @@ import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import {
-  CLIENT, KEY, ROOT, cpuSecondsOf, listFolder, log, machine, peakSampler, requireBuilt, runChild, startServer, stats, summaryLine, workloadArgs,
-} from './lib/workload.mjs';
+import { CLIENT, ROOT, log, machine, requireBuilt, stats, summaryLine, workloadArgs } from './lib/contract.mjs';
+import { cpuSecondsOf, peakTracker, runChild } from './lib/proc.mjs';
+import { listFolder, startSfxServer } from './lib/servers.mjs';
 
+const KEY = 'bench-root-key';
 const NAME = 'upload-100KiB-10000x';
 const SIZE = 100 * 1024;
 
@@ -36,7 +37,7 @@ if (process.argv[2] === '--as-client') {
   process.exit(0);
 }
 
-requireBuilt();
+requireBuilt('packages/client/dist/index.js');
 const args = workloadArgs({ files: { type: 'string' }, concurrency: { type: 'string', default: '32' } });
 const count = Number(args.files ?? (args.quick ? 500 : 10000));
 const concurrency = Number(args.concurrency);
@@ -59,7 +60,7 @@ function writeFiles() {
 }
 
 async function check(url, folder, expected) {
-  const files = await listFolder(url, folder);
+  const files = await listFolder(url, folder, KEY);
   let wrong = 0;
   const seen = new Set();
   for (const f of files) {
@@ -72,9 +73,9 @@ async function check(url, folder, expected) {
 
 async function phase(who, run, expected) {
   const dataDir = join(work, `data-${who}-${run}`);
-  const server = await startServer(dataDir);
+  const server = await startSfxServer(dataDir, KEY);
   try {
-    const serverPeak = peakSampler(server.pid);
+    const serverPeak = peakTracker(server.pid);
     const cpuBefore = cpuSecondsOf(server.pid);
     let seconds;
     let child;

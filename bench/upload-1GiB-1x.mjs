@@ -13,10 +13,11 @@ import { createWriteStream, mkdirSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import {
-  CLIENT, KEY, MB, ROOT, listFolder, log, machine, peakSampler, requireBuilt, runChild, startServer, stats, summaryLine, workloadArgs,
-} from './lib/workload.mjs';
+import { CLIENT, MB, ROOT, log, machine, requireBuilt, stats, summaryLine, workloadArgs } from './lib/contract.mjs';
+import { peakTracker, runChild } from './lib/proc.mjs';
+import { listFolder, startSfxServer } from './lib/servers.mjs';
 
+const KEY = 'bench-root-key';
 const NAME = 'upload-1GiB-1x';
 
 if (process.argv[2] === '--as-client') {
@@ -39,7 +40,7 @@ function parseSize(text) {
   return Math.round(Number(number) * (binary || !prefix ? 1024 : 1000) ** Math.max(0, power));
 }
 
-requireBuilt();
+requireBuilt('packages/client/dist/index.js');
 const args = workloadArgs({ bytes: { type: 'string' } });
 const bytes = parseSize(args.bytes ?? (args.quick ? '128MiB' : '1GiB'));
 const work = join(ROOT, '.sfx', `bench-${NAME}-${process.pid}`);
@@ -71,9 +72,9 @@ async function phase(who, run, sha1) {
     return { mbPerS: bytes / MB / seconds, rss: child.peakRss, serverRss: 0, ok: child.code === 0, detail: `dd exit ${child.code}` };
   }
   const dataDir = join(work, `data-${who}-${run}`);
-  const server = await startServer(dataDir);
+  const server = await startSfxServer(dataDir, KEY);
   try {
-    const serverPeak = peakSampler(server.pid);
+    const serverPeak = peakTracker(server.pid);
     let seconds;
     let child;
     if (who === 'client') {
@@ -86,7 +87,7 @@ async function phase(who, run, sha1) {
       seconds = (performance.now() - started) / 1000;
     }
     const serverRss = serverPeak.stop();
-    const files = await listFolder(server.url, who === 'client' ? '/client' : '/curl');
+    const files = await listFolder(server.url, who === 'client' ? '/client' : '/curl', KEY);
     const ok = files.length === 1 && files[0].sha1 === sha1 && files[0].size === bytes;
     return { mbPerS: bytes / MB / seconds, rss: child.peakRss, serverRss, ok, detail: `${who}: ${files.length} asset(s), sha1 ${ok ? 'ok' : 'WRONG'}` };
   } finally {

@@ -1,113 +1,33 @@
-// Shared by the request-rate workloads (get-small, cdn-cached): starts the sfx server and a peer
-// as child processes, drives each in turn with autocannon from this process, and reads the
-// children's peak RSS from /proc. Runs alternate (sfx, peer, sfx, peer, ...) so background load
-// on a shared machine hits both alike; ratios come from the same run.
+// Shared by the request-rate workloads (get-small, cdn-cached): drives the sfx server and a peer
+// (children started with bench/lib/servers.mjs) in turn with autocannon from this process. Runs
+// alternate (sfx, peer, sfx, peer, ...) so background load on a shared machine hits both alike;
+// ratios come from the same run.
 
-import { spawn } from 'node:child_process';
-import { clearTimeout, setTimeout } from 'node:timers';
-import { readFileSync, writeFileSync } from 'node:fs';
-import { cpus } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
+import { log, machine, workloadArgs } from './contract.mjs';
+import { startPeerScript, startSfxServer } from './servers.mjs';
 
-const HERE = dirname(fileURLToPath(import.meta.url));
-export const ROOT = join(HERE, '..', '..');
-export const CLI = join(ROOT, 'packages', 'cli', 'bin', 'sfx.js');
 export const TOKEN = 'demo';
 
-/** Linux's USER_HZ: /proc reports CPU time in these ticks. */
-const CLOCK_TICKS = 100;
-
-export const log = (message) => process.stderr.write(`${message}\n`);
-
-export function parseArgs(argv) {
-  const quick = argv.includes('--quick');
-  const at = argv.indexOf('--runs');
-  const runs = at >= 0 ? Number(argv[at + 1]) : quick ? 1 : 3;
-  if (!Number.isInteger(runs) || runs < 1) throw new Error('--runs needs a whole number of at least 1');
-  const durationAt = argv.indexOf('--duration');
-  const duration = durationAt >= 0 ? Number(argv[durationAt + 1]) : quick ? 4 : 10;
-  const connectionsAt = argv.indexOf('--connections');
-  const connections = connectionsAt >= 0 ? Number(argv[connectionsAt + 1]) : 32;
-  return { quick, runs, duration, connections };
+/** The contract's arguments plus `--duration s` (default 10, quick 4) and `--connections n` (32). */
+export function pairArgs() {
+  const args = workloadArgs({ duration: { type: 'string' }, connections: { type: 'string' } });
+  const duration = Number(args.duration ?? (args.quick ? 4 : 10));
+  const connections = Number(args.connections ?? 32);
+  if (!(duration > 0) || !Number.isInteger(connections) || connections < 1) {
+    log('--duration must be a number of seconds > 0, --connections a whole number >= 1');
+    process.exit(2);
+  }
+  return { ...args, duration, connections };
 }
 
-const children = new Set();
-process.once('exit', () => {
-  for (const child of children) child.kill('SIGKILL');
-});
+const CHILD = { prefixStderr: true, timeoutMs: 60_000 };
 
-/** Spawns a Node script and waits for the first `listening on http://...` on its stdout. */
-export async function startNode(label, args) {
-  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-  children.add(child);
-  child.once('exit', () => children.delete(child));
-  child.stderr.setEncoding('utf8');
-  child.stderr.on('data', (text) => process.stderr.write(text.replace(/^(?=.)/gm, `[${label}] `)));
-  const url = await new Promise((resolvePromise, reject) => {
-    let out = '';
-    const timer = setTimeout(() => reject(new Error(`${label} did not start within 60 s`)), 60_000);
-    child.stdout.setEncoding('utf8');
-    child.stdout.on('data', (text) => {
-      out += text;
-      const match = /listening on (http:\/\/\S+)/.exec(out);
-      if (match) {
-        clearTimeout(timer);
-        resolvePromise(match[1]);
-      }
-    });
-    child.once('exit', (code, signal) => {
-      clearTimeout(timer);
-      reject(new Error(`${label} exited before listening (${code ?? signal}); stdout: ${out.trim()}`));
-    });
-    child.once('error', reject);
-  });
-  return {
-    url,
-    pid: child.pid,
-    /** CPU time (user + system) the process has used so far, in microseconds; null once it is gone. */
-    cpuMicros() {
-      try {
-        // Fields after the parenthesised command name: utime and stime are the 12th and 13th.
-        const fields = readFileSync(`/proc/${child.pid}/stat`, 'utf8').replace(/^.*\) /s, '').split(' ');
-        return ((Number(fields[11]) + Number(fields[12])) * 1e6) / CLOCK_TICKS;
-      } catch {
-        return null;
-      }
-    },
-    /** VmHWM: the process's peak resident set so far, in bytes. */
-    peakRss() {
-      try {
-        const status = readFileSync(`/proc/${child.pid}/status`, 'utf8');
-        const kb = /VmHWM:\s+(\d+) kB/.exec(status);
-        return kb ? Number(kb[1]) * 1024 : null;
-      } catch {
-        return null;
-      }
-    },
-    async stop() {
-      if (child.exitCode !== null || child.signalCode !== null) return;
-      const exited = new Promise((r) => child.once('exit', r));
-      child.kill('SIGTERM');
-      const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
-      await exited;
-      clearTimeout(timer);
-    },
-  };
-}
+/** The sfx side: `sfx server` from the built CLI, its stderr labelled. */
+export const startSfx = (dataDir, key) => startSfxServer(dataDir, key, { label: 'sfx', ...CHILD });
 
-export function startSfx(dataDir, key) {
-  return startNode('sfx', [CLI, 'server', '--port', '0', '--host', '127.0.0.1', '--data', dataDir, '--root-key', key,
-    '--durability', 'relaxed', '--log', 'warn']);
-}
-
-/** Writes a peer's source next to the data and starts it; the source prints `listening on URL`. */
-export function startPeerScript(label, dir, source) {
-  const file = join(dir, `${label.replace(/\W+/g, '-')}.mjs`);
-  writeFileSync(file, source);
-  return startNode(label, [file]);
-}
+/** The peer side: a script written to `dir` that prints `listening on <url>`. */
+export const startPeer = (label, dir, source) => startPeerScript(label, dir, source, CHILD);
 
 /**
  * One autocannon run; `verify` sees each body and counts failures as mismatches. With `proc` (a
@@ -146,11 +66,6 @@ export function summarize(results) {
     errors: results.reduce((n, r) => n + r.errors + r.timeouts + r.non2xx + (r.mismatches ?? 0), 0),
     requests: results.reduce((n, r) => n + r.requests.total, 0),
   };
-}
-
-export function machine() {
-  const list = cpus();
-  return { cpus: list.length, model: list[0]?.model ?? 'unknown', node: process.version };
 }
 
 const cpuNote = (result) => (result.cpuPerRequest === null ? '' : `, ${Math.round(result.cpuPerRequest)} µs CPU/request`);

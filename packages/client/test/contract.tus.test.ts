@@ -9,7 +9,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AbortError, ConfigurationError, Filerobot, JsonFileResumeStore } from '../src/index.js';
-import { startFaultProxy } from './fault-proxy.js';
+import { startFaultProxy } from '../../../bench/lib/fault-proxy.mjs';
 import { startFixture, type Fixture } from './server-fixture.js';
 
 const sha1 = (data: Uint8Array): string => createHash('sha1').update(data).digest('hex');

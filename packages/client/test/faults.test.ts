@@ -3,7 +3,7 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Filerobot } from '../src/index.js';
-import { startFaultProxy, type FaultProxy } from './fault-proxy.js';
+import { startFaultProxy, type FaultProxy } from '../../../bench/lib/fault-proxy.mjs';
 import { startFixture, type Fixture } from './server-fixture.js';
 
 let fx: Fixture;

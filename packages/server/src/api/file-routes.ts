@@ -406,7 +406,8 @@ function details(call: Call): undefined {
 function permalink(call: Call): undefined {
   const file = call.ctx.store.requireFile(uuidParam(call.params.uuid, 'uuid'));
   const target = fileObject(call.url, file).url as { cdn: string };
-  call.reply.header('cache-control', 'no-cache').redirect(target.cdn, 302);
+  // Said outright so that a HEAD, which fastify leaves without a length, matches the GET.
+  call.reply.header('cache-control', 'no-cache').header('content-length', '0').redirect(target.cdn, 302);
   return undefined;
 }
 

@@ -148,6 +148,8 @@ export function buildApp(ctx: ServerContext, routes: RouteSpec[], preRoute?: Pre
   let closing = false;
   const app = Fastify({
     logger: false,
+    // GET routes are registered for HEAD too (below), with the GET's headers.
+    exposeHeadRoutes: false,
     routerOptions: { ignoreTrailingSlash: true, ignoreDuplicateSlashes: true, maxParamLength: MAX_PARAM_LENGTH },
     // The router's own refusals (a path it cannot decode or match) in the API's error envelope.
     frameworkErrors: (error, _req, reply) => {
@@ -227,6 +229,7 @@ export function buildApp(ctx: ServerContext, routes: RouteSpec[], preRoute?: Pre
   const keyLimiter = ctx.limits.requestsPerMinutePerKey > 0 ? new RateLimiter(ctx.limits.requestsPerMinutePerKey) : undefined;
   /** Each request's call, made (and its key checked) before the body is read. */
   const calls = new WeakMap<FastifyRequest, Call>();
+  const ownHeads = new Set(routes.filter((spec) => spec.method === 'HEAD').flatMap(urlsOf));
   for (const spec of routes) {
     for (const url of urlsOf(spec)) {
       const version = (url.match(/^\/:token\/(v4|v5)\//)?.[1] ?? 'v5') as ApiVersion;
@@ -273,7 +276,11 @@ export function buildApp(ctx: ServerContext, routes: RouteSpec[], preRoute?: Pre
         return call;
       };
       app.route({
-        method: spec.method,
+        // A GET route answers HEAD itself, through the same handler: fastify's own HEAD route
+        // would replace a Content-Length the handler set for a body it does not send (a file)
+        // with 0. Node drops whatever body a HEAD reply is given; handlers that stream a file
+        // skip the stream for HEAD (cdn/delivery.ts), so it is not read for nothing.
+        method: spec.method === 'GET' && !ownHeads.has(url) ? ['GET', 'HEAD'] : spec.method,
         url,
         bodyLimit: spec.bodyLimit?.(ctx),
         ...(admitEarly && {

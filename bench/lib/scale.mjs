@@ -1,18 +1,17 @@
 // Shared by search-1000000x.mjs and list-1000000x.mjs: seeds a metadata store with N synthetic assets
-// straight through MetadataStore (inserting 1M over HTTP would take hours), starts the server (startServer from
-// packages/server/dist, in a child) on that data folder, times GETs over HTTP one at a time on a keep-alive connection, and times the raw
-// SQLite query each one stands for in this process (the floor: no HTTP, no counts, no JSON).
+// straight through MetadataStore (inserting 1M over HTTP would take hours), starts the built server
+// (bench/lib/servers.mjs, startDistServer) on that data folder, times GETs over HTTP one at a time on a
+// keep-alive connection, and times the raw SQLite query each one stands for in this process (the floor:
+// no HTTP, no counts, no JSON).
 import { Buffer } from 'node:buffer';
-import { spawn } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { Agent, request } from 'node:http';
-import { cpus, tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { setTimeout, clearTimeout } from 'node:timers';
-import { URLSearchParams, fileURLToPath } from 'node:url';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { URLSearchParams } from 'node:url';
+import { ROOT, log, machine, workloadArgs } from './contract.mjs';
+import { startDistServer } from './servers.mjs';
 
-const HERE = dirname(fileURLToPath(import.meta.url));
-const ROOT = join(HERE, '..');
 const DIST = join(ROOT, 'packages/server/dist');
 const ENTRY = join(DIST, 'index.js');
 export const TOKEN = 'demo';
@@ -20,20 +19,15 @@ export const KEY = 'bench-scale-root-key-0123456789';
 /** Bump when the seeded data changes shape, so cached seeds are not reused. */
 const SEED_VERSION = 1;
 
-export const log = (text) => process.stderr.write(`${text}\n`);
-
-export function parseArgs(argv) {
-  const quick = argv.includes('--quick');
-  const at = (flag) => {
-    const i = argv.indexOf(flag);
-    return i >= 0 ? argv[i + 1] : undefined;
-  };
-  const runs = Number(at('--runs') ?? (quick ? 1 : 3));
-  const n = Number(at('--n') ?? (quick ? 100_000 : 1_000_000));
-  if (!Number.isInteger(runs) || runs < 1 || !Number.isInteger(n) || n < 1000) {
-    throw new Error('usage: [--quick] [--runs N] [--n ASSETS>=1000] [--seed-cache DIR]');
+/** The contract's arguments plus `--n ASSETS` (default 1M, quick 100k) and `--seed-cache DIR`. */
+export function scaleArgs() {
+  const args = workloadArgs({ n: { type: 'string' }, 'seed-cache': { type: 'string' } });
+  const n = Number(args.n ?? (args.quick ? 100_000 : 1_000_000));
+  if (!Number.isInteger(n) || n < 1000) {
+    log('--n must be a whole number of assets >= 1000');
+    process.exit(2);
   }
-  return { quick, runs, n, seedCache: at('--seed-cache') };
+  return { quick: args.quick, runs: args.runs, n, seedCache: args['seed-cache'] };
 }
 
 // ---- data -------------------------------------------------------------------------------------
@@ -110,51 +104,7 @@ export async function rawDatabase(dir) {
 export async function startServer(dir) {
   if (!existsSync(ENTRY)) throw new Error(`${ENTRY} is missing: run npm run build first`);
   // startServer from this tree's dist, in a child (its own CPU and RSS), as `sfx server` runs it.
-  const options = JSON.stringify({ port: 0, data: dir, rootKey: KEY, token: TOKEN, durability: 'relaxed', logLevel: 'warn' });
-  const script = `const { startServer } = await import(${JSON.stringify(ENTRY)});
-    const server = await startServer(${options});
-    process.stdout.write('listening on ' + server.url + '\\n');
-    process.once('SIGTERM', () => server.close().then(() => process.exit(0)));`;
-  const child = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'pipe'] });
-  child.stderr.setEncoding('utf8');
-  child.stderr.on('data', (text) => process.stderr.write(text.replace(/^(?=.)/gm, '[sfx server] ')));
-  const url = await new Promise((resolvePromise, reject) => {
-    let out = '';
-    const timer = setTimeout(() => reject(new Error('the server did not start within 300 s')), 300_000);
-    child.stdout.setEncoding('utf8');
-    child.stdout.on('data', (text) => {
-      out += text;
-      const match = /listening on (http:\/\/\S+)/.exec(out);
-      if (match) {
-        clearTimeout(timer);
-        resolvePromise(match[1]);
-      }
-    });
-    child.once('exit', (code, signal) => {
-      clearTimeout(timer);
-      reject(new Error(`the server exited before listening (${code ?? signal}); stdout: ${out.trim()}`));
-    });
-  });
-  return {
-    url,
-    pid: child.pid,
-    peakRss() {
-      try {
-        const status = readFileSync(`/proc/${child.pid}/status`, 'utf8');
-        return Number(/VmHWM:\s+(\d+) kB/.exec(status)?.[1] ?? 0) * 1024;
-      } catch {
-        return null;
-      }
-    },
-    async stop() {
-      if (child.exitCode !== null || child.signalCode !== null) return;
-      const exited = new Promise((r) => child.once('exit', r));
-      child.kill('SIGTERM');
-      const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
-      await exited;
-      clearTimeout(timer);
-    },
-  };
+  return startDistServer({ data: dir, rootKey: KEY, token: TOKEN }, { label: 'sfx server', prefixStderr: true });
 }
 
 const agent = new Agent({ keepAlive: true, maxSockets: 1 });
@@ -270,7 +220,7 @@ export function report(workload, quick, metrics, rss, correctness) {
   const summary = {
     workload,
     quick,
-    machine: { cpus: cpus().length, model: cpus()[0]?.model ?? 'unknown', node: process.version },
+    machine: machine(),
     metrics,
     rss,
     correctness,
@@ -295,14 +245,3 @@ export async function withScaleServer(options, body) {
     rmSync(dir, { recursive: true, force: true });
   }
 }
-
-export function exitOn(promise) {
-  promise.then(
-    (ok) => process.exit(ok ? 0 : 1),
-    (error) => {
-      log(`bench: ${error instanceof Error ? error.stack : String(error)}`);
-      process.exit(2);
-    },
-  );
-}
-
