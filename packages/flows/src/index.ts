@@ -15,6 +15,7 @@ export { ActionRegistry, type ResolvedAction } from './registry.js';
 export { nearest, editDistance } from './suggest.js';
 export {
   Engine,
+  ItemHeldError,
   type DispatchedItem,
   type EngineOptions,
   type RunOptions,
@@ -27,7 +28,7 @@ export {
   type Logger,
 } from './engine/engine.js';
 export { SqliteRunStore, RunBusyError, UnknownRunError, processOwner } from './engine/sqlite-run-store.js';
-export type { RunStore, RunRecord, StepRecord, ItemRecord, RunStatus, StepStatus, ItemStatus, ErrorRecord, RunFilter, Awaitable, BeginItemResult } from './engine/run-store.js';
+export type { RunStore, RunRecord, StepRecord, ItemRecord, RunStatus, StepStatus, ItemStatus, ErrorRecord, RunFilter, Awaitable, BeginItemResult, ItemLease } from './engine/run-store.js';
 export { PostgresRunStore, redactUrl, isPostgresUrl, type PostgresRunStoreOptions } from './engine/postgres-run-store.js';
 export { openRunStore, type OpenedRunStore } from './engine/open-run-store.js';
 export { InProcessDispatcher, inProcess, idempotencyKey, type Dispatcher, type DispatcherFactory, type ItemJob, type ItemHandler } from './engine/dispatcher.js';

@@ -55,6 +55,40 @@ describe.each(backends)('the $name journal', (backend) => {
     expect(await store.getItem('r', 's', 1)).toMatchObject({ status: 'started', attempts: 1, item: 'x' });
   });
 
+  it('a started item held under a live lease is not taken by another delivery; once the lease runs out it is, and the old owner cannot renew', async () => {
+    let now = 5_000_000;
+    const store = await backend.open({ clock: () => now });
+    await store.createRun(run('r'));
+    await store.startStep('r', 's');
+    const a = { owner: 'worker-a:1:token-a', ms: 2_000 };
+    const b = { owner: 'worker-b:1:token-b', ms: 2_000 };
+    expect(await store.tryBeginItem('r', 's', 0, undefined, { lease: a })).toEqual({ began: true });
+    expect(await store.getItem('r', 's', 0)).toMatchObject({ status: 'started', attempts: 1, owner: a.owner, leaseUntil: now + 2_000 });
+
+    // A second delivery while the first still runs it: left alone, told until when.
+    now += 1_500;
+    expect(await store.tryBeginItem('r', 's', 0, undefined, { lease: b })).toMatchObject({ began: false, heldUntil: 5_002_000, previous: { status: 'started', owner: a.owner } });
+    // The first renews it (it is alive): the second is refused past the first lease's end too.
+    expect(await store.renewItemLease('r', 's', 0, a)).toBe(true);
+    now += 1_000;
+    expect(await store.tryBeginItem('r', 's', 0, undefined, { lease: b })).toMatchObject({ began: false, heldUntil: 5_003_500 });
+    expect(await store.getItem('r', 's', 0)).toMatchObject({ attempts: 1, owner: a.owner });
+
+    // The first stops renewing (paused, or dead): after its lease, the next delivery takes over and reconciles.
+    now += 1_001;
+    expect(await store.tryBeginItem('r', 's', 0, undefined, { lease: b })).toMatchObject({ began: true, previous: { status: 'started', owner: a.owner } });
+    expect(await store.getItem('r', 's', 0)).toMatchObject({ status: 'started', attempts: 2, owner: b.owner });
+    expect(await store.renewItemLease('r', 's', 0, a)).toBe(false);
+    expect(await store.renewItemLease('r', 's', 0, b)).toBe(true);
+
+    // Finished, the item has no owner; an item begun without a lease (a single process) is never held.
+    await store.finishItem('r', 's', 0, 'succeeded', { output: 1 });
+    expect(await store.getItem('r', 's', 0)).not.toHaveProperty('owner');
+    expect(await store.renewItemLease('r', 's', 0, b)).toBe(false);
+    await store.beginItem('r', 's', 1, undefined);
+    expect(await store.tryBeginItem('r', 's', 1, undefined, { lease: b })).toMatchObject({ began: true, previous: { status: 'started' } });
+  });
+
   it('refuses to claim a run another machine holds, and an unknown run', async () => {
     const store = await backend.open();
     await store.createRun(run('r', { owner: 'other-machine:42' }));

@@ -4,12 +4,13 @@
  * out); the journal makes the effect exactly once: a worker asks it what is left before it acts
  * (see Engine.runItem), and the coordinator reads each item's outcome from it, not from the job.
  */
-import { Queue, QueueEvents, Worker, type Job } from 'bullmq';
+import { DelayedError, Queue, QueueEvents, Worker, type Job } from 'bullmq';
 import { Redis } from 'ioredis';
-import type { DispatchedItem, Engine } from '../engine/engine.js';
+import { ItemHeldError, type DispatchedItem, type Engine } from '../engine/engine.js';
 import type { Dispatcher, DispatcherFactory, ItemJob } from '../engine/dispatcher.js';
 import type { RunStore } from '../engine/run-store.js';
 import type { CompiledFlow } from '../definition/load.js';
+import { processOwner } from '../engine/sqlite-run-store.js';
 
 export const DEFAULT_QUEUE = 'sfx-items';
 
@@ -200,12 +201,13 @@ export class ItemWorker {
   private readonly drain = new AbortController();
   private readonly flows = new Map<string, Promise<CompiledFlow>>();
   private readonly pacer: Pacer | undefined;
+  private readonly lockMs: number;
 
   constructor(private readonly options: ItemWorkerOptions) {
     this.connection = connect(options.url);
-    const lockMs = options.lockMs ?? 30_000;
+    const lockMs = (this.lockMs = options.lockMs ?? 30_000);
     this.pacer = options.tps ? new Pacer(this.connection, `sfx:${options.name ?? DEFAULT_QUEUE}:pace`, options.tps) : undefined;
-    this.worker = new Worker<JobData>(options.name ?? DEFAULT_QUEUE, (job) => this.process(job), {
+    this.worker = new Worker<JobData>(options.name ?? DEFAULT_QUEUE, (job, token) => this.process(job, token), {
       connection: this.connection,
       concurrency: options.concurrency ?? 4,
       lockDuration: lockMs,
@@ -256,11 +258,24 @@ export class ItemWorker {
     return flow;
   }
 
-  private async process(job: Job<JobData>): Promise<void> {
+  private async process(job: Job<JobData>, token: string | undefined): Promise<void> {
     const data = job.data;
     const fields = { runId: data.runId, step: data.step, index: data.index, key: data.key };
     this.log('debug', 'item started', fields);
-    const record = await this.options.engine.runItem(await this.flow(data.runId), data, { signal: this.drain.signal });
+    // The item is held in the journal for as long as the job's lock lasts, renewed as often: a
+    // delivery of the same job to another worker (this one's lock lapsed) then waits instead of
+    // running it a second time alongside this one.
+    const lease = { owner: `${processOwner()}:${token ?? job.id}`, ms: this.lockMs };
+    let record;
+    try {
+      record = await this.options.engine.runItem(await this.flow(data.runId), data, { signal: this.drain.signal, lease });
+    } catch (error) {
+      if (!(error instanceof ItemHeldError)) throw error;
+      // Not an attempt: the job waits (delayed) for the other delivery's lease, then finds its outcome.
+      this.log('info', 'item held by another delivery; looked at again later', { ...fields, retryInMs: error.retryInMs });
+      await job.moveToDelayed(Date.now() + Math.max(250, error.retryInMs + 100), token);
+      throw new DelayedError();
+    }
     // Stopped mid-item by a drain: another worker takes the job and reconciles it.
     if (!record || record.status === 'started') throw new Error('the item was interrupted by a stop; it is handed to another worker.');
     this.log('debug', 'item finished', { ...fields, status: record.status });
