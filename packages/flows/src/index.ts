@@ -48,7 +48,7 @@ export {
   type ServiceQueueOptions,
 } from './service.js';
 export { ServiceRequestError, type ServiceRequestCode } from './service-errors.js';
-export { checkQueue, ItemQueue, ItemWorker, jobIdFor, keyOfJobId, parseQueueUrl, redactUrl as redactQueueUrl, Pacer, DEFAULT_QUEUE, type QueueCounts, type ItemQueueOptions, type ItemWorkerOptions } from './cluster/queue.js';
+export { checkQueue, ItemQueue, ItemWorker, jobIdFor, keyOfJobId, parseQueueUrl, redactUrl as redactQueueUrl, Pacer, paceKey, DEFAULT_QUEUE, type TpsLimits, type QueueCounts, type ItemQueueOptions, type ItemWorkerOptions } from './cluster/queue.js';
 export { renderBuiltinsMarkdown, withBuiltinsSection, FLOWS_DOC_PATH, BUILTINS_BEGIN, BUILTINS_END } from './docs.js';
 export {
   sync,

@@ -179,6 +179,15 @@ class QueueDispatcher implements Dispatcher {
   async close(): Promise<void> {}
 }
 
+/**
+ * Rates per connection, each shared by every worker of the queue: `connections[name]` for one
+ * connection, `default` for every other (none: not paced).
+ */
+export interface TpsLimits {
+  default?: number;
+  connections?: Record<string, number>;
+}
+
 export interface ItemWorkerOptions {
   url: string;
   name?: string;
@@ -187,8 +196,8 @@ export interface ItemWorkerOptions {
   loadRunFlow: (runId: string) => Promise<CompiledFlow>;
   /** Items this process runs at once. */
   concurrency?: number;
-  /** Item jobs started per second across every worker of the queue. */
-  tps?: number;
+  /** Writes per second to each connection across every worker of the queue (see `TpsLimits`). */
+  tps?: TpsLimits;
   /** How long a job's lock lasts without renewal: a killed worker's jobs go to others after about this. */
   lockMs?: number;
   log?: (level: 'debug' | 'info' | 'warn' | 'error', message: string, fields?: Record<string, unknown>) => void;
@@ -200,13 +209,12 @@ export class ItemWorker {
   private readonly connection: Redis;
   private readonly drain = new AbortController();
   private readonly flows = new Map<string, Promise<CompiledFlow>>();
-  private readonly pacer: Pacer | undefined;
+  private readonly pacers = new Map<string, Pacer>();
   private readonly lockMs: number;
 
   constructor(private readonly options: ItemWorkerOptions) {
     this.connection = connect(options.url);
     const lockMs = (this.lockMs = options.lockMs ?? 30_000);
-    this.pacer = options.tps ? new Pacer(this.connection, `sfx:${options.name ?? DEFAULT_QUEUE}:pace`, options.tps) : undefined;
     this.worker = new Worker<JobData>(options.name ?? DEFAULT_QUEUE, (job, token) => this.process(job, token), {
       connection: this.connection,
       concurrency: options.concurrency ?? 4,
@@ -233,9 +241,16 @@ export class ItemWorker {
     this.options.log?.(level, message, fields);
   }
 
-  /** Waits for this queue's next rate slot (`tps`); the engine calls it right before each write. */
-  pace(signal?: AbortSignal): Promise<void> {
-    return this.pacer ? this.pacer.take(signal) : Promise.resolve();
+  /** Waits for the connection's next rate slot (`tps`); the engine calls it right before each write through it. */
+  pace(connection: string, signal?: AbortSignal): Promise<void> {
+    let pacer = this.pacers.get(connection);
+    if (!pacer) {
+      const tps = this.options.tps?.connections?.[connection] ?? this.options.tps?.default;
+      if (!tps) return Promise.resolve();
+      pacer = new Pacer(this.connection, paceKey(this.options.name ?? DEFAULT_QUEUE, connection), tps);
+      this.pacers.set(connection, pacer);
+    }
+    return pacer.take(signal);
   }
 
   start(): void {
@@ -288,6 +303,11 @@ export class ItemWorker {
     await closing;
     this.connection.disconnect();
   }
+}
+
+/** One Redis key per queue and connection: the workers of a queue share it, other connections are paced apart. */
+export function paceKey(queue: string, connection: string): string {
+  return `sfx:${queue}:pace:${encodeURIComponent(connection)}`;
 }
 
 /**

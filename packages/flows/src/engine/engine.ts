@@ -33,8 +33,12 @@ export interface EngineOptions {
   /** Write a loop's checkpoint at least every this many finished items. */
   checkpointEvery?: number;
   sleep?: (ms: number, signal: AbortSignal) => Promise<void>;
-  /** Awaited right before each attempt of an action that writes: a rate shared with other processes (`--tps`). */
-  throttle?: (signal: AbortSignal) => Promise<void>;
+  /**
+   * Awaited right before each attempt of an action that writes through one of the flow's
+   * connections (built-ins without one are not paced): a rate per connection shared with other
+   * processes (`--tps`). `spec` is what the flow's `connections:` gives for it.
+   */
+  throttle?: (signal: AbortSignal, connection: { name: string; spec: string | null | Record<string, unknown> }) => Promise<void>;
 }
 
 export type RunEvent =
@@ -864,7 +868,9 @@ class Execution {
       const signal = timeout ? AbortSignal.any([this.aborting.signal, timeout]) : this.aborting.signal;
       try {
         const ctx = await this.contextFor(step, key, signal);
-        if (this.options.throttle && action.kind !== 'read') await this.options.throttle(signal);
+        const connection = step.uses.slice(0, step.uses.indexOf('.'));
+        if (this.options.throttle && action.kind !== 'read' && connection in this.flow.connections)
+          await this.options.throttle(signal, { name: connection, spec: this.flow.connections[connection] ?? null });
         return await action.run!(ctx, input);
       } catch (e) {
         if (this.aborting.signal.aborted) throw new Cancelled('aborted');
