@@ -173,6 +173,24 @@ describe('the PostgreSQL journal', () => {
     }
   });
 
+  it('migrates a version 1 journal: its items stay, and gain an owner and a lease', async () => {
+    const old = await openPostgresStore();
+    await old.createRun(run('r'));
+    await old.startStep('r', 's');
+    await old.finishItem('r', 's', 0, 'succeeded', { output: 'kept' });
+    await old.pool.query('ALTER TABLE items DROP COLUMN owner, DROP COLUMN lease_until');
+    await old.pool.query('UPDATE journal_version SET version = 1');
+    const migrated = await PostgresRunStore.open((await postgresCluster()).url, { schema: old.schema });
+    try {
+      expect((await migrated.pool.query<{ version: number }>('SELECT version FROM journal_version')).rows).toEqual([{ version: 2 }]);
+      expect(await migrated.getItem('r', 's', 0)).toMatchObject({ status: 'succeeded', output: 'kept' });
+      expect(await migrated.tryBeginItem('r', 's', 1, undefined, { lease: { owner: 'w:1:t', ms: 60_000 } })).toEqual({ began: true });
+      expect(await migrated.getItem('r', 's', 1)).toMatchObject({ status: 'started', owner: 'w:1:t' });
+    } finally {
+      await migrated.close();
+    }
+  });
+
   it('is created once when several processes open an empty schema at once, refuses one written by a newer sfx, and takes its schema from the URL', async () => {
     const { url } = await postgresCluster();
     const stores = await Promise.all([1, 2, 3, 4].map(() => PostgresRunStore.open(url, { schema: 'opened_at_once' })));
