@@ -7,10 +7,11 @@ import { stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { InvalidArgumentError, type Command } from 'commander';
 import { TrustedProxies } from '@sfx/console';
-import { defaultRegistry, FlowService, type LogLevel, type ServiceRole } from '@sfx/flows';
+import { defaultRegistry, FlowService, type LogLevel, type ServiceRole, type TpsLimits } from '@sfx/flows';
 import { CliError, EXIT_INTERRUPTED, UsageError } from './errors.js';
 import { consoleExposureWarning, consoleHook, consoleLoginLine } from './console.js';
 import { connectionOpener, journalTarget } from './flows.js';
+import { ConnectionStore } from './connections-store.js';
 import { queueUrlOption } from './queue-status.js';
 
 const DEFAULT_PORT = 7020;
@@ -33,7 +34,7 @@ interface ServeFlags {
   queue?: string;
   queueName?: string;
   role?: ServiceRole;
-  tps?: number;
+  tps?: TpsLimits;
   lockMs?: number;
 }
 
@@ -42,12 +43,22 @@ function role(value: string): ServiceRole {
   throw new InvalidArgumentError('--role must be coordinator, worker or all.');
 }
 
-function positive(flag: string): (value: string) => number {
-  return (value) => {
-    const n = Number(value);
-    if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError(`${flag} must be a number above 0, such as 20.`);
-    return n;
-  };
+/**
+ * `--tps N` (every connection) or `--tps NAME=N` (one stored connection), repeatable: collected
+ * into one set of limits, the last given for a name winning.
+ */
+export function tpsOption(value: string, previous: TpsLimits | undefined): TpsLimits {
+  const limits: TpsLimits = { ...previous, connections: { ...previous?.connections } };
+  const eq = value.indexOf('=');
+  const name = eq < 0 ? undefined : value.slice(0, eq);
+  const rate = Number(eq < 0 ? value : value.slice(eq + 1));
+  if (name !== undefined && !/^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/.test(name))
+    throw new InvalidArgumentError(`--tps ${value}: "${name}" is not a connection name; write --tps NAME=N with a stored connection's name (sfx connection list), e.g. --tps acme=10.`);
+  if (!Number.isFinite(rate) || rate <= 0 || /^\s*$/.test(eq < 0 ? value : value.slice(eq + 1)))
+    throw new InvalidArgumentError(`--tps ${value}: give writes per second above 0, as --tps 20 (every connection) or --tps acme=10 (one connection).`);
+  if (name === undefined) limits.default = rate;
+  else limits.connections![name] = rate;
+  return limits;
 }
 
 function whole(flag: string, min: number, max = Number.MAX_SAFE_INTEGER): (value: string) => number {
@@ -99,7 +110,9 @@ Examples:
   sfx serve --flows flows/ --store $PG --queue redis://10.0.0.5:6379 --role coordinator
   sfx serve --store $PG --queue redis://10.0.0.5:6379 --role worker --concurrency 8 --tps 20
       a cluster: the coordinator runs triggers and runs, workers (any number, any machine) run
-      the loop items; see docs/scale-out.md
+      the loop items; writes to each DAM connection at most 20 per second across all workers
+  sfx serve --store $PG --queue redis://10.0.0.5:6379 --role worker --tps 20 --tps acme-prod=5
+      the same, but the stored connection acme-prod at most 5 per second (see docs/scale-out.md)
 
   curl -X POST http://127.0.0.1:${DEFAULT_PORT}/hooks/new-products \\
        -H "X-Sfx-Signature: sha256=$(openssl dgst -sha256 -hmac "$HOOK_SECRET" -hex < body.json | cut -d' ' -f2)" \\
@@ -155,7 +168,11 @@ export function registerServeCommand(program: Command): void {
     )
     .option('--queue <url>', 'run loop items as jobs on this Redis, shared by every worker (redis://HOST:PORT)', queueUrlOption)
     .option('--role <role>', 'with --queue: coordinator (triggers, runs), worker (item jobs) or all', role)
-    .option('--tps <n>', 'with --queue: item jobs started per second across all workers', positive('--tps'))
+    .option(
+      '--tps <n|name=n>',
+      'with --queue: writes per second to each connection across all workers; NAME=N for one stored connection (repeatable)',
+      tpsOption,
+    )
     .option('--queue-name <name>', 'with --queue: the queue every process of one cluster shares', 'sfx-items')
     .option(
       '--lock-ms <ms>',
@@ -176,6 +193,17 @@ export function registerServeCommand(program: Command): void {
     .action(async (flags: ServeFlags) => serve(flags));
 }
 
+/**
+ * The stored connection a flow's `null` connection opens (--connection, $SFX_CONNECTION, or the
+ * only one stored): the name `--tps NAME=N` paces it under. Only looked up when it matters.
+ */
+async function defaultConnection(flags: ServeFlags): Promise<string | undefined> {
+  const named = flags.connection ?? (process.env.SFX_CONNECTION || undefined);
+  if (named || !flags.tps?.connections || Object.keys(flags.tps.connections).length === 0) return named;
+  const stored = await new ConnectionStore().list().catch(() => []);
+  return stored.length === 1 ? stored[0]!.name : undefined;
+}
+
 async function serve(flags: ServeFlags): Promise<void> {
   if (!flags.queue && (flags.role || flags.tps || flags.lockMs))
     throw new UsageError(
@@ -194,11 +222,13 @@ async function serve(flags: ServeFlags): Promise<void> {
       `--flows ${flags.flows}: no such folder. Give the folder holding your flow files (*.yaml).`,
     );
   const ui = consoleHook(flags);
+  const nullConnection = flags.queue ? await defaultConnection(flags) : undefined;
   const service = new FlowService({
     flowsDir,
     journal: journalTarget(flags),
     registry: defaultRegistry(),
     openConnection: connectionOpener(flags.connection),
+    ...(nullConnection ? { defaultConnection: nullConnection } : {}),
     port: flags.port,
     host: flags.host,
     ...(flags.publicUrl ? { publicUrl: flags.publicUrl } : {}),

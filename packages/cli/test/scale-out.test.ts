@@ -2,7 +2,7 @@
  * `sfx serve --queue` as a cluster: a coordinator and three worker processes on a real (private)
  * Redis and a shared PostgreSQL journal (both private to the test), uploading files to a local DAM through a proxy that adds latency.
  * Workers are killed with kill -9 at random points over several rounds, a coordinator is killed
- * and replaced, and a --tps limit is measured at the proxy: nothing uploaded twice, nothing
+ * and replaced, and --tps limits (one per connection) are measured at the proxies: nothing uploaded twice, nothing
  * missing (count and sha1), every run finished, the rate within 10% of the limit.
  */
 import { spawn } from 'node:child_process';
@@ -18,6 +18,7 @@ import { Engine, ItemQueue, ItemWorker, PostgresRunStore, SqliteRunStore } from 
 import { startServer, type RunningServer } from '@sfx/server';
 import { startPostgres, type PostgresCluster } from '../../flows/test/support/postgres.js';
 import { startRedis, type TestRedis } from '../../flows/test/support/redis.js';
+import { tpsOption } from '../src/serve.js';
 import { BIN, spawnServe, startDelayProxy, type DelayProxy, type ServeProcess } from './support/cluster.js';
 
 const ROOT_KEY = 'scale-out-test-root-key-5d1e';
@@ -27,6 +28,8 @@ let redis: TestRedis;
 let postgres: PostgresCluster;
 let server: RunningServer;
 let proxy: DelayProxy;
+/** The same DAM behind a second connection, so each connection's requests are counted apart. */
+let proxyB: DelayProxy;
 let client: Filerobot;
 let root: string;
 let flows: string;
@@ -47,18 +50,21 @@ beforeAll(async () => {
   // Duplicates allowed: the DAM would take the same file twice, so only the journal prevents it.
   server = await startServer({ port: 0, data: join(root, 'dam'), rootKey: ROOT_KEY, logLevel: 'silent', durability: 'relaxed', duplicatePolicy: 'allow' });
   proxy = await startDelayProxy(server.url, 150);
+  proxyB = await startDelayProxy(server.url, 150);
   client = new Filerobot({ endpoint: `${server.url}/${server.token}`, apiKey: ROOT_KEY });
-  const add = await new Promise<{ code: number | null; stderr: string }>((done, fail) => {
-    const child = spawn(process.execPath, [BIN, 'connection', 'add', 'local', '--endpoint', `${proxy.url}/${server.token}`, '--api-key', 'env:SFX_TEST_KEY'], {
-      env: env(),
-      stdio: ['ignore', 'ignore', 'pipe'],
+  for (const [name, through] of [['local', proxy], ['local-b', proxyB]] as const) {
+    const add = await new Promise<{ code: number | null; stderr: string }>((done, fail) => {
+      const child = spawn(process.execPath, [BIN, 'connection', 'add', name, '--endpoint', `${through.url}/${server.token}`, '--api-key', 'env:SFX_TEST_KEY'], {
+        env: env(),
+        stdio: ['ignore', 'ignore', 'pipe'],
+      });
+      let stderr = '';
+      child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+      child.on('error', fail);
+      child.on('close', (code) => done({ code, stderr }));
     });
-    let stderr = '';
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('error', fail);
-    child.on('close', (code) => done({ code, stderr }));
-  });
-  expect(add.code, add.stderr).toBe(0);
+    expect(add.code, add.stderr).toBe(0);
+  }
   flows = join(root, 'flows');
   await mkdir(flows);
   await writeFile(
@@ -80,11 +86,32 @@ steps:
       folder: "{% $trigger.body.folder %}"
 `,
   );
+  // The same, through the second stored connection (by name, where the first flow uses the default).
+  await writeFile(
+    join(flows, 'upload-b.yaml'),
+    `name: upload-folder-b
+connections: { dam: local-b }
+secrets: [HOOK_SECRET]
+trigger: { type: webhook, path: /upload-b, secret: "{% $secrets.HOOK_SECRET %}" }
+steps:
+  - id: files
+    uses: fs.list
+    with: { path: "{% $trigger.body.dir %}" }
+  - id: upload
+    forEach: "{% $steps.files %}"
+    concurrency: 9
+    uses: dam.upload-asset
+    with:
+      source: { path: "{% $item.absolutePath %}" }
+      folder: "{% $trigger.body.folder %}"
+`,
+  );
 });
 
 afterAll(async () => {
   await client?.close();
   await proxy?.close();
+  await proxyB?.close();
   await server?.close();
   await redis?.stop();
   await postgres?.stop();
@@ -102,7 +129,7 @@ interface Cluster {
   stop(): Promise<void>;
 }
 
-async function startCluster(name: string, workerCount: number, options: { tps?: number; workerArgs?: string[] } = {}): Promise<Cluster> {
+async function startCluster(name: string, workerCount: number, options: { tps?: string[]; workerArgs?: string[] } = {}): Promise<Cluster> {
   const url = await postgres.createDatabase(name.replace(/-/g, '_'));
   const journal = await PostgresRunStore.open(url);
   const common = ['--port', '0', '--store', url, '--queue', redis.url, '--queue-name', name, '--connection', 'local'];
@@ -117,7 +144,7 @@ async function startCluster(name: string, workerCount: number, options: { tps?: 
     workers: [],
     startCoordinator: () => ready(spawnServe(['--flows', flows, '--role', 'coordinator', ...common], env())),
     startWorker: () =>
-      ready(spawnServe(['--role', 'worker', '--concurrency', '3', '--lock-ms', '2000', ...(options.tps ? ['--tps', String(options.tps)] : []), ...(options.workerArgs ?? []), ...common], env())),
+      ready(spawnServe(['--role', 'worker', '--concurrency', '3', '--lock-ms', '2000', ...(options.tps ?? []).flatMap((t) => ['--tps', t]), ...(options.workerArgs ?? []), ...common], env())),
     async stop() {
       const all = [cluster.coordinator, ...cluster.workers].filter(Boolean);
       for (const p of all) if (p.child.exitCode === null) p.child.kill('SIGTERM');
@@ -142,10 +169,10 @@ async function makeFiles(dir: string, count: number): Promise<Map<string, string
   return expected;
 }
 
-async function trigger(coordinator: ServeProcess, body: Record<string, unknown>): Promise<string> {
+async function trigger(coordinator: ServeProcess, body: Record<string, unknown>, path = '/upload'): Promise<string> {
   const ready = await coordinator.logged('ready', (l) => l.msg === 'sfx serve ready');
   const text = JSON.stringify(body);
-  const res = await fetch(`${String(ready.url)}/hooks/upload`, {
+  const res = await fetch(`${String(ready.url)}/hooks${path}`, {
     method: 'POST',
     body: text,
     headers: { 'content-type': 'application/json', 'x-sfx-signature': signBody(HOOK_SECRET, text) },
@@ -240,27 +267,44 @@ describe('sfx serve --queue: a coordinator and workers', () => {
     }
   });
 
-  it('--tps holds across three workers: the upload rate measured at the DAM is within 10% of the limit', async () => {
-    const tps = 8;
-    const cluster = await startCluster('rate', 3, { tps });
+  it('--tps holds per connection across three workers: each connection\'s upload rate at the DAM is within 10% of its own limit', async () => {
+    // --tps 8 for every connection, local-b at 4: two runs at once, one through each.
+    const limits = { local: 8, 'local-b': 4 };
+    const cluster = await startCluster('rate', 3, { tps: ['8', 'local-b=4'] });
     try {
-      const dir = join(root, 'rate');
-      const expected = await makeFiles(dir, 48);
-      const before = proxy.requests.length;
-      const runId = await trigger(cluster.coordinator, { dir, folder: '/rate' });
-      expect(await finished(cluster.journal, runId)).toBe('succeeded');
-      await expectExactly('/rate', expected);
-      const uploads = proxy.requests.slice(before).filter((r) => r.method === 'POST' && /\/files(\?|$)/.test(r.path));
-      expect(uploads).toHaveLength(48);
-      // The slope of arrival time over upload number: one slow first request (a worker opening its
-      // client) does not skew it the way first-to-last would.
-      const rate = 1000 / slope(uploads.map((u) => u.at));
-      const seconds = (uploads.at(-1)!.at - uploads[0]!.at) / 1000;
-      expect(rate, `${uploads.length} uploads in ${seconds.toFixed(2)} s`).toBeGreaterThan(tps * 0.9);
-      expect(rate, `${uploads.length} uploads in ${seconds.toFixed(2)} s`).toBeLessThan(tps * 1.1);
+      const dirA = join(root, 'rate');
+      const dirB = join(root, 'rate-b');
+      const expectedA = await makeFiles(dirA, 48);
+      const expectedB = await makeFiles(dirB, 24);
+      const before = [proxy.requests.length, proxyB.requests.length];
+      const runs = [await trigger(cluster.coordinator, { dir: dirA, folder: '/rate' }), await trigger(cluster.coordinator, { dir: dirB, folder: '/rate-b' }, '/upload-b')];
+      for (const runId of runs) expect(await finished(cluster.journal, runId)).toBe('succeeded');
+      await expectExactly('/rate', expectedA);
+      await expectExactly('/rate-b', expectedB);
+      for (const [i, [name, tps]] of Object.entries(limits).entries()) {
+        const through = [proxy, proxyB][i]!;
+        const uploads = through.requests.slice(before[i]).filter((r) => r.method === 'POST' && /\/files(\?|$)/.test(r.path));
+        expect(uploads).toHaveLength(i === 0 ? 48 : 24);
+        // The slope of arrival time over upload number: one slow first request (a worker opening its
+        // client) does not skew it the way first-to-last would.
+        const rate = 1000 / slope(uploads.map((u) => u.at));
+        const seconds = (uploads.at(-1)!.at - uploads[0]!.at) / 1000;
+        const said = `${name}: ${uploads.length} uploads in ${seconds.toFixed(2)} s`;
+        expect(rate, said).toBeGreaterThan(tps * 0.9);
+        expect(rate, said).toBeLessThan(tps * 1.1);
+      }
     } finally {
       await cluster.stop();
     }
+  });
+
+  it('--tps takes a default and per-connection rates, and says what is wrong with a bad one', () => {
+    const limits = ['20', 'acme-prod=5', 'other=2.5', 'acme-prod=6'].reduce<ReturnType<typeof tpsOption> | undefined>((prev, v) => tpsOption(v, prev), undefined);
+    expect(limits).toEqual({ default: 20, connections: { 'acme-prod': 6, other: 2.5 } });
+    expect(() => tpsOption('acme=0', undefined)).toThrow(/--tps acme=0: give writes per second above 0/);
+    expect(() => tpsOption('acme=', undefined)).toThrow(/give writes per second above 0/);
+    expect(() => tpsOption('fast', undefined)).toThrow(/--tps fast: give writes per second above 0, as --tps 20 \(every connection\) or --tps acme=10/);
+    expect(() => tpsOption('a b=3', undefined)).toThrow(/"a b" is not a connection name/);
   });
 
   it('sfx runs --queue shows the item jobs waiting, in flight and failed', async () => {

@@ -15,6 +15,7 @@ export { ActionRegistry, type ResolvedAction } from './registry.js';
 export { nearest, editDistance } from './suggest.js';
 export {
   Engine,
+  ItemHeldError,
   type DispatchedItem,
   type EngineOptions,
   type RunOptions,
@@ -27,7 +28,7 @@ export {
   type Logger,
 } from './engine/engine.js';
 export { SqliteRunStore, RunBusyError, UnknownRunError, processOwner } from './engine/sqlite-run-store.js';
-export type { RunStore, RunRecord, StepRecord, ItemRecord, RunStatus, StepStatus, ItemStatus, ErrorRecord, RunFilter, Awaitable, BeginItemResult, ItemCounts, RunItemCounts } from './engine/run-store.js';
+export type { RunStore, RunRecord, StepRecord, ItemRecord, RunStatus, StepStatus, ItemStatus, ErrorRecord, RunFilter, Awaitable, BeginItemResult, ItemCounts, RunItemCounts, ItemLease } from './engine/run-store.js';
 export { PostgresRunStore, redactUrl, isPostgresUrl, type PostgresRunStoreOptions } from './engine/postgres-run-store.js';
 export { openRunStore, type OpenedRunStore } from './engine/open-run-store.js';
 export { InProcessDispatcher, inProcess, idempotencyKey, type Dispatcher, type DispatcherFactory, type ItemJob, type ItemHandler } from './engine/dispatcher.js';
@@ -48,7 +49,7 @@ export {
   type RunSummaryListing,
 } from './service.js';
 export { ServiceRequestError, type ServiceRequestCode } from './service-errors.js';
-export { checkQueue, ItemQueue, ItemWorker, jobIdFor, keyOfJobId, parseQueueUrl, redactUrl as redactQueueUrl, Pacer, DEFAULT_QUEUE, type QueueCounts, type ItemQueueOptions, type ItemWorkerOptions } from './cluster/queue.js';
+export { checkQueue, ItemQueue, ItemWorker, jobIdFor, keyOfJobId, parseQueueUrl, redactUrl as redactQueueUrl, Pacer, paceKey, DEFAULT_QUEUE, type TpsLimits, type QueueCounts, type ItemQueueOptions, type ItemWorkerOptions } from './cluster/queue.js';
 export { renderBuiltinsMarkdown, withBuiltinsSection, FLOWS_DOC_PATH, BUILTINS_BEGIN, BUILTINS_END } from './docs.js';
 export {
   sync,

@@ -43,7 +43,7 @@ import type { Scope } from './expressions.js';
 import type { ActionRegistry } from './registry.js';
 import { systemClock, type Clock } from './triggers/clock.js';
 import { DamEventsTrigger, eventsPath } from './triggers/dam-events.js';
-import { checkQueue, ItemQueue, ItemWorker, redactUrl } from './cluster/queue.js';
+import { checkQueue, ItemQueue, ItemWorker, redactUrl, type TpsLimits } from './cluster/queue.js';
 import {
   ServiceBusyError,
   ServiceStoppingError,
@@ -101,6 +101,8 @@ export interface FlowServiceOptions {
   queue?: ServiceQueueOptions;
   /** `coordinator`: triggers and runs; `worker`: item jobs only; `all` (default): both. */
   role?: ServiceRole;
+  /** The stored connection a flow's `null` connection opens, as `queue.tps` names it. Default `default`. */
+  defaultConnection?: string;
 }
 
 export type ServiceRole = 'coordinator' | 'worker' | 'all';
@@ -112,8 +114,8 @@ export interface ServiceQueueOptions {
   name?: string;
   /** Item jobs this worker runs at once. Default 4. */
   itemConcurrency?: number;
-  /** Item jobs started per second across all workers. */
-  tps?: number;
+  /** Writes per second to each connection across all workers: a default, and per stored connection name. */
+  tps?: TpsLimits;
   /** A dead worker's jobs go to others after about this long. Default 30 s. */
   lockMs?: number;
   /** How often a coordinator looks for runs whose coordinator died. Default 5 s. */
@@ -274,7 +276,7 @@ export class FlowService implements TriggerHost {
     this.engine = new Engine({
       store: this.store,
       ...(this.itemQueue ? { dispatcher: this.itemQueue.dispatcher(this.store) } : {}),
-      ...(queue?.tps && role !== 'coordinator' ? { throttle: (signal: AbortSignal) => this.itemWorker!.pace(signal) } : {}),
+      ...(queue?.tps && role !== 'coordinator' ? { throttle: (signal, connection) => this.itemWorker!.pace(this.paceName(connection), signal) } : {}),
       openConnection: (name, spec) => this.client(name, spec),
       ...(o.env ? { env: o.env } : {}),
       ...(o.secret ? { secret: o.secret } : {}),
@@ -333,6 +335,16 @@ export class FlowService implements TriggerHost {
       skipped: this.problems.length,
       ...(queue ? { role, queue: redactUrl(queue.url) } : {}),
     });
+  }
+
+  /**
+   * The name a connection is paced under: the stored connection's (so flows that share one share
+   * its rate), the default one's for `null`, and the flow's own name for one given inline.
+   */
+  private paceName(connection: { name: string; spec: string | null | Record<string, unknown> }): string {
+    if (typeof connection.spec === 'string') return connection.spec;
+    if (connection.spec === null) return this.options.defaultConnection ?? 'default';
+    return connection.name;
   }
 
   get role(): ServiceRole {

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { ActionRegistry, defineStepAction, Engine, loadFlow, SqliteRunStore, type BuiltinConnector, type CompiledFlow } from '../src/index.js';
+import { Redis } from 'ioredis';
 import { ItemQueue, ItemWorker, jobIdFor, keyOfJobId } from '../src/cluster/queue.js';
 import { startRedis, type TestRedis } from './support/redis.js';
 
@@ -32,8 +33,28 @@ const t: BuiltinConnector = {
         return { value: input.value };
       },
     }),
+    defineStepAction({
+      id: 'held',
+      title: 'held',
+      description: 'records a call, then waits for the test to let it go',
+      input: z.strictObject({ value: z.unknown() }),
+      kind: 'write',
+      // Idempotent: a second delivery that took the item over would send it again, not fail it.
+      idempotent: true,
+      async run(ctx, input) {
+        calls.set(ctx.idempotencyKey, (calls.get(ctx.idempotencyKey) ?? 0) + 1);
+        await gate.promise;
+        return { value: input.value };
+      },
+    }),
   ],
 };
+function latch(): { promise: Promise<void>; resolve: () => void } {
+  let resolve!: () => void;
+  const promise = new Promise<void>((r) => (resolve = r));
+  return { promise, resolve };
+}
+let gate = latch();
 const registry = new ActionRegistry([t]);
 
 const yaml = `
@@ -170,4 +191,70 @@ describe('BullMQ dispatcher', () => {
     expect(calls.get(`${runId}:each:7`)).toBe(2);
     store.close();
   });
+
+  it('a job delivered again while its first delivery still runs it (that worker\'s lock lapsed) waits for it: the write happens once', async () => {
+    calls.clear();
+    gate = latch();
+    const name = 'held';
+    const heldYaml = `
+name: held
+steps:
+  - id: each
+    forEach: "{% [0] %}"
+    uses: t.held
+    with: { value: "{% $item %}" }
+`;
+    const flow = (): CompiledFlow => loadFlow(heldYaml, { registry, file: 'held.yaml' }).flow!;
+    const journal = join(dir, 'held.db');
+    const coordinatorStore = new SqliteRunStore(journal);
+    const queue = new ItemQueue({ url: redis.url, name });
+    await queue.ready();
+    let deliveries = 0;
+    const held: unknown[] = [];
+    const workers = [0, 1].map(() => {
+      const store = new SqliteRunStore(journal);
+      const worker = new ItemWorker({
+        url: redis.url,
+        name,
+        engine: new Engine({ store }),
+        concurrency: 2,
+        lockMs: 1000,
+        loadRunFlow: async () => flow(),
+        log: (_level, message, fields) => message.startsWith('item held') && held.push(fields),
+      });
+      worker.worker.on('active', () => deliveries++);
+      // Its lock is gone, so completing its job fails: BullMQ says so; the journal has the outcome.
+      worker.worker.on('error', () => undefined);
+      worker.start();
+      return { store, worker };
+    });
+    const redisClient = new Redis(redis.url);
+    try {
+      const running = new Engine({ store: coordinatorStore, dispatcher: queue.dispatcher(coordinatorStore) }).run(flow());
+      for (let i = 0; i < 200 && calls.size === 0; i++) await new Promise((r) => setTimeout(r, 25));
+      const [key] = [...calls.keys()];
+      expect(key).toMatch(/:each:0$/);
+      // The worker running it stalls past its lock (a GC pause, a blocked loop) as far as BullMQ can
+      // tell: the lock is gone, so the job goes back to the queue and is delivered again.
+      expect(await redisClient.del(`bull:${name}:${jobIdFor(key!)}:lock`)).toBe(1);
+      for (let i = 0; i < 400 && deliveries < 2; i++) await new Promise((r) => setTimeout(r, 25));
+      expect(deliveries).toBeGreaterThanOrEqual(2);
+      await new Promise((r) => setTimeout(r, 300));
+      gate.resolve();
+      const result = await running;
+      expect(result.status).toBe('succeeded');
+      expect(calls.get(key!)).toBe(1);
+      expect(held.length).toBeGreaterThan(0);
+      expect(coordinatorStore.getItem(result.runId, 'each', 0)).toMatchObject({ status: 'succeeded', attempts: 1, output: { value: 0 } });
+    } finally {
+      gate.resolve();
+      redisClient.disconnect();
+      for (const w of workers) {
+        await w.worker.close();
+        w.store.close();
+      }
+      await queue.close();
+      coordinatorStore.close();
+    }
+  }, 30_000);
 });

@@ -89,6 +89,40 @@ describe.each(backends)('the $name journal', (backend) => {
     expect((await store.runItemCounts([])).size).toBe(0);
   });
 
+  it('a started item held under a live lease is not taken by another delivery; once the lease runs out it is, and the old owner cannot renew', async () => {
+    let now = 5_000_000;
+    const store = await backend.open({ clock: () => now });
+    await store.createRun(run('r'));
+    await store.startStep('r', 's');
+    const a = { owner: 'worker-a:1:token-a', ms: 2_000 };
+    const b = { owner: 'worker-b:1:token-b', ms: 2_000 };
+    expect(await store.tryBeginItem('r', 's', 0, undefined, { lease: a })).toEqual({ began: true });
+    expect(await store.getItem('r', 's', 0)).toMatchObject({ status: 'started', attempts: 1, owner: a.owner, leaseUntil: now + 2_000 });
+
+    // A second delivery while the first still runs it: left alone, told until when.
+    now += 1_500;
+    expect(await store.tryBeginItem('r', 's', 0, undefined, { lease: b })).toMatchObject({ began: false, heldUntil: 5_002_000, previous: { status: 'started', owner: a.owner } });
+    // The first renews it (it is alive): the second is refused past the first lease's end too.
+    expect(await store.renewItemLease('r', 's', 0, a)).toBe(true);
+    now += 1_000;
+    expect(await store.tryBeginItem('r', 's', 0, undefined, { lease: b })).toMatchObject({ began: false, heldUntil: 5_003_500 });
+    expect(await store.getItem('r', 's', 0)).toMatchObject({ attempts: 1, owner: a.owner });
+
+    // The first stops renewing (paused, or dead): after its lease, the next delivery takes over and reconciles.
+    now += 1_001;
+    expect(await store.tryBeginItem('r', 's', 0, undefined, { lease: b })).toMatchObject({ began: true, previous: { status: 'started', owner: a.owner } });
+    expect(await store.getItem('r', 's', 0)).toMatchObject({ status: 'started', attempts: 2, owner: b.owner });
+    expect(await store.renewItemLease('r', 's', 0, a)).toBe(false);
+    expect(await store.renewItemLease('r', 's', 0, b)).toBe(true);
+
+    // Finished, the item has no owner; an item begun without a lease (a single process) is never held.
+    await store.finishItem('r', 's', 0, 'succeeded', { output: 1 });
+    expect(await store.getItem('r', 's', 0)).not.toHaveProperty('owner');
+    expect(await store.renewItemLease('r', 's', 0, b)).toBe(false);
+    await store.beginItem('r', 's', 1, undefined);
+    expect(await store.tryBeginItem('r', 's', 1, undefined, { lease: b })).toMatchObject({ began: true, previous: { status: 'started' } });
+  });
+
   it('refuses to claim a run another machine holds, and an unknown run', async () => {
     const store = await backend.open();
     await store.createRun(run('r', { owner: 'other-machine:42' }));
@@ -170,6 +204,24 @@ describe('the PostgreSQL journal', () => {
       expect(await first.counts('r', 'each')).toEqual({ succeeded: 20, failed: 0, skipped: 0, started: 0 });
     } finally {
       await Promise.all(others.map((o) => o.close()));
+    }
+  });
+
+  it('migrates a version 1 journal: its items stay, and gain an owner and a lease', async () => {
+    const old = await openPostgresStore();
+    await old.createRun(run('r'));
+    await old.startStep('r', 's');
+    await old.finishItem('r', 's', 0, 'succeeded', { output: 'kept' });
+    await old.pool.query('ALTER TABLE items DROP COLUMN owner, DROP COLUMN lease_until');
+    await old.pool.query('UPDATE journal_version SET version = 1');
+    const migrated = await PostgresRunStore.open((await postgresCluster()).url, { schema: old.schema });
+    try {
+      expect((await migrated.pool.query<{ version: number }>('SELECT version FROM journal_version')).rows).toEqual([{ version: 2 }]);
+      expect(await migrated.getItem('r', 's', 0)).toMatchObject({ status: 'succeeded', output: 'kept' });
+      expect(await migrated.tryBeginItem('r', 's', 1, undefined, { lease: { owner: 'w:1:t', ms: 60_000 } })).toEqual({ began: true });
+      expect(await migrated.getItem('r', 's', 1)).toMatchObject({ status: 'started', owner: 'w:1:t' });
+    } finally {
+      await migrated.close();
     }
   });
 

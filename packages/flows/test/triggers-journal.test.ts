@@ -57,7 +57,7 @@ describe('the run journal, version 2', () => {
     old.close();
 
     const store = new SqliteRunStore(file);
-    expect(store.db.pragma('user_version', { simple: true })).toBe(2);
+    expect(store.db.pragma('user_version', { simple: true })).toBe(3);
     expect(store.getRun('r-old')?.status).toBe('succeeded');
     expect(store.getTriggerState('f', 'poll:dam.assets.new')).toBeUndefined();
     store.setTriggerState('f', 'poll:dam.assets.new', '{"watermark":"a"}');
@@ -94,8 +94,8 @@ describe('the run journal, version 2', () => {
   it('refuses a journal written by a newer version', async () => {
     const file = await tempFile();
     const future = new Database(file);
-    future.pragma('user_version = 3');
+    future.pragma('user_version = 4');
     future.close();
-    expect(() => new SqliteRunStore(file)).toThrow(/newer sfx \(schema 3\)/);
+    expect(() => new SqliteRunStore(file)).toThrow(/newer sfx \(schema 4\)/);
   });
 });

@@ -12,6 +12,7 @@ import { html, type Html } from '../html.js';
 import { sendFragment, sendPage } from '../layout.js';
 import { redirect, refusal, serviceOf } from './flows.js';
 import { badge, count, seg, span, when } from './format.js';
+import { queuePanel, readQueueCounts } from './queue-panel.js';
 
 const STATUSES: RunStatus[] = ['running', 'succeeded', 'failed', 'interrupted'];
 const ITEM_STATUSES: ItemStatus[] = ['succeeded', 'failed', 'skipped', 'started'];
@@ -152,7 +153,9 @@ export const runsPage: ConsolePage = (ui, ctx) => {
     const { flows } = await service().listFlows();
     const names = [...new Set([...flows.map((f) => f.name), ...(q.flow ? [q.flow] : [])])].sort();
     const section = await runsSection(request);
+    const queue = queuePanel(await readQueueCounts(service()));
     const body = html`<h1>Runs</h1>
+${queue}
 <form class="filters" method="get" action="/ui/runs">
 <div class="field"><label for="filter-flow">Flow</label><select id="filter-flow" name="flow"><option value="">all flows</option>${names.map((n) => html`<option value="${n}"${n === q.flow ? html` selected` : ''}>${n}</option>`)}</select></div>
 <div class="field"><label for="filter-status">Status</label><select id="filter-status" name="status"><option value="">any status</option>${STATUSES.map((st) => html`<option value="${st}"${st === q.status ? html` selected` : ''}>${st}</option>`)}</select></div>

@@ -4,12 +4,13 @@
  * out); the journal makes the effect exactly once: a worker asks it what is left before it acts
  * (see Engine.runItem), and the coordinator reads each item's outcome from it, not from the job.
  */
-import { Queue, QueueEvents, Worker, type Job } from 'bullmq';
+import { DelayedError, Queue, QueueEvents, Worker, type Job } from 'bullmq';
 import { Redis } from 'ioredis';
-import type { DispatchedItem, Engine } from '../engine/engine.js';
+import { ItemHeldError, type DispatchedItem, type Engine } from '../engine/engine.js';
 import type { Dispatcher, DispatcherFactory, ItemJob } from '../engine/dispatcher.js';
 import type { RunStore } from '../engine/run-store.js';
 import type { CompiledFlow } from '../definition/load.js';
+import { processOwner } from '../engine/sqlite-run-store.js';
 
 export const DEFAULT_QUEUE = 'sfx-items';
 
@@ -178,6 +179,15 @@ class QueueDispatcher implements Dispatcher {
   async close(): Promise<void> {}
 }
 
+/**
+ * Rates per connection, each shared by every worker of the queue: `connections[name]` for one
+ * connection, `default` for every other (none: not paced).
+ */
+export interface TpsLimits {
+  default?: number;
+  connections?: Record<string, number>;
+}
+
 export interface ItemWorkerOptions {
   url: string;
   name?: string;
@@ -186,8 +196,8 @@ export interface ItemWorkerOptions {
   loadRunFlow: (runId: string) => Promise<CompiledFlow>;
   /** Items this process runs at once. */
   concurrency?: number;
-  /** Item jobs started per second across every worker of the queue. */
-  tps?: number;
+  /** Writes per second to each connection across every worker of the queue (see `TpsLimits`). */
+  tps?: TpsLimits;
   /** How long a job's lock lasts without renewal: a killed worker's jobs go to others after about this. */
   lockMs?: number;
   log?: (level: 'debug' | 'info' | 'warn' | 'error', message: string, fields?: Record<string, unknown>) => void;
@@ -199,13 +209,13 @@ export class ItemWorker {
   private readonly connection: Redis;
   private readonly drain = new AbortController();
   private readonly flows = new Map<string, Promise<CompiledFlow>>();
-  private readonly pacer: Pacer | undefined;
+  private readonly pacers = new Map<string, Pacer>();
+  private readonly lockMs: number;
 
   constructor(private readonly options: ItemWorkerOptions) {
     this.connection = connect(options.url);
-    const lockMs = options.lockMs ?? 30_000;
-    this.pacer = options.tps ? new Pacer(this.connection, `sfx:${options.name ?? DEFAULT_QUEUE}:pace`, options.tps) : undefined;
-    this.worker = new Worker<JobData>(options.name ?? DEFAULT_QUEUE, (job) => this.process(job), {
+    const lockMs = (this.lockMs = options.lockMs ?? 30_000);
+    this.worker = new Worker<JobData>(options.name ?? DEFAULT_QUEUE, (job, token) => this.process(job, token), {
       connection: this.connection,
       concurrency: options.concurrency ?? 4,
       lockDuration: lockMs,
@@ -231,9 +241,16 @@ export class ItemWorker {
     this.options.log?.(level, message, fields);
   }
 
-  /** Waits for this queue's next rate slot (`tps`); the engine calls it right before each write. */
-  pace(signal?: AbortSignal): Promise<void> {
-    return this.pacer ? this.pacer.take(signal) : Promise.resolve();
+  /** Waits for the connection's next rate slot (`tps`); the engine calls it right before each write through it. */
+  pace(connection: string, signal?: AbortSignal): Promise<void> {
+    let pacer = this.pacers.get(connection);
+    if (!pacer) {
+      const tps = this.options.tps?.connections?.[connection] ?? this.options.tps?.default;
+      if (!tps) return Promise.resolve();
+      pacer = new Pacer(this.connection, paceKey(this.options.name ?? DEFAULT_QUEUE, connection), tps);
+      this.pacers.set(connection, pacer);
+    }
+    return pacer.take(signal);
   }
 
   start(): void {
@@ -256,11 +273,24 @@ export class ItemWorker {
     return flow;
   }
 
-  private async process(job: Job<JobData>): Promise<void> {
+  private async process(job: Job<JobData>, token: string | undefined): Promise<void> {
     const data = job.data;
     const fields = { runId: data.runId, step: data.step, index: data.index, key: data.key };
     this.log('debug', 'item started', fields);
-    const record = await this.options.engine.runItem(await this.flow(data.runId), data, { signal: this.drain.signal });
+    // The item is held in the journal for as long as the job's lock lasts, renewed as often: a
+    // delivery of the same job to another worker (this one's lock lapsed) then waits instead of
+    // running it a second time alongside this one.
+    const lease = { owner: `${processOwner()}:${token ?? job.id}`, ms: this.lockMs };
+    let record;
+    try {
+      record = await this.options.engine.runItem(await this.flow(data.runId), data, { signal: this.drain.signal, lease });
+    } catch (error) {
+      if (!(error instanceof ItemHeldError)) throw error;
+      // Not an attempt: the job waits (delayed) for the other delivery's lease, then finds its outcome.
+      this.log('info', 'item held by another delivery; looked at again later', { ...fields, retryInMs: error.retryInMs });
+      await job.moveToDelayed(Date.now() + Math.max(250, error.retryInMs + 100), token);
+      throw new DelayedError();
+    }
     // Stopped mid-item by a drain: another worker takes the job and reconciles it.
     if (!record || record.status === 'started') throw new Error('the item was interrupted by a stop; it is handed to another worker.');
     this.log('debug', 'item finished', { ...fields, status: record.status });
@@ -273,6 +303,11 @@ export class ItemWorker {
     await closing;
     this.connection.disconnect();
   }
+}
+
+/** One Redis key per queue and connection: the workers of a queue share it, other connections are paced apart. */
+export function paceKey(queue: string, connection: string): string {
+  return `sfx:${queue}:pace:${encodeURIComponent(connection)}`;
 }
 
 /**

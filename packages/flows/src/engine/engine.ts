@@ -11,7 +11,7 @@ import { evaluateTemplate, type Scope, type Template } from '../expressions.js';
 import type { SourceItem, StepAction, StepContext } from '../step-action.js';
 import { idempotencyKey, inProcess, type Dispatcher, type DispatcherFactory, type ItemJob } from './dispatcher.js';
 import { backoffMs, errorRecord, OutcomeUnknownError, retries, StepInputError, StepTimeoutError } from './failures.js';
-import type { ErrorRecord, ItemCounts, ItemRecord, RunRecord, RunStatus, RunStore, RunTrigger, StepRecord, StepStatus } from './run-store.js';
+import type { ErrorRecord, ItemCounts, ItemLease, ItemRecord, RunRecord, RunStatus, RunStore, RunTrigger, StepRecord, StepStatus } from './run-store.js';
 import { processOwner } from './sqlite-run-store.js';
 
 export type Logger = (level: 'debug' | 'info' | 'warn' | 'error', message: string, fields?: Record<string, unknown>) => void;
@@ -33,8 +33,12 @@ export interface EngineOptions {
   /** Write a loop's checkpoint at least every this many finished items. */
   checkpointEvery?: number;
   sleep?: (ms: number, signal: AbortSignal) => Promise<void>;
-  /** Awaited right before each attempt of an action that writes: a rate shared with other processes (`--tps`). */
-  throttle?: (signal: AbortSignal) => Promise<void>;
+  /**
+   * Awaited right before each attempt of an action that writes through one of the flow's
+   * connections (built-ins without one are not paced): a rate per connection shared with other
+   * processes (`--tps`). `spec` is what the flow's `connections:` gives for it.
+   */
+  throttle?: (signal: AbortSignal, connection: { name: string; spec: string | null | Record<string, unknown> }) => Promise<void>;
 }
 
 export type RunEvent =
@@ -164,7 +168,7 @@ export class Engine {
    * outputs come from the journal, so any process sharing the journal can run it. A job may be
    * delivered more than once (a worker killed mid-item); the journal decides what is left to do.
    */
-  async runItem(flow: CompiledFlow, job: DispatchedItem, options: { signal?: AbortSignal } = {}): Promise<ItemRecord | undefined> {
+  async runItem(flow: CompiledFlow, job: DispatchedItem, options: { signal?: AbortSignal; lease?: ItemLease } = {}): Promise<ItemRecord | undefined> {
     const run = await this.store.getRun(job.runId);
     if (!run) throw new Error(`no run has the id "${job.runId}": the journal the worker reads is not the coordinator's.`);
     const step = flow.steps.find((s) => s.id === job.step);
@@ -178,11 +182,34 @@ export class Engine {
       if (record.status !== 'started') return record;
       unknown = true;
     }
-    // The claim is atomic: a delivery that raced this one and finished the item meanwhile wins.
-    const claim = await this.store.tryBeginItem(job.runId, job.step, job.index, undefined, record && record.status !== 'started' ? { redo: [record.status] } : {});
-    if (!claim.began) return claim.previous;
+    // The claim is atomic: a delivery that raced this one and finished the item meanwhile wins,
+    // and one that still runs it (its lease is live) keeps it.
+    const lease = options.lease;
+    const claim = await this.store.tryBeginItem(job.runId, job.step, job.index, undefined, {
+      ...(record && record.status !== 'started' ? { redo: [record.status] } : {}),
+      ...(lease ? { lease } : {}),
+    });
+    if (!claim.began) {
+      if (claim.heldUntil !== undefined) throw new ItemHeldError(job, claim.heldUntil - this.clock());
+      return claim.previous;
+    }
     const execution = new Execution(this, this.options, flow, run, { inputs: run.inputs, trigger: run.trigger, ...(options.signal ? { signal: options.signal } : {}) }, false);
-    await execution.runOne(step, { index: job.index, item: job.item, unknown, begun: true });
+    // Renewed while the item runs; lost (another delivery took the item over after a pause longer
+    // than the lease), the item stops here at once rather than write what the other now does.
+    const lost = new AbortController();
+    const renewal = lease
+      ? setInterval(() => {
+          Promise.resolve(this.store.renewItemLease(job.runId, job.step, job.index, lease)).then(
+            (held) => held || lost.abort(),
+            () => undefined, // the journal unreachable for now: the next beat tries again
+          );
+        }, Math.max(50, Math.floor(lease.ms / 3)))
+      : undefined;
+    try {
+      await execution.runOne(step, { index: job.index, item: job.item, unknown, begun: true }, lost.signal);
+    } finally {
+      clearInterval(renewal);
+    }
     return this.store.getItem(job.runId, job.step, job.index);
   }
 
@@ -211,6 +238,23 @@ export class Engine {
       startedAt: record.startedAt,
       ...(record.endedAt ? { endedAt: record.endedAt } : {}),
     };
+  }
+}
+
+/**
+ * A delivery of an item that another delivery still runs under a live lease (a worker whose job
+ * lock lapsed while it lived): not run here; the job comes back after `retryInMs`.
+ */
+export class ItemHeldError extends Error {
+  readonly retryInMs: number;
+
+  constructor(
+    readonly job: DispatchedItem,
+    retryInMs: number,
+  ) {
+    super(`item ${job.runId}:${job.step}:${job.index} is being run by another delivery; it is looked at again when that one's lease runs out.`);
+    this.name = 'ItemHeldError';
+    this.retryInMs = Math.max(0, retryInMs);
   }
 }
 
@@ -335,7 +379,7 @@ class Execution {
   }
 
   /** One loop item outside a whole run (a worker's share): the earlier steps' outputs from the journal. */
-  async runOne(step: CompiledStep, plan: ItemPlan): Promise<void> {
+  async runOne(step: CompiledStep, plan: ItemPlan, leaseLost?: AbortSignal): Promise<void> {
     const steps = this.scope.steps as Record<string, unknown>;
     for (const record of await this.store.steps(this.runId)) if (record.step !== step.id) steps[record.step] = record.output ?? null;
     const signal = this.runOptions.signal;
@@ -344,12 +388,19 @@ class Execution {
       const timer = setTimeout(() => this.aborting.abort(), this.options.graceMs ?? 10_000);
       timer.unref();
     };
+    const onLost = (): void => {
+      this.log('warn', 'another delivery took this item over (its lease ran out here); stopping it', { runId: this.runId, step: step.id, index: plan.index });
+      this.stopping.abort();
+      this.aborting.abort();
+    };
     if (signal?.aborted) onAbort();
     signal?.addEventListener('abort', onAbort, { once: true });
+    leaseLost?.addEventListener('abort', onLost, { once: true });
     try {
       await this.processItem(step, plan);
     } finally {
       signal?.removeEventListener('abort', onAbort);
+      leaseLost?.removeEventListener('abort', onLost);
     }
   }
 
@@ -817,7 +868,9 @@ class Execution {
       const signal = timeout ? AbortSignal.any([this.aborting.signal, timeout]) : this.aborting.signal;
       try {
         const ctx = await this.contextFor(step, key, signal);
-        if (this.options.throttle && action.kind !== 'read') await this.options.throttle(signal);
+        const connection = step.uses.slice(0, step.uses.indexOf('.'));
+        if (this.options.throttle && action.kind !== 'read' && connection in this.flow.connections)
+          await this.options.throttle(signal, { name: connection, spec: this.flow.connections[connection] ?? null });
         return await action.run!(ctx, input);
       } catch (e) {
         if (this.aborting.signal.aborted) throw new Cancelled('aborted');

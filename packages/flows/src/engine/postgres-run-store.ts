@@ -11,6 +11,7 @@ import type {
   ErrorRecord,
   ItemCounts,
   ItemRecord,
+  ItemLease,
   ItemStatus,
   RunFilter,
   RunRecord,
@@ -21,9 +22,9 @@ import type {
 } from './run-store.js';
 import { addCountRow } from './run-store.js';
 import { fromJson, toJson } from './journal-json.js';
-import { ownerAlive, RunBusyError, UnknownRunError } from './sqlite-run-store.js';
+import { liveLease, ownerAlive, RunBusyError, UnknownRunError } from './sqlite-run-store.js';
 
-const SCHEMA_VERSION = 1;
+const SCHEMA_VERSION = 2;
 
 const SCHEMA_V1 = `
 CREATE TABLE runs (
@@ -82,7 +83,10 @@ CREATE TABLE trigger_state (
 `;
 
 /** Later versions: `MIGRATIONS[n]` takes a journal from version n to n + 1. */
-const MIGRATIONS: Record<number, string> = {};
+const MIGRATIONS: Record<number, string> = {
+  // 2: a started item's owner (one delivery of its job) and lease, so a second delivery leaves a live one alone.
+  1: 'ALTER TABLE items ADD COLUMN owner text, ADD COLUMN lease_until bigint',
+};
 
 /** Serializes schema creation between processes opening an empty database at once. */
 const MIGRATION_LOCK = 0x5f5e_0001;
@@ -140,6 +144,8 @@ interface ItemRow {
   error: string | null;
   started_at: number;
   ended_at: number | null;
+  owner: string | null;
+  lease_until: number | null;
 }
 
 function runOf(row: RunRow): RunRecord {
@@ -184,6 +190,8 @@ function itemOf(row: ItemRow): ItemRecord {
     ...(row.error ? { error: JSON.parse(row.error) as ErrorRecord } : {}),
     startedAt: row.started_at,
     ...(row.ended_at !== null ? { endedAt: row.ended_at } : {}),
+    ...(row.status === 'started' && row.owner ? { owner: row.owner } : {}),
+    ...(row.status === 'started' && row.lease_until !== null ? { leaseUntil: row.lease_until } : {}),
   };
 }
 
@@ -486,26 +494,44 @@ export class PostgresRunStore implements RunStore {
   async beginItem(runId: string, step: string, index: number, item: unknown): Promise<void> {
     await this.pool.query(
       `INSERT INTO items (run_id, step, idx, status, attempts, item, started_at) VALUES ($1, $2, $3, 'started', 1, $4, $5)
-       ON CONFLICT (run_id, step, idx) DO UPDATE SET status = 'started', attempts = items.attempts + 1, error = NULL, ended_at = NULL`,
+       ON CONFLICT (run_id, step, idx) DO UPDATE SET status = 'started', attempts = items.attempts + 1, error = NULL, ended_at = NULL,
+         owner = NULL, lease_until = NULL`,
       [runId, step, index, toJson(item, Infinity), this.now()],
     );
   }
 
-  async tryBeginItem(runId: string, step: string, index: number, item: unknown, options: { redo?: ItemStatus[] } = {}): Promise<BeginItemResult> {
+  async tryBeginItem(runId: string, step: string, index: number, item: unknown, options: { redo?: ItemStatus[]; lease?: ItemLease } = {}): Promise<BeginItemResult> {
+    const now = this.now();
+    const owner = options.lease?.owner ?? null;
+    const leaseUntil = options.lease ? now + options.lease.ms : null;
     return this.transaction(async (db) => {
       // A new row, or the existing one locked: whoever comes second sees what the first wrote.
       const inserted = await db.query<ItemRow>(
-        `INSERT INTO items (run_id, step, idx, status, attempts, item, started_at) VALUES ($1, $2, $3, 'started', 1, $4, $5)
+        `INSERT INTO items (run_id, step, idx, status, attempts, item, started_at, owner, lease_until) VALUES ($1, $2, $3, 'started', 1, $4, $5, $6, $7)
          ON CONFLICT (run_id, step, idx) DO NOTHING RETURNING *`,
-        [runId, step, index, toJson(item, Infinity), this.now()],
+        [runId, step, index, toJson(item, Infinity), now, owner, leaseUntil],
       );
       if (inserted.rowCount) return { began: true };
       const [row] = (await db.query<ItemRow>('SELECT * FROM items WHERE run_id = $1 AND step = $2 AND idx = $3 FOR UPDATE', [runId, step, index])).rows;
       const previous = itemOf(row!);
       if (previous.status !== 'started' && !(options.redo ?? []).includes(previous.status)) return { began: false, previous };
-      await db.query("UPDATE items SET status = 'started', attempts = attempts + 1, error = NULL, ended_at = NULL WHERE run_id = $1 AND step = $2 AND idx = $3", [runId, step, index]);
+      const heldUntil = liveLease(previous, options.lease, now);
+      if (heldUntil !== undefined) return { began: false, previous, heldUntil };
+      await db.query(
+        `UPDATE items SET status = 'started', attempts = attempts + 1, error = NULL, ended_at = NULL, owner = $4, lease_until = $5
+         WHERE run_id = $1 AND step = $2 AND idx = $3`,
+        [runId, step, index, owner, leaseUntil],
+      );
       return { began: true, previous };
     });
+  }
+
+  async renewItemLease(runId: string, step: string, index: number, lease: ItemLease): Promise<boolean> {
+    const renewed = await this.pool.query(
+      "UPDATE items SET lease_until = $1 WHERE run_id = $2 AND step = $3 AND idx = $4 AND status = 'started' AND owner = $5",
+      [this.now() + lease.ms, runId, step, index, lease.owner],
+    );
+    return (renewed.rowCount ?? 0) > 0;
   }
 
   async finishItem(
@@ -520,7 +546,7 @@ export class PostgresRunStore implements RunStore {
       `INSERT INTO items (run_id, step, idx, status, attempts, item, output, error, started_at, ended_at)
        VALUES ($1, $2, $3, $4, 0, $5, $6, $7, $8, $8)
        ON CONFLICT (run_id, step, idx) DO UPDATE SET status = $4, output = $6, error = $7, ended_at = $8,
-         item = coalesce(items.item, $5)`,
+         item = coalesce(items.item, $5), owner = NULL, lease_until = NULL`,
       [runId, step, index, status, toJson(result.item, Infinity), toJson(result.output), result.error ? JSON.stringify(result.error) : null, now],
     );
   }

@@ -75,6 +75,21 @@ export interface ItemRecord {
   error?: ErrorRecord;
   startedAt: number;
   endedAt?: number;
+  /** A worker's delivery running a `started` item, and until when it holds it (see `ItemLease`). */
+  owner?: string;
+  leaseUntil?: number;
+}
+
+/**
+ * Who runs a `started` item, for how long without renewal. A worker's lock on a job can lapse
+ * while the worker lives (a long GC pause, a stalled event loop): the job is then delivered to
+ * another worker while the first still runs it. The lease in the journal is what that second
+ * delivery consults: a live one means "running elsewhere, come back later", not "cut off".
+ */
+export interface ItemLease {
+  /** One delivery: unique per attempt, so two deliveries in one process are told apart. */
+  owner: string;
+  ms: number;
 }
 
 export interface ItemCounts {
@@ -88,6 +103,8 @@ export interface BeginItemResult {
   /** False: the item already has an outcome, in `previous`; nothing was written. */
   began: boolean;
   previous?: ItemRecord;
+  /** Not begun because another delivery holds the item under a live lease, until this time. */
+  heldUntil?: number;
 }
 
 export interface RunFilter {
@@ -136,9 +153,13 @@ export interface RunStore {
    * For a worker handed an item, perhaps again: journals it `started` unless it already has an
    * outcome (other than those in `redo`), atomically, so that of workers given the same item at
    * once only one finds it new. `previous` is the record found: `started` there means an earlier
-   * attempt's outcome is unknown and must be reconciled before the side effect.
+   * attempt's outcome is unknown and must be reconciled before the side effect. With a `lease`,
+   * the item is held by it; a `started` item whose lease (another owner's) has not run out is
+   * not taken (`began: false, heldUntil`).
    */
-  tryBeginItem(runId: string, step: string, index: number, item: unknown, options?: { redo?: ItemStatus[] }): Awaitable<BeginItemResult>;
+  tryBeginItem(runId: string, step: string, index: number, item: unknown, options?: { redo?: ItemStatus[]; lease?: ItemLease }): Awaitable<BeginItemResult>;
+  /** Extends the lease while the item runs; false when the item is no longer this owner's. */
+  renewItemLease(runId: string, step: string, index: number, lease: ItemLease): Awaitable<boolean>;
   finishItem(runId: string, step: string, index: number, status: Exclude<ItemStatus, 'started'>, result: { output?: unknown; error?: ErrorRecord; item?: unknown }): Awaitable<void>;
   /** Items of a step in index order, a page at a time (never all in memory). */
   items(runId: string, step: string, options?: { status?: ItemStatus; afterIndex?: number; limit?: number }): Awaitable<ItemRecord[]>;

@@ -8,6 +8,7 @@ import type {
   ErrorRecord,
   ItemCounts,
   ItemRecord,
+  ItemLease,
   ItemStatus,
   RunFilter,
   RunRecord,
@@ -19,7 +20,7 @@ import type {
 import { addCountRow } from './run-store.js';
 import { fromJson, toJson } from './journal-json.js';
 
-const SCHEMA_VERSION = 2;
+const SCHEMA_VERSION = 3;
 
 /** Version 1: runs, steps, items. Later versions are the migrations below, applied in order. */
 const SCHEMA_V1 = `
@@ -79,6 +80,11 @@ CREATE TABLE trigger_state (
 ) WITHOUT ROWID;
 CREATE UNIQUE INDEX runs_by_trigger_id ON runs (flow, json_extract(trigger, '$.id'));
 `,
+  // 3: a started item's owner (one delivery of its job) and lease, so a second delivery leaves a live one alone.
+  2: `
+ALTER TABLE items ADD COLUMN owner TEXT;
+ALTER TABLE items ADD COLUMN lease_until INTEGER;
+`,
 };
 
 interface RunRow {
@@ -118,6 +124,8 @@ interface ItemRow {
   error: string | null;
   started_at: number;
   ended_at: number | null;
+  owner: string | null;
+  lease_until: number | null;
 }
 
 function runOf(row: RunRow): RunRecord {
@@ -162,6 +170,8 @@ function itemOf(row: ItemRow): ItemRecord {
     ...(row.error ? { error: JSON.parse(row.error) as ErrorRecord } : {}),
     startedAt: row.started_at,
     ...(row.ended_at !== null ? { endedAt: row.ended_at } : {}),
+    ...(row.status === 'started' && row.owner ? { owner: row.owner } : {}),
+    ...(row.status === 'started' && row.lease_until !== null ? { leaseUntil: row.lease_until } : {}),
   };
 }
 
@@ -195,6 +205,15 @@ export function ownerAlive(owner: string): boolean {
   } catch (error) {
     return (error as NodeJS.ErrnoException).code === 'EPERM';
   }
+}
+
+/**
+ * When a `started` item is held by another delivery whose lease has not run out: until when.
+ * An item begun without a lease (a single process's run) is never held: its owner is the run's.
+ */
+export function liveLease(previous: ItemRecord | undefined, lease: ItemLease | undefined, now: number): number | undefined {
+  if (previous?.status !== 'started' || previous.leaseUntil === undefined || previous.owner === lease?.owner) return undefined;
+  return previous.leaseUntil > now ? previous.leaseUntil : undefined;
 }
 
 export function processOwner(): string {
@@ -255,14 +274,16 @@ export class SqliteRunStore implements RunStore {
       getItem: db.prepare('SELECT * FROM items WHERE run_id = ? AND step = ? AND idx = ?'),
       maxIndex: db.prepare('SELECT max(idx) AS m FROM items WHERE run_id = ? AND step = ?'),
       beginItem: db.prepare(
-        `INSERT INTO items (run_id, step, idx, status, attempts, item, started_at) VALUES (?, ?, ?, 'started', 1, ?, ?)
-         ON CONFLICT (run_id, step, idx) DO UPDATE SET status = 'started', attempts = attempts + 1, error = NULL, ended_at = NULL`,
+        `INSERT INTO items (run_id, step, idx, status, attempts, item, started_at, owner, lease_until) VALUES (?, ?, ?, 'started', 1, ?, ?, ?, ?)
+         ON CONFLICT (run_id, step, idx) DO UPDATE SET status = 'started', attempts = attempts + 1, error = NULL, ended_at = NULL,
+           owner = excluded.owner, lease_until = excluded.lease_until`,
       ),
+      renewItemLease: db.prepare("UPDATE items SET lease_until = ? WHERE run_id = ? AND step = ? AND idx = ? AND status = 'started' AND owner = ?"),
       finishItem: db.prepare(
         `INSERT INTO items (run_id, step, idx, status, attempts, item, output, error, started_at, ended_at)
          VALUES (@run_id, @step, @idx, @status, 0, @item, @output, @error, @now, @now)
          ON CONFLICT (run_id, step, idx) DO UPDATE SET status = @status, output = @output, error = @error, ended_at = @now,
-           item = coalesce(items.item, @item)`,
+           item = coalesce(items.item, @item), owner = NULL, lease_until = NULL`,
       ),
       itemsAll: db.prepare('SELECT * FROM items WHERE run_id = ? AND step = ? AND idx > ? ORDER BY idx LIMIT ?'),
       itemsByStatus: db.prepare('SELECT * FROM items WHERE run_id = ? AND step = ? AND status = ? AND idx > ? ORDER BY idx LIMIT ?'),
@@ -365,17 +386,24 @@ export class SqliteRunStore implements RunStore {
     return row.m ?? -1;
   }
 
-  beginItem(runId: string, step: string, index: number, item: unknown): void {
-    this.stmt.beginItem.run(runId, step, index, toJson(item, Infinity), this.now());
+  beginItem(runId: string, step: string, index: number, item: unknown, lease?: ItemLease): void {
+    const now = this.now();
+    this.stmt.beginItem.run(runId, step, index, toJson(item, Infinity), now, lease?.owner ?? null, lease ? now + lease.ms : null);
   }
 
-  tryBeginItem(runId: string, step: string, index: number, item: unknown, options: { redo?: ItemStatus[] } = {}): BeginItemResult {
+  tryBeginItem(runId: string, step: string, index: number, item: unknown, options: { redo?: ItemStatus[]; lease?: ItemLease } = {}): BeginItemResult {
     return this.db.transaction((): BeginItemResult => {
       const previous = this.getItem(runId, step, index);
       if (previous && previous.status !== 'started' && !(options.redo ?? []).includes(previous.status)) return { began: false, previous };
-      this.beginItem(runId, step, index, item);
+      const heldUntil = liveLease(previous, options.lease, this.now());
+      if (heldUntil !== undefined) return { began: false, previous: previous!, heldUntil };
+      this.beginItem(runId, step, index, item, options.lease);
       return previous ? { began: true, previous } : { began: true };
     }).immediate();
+  }
+
+  renewItemLease(runId: string, step: string, index: number, lease: ItemLease): boolean {
+    return this.stmt.renewItemLease.run(this.now() + lease.ms, runId, step, index, lease.owner).changes > 0;
   }
 
   finishItem(

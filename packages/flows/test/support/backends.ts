@@ -24,7 +24,8 @@ import { startRedis, type TestRedis } from './redis.js';
 
 export interface Backend {
   name: 'sqlite' | 'postgres' | 'bullmq+postgres';
-  open(): Promise<RunStore>;
+  /** `clock`: the journal's time (leases), for tests that move it by hand. */
+  open(options?: { clock?: () => number }): Promise<RunStore>;
   engine(options: EngineOptions): Engine;
 }
 
@@ -90,20 +91,20 @@ export async function openPostgresStore(options: PostgresRunStoreOptions = {}): 
 export const backends: Backend[] = [
   {
     name: 'sqlite',
-    open: async () => new SqliteRunStore(':memory:'),
+    open: async (options) => new SqliteRunStore(':memory:', options?.clock ? { clock: options.clock } : {}),
     engine: (options) => new Engine(options),
   },
   {
     name: 'postgres',
-    open: () => openPostgresStore(),
+    open: (options) => openPostgresStore(options?.clock ? { clock: options.clock } : {}),
     engine: (options) => new Engine(options),
   },
   {
     name: 'bullmq+postgres',
-    async open() {
+    async open(options) {
       redis ??= startRedis();
       redisUrl = (await redis).url;
-      return openPostgresStore();
+      return openPostgresStore(options?.clock ? { clock: options.clock } : {});
     },
     engine: queuedEngine,
   },
