@@ -239,7 +239,11 @@ export class ConnectionStore {
    */
   async fingerprint(name: string): Promise<string | undefined> {
     const conn = (await this.list()).find((c) => c.name === name);
-    if (!conn) return undefined;
+    return conn && this.fingerprintOf(conn);
+  }
+
+  /** The same digest for a connection not necessarily stored (a flow's inline one), its `secret:` references read here. */
+  async fingerprintOf(conn: Connection): Promise<string> {
     const hash = createHash('sha256').update(JSON.stringify(conn));
     // A missing secrets file is for opening the connection to report; here it is one more state.
     const secrets = await this.secretsFor(conn).catch(() => undefined);

@@ -83,13 +83,17 @@ function flowOfRun(run: RunRecord): CompiledFlow {
   return flow;
 }
 
-/** Opens a flow's connections: a stored name, null (the default stored one), or a connection given inline. */
+/**
+ * Opens a flow's connections: a stored name, null (the default stored one), or a connection given
+ * inline. Its fingerprint is the connection store's (the one the console checks), so `sfx serve`
+ * reopens a client once the stored connection or its secret changed.
+ */
 export function connectionOpener(defaultName: string | undefined): ConnectionOpener {
-  return async (name, spec) => {
+  const opener: ConnectionOpener = async (name, spec) => {
     if (spec === null) return (await openStored(defaultName)).client;
     if (typeof spec === 'string') return (await openStored(spec)).client;
     const store = new ConnectionStore();
-    const conn = { connector: `${CONNECTOR_ID}@${CONNECTOR_VERSION}`, name, ...spec } as unknown as Connection;
+    const conn = inlineConnection(name, spec);
     try {
       const secrets = await store.secretsFor(conn).catch(() => undefined);
       return openConnection(conn, secrets ? { secrets } : {});
@@ -99,6 +103,26 @@ export function connectionOpener(defaultName: string | undefined): ConnectionOpe
       throw error;
     }
   };
+  opener.fingerprint = async (name, spec) => {
+    const store = new ConnectionStore();
+    if (typeof spec === 'object' && spec !== null) return store.fingerprintOf(inlineConnection(name, spec));
+    const stored = spec ?? (await defaultConnectionName(store, defaultName));
+    // No single default: opening fails and says why (a client that failed to open is never kept).
+    return stored === undefined ? undefined : store.fingerprint(stored);
+  };
+  return opener;
+}
+
+function inlineConnection(name: string, spec: Record<string, unknown>): Connection {
+  return { connector: `${CONNECTOR_ID}@${CONNECTOR_VERSION}`, name, ...spec } as unknown as Connection;
+}
+
+/** The stored connection a flow's default connection (null) opens, as openStored chooses it; undefined when none is chosen. */
+async function defaultConnectionName(store: ConnectionStore, defaultName: string | undefined): Promise<string | undefined> {
+  const wanted = defaultName ?? (process.env.SFX_CONNECTION || undefined);
+  if (wanted !== undefined) return wanted;
+  const all = await store.list();
+  return all.length === 1 ? all[0]!.name : undefined;
 }
 
 function parseInputs(pairs: string[] | undefined): Record<string, unknown> {

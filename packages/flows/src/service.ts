@@ -105,6 +105,13 @@ export interface FlowServiceOptions {
   defaultConnection?: string;
 }
 
+/** A client the service shares, the fingerprint of what it was opened from, and the runs using it. */
+interface HeldClient {
+  client: Promise<Filerobot>;
+  fingerprint: string | undefined;
+  users: number;
+}
+
 export type ServiceRole = 'coordinator' | 'worker' | 'all';
 
 export interface ServiceQueueOptions {
@@ -218,7 +225,10 @@ export class FlowService implements TriggerHost {
   private app: FastifyInstance | undefined;
   private readonly active = new Map<string, ActiveRun>();
   private readonly slots = new Map<string, Slots>();
-  private readonly clients = new Map<string, Promise<Filerobot>>();
+  /** Open clients by connection spec, each with the fingerprint of what it was opened from. */
+  private readonly clients = new Map<string, HeldClient>();
+  /** Clients replaced while runs still used them: each closes when its last user is done. */
+  private readonly retired = new Set<HeldClient>();
   private readonly hooks = new Map<string, WebhookTrigger>();
   private readonly events = new Map<string, DamEventsTrigger>();
   /** Listeners of each run's events (the console's live view). */
@@ -277,7 +287,7 @@ export class FlowService implements TriggerHost {
       store: this.store,
       ...(this.itemQueue ? { dispatcher: this.itemQueue.dispatcher(this.store) } : {}),
       ...(queue?.tps && role !== 'coordinator' ? { throttle: (signal, connection) => this.itemWorker!.pace(this.paceName(connection), signal) } : {}),
-      openConnection: (name, spec) => this.client(name, spec),
+      openConnection: (name, spec, heldUntil) => this.client(name, spec, heldUntil),
       ...(o.env ? { env: o.env } : {}),
       ...(o.secret ? { secret: o.secret } : {}),
       graceMs: o.graceMs ?? 10_000,
@@ -515,27 +525,64 @@ export class FlowService implements TriggerHost {
     };
   }
 
-  openConnection(flow: CompiledFlow, name: string): Promise<Filerobot> {
-    return this.client(name, flow.connections[name] ?? null);
+  openConnection(flow: CompiledFlow, name: string, heldUntil?: Promise<unknown>): Promise<Filerobot> {
+    return this.client(name, flow.connections[name] ?? null, heldUntil);
   }
 
-  /** One client per connection spec, shared by triggers and runs, closed on stop. */
-  private client(name: string, spec: string | null | Record<string, unknown>): Promise<Filerobot> {
+  /**
+   * One client per connection spec, shared by triggers and runs, closed on stop. It is reused
+   * only while the opener's fingerprint of the connection is unchanged, so a key replaced or a
+   * connection removed (`sfx connection add --force`, `remove`) is seen by the next run without a
+   * restart; the replaced client closes once the runs holding it (`heldUntil`) are done.
+   */
+  private async client(name: string, spec: string | null | Record<string, unknown>, heldUntil?: Promise<unknown>): Promise<Filerobot> {
     const opener = this.options.openConnection;
     if (!opener)
-      return Promise.reject(
-        new Error(
-          `the flow uses the connection "${name}", and sfx serve was given no way to open connections.`,
-        ),
-      );
+      throw new Error(`the flow uses the connection "${name}", and sfx serve was given no way to open connections.`);
     const key = JSON.stringify(typeof spec === 'object' && spec !== null ? { name, spec } : { spec });
-    let client = this.clients.get(key);
-    if (!client) {
-      client = Promise.resolve(opener(name, spec));
-      client.catch(() => this.clients.delete(key));
-      this.clients.set(key, client);
+    const fingerprint = await opener.fingerprint?.(name, spec);
+    let held = this.clients.get(key);
+    if (held && held.fingerprint !== fingerprint) {
+      this.retire(key, held);
+      held = undefined;
     }
-    return client;
+    if (!held) {
+      const entry: HeldClient = { client: Promise.resolve().then(() => opener(name, spec)), fingerprint, users: 0 };
+      // A connection that cannot be opened (removed, its secret gone) is tried afresh next time.
+      entry.client.catch(() => {
+        if (this.clients.get(key) === entry) this.clients.delete(key);
+      });
+      this.clients.set(key, entry);
+      held = entry;
+    }
+    if (heldUntil) {
+      const user = held;
+      user.users++;
+      void heldUntil.then(
+        () => this.release(user),
+        () => this.release(user),
+      );
+    }
+    return held.client;
+  }
+
+  private retire(key: string, held: HeldClient): void {
+    if (this.clients.get(key) === held) this.clients.delete(key);
+    this.retired.add(held);
+    if (held.users === 0) void this.closeRetired(held);
+  }
+
+  private release(held: HeldClient): void {
+    held.users--;
+    if (held.users === 0 && this.retired.has(held)) void this.closeRetired(held);
+  }
+
+  private async closeRetired(held: HeldClient): Promise<void> {
+    this.retired.delete(held);
+    await held.client.then(
+      (c) => c.close(),
+      () => undefined,
+    );
   }
 
   activeRuns(flow: string): number {
@@ -1200,11 +1247,13 @@ export class FlowService implements TriggerHost {
       this.log('info', 'runs interrupted; they resume on the next start', {
         runs: running.map(([id]) => id),
       });
-    for (const client of this.clients.values())
-      await client.then(
+    for (const held of [...this.clients.values(), ...this.retired])
+      await held.client.then(
         (c) => c.close(),
         () => undefined,
       );
+    this.clients.clear();
+    this.retired.clear();
     await this.storeInstance?.close();
     this.log('info', 'stopped');
   }

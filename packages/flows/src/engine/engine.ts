@@ -16,8 +16,17 @@ import { processOwner } from './sqlite-run-store.js';
 
 export type Logger = (level: 'debug' | 'info' | 'warn' | 'error', message: string, fields?: Record<string, unknown>) => void;
 
-/** Opens the client of one of a flow's connections (a stored name, null for the default, or inline). */
-export type ConnectionOpener = (name: string, spec: string | null | Record<string, unknown>) => Filerobot | Promise<Filerobot>;
+/**
+ * Opens the client of one of a flow's connections (a stored name, null for the default, or inline).
+ * `heldUntil` settles once the caller (a run, a worker's item) is done with the client: an opener
+ * that shares clients may close one it replaced only then, never under requests still in flight.
+ * `fingerprint`, when given, changes whenever what (name, spec) opens does (a stored key replaced,
+ * the connection removed): a long-lived holder of clients compares it before reusing one.
+ */
+export interface ConnectionOpener {
+  (name: string, spec: string | null | Record<string, unknown>, heldUntil?: Promise<unknown>): Filerobot | Promise<Filerobot>;
+  fingerprint?: (name: string, spec: string | null | Record<string, unknown>) => Promise<string | undefined>;
+}
 
 export interface EngineOptions {
   store: RunStore;
@@ -282,6 +291,8 @@ class Execution {
   private readonly store: RunStore;
   private readonly runId: string;
   private readonly clients = new Map<string, Promise<Filerobot>>();
+  /** Settles when this execution ends: the clients it was given are then free to close. */
+  private readonly finished = settleable();
   private readonly scope: Scope;
   private readonly secretValues: string[];
   /** Soft stop: no new items. */
@@ -372,6 +383,7 @@ class Execution {
     } finally {
       signal?.removeEventListener('abort', onAbort);
       await this.dispatcher.close();
+      this.finished.settle();
     }
     await this.store.finishRun(this.runId, status, error);
     this.emit({ type: 'run-finished', runId: this.runId, status, ...(error ? { error } : {}) });
@@ -380,6 +392,14 @@ class Execution {
 
   /** One loop item outside a whole run (a worker's share): the earlier steps' outputs from the journal. */
   async runOne(step: CompiledStep, plan: ItemPlan, leaseLost?: AbortSignal): Promise<void> {
+    try {
+      await this.runOneItem(step, plan, leaseLost);
+    } finally {
+      this.finished.settle();
+    }
+  }
+
+  private async runOneItem(step: CompiledStep, plan: ItemPlan, leaseLost?: AbortSignal): Promise<void> {
     const steps = this.scope.steps as Record<string, unknown>;
     for (const record of await this.store.steps(this.runId)) if (record.step !== step.id) steps[record.step] = record.output ?? null;
     const signal = this.runOptions.signal;
@@ -899,7 +919,7 @@ class Execution {
     if (!client) {
       const opener = this.options.openConnection;
       if (!opener) throw new Error(`the flow uses the connection "${name}", and this engine was given no way to open connections.`);
-      client = Promise.resolve(opener(name, this.flow.connections[name] ?? null));
+      client = Promise.resolve(opener(name, this.flow.connections[name] ?? null, this.finished.promise));
       this.clients.set(name, client);
     }
     return client;
@@ -949,3 +969,10 @@ function typeName(value: unknown): string {
 }
 
 export type { Template };
+
+/** A promise and the function that resolves it (Promise.withResolvers is not in Node 20). */
+function settleable(): { promise: Promise<void>; settle: () => void } {
+  let settle!: () => void;
+  const promise = new Promise<void>((resolve) => (settle = resolve));
+  return { promise, settle };
+}

@@ -17,8 +17,9 @@ import {
   type DamEventOutput,
   type HandlerReply,
 } from '@sfx/connector';
+import type { Filerobot } from '@sfx/client';
 import type { CompiledFlow } from '../definition/load.js';
-import { triggerValue, type RunningTrigger, type TriggerHost } from './host.js';
+import { triggerValue, withConnection, type RunningTrigger, type TriggerHost } from './host.js';
 import type { HookRequest } from './webhook.js';
 
 /** The URL path a flow's DAM events are delivered to. */
@@ -78,13 +79,17 @@ export class DamEventsTrigger implements RunningTrigger {
           error: error.message,
         }),
     });
-    const client = await this.host.openConnection(this.compiled, spec.connection);
+    await withConnection(this.host, this.compiled, spec.connection, (client) => this.subscribe(client, config.events, secret));
+  }
+
+  /** Subscribes this flow's URL to the DAM's events, or updates the subscription it already has. */
+  private async subscribe(client: Filerobot, events: unknown, secret: string): Promise<void> {
     const existing = (await client.webhooks.list()).find((w) => w.url === this.url);
     const description = `sfx serve: flow ${this.flow}`;
     if (existing) {
       // The secret is write-only: set it again so it is the one this process checks.
       await client.webhooks.update(existing.uuid, {
-        events: config.events as never,
+        events: events as never,
         secret,
         active: true,
         description,
@@ -98,7 +103,7 @@ export class DamEventsTrigger implements RunningTrigger {
     } else {
       const created = await damEvents.subscribe(
         { client },
-        { url: this.url, events: config.events as never, secret, description },
+        { url: this.url, events: events as never, secret, description },
       );
       this.host.log('info', 'DAM events subscribed', {
         flow: this.flow,

@@ -30,7 +30,8 @@ export interface TriggerHost {
   startRun(flow: CompiledFlow, trigger: RunTrigger): Promise<StartedRun>;
   /** Runs of `flow` running in this process now. */
   activeRuns(flow: string): number;
-  openConnection(flow: CompiledFlow, name: string): Promise<Filerobot>;
+  /** The connection's shared client; a replaced one is closed only once `heldUntil` settles. */
+  openConnection(flow: CompiledFlow, name: string, heldUntil?: Promise<unknown>): Promise<Filerobot>;
   /** `$env` and `$secrets` for a flow's trigger values. */
   scopeFor(flow: CompiledFlow): Scope;
 }
@@ -68,4 +69,20 @@ export async function triggerValue(
 ): Promise<unknown> {
   if (!template) return fallback;
   return evaluateTemplate(template, host.scopeFor(flow));
+}
+
+/** Runs `work` with one of the flow's connections, holding its client until `work` is done. */
+export async function withConnection<T>(
+  host: TriggerHost,
+  flow: CompiledFlow,
+  name: string,
+  work: (client: Filerobot) => Promise<T>,
+): Promise<T> {
+  let done!: () => void;
+  const heldUntil = new Promise<void>((resolve) => (done = resolve));
+  try {
+    return await work(await host.openConnection(flow, name, heldUntil));
+  } finally {
+    done();
+  }
 }

@@ -24,7 +24,7 @@ import {
 import type { FileObject } from '@sfx/client';
 import type { CompiledFlow } from '../definition/load.js';
 import type { TimerHandle } from './clock.js';
-import { ServiceStoppingError, triggerValue, type RunningTrigger, type TriggerHost } from './host.js';
+import { ServiceStoppingError, triggerValue, withConnection, type RunningTrigger, type TriggerHost } from './host.js';
 
 /** Most events taken from one poll; the rest come with the next poll, at once. */
 const MAX_EVENTS_PER_POLL = 500;
@@ -98,10 +98,9 @@ export class PollTrigger implements RunningTrigger {
     const saved = await store.getTriggerState(this.flow, this.key);
     const state = saved === undefined ? null : (PollStateSchema.parse(JSON.parse(saved)) as PollState);
     const config = await triggerValue(this.host, this.compiled, this.compiled.triggerTemplates.with, {});
-    const client = await this.host.openConnection(this.compiled, this.connection);
-    const result = await this.trigger.poll({ client, signal: this.abort.signal }, config, state, {
-      maxItems: MAX_EVENTS_PER_POLL,
-    });
+    const result = await withConnection(this.host, this.compiled, this.connection, (client) =>
+      this.trigger.poll({ client, signal: this.abort.signal }, config, state, { maxItems: MAX_EVENTS_PER_POLL }),
+    );
     let started = 0;
     let duplicates = 0;
     for (const item of result.items) {
