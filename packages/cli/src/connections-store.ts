@@ -5,11 +5,11 @@
  * replaces the file atomically (temp file, fsync, rename) under a lock file, so a crash or a second
  * `sfx` never leaves a half-written or lost file.
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { constants } from 'node:fs';
-import { lstat, mkdir, open, readFile, rename, rm, stat } from 'node:fs/promises';
+import { lstat, mkdir, open, readFile, rm, stat } from 'node:fs/promises';
 import { homedir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import {
   CONNECTOR_ID,
   CONNECTOR_VERSION,
@@ -18,6 +18,7 @@ import {
   type Connection,
   type Problem,
 } from '@sfx/connector';
+import { writeFileAtomic } from '@sfx/flows';
 
 export const CONNECTIONS_FILE = 'connections.json';
 export const SECRETS_FILE = 'secrets.json';
@@ -402,31 +403,5 @@ async function exists(path: string): Promise<boolean> {
   );
 }
 
-/** Writes a whole file or nothing: a temp file (created with `mode`) fsynced, then renamed over it. */
-export async function writeAtomic(path: string, data: string, mode: number): Promise<void> {
-  const dir = dirname(path);
-  await mkdir(dir, { recursive: true, mode: 0o700 });
-  const temp = `${path}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`;
-  const handle = await open(temp, constants.O_CREAT | constants.O_EXCL | constants.O_WRONLY, mode);
-  try {
-    await handle.writeFile(data);
-    await handle.chmod(mode);
-    await handle.sync();
-  } catch (error) {
-    await handle.close();
-    await rm(temp, { force: true });
-    throw error;
-  }
-  await handle.close();
-  try {
-    await rename(temp, path);
-  } catch (error) {
-    await rm(temp, { force: true });
-    throw error;
-  }
-  const folder = await open(dir, 'r').catch(() => undefined);
-  if (folder) {
-    await folder.sync().catch(() => undefined);
-    await folder.close();
-  }
-}
+/** Writes a whole file or nothing (see @sfx/flows' writeFileAtomic). */
+export const writeAtomic = (path: string, data: string, mode: number): Promise<void> => writeFileAtomic(path, data, mode);

@@ -4,8 +4,6 @@
  * old one), so a crash mid-save leaves the old flow or the new one, never half of either, and the
  * service never loads a torn file.
  */
-import { randomBytes } from 'node:crypto';
-import { open, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ServiceRequestError } from './service-errors.js';
 
@@ -20,24 +18,4 @@ export function flowFilePath(dir: string, name: string): string {
       'Use a plain file name ending in .yaml: letters, digits, ., - and _, e.g. import-products.yaml.',
     );
   return join(dir, name);
-}
-
-export async function writeFileAtomic(path: string, text: string): Promise<void> {
-  const temp = join(path, '..', `.${path.split(/[\\/]/).pop()}.${randomBytes(4).toString('hex')}.tmp`);
-  const handle = await open(temp, 'wx', 0o644);
-  try {
-    await handle.writeFile(text, 'utf8');
-    await handle.sync();
-  } catch (error) {
-    await handle.close();
-    await rm(temp, { force: true });
-    throw error;
-  }
-  await handle.close();
-  try {
-    await rename(temp, path);
-  } catch (error) {
-    await rm(temp, { force: true });
-    throw error;
-  }
 }

@@ -73,3 +73,4 @@ export {
   type SourceKind,
   type SourceEntry,
 } from './sync/index.js';
+export { writeFileAtomic } from './atomic-write.js';

@@ -35,7 +35,8 @@ import {
 } from './engine/engine.js';
 import type { ItemRecord, ItemStatus, RunFilter, RunRecord, RunStore, RunTrigger } from './engine/run-store.js';
 import type { InputFile } from './definition/schema.js';
-import { flowFilePath, writeFileAtomic } from './flow-files.js';
+import { writeFileAtomic } from './atomic-write.js';
+import { flowFilePath } from './flow-files.js';
 import { ServiceRequestError } from './service-errors.js';
 import { openRunStore } from './engine/open-run-store.js';
 import { processOwner, RunBusyError, UnknownRunError } from './engine/sqlite-run-store.js';
