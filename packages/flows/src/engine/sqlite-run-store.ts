@@ -18,7 +18,8 @@ import type {
   StepStatus,
 } from './run-store.js';
 import { addCountRow } from './run-store.js';
-import { fromJson, toJson } from './journal-json.js';
+import { toJson } from './journal-json.js';
+import { itemOf, runOf, stepOf, type ItemRow, type RunRow, type StepRow } from './journal-rows.js';
 
 const SCHEMA_VERSION = 3;
 
@@ -86,94 +87,6 @@ ALTER TABLE items ADD COLUMN owner TEXT;
 ALTER TABLE items ADD COLUMN lease_until INTEGER;
 `,
 };
-
-interface RunRow {
-  id: string;
-  flow: string;
-  flow_hash: string;
-  flow_file: string | null;
-  source: string;
-  base_dir: string;
-  trigger: string;
-  inputs: string;
-  status: RunStatus;
-  error: string | null;
-  started_at: number;
-  ended_at: number | null;
-  owner: string | null;
-}
-
-interface StepRow {
-  run_id: string;
-  step: string;
-  status: StepStatus;
-  output: string | null;
-  error: string | null;
-  next_index: number;
-  cursor: string | null;
-  started_at: number;
-  ended_at: number | null;
-}
-
-interface ItemRow {
-  idx: number;
-  status: ItemStatus;
-  attempts: number;
-  item: string | null;
-  output: string | null;
-  error: string | null;
-  started_at: number;
-  ended_at: number | null;
-  owner: string | null;
-  lease_until: number | null;
-}
-
-function runOf(row: RunRow): RunRecord {
-  return {
-    id: row.id,
-    flow: row.flow,
-    flowHash: row.flow_hash,
-    ...(row.flow_file ? { flowFile: row.flow_file } : {}),
-    source: row.source,
-    baseDir: row.base_dir,
-    trigger: JSON.parse(row.trigger) as RunRecord['trigger'],
-    inputs: JSON.parse(row.inputs) as Record<string, unknown>,
-    status: row.status,
-    ...(row.error ? { error: JSON.parse(row.error) as ErrorRecord } : {}),
-    startedAt: row.started_at,
-    ...(row.ended_at !== null ? { endedAt: row.ended_at } : {}),
-    ...(row.owner ? { owner: row.owner } : {}),
-  };
-}
-
-function stepOf(row: StepRow): StepRecord {
-  return {
-    runId: row.run_id,
-    step: row.step,
-    status: row.status,
-    ...(row.output !== null ? { output: fromJson(row.output) } : {}),
-    ...(row.error ? { error: JSON.parse(row.error) as ErrorRecord } : {}),
-    nextIndex: row.next_index,
-    ...(row.cursor !== null ? { cursor: row.cursor } : {}),
-    startedAt: row.started_at,
-    ...(row.ended_at !== null ? { endedAt: row.ended_at } : {}),
-  };
-}
-
-function itemOf(row: ItemRow): ItemRecord {
-  return {
-    index: row.idx,
-    status: row.status,
-    attempts: row.attempts,
-    ...(row.item !== null ? { item: fromJson(row.item) } : {}),
-    ...(row.output !== null ? { output: fromJson(row.output) } : {}),
-    ...(row.error ? { error: JSON.parse(row.error) as ErrorRecord } : {}),
-    startedAt: row.started_at,
-    ...(row.ended_at !== null ? { endedAt: row.ended_at } : {}),
-    ...(row.status === 'started' && row.owner ? { owner: row.owner } : {}),
-    ...(row.status === 'started' && row.lease_until !== null ? { leaseUntil: row.lease_until } : {}),
-  };
-}
 
 export class RunBusyError extends Error {
   constructor(
