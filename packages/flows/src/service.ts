@@ -326,19 +326,7 @@ export class FlowService implements TriggerHost {
       this.takeoverTimer = setInterval(() => void this.takeOver(), queue.takeoverMs ?? 5000);
       this.takeoverTimer.unref();
     }
-    for (const loaded of this.flows.values()) {
-      try {
-        await loaded.trigger?.start();
-      } catch (error) {
-        this.log('error', 'trigger could not start; the flow is skipped', {
-          flow: loaded.flow.name,
-          trigger: loaded.flow.trigger.type,
-          error: (error as Error).message,
-        });
-        await loaded.trigger?.stop();
-        this.unregister(loaded);
-      }
-    }
+    for (const loaded of this.flows.values()) await this.startTrigger(loaded);
     this.ready = true;
     this.log('info', 'sfx serve ready', {
       url: this.url,
@@ -497,6 +485,20 @@ export class FlowService implements TriggerHost {
         this.events.set(path, trigger);
         return { trigger };
       }
+    }
+  }
+
+  /** Starts a flow's trigger; one that cannot start is logged and its flow unloaded. Returns why, if so. */
+  private async startTrigger(loaded: LoadedFlow): Promise<string | undefined> {
+    try {
+      await loaded.trigger?.start();
+      return undefined;
+    } catch (error) {
+      const message = (error as Error).message;
+      this.log('error', 'trigger could not start; the flow is skipped', { flow: loaded.flow.name, trigger: loaded.flow.trigger.type, error: message });
+      await loaded.trigger?.stop();
+      this.unregister(loaded);
+      return message;
     }
   }
 
@@ -865,17 +867,9 @@ export class FlowService implements TriggerHost {
     for (let i = this.problems.length - 1; i >= 0; i--) if (this.problems[i]!.file === file) this.problems.splice(i, 1);
     let loaded = await this.addFlowFile(file);
     if (loaded && this.ready) {
-      try {
-        await loaded.trigger?.start();
-      } catch (error) {
-        this.problems.push({ file, line: 1, column: 1, path: 'trigger', message: (error as Error).message });
-        this.log('error', 'trigger could not start; the flow is skipped', {
-          flow: loaded.flow.name,
-          trigger: loaded.flow.trigger.type,
-          error: (error as Error).message,
-        });
-        await loaded.trigger?.stop();
-        this.unregister(loaded);
+      const problem = await this.startTrigger(loaded);
+      if (problem) {
+        this.problems.push({ file, line: 1, column: 1, path: 'trigger', message: problem });
         loaded = undefined;
       }
     }
