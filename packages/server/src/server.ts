@@ -333,7 +333,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
       await reclaiming.catch(() => undefined);
       await dispatcher.close();
       // Nothing is in flight any more (requests and deliveries are done); drop idle keep-alive sockets.
-      await Promise.allSettled([ctx.urlImportGuard.close(), ctx.webhookGuard.close()]);
+      await Promise.allSettled([ctx.urlImportGuard.agent.destroy(), ctx.webhookGuard.agent.destroy()]);
       db.close();
       if (inMemory) await rm(data, { recursive: true, force: true });
     },

@@ -6,7 +6,7 @@ import mime from 'mime-types';
 import { loadSharp } from '../sharp-loader.js';
 import type { DuplicatePolicy, ServerContext } from '../context.js';
 import { ApiError, badRequest } from '../errors.js';
-import { addressRefusal, type AddressGuard } from '../net/guarded-agent.js';
+import { addressRefusal, guardedFetch } from '../net/guarded-agent.js';
 import type { NewFile } from '../store/metadata-store.js';
 import { checkName, extensionOf, joinPath, normalizeFolderPath, splitPath } from '../store/names.js';
 import type { StagedBlob } from '../store/blobs.js';
@@ -549,9 +549,13 @@ async function fetchToStage(
     if (url.protocol !== 'http:' && url.protocol !== 'https:') {
       throw badRequest('INVALID_URL', `Only http and https URLs can be imported; got ${url.protocol}.`);
     }
-    let response: Awaited<ReturnType<AddressGuard['fetch']>>;
+    let response: Awaited<ReturnType<typeof guardedFetch>>;
     try {
-      response = await ctx.urlImportGuard.fetch(url, { redirect: 'manual', signal });
+      response = await guardedFetch(url, {
+        redirect: 'manual',
+        signal,
+        dispatcher: ctx.urlImportGuard.agent,
+      });
     } catch (error) {
       const refused = addressRefusal(error);
       if (refused) {

@@ -1,7 +1,7 @@
 import { lookup as systemLookup } from 'node:dns/promises';
 import { isIP, type LookupFunction } from 'node:net';
 import ipaddr from 'ipaddr.js';
-import type { Agent, RequestInit, Response } from 'undici';
+import { Agent, buildConnector, fetch } from 'undici';
 
 /** Answers every address a host name resolves to (like `dns.lookup(name, {all: true})`). */
 export type HostResolver = (hostname: string) => Promise<Array<{ address: string; family: number }>>;
@@ -33,8 +33,8 @@ function refusedRange(address: string): string | undefined {
  * address first and a loopback one next (DNS rebinding) cannot slip through between check and connect.
  */
 export class AddressGuard {
-  /** Built on first use: a server that never imports by URL nor calls a webhook never loads undici. */
-  private agent: Promise<Agent> | undefined;
+  /** Pass as `dispatcher` to undici's `fetch` (see `guardedFetch`). */
+  readonly agent: Agent;
 
   constructor(
     /** Words for error messages: "<host> resolves to a loopback address, which <purpose> may not reach". */
@@ -42,24 +42,7 @@ export class AddressGuard {
     /** Lets requests reach loopback and private addresses (tests, local demos). */
     readonly allowPrivate: boolean,
     private readonly resolve: HostResolver = systemResolver,
-  ) {}
-
-  /**
-   * undici's `fetch` through this guard's agent (Node's bundled fetch may be another undici
-   * version, which could not take our agent as its dispatcher).
-   */
-  async fetch(url: URL, init: Omit<RequestInit, 'dispatcher'>): Promise<Response> {
-    const undici = await loadUndici();
-    return undici.fetch(url, { ...init, dispatcher: await (this.agent ??= this.buildAgent()) });
-  }
-
-  /** Drops idle keep-alive sockets (at shutdown, when nothing is in flight). */
-  async close(): Promise<void> {
-    if (this.agent) await (await this.agent).destroy();
-  }
-
-  private async buildAgent(): Promise<Agent> {
-    const undici = await loadUndici();
+  ) {
     const lookup: LookupFunction = (hostname, options, callback) => {
       this.addresses(hostname).then(
         (all) => {
@@ -78,8 +61,8 @@ export class AddressGuard {
         (error: NodeJS.ErrnoException) => callback(error, '', 0),
       );
     };
-    const connector = undici.buildConnector({ lookup });
-    return new undici.Agent({
+    const connector = buildConnector({ lookup });
+    this.agent = new Agent({
       connect: (options, callback) => {
         // An address literal never reaches `lookup` (net connects to it directly): check it here.
         const host = options.hostname.replace(/^\[|\]$/g, '');
@@ -110,9 +93,8 @@ export class AddressGuard {
   }
 }
 
-let undiciModule: Promise<typeof import('undici')> | undefined;
-// undici adds ~10 MB of RSS at import; only outgoing requests (URL imports, webhooks) need it.
-const loadUndici = (): Promise<typeof import('undici')> => (undiciModule ??= import('undici'));
+/** undici's `fetch`, the one `AddressGuard.agent` is built for (Node's bundled copy may be another version). */
+export const guardedFetch = fetch;
 
 /** The guard's refusal behind a failed fetch ("fetch failed" with it as cause), if that is why it failed. */
 export function addressRefusal(error: unknown): AddressNotAllowedError | undefined {

@@ -1,6 +1,7 @@
 import { createHmac } from 'node:crypto';
 import { apiTime, fileObject, folderObject, type UrlContext } from '../api/serialize.js';
 import type { ServerContext } from '../context.js';
+import { guardedFetch } from '../net/guarded-agent.js';
 import type { FileWithFolder, FolderRow } from '../store/rows.js';
 import type { DueDelivery, WebhookStore } from '../store/webhooks.js';
 
@@ -156,11 +157,12 @@ export class WebhookDispatcher {
     try {
       // The guard checks each address the connection is made to (loopback, private and other
       // non-public ones are refused unless allowPrivateWebhooks): the server must not be an SSRF proxy.
-      const response = await this.ctx.webhookGuard.fetch(new URL(webhook.url), {
+      const response = await guardedFetch(new URL(webhook.url), {
         method: 'POST',
         headers,
         body,
         redirect: 'manual',
+        dispatcher: this.ctx.webhookGuard.agent,
         signal: AbortSignal.any([signal, AbortSignal.timeout(this.timeoutMs)]),
       });
       await response.body?.cancel();
