@@ -6,7 +6,7 @@ import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CLI_DOC_PATH, renderCliMarkdown } from '../dist/cli-docs.js';
-import { buildProgram } from '../dist/main.js';
+import { buildProgram } from '../dist/program.js';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
 const target = join(root, CLI_DOC_PATH);

@@ -11,7 +11,7 @@ import { promisify } from 'node:util';
 import { Command } from 'commander';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bashScript, commandTree } from '../src/completion.js';
-import { buildProgram } from '../src/main.js';
+import { buildProgram } from '../src/program.js';
 
 const BIN = resolve(dirname(fileURLToPath(import.meta.url)), '../bin/sfx.js');
 const run = promisify(execFile);

@@ -5,7 +5,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { CLI_DOC_PATH, renderCliMarkdown } from '../src/cli-docs.js';
-import { buildProgram } from '../src/main.js';
+import { buildProgram } from '../src/program.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
 const BIN = resolve(dirname(fileURLToPath(import.meta.url)), '../bin/sfx.js');

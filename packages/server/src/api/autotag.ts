@@ -1,4 +1,4 @@
-import sharp from 'sharp';
+import { loadSharp } from '../sharp-loader.js';
 import { badRequest } from '../errors.js';
 import type { Call } from '../http/route.js';
 import { parseObject } from '../store/metadata-store.js';
@@ -115,7 +115,7 @@ export async function analyse(
   let data: Buffer;
   let channels: number;
   try {
-    const raw = await sharp(source.path, { limitInputPixels: MAX_INPUT_PIXELS })
+    const raw = await loadSharp()(source.path, { limitInputPixels: MAX_INPUT_PIXELS })
       .autoOrient()
       .resize(SAMPLE, SAMPLE, { fit: 'inside', withoutEnlargement: true, kernel: 'nearest' })
       .toColourspace('srgb')

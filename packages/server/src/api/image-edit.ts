@@ -1,5 +1,6 @@
 import mime from 'mime-types';
-import sharp, { type FitEnum, type Sharp } from 'sharp';
+import type { FitEnum, Sharp } from 'sharp';
+import { loadSharp } from '../sharp-loader.js';
 import { sassUploadAdmission } from '../auth/sass-rules.js';
 import type { ServerContext } from '../context.js';
 import { ApiError, badRequest, conflict } from '../errors.js';
@@ -224,7 +225,7 @@ async function toRaw(image: Sharp): Promise<Raw> {
   return { data, info: { width: info.width, height: info.height, channels: info.channels } };
 }
 
-const fromRaw = (raw: Raw): Sharp => sharp(raw.data, { raw: raw.info });
+const fromRaw = (raw: Raw): Sharp => loadSharp()(raw.data, { raw: raw.info });
 
 function encode(image: Sharp, format: EditFormat, quality: number | undefined): Sharp {
   const q = quality ?? DEFAULT_QUALITY;
@@ -249,7 +250,7 @@ function encode(image: Sharp, format: EditFormat, quality: number | undefined): 
  */
 async function render(source: ImageSource, ops: EditOperations, format: EditFormat): Promise<Sharp> {
   const alpha = format !== 'jpeg';
-  let image = sharp(source.path, { limitInputPixels: MAX_INPUT_PIXELS }).autoOrient();
+  let image = loadSharp()(source.path, { limitInputPixels: MAX_INPUT_PIXELS }).autoOrient();
   if (ops.crop) image = image.extract({ left: ops.crop.x, top: ops.crop.y, width: ops.crop.width, height: ops.crop.height });
   const steps: Array<(img: Sharp) => Sharp> = [];
   if (ops.rotate !== undefined) {

@@ -1,4 +1,5 @@
-import sharp, { type Metadata } from 'sharp';
+import type { Metadata } from 'sharp';
+import { loadSharp } from '../sharp-loader.js';
 import type { ServerContext } from '../context.js';
 import { ApiError, badRequest } from '../errors.js';
 import type { FileWithFolder } from '../store/rows.js';
@@ -46,7 +47,7 @@ export async function openImage(
   const path = ctx.blobs.pathOf(file.blob_id);
   let meta: Metadata;
   try {
-    meta = await sharp(path, { limitInputPixels: false }).metadata();
+    meta = await loadSharp()(path, { limitInputPixels: false }).metadata();
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
     if (/Input file is missing/i.test(message)) throw error;

@@ -3,7 +3,7 @@ import { PassThrough, Readable } from 'node:stream';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import busboy from 'busboy';
 import mime from 'mime-types';
-import sharp from 'sharp';
+import { loadSharp } from '../sharp-loader.js';
 import type { DuplicatePolicy, ServerContext } from '../context.js';
 import { ApiError, badRequest } from '../errors.js';
 import { addressRefusal, guardedFetch } from '../net/guarded-agent.js';
@@ -117,7 +117,7 @@ export function productField(value: unknown, field: string): StagedUpload['produ
 export async function imageInfo(path: string, type: string): Promise<JsonObject> {
   if (!type.startsWith('image/')) return {};
   try {
-    const meta = await sharp(path).metadata();
+    const meta = await loadSharp()(path).metadata();
     if (!meta.width || !meta.height) return {};
     const ratio = meta.width / meta.height;
     const orientation = ratio > 2 ? 'PA' : ratio > 1.05 ? 'LD' : ratio < 0.95 ? 'PO' : 'SQ';

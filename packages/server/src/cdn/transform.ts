@@ -8,7 +8,8 @@ import { mkdirSync, readdirSync, statSync, unlinkSync, type Stats } from 'node:f
 import { mkdir, readFile, rename, rm, stat, unlink, utimes } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
-import sharp, { type Metadata, type ResizeOptions, type Sharp } from 'sharp';
+import type { Metadata, ResizeOptions, Sharp } from 'sharp';
+import { loadSharp } from '../sharp-loader.js';
 import { ApiError, badRequest } from '../errors.js';
 import { RenderBudget } from './render-budget.js';
 
@@ -188,7 +189,7 @@ function parseColour(entry: [string, string]): string {
   const colour = /^#?([0-9a-f]{3,4}|[0-9a-f]{6}|[0-9a-f]{8})$/i.test(raw) ? `#${raw.replace(/^#/, '')}` : raw;
   try {
     if (!/^#|^[a-z]{3,30}$/i.test(colour)) throw new Error('not a colour');
-    sharp().flatten({ background: colour });
+    loadSharp()().flatten({ background: colour });
   } catch {
     throw invalid(entry[0], raw, 'a hex colour (fff, ff0000, ff000080) or a CSS colour name');
   }
@@ -297,8 +298,8 @@ function defaultFormat(meta: Metadata): OutputFormat {
 function position(gravity: string | undefined, animated: boolean): string | number {
   const name = GRAVITY[gravity ?? 'center'] ?? 'centre';
   // Saliency strategies work on a single frame only.
-  if (name === 'attention') return animated ? 'centre' : sharp.strategy.attention;
-  if (name === 'entropy') return animated ? 'centre' : sharp.strategy.entropy;
+  if (name === 'attention') return animated ? 'centre' : loadSharp().strategy.attention;
+  if (name === 'entropy') return animated ? 'centre' : loadSharp().strategy.entropy;
   return name;
 }
 
@@ -429,7 +430,7 @@ function pipeline(
   animated: boolean,
 ): Sharp {
   const background = params.bg_colour ?? DEFAULT_BACKGROUND;
-  let image = sharp(sourcePath, { animated }).autoOrient();
+  let image = loadSharp()(sourcePath, { animated }).autoOrient();
   if (params.r !== undefined && params.r % 360 !== 0) {
     image = params.r % 90 === 0 ? image.rotate(params.r) : image.rotate(params.r, { background });
   }
@@ -451,7 +452,7 @@ const tooManyPixels = (): ApiError =>
 async function readMetadata(sourcePath: string): Promise<Metadata> {
   let meta: Metadata;
   try {
-    meta = await sharp(sourcePath).metadata();
+    meta = await loadSharp()(sourcePath).metadata();
   } catch (error) {
     const message = String(error);
     if (/exceeds pixel limit/i.test(message)) throw tooManyPixels();
