@@ -10,7 +10,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { log, ROOT } from './lib/contract.mjs';
+import { exitOn, log, ROOT } from './lib/contract.mjs';
 import { pairArgs, report, sideBySide, startPeer, startSfx, TOKEN } from './lib/http-pair.mjs';
 /* global fetch -- Node 20's global fetch */
 
@@ -85,7 +85,7 @@ async function main() {
           `sfx ${result.sfx.errors} bad of ${result.sfx.requests}, node:http ${result.peer.errors} bad of ${result.peer.requests}`,
       },
     });
-    return ok ? 0 : 1;
+    return ok;
   } finally {
     await sfx.stop();
     await peer?.stop();
@@ -93,7 +93,4 @@ async function main() {
   }
 }
 
-main().then((code) => process.exit(code), (error) => {
-  process.stderr.write(`cdn-cached: ${error instanceof Error ? error.stack : String(error)}\n`);
-  process.exit(2);
-});
+exitOn(main());

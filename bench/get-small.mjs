@@ -11,7 +11,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { log } from './lib/contract.mjs';
+import { exitOn, log } from './lib/contract.mjs';
 import { pairArgs, report, sideBySide, startPeer, startSfx, TOKEN } from './lib/http-pair.mjs';
 
 const require = createRequire(import.meta.url);
@@ -70,7 +70,7 @@ async function main() {
           `no errors or non-2xx: sfx ${result.sfx.errors} bad of ${result.sfx.requests}, fastify ${result.peer.errors} bad of ${result.peer.requests}`,
       },
     });
-    return ok ? 0 : 1;
+    return ok;
   } finally {
     await sfx.stop();
     await peer?.stop();
@@ -78,7 +78,4 @@ async function main() {
   }
 }
 
-main().then((code) => process.exit(code), (error) => {
-  process.stderr.write(`get-small: ${error instanceof Error ? error.stack : String(error)}\n`);
-  process.exit(2);
-});
+exitOn(main());

@@ -67,12 +67,11 @@ beforeAll(async () => {
   }
   flows = join(root, 'flows');
   await mkdir(flows);
-  await writeFile(
-    join(flows, 'upload.yaml'),
-    `name: upload-folder
-connections: { dam: null }
+  // The same flow twice: through the default connection, and through the second one by name.
+  const uploadFlow = (name: string, connection: string, path: string): string => `name: ${name}
+connections: { dam: ${connection} }
 secrets: [HOOK_SECRET]
-trigger: { type: webhook, path: /upload, secret: "{% $secrets.HOOK_SECRET %}" }
+trigger: { type: webhook, path: ${path}, secret: "{% $secrets.HOOK_SECRET %}" }
 steps:
   - id: files
     uses: fs.list
@@ -84,28 +83,9 @@ steps:
     with:
       source: { path: "{% $item.absolutePath %}" }
       folder: "{% $trigger.body.folder %}"
-`,
-  );
-  // The same, through the second stored connection (by name, where the first flow uses the default).
-  await writeFile(
-    join(flows, 'upload-b.yaml'),
-    `name: upload-folder-b
-connections: { dam: local-b }
-secrets: [HOOK_SECRET]
-trigger: { type: webhook, path: /upload-b, secret: "{% $secrets.HOOK_SECRET %}" }
-steps:
-  - id: files
-    uses: fs.list
-    with: { path: "{% $trigger.body.dir %}" }
-  - id: upload
-    forEach: "{% $steps.files %}"
-    concurrency: 9
-    uses: dam.upload-asset
-    with:
-      source: { path: "{% $item.absolutePath %}" }
-      folder: "{% $trigger.body.folder %}"
-`,
-  );
+`;
+  await writeFile(join(flows, 'upload.yaml'), uploadFlow('upload-folder', 'null', '/upload'));
+  await writeFile(join(flows, 'upload-b.yaml'), uploadFlow('upload-folder-b', 'local-b', '/upload-b'));
 });
 
 afterAll(async () => {

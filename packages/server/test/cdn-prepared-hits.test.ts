@@ -26,16 +26,9 @@ const image = (background: string): Promise<Buffer> =>
   sharp({ create: { width: 64, height: 48, channels: 3, background } }).png().toBuffer();
 
 async function uploadForm(folder: string, name: string, content: Buffer, query = ''): Promise<FileObject> {
-  const form = new FormData();
-  form.append('file', new Blob([content]), name);
-  const response = await fetch(`${h.api()}/files?folder=${encodeURIComponent(folder)}${query}`, {
-    method: 'POST',
-    headers: { 'X-Filerobot-Key': h.server.rootKey },
-    body: form,
-  });
-  const body = (await response.json()) as { file: FileObject };
-  expect(response.status, JSON.stringify(body)).toBe(200);
-  return body.file;
+  const body = await h.upload(folder, name, content, {}, query);
+  expect(body.status, JSON.stringify(body)).toBe('success');
+  return body.file as FileObject;
 }
 
 interface Got {

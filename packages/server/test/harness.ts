@@ -9,7 +9,8 @@ export interface Harness {
   /** `{url}/{token}/v5` (or v4). */
   api(version?: 'v4' | 'v5'): string;
   call(method: string, path: string, init?: { body?: unknown; key?: string | null; headers?: Record<string, string>; version?: 'v4' | 'v5' }): Promise<{ status: number; body: Record<string, unknown>; headers: Headers }>;
-  upload(folder: string, name: string, content: string | Buffer, extra?: Record<string, string>): Promise<Record<string, unknown>>;
+  /** Multipart upload with the root key; `extra` form fields (meta, tags...), `query` appended (`&overwrite=1`). */
+  upload(folder: string, name: string, content: string | Buffer, extra?: Record<string, string>, query?: string): Promise<Record<string, unknown>>;
   close(): Promise<void>;
 }
 
@@ -40,11 +41,11 @@ export async function startHarness(options: ServerOptions = {}): Promise<Harness
       }
       return { status: response.status, body: parsed, headers: response.headers };
     },
-    async upload(folder, name, content, extra = {}) {
+    async upload(folder, name, content, extra = {}, query = '') {
       const form = new FormData();
       for (const [k, v] of Object.entries(extra)) form.append(k, v);
       form.append('file', new Blob([content]), name);
-      const response = await fetch(`${api()}/files?folder=${encodeURIComponent(folder)}`, {
+      const response = await fetch(`${api()}/files?folder=${encodeURIComponent(folder)}${query}`, {
         method: 'POST',
         headers: { 'X-Filerobot-Key': server.rootKey },
         body: form,

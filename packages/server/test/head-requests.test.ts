@@ -21,16 +21,9 @@ afterAll(async () => {
 });
 
 async function uploadForm(folder: string, name: string, content: Buffer): Promise<FileObject> {
-  const form = new FormData();
-  form.append('file', new Blob([content]), name);
-  const response = await fetch(`${h.api()}/files?folder=${encodeURIComponent(folder)}`, {
-    method: 'POST',
-    headers: { 'X-Filerobot-Key': h.server.rootKey },
-    body: form,
-  });
-  const body = (await response.json()) as { file: FileObject };
-  expect(response.status, JSON.stringify(body)).toBe(200);
-  return body.file;
+  const body = await h.upload(folder, name, content);
+  expect(body.status, JSON.stringify(body)).toBe('success');
+  return body.file as FileObject;
 }
 
 interface RawReply {

@@ -77,18 +77,11 @@ async function expectExactTotals(step: string): Promise<void> {
 }
 
 async function upload(folder: string, name: string, content: string, meta: object, tags: string[], overwrite = false): Promise<FileObject> {
-  const form = new FormData();
-  form.append('meta', JSON.stringify(meta));
-  if (tags.length > 0) form.append('tags', tags.join(','));
-  form.append('file', new Blob([content]), name);
-  const response = await fetch(`${h.api()}/files?folder=${encodeURIComponent(folder)}${overwrite ? '&overwrite=1' : ''}`, {
-    method: 'POST',
-    headers: { 'X-Filerobot-Key': h.server.rootKey },
-    body: form,
-  });
-  const body = (await response.json()) as { file: FileObject };
-  expect(response.status, JSON.stringify(body)).toBe(200);
-  return body.file;
+  const fields: Record<string, string> = { meta: JSON.stringify(meta) };
+  if (tags.length > 0) fields.tags = tags.join(',');
+  const body = await h.upload(folder, name, content, fields, overwrite ? '&overwrite=1' : '');
+  expect(body.status, JSON.stringify(body)).toBe('success');
+  return body.file as FileObject;
 }
 
 const ok = async (method: string, path: string, body?: unknown): Promise<Record<string, unknown>> => {
