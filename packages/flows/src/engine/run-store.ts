@@ -115,6 +115,23 @@ export interface RunFilter {
   before?: { startedAt: number; id: string };
 }
 
+/**
+ * A page of a loop's source, read in one job by whichever worker took it (Engine.readPage) and
+ * kept in the journal until the loop's checkpoint passes it: the coordinator dispatches items from
+ * pages, so no process reads or holds a large source whole, and a coordinator that takes a run
+ * over finds the pages already read instead of reading them again.
+ */
+export interface LoopPage {
+  /** The loop index of the page's first item (of the next one, for an empty last page). */
+  firstIndex: number;
+  /** The loop's items in order, each with the source cursor that goes on after it. */
+  items: Array<{ item: unknown; cursor: string }>;
+  /** The source has no items after these. */
+  end: boolean;
+  /** The source failed after these items: the loop fails with this, as if it had read them itself. */
+  error?: ErrorRecord;
+}
+
 /** Item counts of each step of a run that has items, by step id. */
 export type RunItemCounts = Map<string, ItemCounts>;
 
@@ -166,6 +183,17 @@ export interface RunStore {
   counts(runId: string, step: string): Awaitable<ItemCounts>;
   /** Item counts per step of each of these runs, in one query (a page of the runs list); runs without items are absent. */
   runItemCounts(runIds: readonly string[]): Awaitable<Map<string, RunItemCounts>>;
+
+  /**
+   * Journals a page of a loop's source unless a page starting at the same index is there already:
+   * the first read stands (a page job delivered twice, or a source that changed between reads).
+   * True when this call wrote it.
+   */
+  savePage(runId: string, step: string, page: LoopPage): Awaitable<boolean>;
+  /** The page holding loop index `index`, or the empty last page starting at it. */
+  getPage(runId: string, step: string, index: number): Awaitable<LoopPage | undefined>;
+  /** Drops the step's pages whose items all lie below `belowIndex`; every page of the step without it. */
+  dropPages(runId: string, step: string, belowIndex?: number): Awaitable<void>;
 
   /** The run a trigger started for the event `triggerId`, if any. */
   findRunByTrigger(flow: string, triggerId: string): Awaitable<RunRecord | undefined>;
