@@ -36,6 +36,7 @@ interface ServeFlags {
   role?: ServiceRole;
   tps?: TpsLimits;
   lockMs?: number;
+  pageSize?: number;
 }
 
 function role(value: string): ServiceRole {
@@ -179,6 +180,11 @@ export function registerServeCommand(program: Command): void {
       'with --queue: a killed worker\'s jobs go to another after about this long',
       whole('--lock-ms', 1000, 3_600_000),
     )
+    .option(
+      '--page-size <n>',
+      'with --queue: items in each page job that reads a loop\'s source (default 500)',
+      whole('--page-size', 1, 100_000),
+    )
     .option('--max-body <bytes>', 'largest webhook body; larger get 413', whole('--max-body', 1), 1024 * 1024)
     .option('--log <level>', 'lowest log level written: debug, info, warn or error', level, 'info')
     .option('--console-token <token>', 'login token of the web console at /ui (default: $SFX_CONSOLE_TOKEN, or a new one printed at start)')
@@ -205,10 +211,12 @@ async function defaultConnection(flags: ServeFlags): Promise<string | undefined>
 }
 
 async function serve(flags: ServeFlags): Promise<void> {
-  if (!flags.queue && (flags.role || flags.tps || flags.lockMs))
+  if (!flags.queue && (flags.role || flags.tps || flags.lockMs || flags.pageSize))
     throw new UsageError(
-      `${flags.role ? '--role' : flags.tps ? '--tps' : '--lock-ms'} is for a cluster: give --queue redis://HOST:PORT too (docs/scale-out.md).`,
+      `${flags.role ? '--role' : flags.tps ? '--tps' : flags.lockMs ? '--lock-ms' : '--page-size'} is for a cluster: give --queue redis://HOST:PORT too (docs/scale-out.md).`,
     );
+  if (flags.role === 'worker' && flags.pageSize)
+    throw new UsageError('--page-size applies to the coordinators that read the loops\' sources: give it to sfx serve --role coordinator (or all).');
   if (flags.role === 'coordinator' && (flags.tps || flags.lockMs))
     throw new UsageError(
       `${flags.tps ? '--tps' : '--lock-ms'} applies to the workers that run the items: give it to sfx serve --role worker (or all).`,
@@ -244,6 +252,7 @@ async function serve(flags: ServeFlags): Promise<void> {
             itemConcurrency: flags.concurrency,
             ...(flags.tps ? { tps: flags.tps } : {}),
             ...(flags.lockMs ? { lockMs: flags.lockMs } : {}),
+            ...(flags.pageSize ? { pageSize: flags.pageSize } : {}),
           },
           role: flags.role ?? 'all',
         }

@@ -122,7 +122,8 @@ async function startCluster(name: string, workerCount: number, options: { tps?: 
     storeUrl: url,
     coordinator: undefined as unknown as ServeProcess,
     workers: [],
-    startCoordinator: () => ready(spawnServe(['--flows', flows, '--role', 'coordinator', ...common], env())),
+    // Small source pages: a run here crosses several, so workers killed mid-page are covered too.
+    startCoordinator: () => ready(spawnServe(['--flows', flows, '--role', 'coordinator', '--page-size', '7', ...common], env())),
     startWorker: () =>
       ready(spawnServe(['--role', 'worker', '--concurrency', '3', '--lock-ms', '2000', ...(options.tps ?? []).flatMap((t) => ['--tps', t]), ...(options.workerArgs ?? []), ...common], env())),
     async stop() {
@@ -378,6 +379,9 @@ steps:
       // The workers did the uploads, not the process that ran the flow: each item once, named in their logs.
       const ran = cluster.workers.flatMap((w) => w.logs).filter((l) => l.msg === 'item finished' && l.runId === run!.id);
       expect(ran.map((l) => l.index).sort((a, b) => Number(a) - Number(b))).toEqual([...Array(30).keys()]);
+      // And they read the folder's listing, as a page job: the process that ran the flow only dispatched.
+      const pages = cluster.workers.flatMap((w) => w.logs).filter((l) => l.msg === 'source page read' && l.runId === run!.id);
+      expect(pages.map((l) => [l.step, l.firstIndex, l.items, l.end])).toEqual([['upload', 0, 30, true]]);
       const items = await cluster.journal.items(run!.id, 'upload', { limit: 100 });
       expect(items.map((i) => [i.index, i.status, i.output])).toEqual(
         [...expected.entries()].map(([name, sha], index) => [index, 'succeeded', { name, sha1: sha }]),

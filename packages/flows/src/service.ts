@@ -126,6 +126,8 @@ export interface ServiceQueueOptions {
   tps?: TpsLimits;
   /** A dead worker's jobs go to others after about this long. Default 30 s. */
   lockMs?: number;
+  /** Items in each page job reading a loop's source (see EngineOptions.sourcePageSize). Default 500. */
+  pageSize?: number;
   /** How often a coordinator looks for runs whose coordinator died. Default 5 s. */
   takeoverMs?: number;
 }
@@ -287,6 +289,7 @@ export class FlowService implements TriggerHost {
     this.engine = new Engine({
       store: this.store,
       ...(this.itemQueue ? { dispatcher: this.itemQueue.dispatcher(this.store) } : {}),
+      ...(queue?.pageSize ? { sourcePageSize: queue.pageSize } : {}),
       ...(queue?.tps && role !== 'coordinator' ? { throttle: (signal, connection) => this.itemWorker!.pace(this.paceName(connection), signal) } : {}),
       openConnection: (name, spec, heldUntil) => this.client(name, spec, heldUntil),
       ...(o.env ? { env: o.env } : {}),

@@ -14,6 +14,18 @@ import { backends, useBackends } from './support/backends.js';
 const calls = new Map<string, number>();
 const seen: unknown[] = [];
 let failUntil = new Map<string, number>();
+/** Reads of each index of the `tally` source, wherever they happen. */
+const reads = new Map<number, number>();
+/** `tally` fails right before this index while set. */
+let breakAt: number | undefined;
+/** `gate` waits until this opens. */
+let gate = opened();
+
+function opened(): { promise: Promise<void>; open: () => void } {
+  let open!: () => void;
+  const promise = new Promise<void>((resolve) => (open = resolve));
+  return { promise, open };
+}
 
 const t: BuiltinConnector = {
   name: 't',
@@ -62,6 +74,34 @@ const t: BuiltinConnector = {
       },
     }),
     defineStepAction({
+      id: 'tally',
+      title: 'tally',
+      description: 'yields 0..n-1, counting each read',
+      input: z.strictObject({ n: z.number().int() }),
+      kind: 'read',
+      idempotent: true,
+      async *items(_ctx, input, after) {
+        for (let i = after === undefined ? 0 : Number(after) + 1; i < input.n; i++) {
+          if (i === breakAt) throw Object.assign(new Error('the tally broke off'), { code: 'TALLY_BROKEN' });
+          reads.set(i, (reads.get(i) ?? 0) + 1);
+          yield { item: { i }, cursor: String(i) };
+        }
+      },
+    }),
+    defineStepAction({
+      id: 'gate',
+      title: 'gate',
+      description: 'returns its input once the gate opens',
+      input: z.strictObject({ value: z.unknown() }),
+      kind: 'write',
+      idempotent: true,
+      async run(ctx, input) {
+        calls.set(ctx.idempotencyKey, (calls.get(ctx.idempotencyKey) ?? 0) + 1);
+        await gate.promise;
+        return { value: input.value };
+      },
+    }),
+    defineStepAction({
       id: 'collect',
       title: 'collect',
       description: 'reads a stream to the end',
@@ -91,6 +131,16 @@ function reset(): void {
   calls.clear();
   seen.length = 0;
   failUntil = new Map();
+  reads.clear();
+  breakAt = undefined;
+  gate = opened();
+}
+
+async function until(condition: () => boolean): Promise<void> {
+  for (let waited = 0; !condition(); waited += 20) {
+    if (waited > 30_000) throw new Error('timed out waiting');
+    await new Promise((r) => setTimeout(r, 20));
+  }
 }
 
 /** Everything the journal holds of a run, as text. */
@@ -434,6 +484,80 @@ steps:
       expect(result.status).toBe('failed');
       expect(result.error?.message).toContain('MISSING_ONE');
       expect(seen).toEqual([]);
+    });
+  });
+
+  // On a cluster (bullmq+postgres here) a worker reads each page and journals it; elsewhere the
+  // engine reads the source itself. Either way the guarantees below hold.
+  describe('large sources, read a page at a time', () => {
+    const paged = backend.name === 'bullmq+postgres';
+    const tallyFlow = (n: number, uses = 't.echo', concurrency = 2): CompiledFlow =>
+      flowOf(`
+name: tally
+steps:
+  - id: numbers
+    uses: t.tally
+    with: { n: ${n} }
+  - id: each
+    forEach: "{% $steps.numbers %}"
+    concurrency: ${concurrency}
+    uses: ${uses}
+    with: { value: "{% $item.i %}" }
+`);
+
+    it('reads at most two pages ahead of the items waiting for a slot, then every item once; pages go when the loop ends', async () => {
+      reset();
+      const store = await backend.open();
+      const e = backend.engine({ store, sourcePageSize: 3 });
+      const { runId, done } = await e.start(tallyFlow(40, 't.gate'));
+      await until(() => calls.size === 2);
+      // Time for a source read eagerly to show itself.
+      await new Promise((r) => setTimeout(r, 300));
+      expect(reads.size).toBeLessThanOrEqual(6);
+      if (paged) expect((await store.getPage(runId, 'each', 0))?.items.map((x) => x.item)).toEqual([{ i: 0 }, { i: 1 }, { i: 2 }]);
+      gate.open();
+      const result = await done;
+      expect(result.steps[1]).toMatchObject({ status: 'succeeded', total: 40, succeeded: 40 });
+      expect([...reads.keys()].sort((a, b) => a - b)).toEqual([...Array(40).keys()]);
+      expect([...reads.values()].every((n) => n === 1)).toBe(true);
+      expect(await store.getPage(runId, 'each', 0)).toBeUndefined();
+      expect(await store.getPage(runId, 'each', 39)).toBeUndefined();
+    });
+
+    it('a stopped run keeps the pages it read ahead: its resume does every item once, and on a cluster reads none twice', async () => {
+      reset();
+      const store = await backend.open();
+      const e = backend.engine({ store, sleep: async () => {}, sourcePageSize: 4, checkpointEvery: 1, graceMs: 5000 });
+      const stop = new AbortController();
+      let items = 0;
+      const first = await e.run(tallyFlow(30), {
+        signal: stop.signal,
+        onEvent: (ev) => {
+          if (ev.type === 'item' && ++items === 9) stop.abort();
+        },
+      });
+      expect(first.status).toBe('interrupted');
+      const second = await e.resume(tallyFlow(30), first.runId);
+      expect(second.steps[1]).toMatchObject({ status: 'succeeded', total: 30, succeeded: 30 });
+      const eachCalls = [...calls.entries()].filter(([k]) => k.includes(':each:'));
+      expect(eachCalls).toHaveLength(30);
+      expect(eachCalls.every(([, n]) => n === 1)).toBe(true);
+      expect(reads.size).toBe(30);
+      if (paged) expect([...reads.entries()].filter(([, n]) => n > 1)).toEqual([]);
+    });
+
+    it('a source that broke off fails the loop with its own error, and is read again from where it stopped on resume', async () => {
+      reset();
+      breakAt = 7;
+      const store = await backend.open();
+      const e = backend.engine({ store, sleep: async () => {}, sourcePageSize: 3, checkpointEvery: 1 });
+      const first = await e.run(tallyFlow(12));
+      expect(first.steps[1]).toMatchObject({ status: 'failed', total: 7, succeeded: 7, error: { message: 'the tally broke off', code: 'TALLY_BROKEN' } });
+      breakAt = undefined;
+      const second = await e.resume(tallyFlow(12), first.runId);
+      expect(second.steps[1]).toMatchObject({ status: 'succeeded', total: 12, succeeded: 12 });
+      expect([...calls.keys()].filter((k) => k.includes(':each:'))).toHaveLength(12);
+      expect(await store.getPage(first.runId, 'each', 7)).toBeUndefined();
     });
   });
 

@@ -1,5 +1,6 @@
 /**
- * Loop items as BullMQ jobs on Redis, so that workers in any number of processes share a run.
+ * Loop items as BullMQ jobs on Redis, so that workers in any number of processes share a run,
+ * and the pages of loops' sources as jobs too, so that no process reads a large source whole.
  * Delivery is at least once (a job whose worker dies is handed to another when its lock runs
  * out); the journal makes the effect exactly once: a worker asks it what is left before it acts
  * (see Engine.runItem), and the coordinator reads each item's outcome from it, not from the job.
@@ -7,7 +8,7 @@
 import { DelayedError, Queue, QueueEvents, Worker, type Job } from 'bullmq';
 import { Redis } from 'ioredis';
 import { ItemHeldError, type DispatchedItem, type Engine } from '../engine/engine.js';
-import type { Dispatcher, DispatcherFactory, ItemJob } from '../engine/dispatcher.js';
+import type { Dispatcher, DispatcherFactory, ItemJob, PageJob } from '../engine/dispatcher.js';
 import type { RunStore } from '../engine/run-store.js';
 import type { CompiledFlow } from '../definition/load.js';
 import { processOwner } from '../engine/sqlite-run-store.js';
@@ -73,9 +74,12 @@ function connect(url: string): Redis {
   return new Redis(url, { maxRetriesPerRequest: null, enableReadyCheck: true });
 }
 
-interface JobData extends DispatchedItem {
+interface ItemJobData extends DispatchedItem {
   key: string;
 }
+
+/** Job names: what a worker does with a job's data. */
+type JobData = ItemJobData | PageJob;
 
 export interface QueueCounts {
   waiting: number;
@@ -128,15 +132,29 @@ export class ItemQueue {
   async send(job: ItemJob, store: RunStore): Promise<void> {
     const plan = (job.item as { plan: { item: unknown; unknown: boolean } }).plan;
     const seenAttempts = (await store.getItem(job.runId, job.step, job.index))?.attempts ?? 0;
-    const data: JobData = { runId: job.runId, step: job.step, index: job.index, key: job.key, item: plan.item, unknown: plan.unknown, seenAttempts };
+    const data: ItemJobData = { runId: job.runId, step: job.step, index: job.index, key: job.key, item: plan.item, unknown: plan.unknown, seenAttempts };
+    await this.sendAndWait('item', data, job.key);
+  }
+
+  /**
+   * A page of a loop's source, read by a worker into the journal. It goes to the head of the queue:
+   * the coordinator asks for the next page while the items of this one run, so the workers never
+   * run out of items while a page waits behind them.
+   */
+  async sendPage(job: PageJob): Promise<void> {
+    await this.sendAndWait('page', job, job.key, { lifo: true });
+  }
+
+  private async sendAndWait(name: 'item' | 'page', data: JobData, key: string, extra: { lifo?: boolean } = {}): Promise<void> {
     // Same key, same job: a job still queued or running from an earlier coordinator is waited for, not doubled.
-    const sent = await this.queue.add('item', data, {
-      jobId: jobIdFor(job.key),
+    const sent = await this.queue.add(name, data, {
+      jobId: jobIdFor(key),
       attempts: this.options.attempts ?? 5,
       backoff: { type: 'exponential', delay: 1000 },
       // Finished jobs go, so a retry of the item (sfx runs retry --failed) is a new job under the same id.
       removeOnComplete: true,
       removeOnFail: true,
+      ...extra,
     });
     try {
       await sent.waitUntilFinished(this.events);
@@ -174,6 +192,10 @@ class QueueDispatcher implements Dispatcher {
 
   execute(job: ItemJob): Promise<void> {
     return this.queue.send(job, this.store);
+  }
+
+  readPage(job: PageJob): Promise<void> {
+    return this.queue.sendPage(job);
   }
 
   async close(): Promise<void> {}
@@ -226,7 +248,8 @@ export class ItemWorker {
     });
     this.worker.on('failed', (job, error) => {
       if (job && job.attemptsMade >= (job.opts.attempts ?? 1)) void this.connection.incr(failedCounterKey(this.worker.name));
-      this.log('warn', 'item job failed', { runId: job?.data.runId, step: job?.data.step, index: job?.data.index, error: error.message });
+      const at = job && ('index' in job.data ? { index: job.data.index } : { firstIndex: job.data.firstIndex });
+      this.log('warn', `${job?.name ?? 'item'} job failed`, { runId: job?.data.runId, step: job?.data.step, ...at, error: error.message });
     });
     // Redis away: ioredis reconnects on its own; say so once in a while, not on every try.
     let lastError = 0;
@@ -274,6 +297,18 @@ export class ItemWorker {
   }
 
   private async process(job: Job<JobData>, token: string | undefined): Promise<void> {
+    if (job.name === 'page') return this.readPage(job.data as PageJob);
+    return this.runItem(job as Job<ItemJobData>, token);
+  }
+
+  private async readPage(data: PageJob): Promise<void> {
+    const fields = { runId: data.runId, step: data.step, firstIndex: data.firstIndex };
+    this.log('debug', 'source page started', fields);
+    const page = await this.options.engine.readPage(await this.flow(data.runId), data, { signal: this.drain.signal });
+    this.log('debug', 'source page read', { ...fields, items: page.items.length, end: page.end, ...(page.error ? { error: page.error.message } : {}) });
+  }
+
+  private async runItem(job: Job<ItemJobData>, token: string | undefined): Promise<void> {
     const data = job.data;
     const fields = { runId: data.runId, step: data.step, index: data.index, key: data.key };
     this.log('debug', 'item started', fields);

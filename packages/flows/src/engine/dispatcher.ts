@@ -13,12 +13,31 @@ export interface ItemJob {
   item: unknown;
 }
 
+/**
+ * A page of a loop's source to read from `cursor` (the start without one): up to `size` items,
+ * journaled as a `LoopPage` at `firstIndex` by whichever process runs the job.
+ */
+export interface PageJob {
+  runId: string;
+  step: string;
+  firstIndex: number;
+  cursor?: string;
+  size: number;
+  /** `runId:step:page-firstIndex`: a queue's job id, like an item's key. */
+  key: string;
+}
+
 export type ItemHandler = (job: ItemJob) => Promise<void>;
 
 export interface Dispatcher {
   /** Items run in other processes: their journal records, not the handler, tell the coordinator what happened. */
   readonly remote?: boolean;
   execute(job: ItemJob): Promise<void>;
+  /**
+   * Has another process read a page of a loop's source and journal it (see RunStore.savePage).
+   * Without it, the engine reads its loops' sources itself, item by item.
+   */
+  readPage?(job: PageJob): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -38,4 +57,8 @@ export const inProcess: DispatcherFactory = (handler) => new InProcessDispatcher
 
 export function idempotencyKey(runId: string, step: string, index: number): string {
   return `${runId}:${step}:${index}`;
+}
+
+export function pageKey(runId: string, step: string, firstIndex: number): string {
+  return `${runId}:${step}:page-${firstIndex}`;
 }

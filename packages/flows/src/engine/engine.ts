@@ -9,9 +9,9 @@ import type { Filerobot } from '@sfx/client';
 import type { CompiledFlow, CompiledStep } from '../definition/load.js';
 import { evaluateTemplate, type Scope, type Template } from '../expressions.js';
 import type { SourceItem, StepAction, StepContext } from '../step-action.js';
-import { idempotencyKey, inProcess, type Dispatcher, type DispatcherFactory, type ItemJob } from './dispatcher.js';
-import { backoffMs, errorRecord, OutcomeUnknownError, retries, StepInputError, StepTimeoutError } from './failures.js';
-import type { ErrorRecord, ItemCounts, ItemLease, ItemRecord, RunRecord, RunStatus, RunStore, RunTrigger, StepRecord, StepStatus } from './run-store.js';
+import { idempotencyKey, inProcess, pageKey, type Dispatcher, type DispatcherFactory, type ItemJob, type PageJob } from './dispatcher.js';
+import { backoffMs, errorRecord, OutcomeUnknownError, RecordedError, retries, StepInputError, StepTimeoutError } from './failures.js';
+import type { ErrorRecord, ItemCounts, ItemLease, ItemRecord, LoopPage, RunRecord, RunStatus, RunStore, RunTrigger, StepRecord, StepStatus } from './run-store.js';
 import { processOwner } from './sqlite-run-store.js';
 
 export type Logger = (level: 'debug' | 'info' | 'warn' | 'error', message: string, fields?: Record<string, unknown>) => void;
@@ -41,6 +41,11 @@ export interface EngineOptions {
   graceMs?: number;
   /** Write a loop's checkpoint at least every this many finished items. */
   checkpointEvery?: number;
+  /**
+   * Items per page when a dispatcher has a loop's source read in page jobs (a cluster): a page is
+   * read by one worker and journaled, and the coordinator holds at most two. Default 500.
+   */
+  sourcePageSize?: number;
   sleep?: (ms: number, signal: AbortSignal) => Promise<void>;
   /**
    * Awaited right before each attempt of an action that writes through one of the flow's
@@ -222,6 +227,26 @@ export class Engine {
     return this.store.getItem(job.runId, job.step, job.index);
   }
 
+  /**
+   * Reads one page of a loop's source, as a worker does for a coordinator (see `PageJob`): the
+   * source's input from the journal, the page journaled. A page already there is left as it is,
+   * so a job delivered twice reads the source once; what the source throws is journaled with the
+   * items before it, for the coordinator to fail the loop with, as it would reading it itself.
+   */
+  async readPage(flow: CompiledFlow, job: PageJob, options: { signal?: AbortSignal } = {}): Promise<LoopPage> {
+    const kept = await this.store.getPage(job.runId, job.step, job.firstIndex);
+    if (kept) return kept;
+    const run = await this.store.getRun(job.runId);
+    if (!run) throw new Error(`no run has the id "${job.runId}": the journal the worker reads is not the coordinator's.`);
+    const step = flow.steps.find((s) => s.id === job.step);
+    if (!step?.forEach) throw new Error(`run ${job.runId}: the flow has no loop step "${job.step}".`);
+    const execution = new Execution(this, this.options, flow, run, { inputs: run.inputs, trigger: run.trigger, ...(options.signal ? { signal: options.signal } : {}) }, false);
+    const page = await execution.readOnePage(step, job);
+    await this.store.savePage(job.runId, job.step, page);
+    // Another delivery may have journaled the page first: that one stands.
+    return (await this.store.getPage(job.runId, job.step, job.firstIndex)) ?? page;
+  }
+
   /** What a run did, step by step, from the journal. */
   async summary(flow: CompiledFlow | undefined, runId: string): Promise<RunResult> {
     const run = await this.store.getRun(runId);
@@ -399,9 +424,43 @@ class Execution {
     }
   }
 
-  private async runOneItem(step: CompiledStep, plan: ItemPlan, leaseLost?: AbortSignal): Promise<void> {
+  /** A worker's view of the run: what the earlier steps gave, from the journal. */
+  private async loadOutputs(except: string): Promise<void> {
     const steps = this.scope.steps as Record<string, unknown>;
-    for (const record of await this.store.steps(this.runId)) if (record.step !== step.id) steps[record.step] = record.output ?? null;
+    for (const record of await this.store.steps(this.runId)) if (record.step !== except) steps[record.step] = record.output ?? null;
+  }
+
+  /** One page of a loop's source, for a coordinator elsewhere (Engine.readPage). */
+  async readOnePage(step: CompiledStep, job: PageJob): Promise<LoopPage> {
+    try {
+      await this.loadOutputs(step.id);
+      const stop = this.runOptions.signal;
+      const onAbort = (): void => this.aborting.abort();
+      stop?.addEventListener('abort', onAbort, { once: true });
+      const items: LoopPage['items'] = [];
+      const source = this.openLoopSource(step, job.firstIndex, job.cursor);
+      try {
+        while (items.length < job.size) {
+          const next = await source.next();
+          if (next.done) return { firstIndex: job.firstIndex, items, end: true };
+          items.push({ item: next.value.item, cursor: next.value.cursor });
+        }
+        return { firstIndex: job.firstIndex, items, end: false };
+      } catch (error) {
+        // A worker told to stop: the job goes to another, which reads the page again.
+        if (this.aborting.signal.aborted) throw error;
+        return { firstIndex: job.firstIndex, items, end: true, error: this.redact(errorRecord(error)) };
+      } finally {
+        stop?.removeEventListener('abort', onAbort);
+        await source.return(undefined).catch(() => undefined);
+      }
+    } finally {
+      this.finished.settle();
+    }
+  }
+
+  private async runOneItem(step: CompiledStep, plan: ItemPlan, leaseLost?: AbortSignal): Promise<void> {
+    await this.loadOutputs(step.id);
     const signal = this.runOptions.signal;
     const onAbort = (): void => {
       this.stopping.abort();
@@ -562,7 +621,7 @@ class Execution {
     // Written one after another: a networked store could otherwise land an older checkpoint last.
     let checkpoints: Promise<void> = Promise.resolve();
     let checkpointError: unknown;
-    const writeCheckpoint = (index: number, at: string | undefined): void => {
+    let writeCheckpoint = (index: number, at: string | undefined): void => {
       checkpoints = checkpoints
         .then(() => this.store.checkpoint(this.runId, step.id, index, at))
         .catch((error: unknown) => {
@@ -585,7 +644,18 @@ class Execution {
     };
     const known = await this.store.maxItemIndex(this.runId, step.id);
     let read = next;
-    const source = this.openLoopSource(step, state.nextIndex, state.cursor);
+    const paged = this.readsInPages(step);
+    if (paged) {
+      // Pages the loop has gone past are done with; the rest stay for a coordinator that takes over.
+      const write = writeCheckpoint;
+      writeCheckpoint = (index, at) => {
+        write(index, at);
+        checkpoints = checkpoints.then(() => this.store.dropPages(this.runId, step.id, index)).catch((error: unknown) => {
+          checkpointError ??= error;
+        });
+      };
+    }
+    const source = paged ? this.pagedItems(step, state.nextIndex, state.cursor) : this.openLoopSource(step, state.nextIndex, state.cursor);
     try {
       for await (const { item, cursor: itemCursor } of source) {
         const index = read++;
@@ -614,6 +684,8 @@ class Execution {
       await Promise.allSettled(inFlight);
       await Promise.resolve();
       writeCheckpoint(next, cursor);
+      // Stopped, the pages read ahead are kept for the resume; ended, none is needed again.
+      if (paged && !this.stopping.signal.aborted) checkpoints = checkpoints.then(() => this.store.dropPages(this.runId, step.id)).catch(() => undefined);
       await checkpoints;
     }
     if (checkpointError !== undefined) throw checkpointError;
@@ -678,6 +750,65 @@ class Execution {
       }
     }
     if (group.length) yield { item: group, cursor: last };
+  }
+
+  /**
+   * A source that can go on from a cursor is read in page jobs when the dispatcher runs them
+   * elsewhere (a cluster's workers): each page from the last one's cursor, journaled, and the next
+   * one asked for while this one's items are dispatched. Expression lists and earlier loops'
+   * results are read here: the first is one value already, the second is paged in the journal.
+   */
+  private readsInPages(step: CompiledStep): boolean {
+    const from = step.forEach?.streamFrom;
+    if (!this.dispatcher.readPage || !from) return false;
+    const source = this.flow.steps.find((s) => s.id === from)!;
+    return Boolean(source.deferred && source.resolved.action.items);
+  }
+
+  private async *pagedItems(step: CompiledStep, startIndex: number, cursor: string | undefined): AsyncGenerator<SourceItem> {
+    const size = Math.max(1, this.options.sourcePageSize ?? 500);
+    const fetch = (firstIndex: number, after: string | undefined): Promise<LoopPage> => {
+      const page = this.loopPage(step, firstIndex, after, size);
+      page.catch(() => undefined); // awaited below, unless the loop stops first
+      return page;
+    };
+    let index = startIndex;
+    let next = fetch(startIndex, cursor);
+    for (;;) {
+      const page = await next;
+      const last = page.items.at(-1);
+      if (!page.end && !page.error) {
+        if (!last) throw new Error(`the page of step ${step.id} at item ${page.firstIndex} is empty but not the last one.`);
+        next = fetch(page.firstIndex + page.items.length, last.cursor);
+      }
+      for (const entry of page.items.slice(Math.max(0, index - page.firstIndex))) {
+        yield entry;
+        index++;
+      }
+      if (page.error) throw new RecordedError(page.error);
+      if (page.end) return;
+    }
+  }
+
+  /** The page holding item `firstIndex`: journaled already (read ahead before a takeover), or read now by a job. */
+  private async loopPage(step: CompiledStep, firstIndex: number, cursor: string | undefined, size: number): Promise<LoopPage> {
+    const kept = await this.store.getPage(this.runId, step.id, firstIndex);
+    if (kept) return kept;
+    const job: PageJob = { runId: this.runId, step: step.id, firstIndex, ...(cursor !== undefined ? { cursor } : {}), size, key: pageKey(this.runId, step.id, firstIndex) };
+    // A stop does not wait for a page: the job still journals it, for the resume.
+    let onStop!: () => void;
+    const stopped = new Promise<never>((_, reject) => (onStop = () => reject(new Cancelled('stopped while a page of the source was read'))));
+    stopped.catch(() => undefined);
+    if (this.stopping.signal.aborted) onStop();
+    else this.stopping.signal.addEventListener('abort', onStop, { once: true });
+    try {
+      await Promise.race([this.dispatcher.readPage!(job), stopped]);
+    } finally {
+      this.stopping.signal.removeEventListener('abort', onStop);
+    }
+    const page = await this.store.getPage(this.runId, step.id, firstIndex);
+    if (!page) throw new Error(`a worker read the page of step ${step.id} at item ${firstIndex} but it is not in the journal: do the workers use the coordinator's --store?`);
+    return page;
   }
 
   private async *rawItems(step: CompiledStep, startIndex: number, cursor: string | undefined): AsyncGenerator<SourceItem> {

@@ -69,7 +69,16 @@ export function kindOf(error: unknown): ErrorKind {
   return 'error';
 }
 
+/** An error that was journaled (by another process) and is thrown again here as it was recorded. */
+export class RecordedError extends Error {
+  constructor(readonly record: ErrorRecord) {
+    super(record.message);
+    this.name = 'RecordedError';
+  }
+}
+
 export function errorRecord(error: unknown): ErrorRecord {
+  if (error instanceof RecordedError) return error.record;
   const e = error as { message?: string; code?: unknown; hint?: unknown; status?: unknown };
   return {
     message: e?.message ?? String(error),

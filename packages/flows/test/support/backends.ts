@@ -45,16 +45,17 @@ function queuedEngine(options: EngineOptions): Engine {
   // The worker compiles nothing here: it runs the flow objects the test gave, found by hash.
   const flows = new Map<string, CompiledFlow>();
   class QueuedEngine extends Engine {
-    override run(flow: CompiledFlow, o?: RunOptions): Promise<RunResult> {
+    override start(flow: CompiledFlow, o?: RunOptions): Promise<{ runId: string; done: Promise<RunResult> }> {
       flows.set(flow.hash, flow);
-      return super.run(flow, o);
+      return super.start(flow, o);
     }
     override resume(flow: CompiledFlow, runId: string, o?: ResumeOptions): Promise<RunResult> {
       flows.set(flow.hash, flow);
       return super.resume(flow, runId, o);
     }
   }
-  const engine = new QueuedEngine({ ...options, dispatcher: queue.dispatcher(options.store) });
+  // Small pages, so that every loop over a source here crosses several.
+  const engine = new QueuedEngine({ sourcePageSize: 3, ...options, dispatcher: queue.dispatcher(options.store) });
   const worker = new ItemWorker({
     url: redisUrl,
     name,
