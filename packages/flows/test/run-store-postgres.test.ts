@@ -1,11 +1,12 @@
 /**
  * The journal contract on both backends (one run per event id, trigger state, the conditional
- * begin a worker uses, claims), then what only a shared PostgreSQL journal has: a run held under
+ * begin a worker uses, claims, a loop source's pages), then what only a shared PostgreSQL journal has: a run held under
  * a lease that a live owner keeps and a dead one loses, concurrent begins from separate
  * processes' pools, and a schema created once when several processes open it at the same time.
  */
 import { describe, expect, it } from 'vitest';
 import { PostgresRunStore, RunBusyError, UnknownRunError, type RunStore } from '../src/index.js';
+import type { LoopPage } from '../src/engine/run-store.js';
 import { backends, openPostgresStore, postgresCluster, useBackends } from './support/backends.js';
 import { fixture, holdRuns, recorded, waitFor } from './triggers-fixture.js';
 
@@ -132,6 +133,62 @@ describe.each(backends)('the $name journal', (backend) => {
     await store.claimRun('r', 'this-machine:1');
     expect(await store.getRun('r')).toMatchObject({ status: 'running', owner: 'this-machine:1' });
   });
+
+  it("journals a loop source's pages: the first save stands, a page is found by any index it holds, and pages are dropped once their items lie below a bound", async () => {
+    const store = await backend.open();
+    await store.createRun(run('r'));
+    await store.startStep('r', 'each');
+    await store.startStep('r', 'other');
+    const first: LoopPage = {
+      firstIndex: 0,
+      items: [
+        { item: { id: 'a', tags: ['x', 'y'], meta: { nested: { n: 1.5, none: null } } }, cursor: 'c1' },
+        { item: 'plain string', cursor: 'c2' },
+        { item: null, cursor: '{"offset":3}' },
+      ],
+      end: false,
+    };
+    const second: LoopPage = { firstIndex: 3, items: [{ item: 42, cursor: 'c4' }, { item: [1, [2, 'three']], cursor: 'c5' }], end: false };
+    const failed: LoopPage = { firstIndex: 10, items: [{ item: { id: 'k' }, cursor: 'c11' }], end: false, error: { message: 'HTTP 503', code: 'SOURCE_FAILED', status: 503 } };
+    const last: LoopPage = { firstIndex: 20, items: [], end: true };
+
+    expect(await store.savePage('r', 'each', first)).toBe(true);
+    // Read again (a redelivered page job, or a source that changed): the first read stands.
+    expect(await store.savePage('r', 'each', { firstIndex: 0, items: [{ item: 'changed', cursor: 'z' }], end: true })).toBe(false);
+    expect(await store.savePage('r', 'each', second)).toBe(true);
+    expect(await store.savePage('r', 'each', failed)).toBe(true);
+    expect(await store.savePage('r', 'each', last)).toBe(true);
+    expect(await store.savePage('r', 'other', second)).toBe(true);
+
+    for (const index of [0, 1, 2]) expect(await store.getPage('r', 'each', index)).toEqual(first);
+    for (const index of [3, 4]) expect(await store.getPage('r', 'each', index)).toEqual(second);
+    const withError = await store.getPage('r', 'each', 10);
+    expect(withError).toEqual(failed);
+    expect(await store.getPage('r', 'each', 0)).not.toHaveProperty('error');
+    // Between pages, past one that ended early, and past the empty last page: no page holds them.
+    for (const index of [5, 9, 11, 21]) expect(await store.getPage('r', 'each', index)).toBeUndefined();
+    expect(await store.getPage('r', 'each', 20)).toEqual(last);
+    expect(await store.getPage('r', 'nope', 0)).toBeUndefined();
+
+    // Bound 4: the first page (0..2) lies wholly below it and goes; the second (3..4) straddles it and stays.
+    await store.dropPages('r', 'each', 4);
+    expect(await store.getPage('r', 'each', 0)).toBeUndefined();
+    expect(await store.getPage('r', 'each', 3)).toEqual(second);
+    // Bound 20: the empty last page starting at 20 holds nothing below it and stays too.
+    await store.dropPages('r', 'each', 20);
+    expect(await store.getPage('r', 'each', 3)).toBeUndefined();
+    expect(await store.getPage('r', 'each', 10)).toBeUndefined();
+    expect(await store.getPage('r', 'each', 20)).toEqual(last);
+    await store.dropPages('r', 'each', 21);
+    expect(await store.getPage('r', 'each', 20)).toBeUndefined();
+
+    // Without a bound, every page of the step goes; another step's pages stay.
+    expect(await store.savePage('r', 'each', first)).toBe(true);
+    expect(await store.savePage('r', 'each', second)).toBe(true);
+    await store.dropPages('r', 'each');
+    for (const index of [0, 3]) expect(await store.getPage('r', 'each', index)).toBeUndefined();
+    expect(await store.getPage('r', 'other', 4)).toEqual(second);
+  });
 });
 
 describe('the PostgreSQL journal', () => {
@@ -212,14 +269,38 @@ describe('the PostgreSQL journal', () => {
     await old.createRun(run('r'));
     await old.startStep('r', 's');
     await old.finishItem('r', 's', 0, 'succeeded', { output: 'kept' });
+    // Back to the version 1 layout: what versions 2 and 3 added, gone.
     await old.pool.query('ALTER TABLE items DROP COLUMN owner, DROP COLUMN lease_until');
+    await old.pool.query('DROP TABLE loop_pages');
     await old.pool.query('UPDATE journal_version SET version = 1');
     const migrated = await PostgresRunStore.open((await postgresCluster()).url, { schema: old.schema });
     try {
-      expect((await migrated.pool.query<{ version: number }>('SELECT version FROM journal_version')).rows).toEqual([{ version: 2 }]);
+      expect((await migrated.pool.query<{ version: number }>('SELECT version FROM journal_version')).rows).toEqual([{ version: 3 }]);
       expect(await migrated.getItem('r', 's', 0)).toMatchObject({ status: 'succeeded', output: 'kept' });
       expect(await migrated.tryBeginItem('r', 's', 1, undefined, { lease: { owner: 'w:1:t', ms: 60_000 } })).toEqual({ began: true });
       expect(await migrated.getItem('r', 's', 1)).toMatchObject({ status: 'started', owner: 'w:1:t' });
+      expect(await migrated.savePage('r', 's', { firstIndex: 0, items: [{ item: 'a', cursor: 'c1' }], end: true })).toBe(true);
+    } finally {
+      await migrated.close();
+    }
+  });
+
+  it('migrates a version 2 journal: its runs and items stay, and it gains the loop pages, which go with their run', async () => {
+    const old = await openPostgresStore();
+    await old.createRun(run('r'));
+    await old.startStep('r', 's');
+    await old.tryBeginItem('r', 's', 0, 'x', { lease: { owner: 'w:1:t', ms: 60_000 } });
+    await old.pool.query('DROP TABLE loop_pages');
+    await old.pool.query('UPDATE journal_version SET version = 2');
+    const migrated = await PostgresRunStore.open((await postgresCluster()).url, { schema: old.schema });
+    try {
+      expect((await migrated.pool.query<{ version: number }>('SELECT version FROM journal_version')).rows).toEqual([{ version: 3 }]);
+      expect(await migrated.getItem('r', 's', 0)).toMatchObject({ status: 'started', item: 'x', owner: 'w:1:t' });
+      const page = { firstIndex: 0, items: [{ item: { id: 1 }, cursor: 'c1' }], end: false };
+      expect(await migrated.savePage('r', 's', page)).toBe(true);
+      expect(await migrated.getPage('r', 's', 0)).toEqual(page);
+      await migrated.pool.query('DELETE FROM runs');
+      expect(await migrated.getPage('r', 's', 0)).toBeUndefined();
     } finally {
       await migrated.close();
     }

@@ -1,7 +1,8 @@
 /**
  * The journal's trigger side: version 1 journals migrate to version 2 (trigger state, one run
  * per triggering event) keeping their runs; state round-trips; a second run for the same event
- * id is refused by the journal itself.
+ * id is refused by the journal itself. Older journals also migrate on to the current version
+ * (loop pages, version 4).
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -57,7 +58,7 @@ describe('the run journal, version 2', () => {
     old.close();
 
     const store = new SqliteRunStore(file);
-    expect(store.db.pragma('user_version', { simple: true })).toBe(3);
+    expect(store.db.pragma('user_version', { simple: true })).toBe(4);
     expect(store.getRun('r-old')?.status).toBe('succeeded');
     expect(store.getTriggerState('f', 'poll:dam.assets.new')).toBeUndefined();
     store.setTriggerState('f', 'poll:dam.assets.new', '{"watermark":"a"}');
@@ -67,9 +68,10 @@ describe('the run journal, version 2', () => {
     store.createRun(run('r-1', { type: 'poll', id: 'assets.new:u1' }));
     expect(store.findRunByTrigger('f', 'assets.new:u1')?.id).toBe('r-1');
     expect(store.findRunByTrigger('f', 'assets.new:u2')).toBeUndefined();
+    expect(store.savePage('r-1', 'each', { firstIndex: 0, items: [{ item: 'a', cursor: 'c1' }], end: true })).toBe(true);
     store.close();
 
-    // Opened again: already version 2, nothing re-applied, everything kept.
+    // Opened again: already the current version, nothing re-applied, everything kept.
     const again = new SqliteRunStore(file);
     expect(again.getTriggerState('f', 'poll:dam.assets.new')).toBe('{"watermark":"b"}');
     expect(
@@ -78,7 +80,29 @@ describe('the run journal, version 2', () => {
         .map((r) => r.id)
         .sort(),
     ).toEqual(['r-1', 'r-old']);
+    expect(again.getPage('r-1', 'each', 0)).toEqual({ firstIndex: 0, items: [{ item: 'a', cursor: 'c1' }], end: true });
     again.close();
+  });
+
+  it('migrates a version 3 journal: its runs and leased items stay, and it gains the loop pages, which go with their run', async () => {
+    const file = await tempFile();
+    const v3 = new SqliteRunStore(file);
+    v3.createRun(run('r', { type: 'manual' }));
+    v3.startStep('r', 'each');
+    v3.tryBeginItem('r', 'each', 0, 'x', { lease: { owner: 'w:1:t', ms: 60_000 } });
+    v3.db.exec('DROP TABLE loop_pages');
+    v3.db.pragma('user_version = 3');
+    v3.close();
+
+    const store = new SqliteRunStore(file);
+    expect(store.db.pragma('user_version', { simple: true })).toBe(4);
+    expect(store.getItem('r', 'each', 0)).toMatchObject({ status: 'started', item: 'x', owner: 'w:1:t' });
+    const page = { firstIndex: 0, items: [{ item: { id: 1 }, cursor: 'c1' }], end: false, error: { message: 'HTTP 503' } };
+    expect(store.savePage('r', 'each', page)).toBe(true);
+    expect(store.getPage('r', 'each', 0)).toEqual(page);
+    store.db.prepare('DELETE FROM runs').run();
+    expect(store.getPage('r', 'each', 0)).toBeUndefined();
+    store.close();
   });
 
   it('holds one run per flow and event id; runs without an id are not limited', () => {
@@ -94,8 +118,8 @@ describe('the run journal, version 2', () => {
   it('refuses a journal written by a newer version', async () => {
     const file = await tempFile();
     const future = new Database(file);
-    future.pragma('user_version = 4');
+    future.pragma('user_version = 5');
     future.close();
-    expect(() => new SqliteRunStore(file)).toThrow(/newer sfx \(schema 4\)/);
+    expect(() => new SqliteRunStore(file)).toThrow(/newer sfx \(schema 5\)/);
   });
 });

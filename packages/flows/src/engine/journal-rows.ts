@@ -2,8 +2,8 @@
  * The journal's rows as both stores (SQLite and PostgreSQL) read them, and the records the engine
  * sees: one mapping, so the two backends cannot drift apart.
  */
-import type { ErrorRecord, ItemRecord, ItemStatus, RunRecord, RunStatus, StepRecord, StepStatus } from './run-store.js';
-import { fromJson } from './journal-json.js';
+import type { ErrorRecord, ItemRecord, ItemStatus, LoopPage, RunRecord, RunStatus, StepRecord, StepStatus } from './run-store.js';
+import { fromJson, toJson } from './journal-json.js';
 
 export interface RunRow {
   id: string;
@@ -46,6 +46,15 @@ export interface ItemRow {
   ended_at: number | null;
   owner: string | null;
   lease_until: number | null;
+}
+
+export interface PageRow {
+  first_index: number;
+  count: number;
+  items: string;
+  /** SQLite keeps a boolean as 0 or 1. */
+  at_end: boolean | number;
+  error: string | null;
 }
 
 export function runOf(row: RunRow): RunRecord {
@@ -93,4 +102,32 @@ export function itemOf(row: ItemRow): ItemRecord {
     ...(row.status === 'started' && row.owner ? { owner: row.owner } : {}),
     ...(row.status === 'started' && row.lease_until !== null ? { leaseUntil: row.lease_until } : {}),
   };
+}
+
+/** A page's columns. Its items are kept whole (no size limit): a loop re-reads them on resume. */
+export function pageRow(page: LoopPage): PageRow & { at_end: boolean } {
+  return {
+    first_index: page.firstIndex,
+    count: page.items.length,
+    items: toJson(page.items, Infinity)!,
+    at_end: page.end,
+    error: toJson(page.error, Infinity),
+  };
+}
+
+export function pageOf(row: PageRow): LoopPage {
+  return {
+    firstIndex: row.first_index,
+    items: fromJson<LoopPage['items']>(row.items)!,
+    end: Boolean(row.at_end),
+    ...(row.error !== null ? { error: fromJson<ErrorRecord>(row.error)! } : {}),
+  };
+}
+
+/**
+ * Whether `row`, the page starting nearest at or below `index`, holds it: one of its items, or
+ * the empty last page starting right there.
+ */
+export function pageHolds(row: PageRow, index: number): boolean {
+  return index < row.first_index + row.count || (row.count === 0 && row.first_index === index);
 }

@@ -13,6 +13,7 @@ import type {
   ItemRecord,
   ItemLease,
   ItemStatus,
+  LoopPage,
   RunFilter,
   RunRecord,
   RunStatus,
@@ -23,9 +24,9 @@ import type {
 import { addCountRow } from './run-store.js';
 import { toJson } from './journal-json.js';
 import { liveLease, ownerAlive, RunBusyError, UnknownRunError } from './sqlite-run-store.js';
-import { itemOf, runOf, stepOf, type ItemRow, type RunRow, type StepRow } from './journal-rows.js';
+import { itemOf, pageHolds, pageOf, pageRow, runOf, stepOf, type ItemRow, type PageRow, type RunRow, type StepRow } from './journal-rows.js';
 
-const SCHEMA_VERSION = 2;
+const SCHEMA_VERSION = 3;
 
 const SCHEMA_V1 = `
 CREATE TABLE runs (
@@ -87,6 +88,19 @@ CREATE TABLE trigger_state (
 const MIGRATIONS: Record<number, string> = {
   // 2: a started item's owner (one delivery of its job) and lease, so a second delivery leaves a live one alone.
   1: 'ALTER TABLE items ADD COLUMN owner text, ADD COLUMN lease_until bigint',
+  // 3: the pages a paged loop source read, so a resumed or redelivered read finds the same items.
+  2: `
+CREATE TABLE loop_pages (
+  run_id text NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
+  step text NOT NULL,
+  first_index bigint NOT NULL,
+  count bigint NOT NULL,
+  items text NOT NULL,
+  at_end boolean NOT NULL,
+  error text,
+  created_at bigint NOT NULL,
+  PRIMARY KEY (run_id, step, first_index)
+)`,
 };
 
 /** Serializes schema creation between processes opening an empty database at once. */
@@ -488,6 +502,39 @@ export class PostgresRunStore implements RunStore {
     );
     for (const row of rows) addCountRow(out, row);
     return out;
+  }
+
+  // ---- loop pages ----
+
+  async savePage(runId: string, step: string, page: LoopPage): Promise<boolean> {
+    const row = pageRow(page);
+    const saved = await this.pool.query(
+      `INSERT INTO loop_pages (run_id, step, first_index, count, items, at_end, error, created_at)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+       ON CONFLICT (run_id, step, first_index) DO NOTHING`,
+      [runId, step, row.first_index, row.count, row.items, row.at_end, row.error, this.now()],
+    );
+    return saved.rowCount === 1;
+  }
+
+  async getPage(runId: string, step: string, index: number): Promise<LoopPage | undefined> {
+    const [row] = await this.rows<PageRow>(
+      'SELECT * FROM loop_pages WHERE run_id = $1 AND step = $2 AND first_index <= $3 ORDER BY first_index DESC LIMIT 1',
+      [runId, step, index],
+    );
+    return row && pageHolds(row, index) ? pageOf(row) : undefined;
+  }
+
+  async dropPages(runId: string, step: string, belowIndex?: number): Promise<void> {
+    if (belowIndex === undefined) {
+      await this.pool.query('DELETE FROM loop_pages WHERE run_id = $1 AND step = $2', [runId, step]);
+      return;
+    }
+    await this.pool.query(
+      `DELETE FROM loop_pages WHERE run_id = $1 AND step = $2
+         AND ((count > 0 AND first_index + count <= $3) OR (count = 0 AND first_index < $3))`,
+      [runId, step, belowIndex],
+    );
   }
 
   // ---- triggers ----

@@ -10,6 +10,7 @@ import type {
   ItemRecord,
   ItemLease,
   ItemStatus,
+  LoopPage,
   RunFilter,
   RunRecord,
   RunStatus,
@@ -19,9 +20,9 @@ import type {
 } from './run-store.js';
 import { addCountRow } from './run-store.js';
 import { toJson } from './journal-json.js';
-import { itemOf, runOf, stepOf, type ItemRow, type RunRow, type StepRow } from './journal-rows.js';
+import { itemOf, pageHolds, pageOf, pageRow, runOf, stepOf, type ItemRow, type PageRow, type RunRow, type StepRow } from './journal-rows.js';
 
-const SCHEMA_VERSION = 3;
+const SCHEMA_VERSION = 4;
 
 /** Version 1: runs, steps, items. Later versions are the migrations below, applied in order. */
 const SCHEMA_V1 = `
@@ -85,6 +86,20 @@ CREATE UNIQUE INDEX runs_by_trigger_id ON runs (flow, json_extract(trigger, '$.i
   2: `
 ALTER TABLE items ADD COLUMN owner TEXT;
 ALTER TABLE items ADD COLUMN lease_until INTEGER;
+`,
+  // 4: the pages a paged loop source read, so a resumed or redelivered read finds the same items.
+  3: `
+CREATE TABLE loop_pages (
+  run_id TEXT NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
+  step TEXT NOT NULL,
+  first_index INTEGER NOT NULL,
+  count INTEGER NOT NULL,
+  items TEXT NOT NULL,
+  at_end INTEGER NOT NULL,
+  error TEXT,
+  created_at INTEGER NOT NULL,
+  PRIMARY KEY (run_id, step, first_index)
+) WITHOUT ROWID;
 `,
 };
 
@@ -201,6 +216,17 @@ export class SqliteRunStore implements RunStore {
       itemsAll: db.prepare('SELECT * FROM items WHERE run_id = ? AND step = ? AND idx > ? ORDER BY idx LIMIT ?'),
       itemsByStatus: db.prepare('SELECT * FROM items WHERE run_id = ? AND step = ? AND status = ? AND idx > ? ORDER BY idx LIMIT ?'),
       counts: db.prepare('SELECT status, count(*) AS n FROM items WHERE run_id = ? AND step = ? GROUP BY status'),
+      savePage: db.prepare(
+        `INSERT INTO loop_pages (run_id, step, first_index, count, items, at_end, error, created_at)
+         VALUES (@run_id, @step, @first_index, @count, @items, @at_end, @error, @created_at)
+         ON CONFLICT (run_id, step, first_index) DO NOTHING`,
+      ),
+      getPage: db.prepare('SELECT * FROM loop_pages WHERE run_id = ? AND step = ? AND first_index <= ? ORDER BY first_index DESC LIMIT 1'),
+      dropPagesBelow: db.prepare(
+        `DELETE FROM loop_pages WHERE run_id = @run_id AND step = @step
+           AND ((count > 0 AND first_index + count <= @below) OR (count = 0 AND first_index < @below))`,
+      ),
+      dropPages: db.prepare('DELETE FROM loop_pages WHERE run_id = ? AND step = ?'),
       runByTrigger: db.prepare("SELECT * FROM runs WHERE flow = ? AND json_extract(trigger, '$.id') = ?"),
       getTriggerState: db.prepare('SELECT state FROM trigger_state WHERE flow = ? AND key = ?'),
       setTriggerState: db.prepare(
@@ -364,6 +390,21 @@ export class SqliteRunStore implements RunStore {
       for (const row of rows) addCountRow(out, row);
     }
     return out;
+  }
+
+  savePage(runId: string, step: string, page: LoopPage): boolean {
+    const row = pageRow(page);
+    return this.stmt.savePage.run({ ...row, at_end: row.at_end ? 1 : 0, run_id: runId, step, created_at: this.now() }).changes === 1;
+  }
+
+  getPage(runId: string, step: string, index: number): LoopPage | undefined {
+    const row = this.stmt.getPage.get(runId, step, index) as PageRow | undefined;
+    return row && pageHolds(row, index) ? pageOf(row) : undefined;
+  }
+
+  dropPages(runId: string, step: string, belowIndex?: number): void {
+    if (belowIndex === undefined) this.stmt.dropPages.run(runId, step);
+    else this.stmt.dropPagesBelow.run({ run_id: runId, step, below: belowIndex });
   }
 
   findRunByTrigger(flow: string, triggerId: string): RunRecord | undefined {
