@@ -28,10 +28,10 @@ export {
   type Logger,
 } from './engine/engine.js';
 export { SqliteRunStore, RunBusyError, UnknownRunError, processOwner } from './engine/sqlite-run-store.js';
-export type { RunStore, RunRecord, StepRecord, ItemRecord, RunStatus, StepStatus, ItemStatus, ErrorRecord, RunFilter, Awaitable, BeginItemResult, ItemCounts, RunItemCounts, ItemLease } from './engine/run-store.js';
+export type { RunStore, RunRecord, StepRecord, ItemRecord, RunStatus, StepStatus, ItemStatus, ErrorRecord, RunFilter, Awaitable, BeginItemResult, ItemCounts, RunItemCounts, ItemLease, LoopPage } from './engine/run-store.js';
 export { PostgresRunStore, redactUrl, isPostgresUrl, type PostgresRunStoreOptions } from './engine/postgres-run-store.js';
 export { openRunStore, type OpenedRunStore } from './engine/open-run-store.js';
-export { InProcessDispatcher, inProcess, idempotencyKey, type Dispatcher, type DispatcherFactory, type ItemJob, type ItemHandler } from './engine/dispatcher.js';
+export { InProcessDispatcher, inProcess, idempotencyKey, pageKey, type Dispatcher, type DispatcherFactory, type ItemJob, type ItemHandler, type PageJob } from './engine/dispatcher.js';
 export { ERROR_KINDS, kindOf, errorRecord, StepTimeoutError, StepInputError, OutcomeUnknownError } from './engine/failures.js';
 export { defaultRegistry } from './default-registry.js';
 export type { RunTrigger } from './engine/run-store.js';
