@@ -202,4 +202,18 @@ steps:
     expect(missing.code).toBe(2);
     expect(missing.stderr).toMatch(/--flows .*no such folder/);
   });
+
+  it('refuses cluster options without --queue, and each on the role it does not apply to (exit 2)', async () => {
+    for (const [args, said] of [
+      [['--page-size', '50'], /--page-size is for a cluster: give --queue/],
+      [['--lock-ms', '5000'], /--lock-ms is for a cluster: give --queue/],
+      [['--queue', 'redis://127.0.0.1:1', '--role', 'worker', '--page-size', '50'], /--page-size applies to the coordinators/],
+      [['--queue', 'redis://127.0.0.1:1', '--role', 'coordinator', '--tps', '5'], /--tps applies to the workers/],
+      [['--queue', 'redis://127.0.0.1:1', '--page-size', '0'], /--page-size/],
+    ] as const) {
+      const run = await sfxOnce(['serve', '--flows', root, '--port', '0', ...args]);
+      expect(run.code, args.join(' ')).toBe(2);
+      expect(run.stderr).toMatch(said);
+    }
+  });
 });
