@@ -45,6 +45,7 @@ import type { ActionRegistry } from './registry.js';
 import { systemClock, type Clock } from './triggers/clock.js';
 import { DamEventsTrigger, eventsPath } from './triggers/dam-events.js';
 import { checkQueue, ItemQueue, ItemWorker, redactUrl, type TpsLimits } from './cluster/queue.js';
+import { ScheduleQueue } from './cluster/schedules.js';
 import {
   ServiceBusyError,
   ServiceStoppingError,
@@ -128,6 +129,8 @@ export interface ServiceQueueOptions {
   lockMs?: number;
   /** Items in each page job reading a loop's source (see EngineOptions.sourcePageSize). Default 500. */
   pageSize?: number;
+  /** A schedule's tick taken later than this (no coordinator was up) is skipped. Default 60 s. */
+  lateTickMs?: number;
   /** How often a coordinator looks for runs whose coordinator died. Default 5 s. */
   takeoverMs?: number;
 }
@@ -244,6 +247,8 @@ export class FlowService implements TriggerHost {
   private listeningUrl = '';
   private itemQueue: ItemQueue | undefined;
   private itemWorker: ItemWorker | undefined;
+  /** A coordinator's share of the cluster's schedules. */
+  private schedules: ScheduleQueue | undefined;
   private takeoverTimer: NodeJS.Timeout | undefined;
   /** Loop step ids of each flow version seen in the runs list, by flow hash (bounded). */
   private readonly loopsByHash = new Map<string, Set<string> | undefined>();
@@ -285,6 +290,13 @@ export class FlowService implements TriggerHost {
     if (queue && role !== 'worker') {
       this.itemQueue = new ItemQueue({ url: queue.url, ...(queue.name ? { name: queue.name } : {}), log: (level, message, fields) => this.log(level, message, fields) });
       await this.itemQueue.ready();
+      this.schedules = new ScheduleQueue({
+        url: queue.url,
+        ...(queue.name ? { name: queue.name } : {}),
+        onTick: (flow, at) => this.clusterTick(flow, at),
+        log: (level, message, fields) => this.log(level, message, fields),
+      });
+      await this.schedules.ready();
     }
     this.engine = new Engine({
       store: this.store,
@@ -330,6 +342,7 @@ export class FlowService implements TriggerHost {
       this.takeoverTimer.unref();
     }
     for (const loaded of this.flows.values()) await this.startTrigger(loaded);
+    this.schedules?.start();
     this.ready = true;
     this.log('info', 'sfx serve ready', {
       url: this.url,
@@ -461,7 +474,7 @@ export class FlowService implements TriggerHost {
       case 'manual':
         return {};
       case 'schedule':
-        return { trigger: new ScheduleTrigger(this, flow) };
+        return { trigger: new ScheduleTrigger(this, flow, this.schedules ? { queue: this.schedules, ...(this.options.queue?.lateTickMs ? { lateMs: this.options.queue.lateTickMs } : {}) } : undefined) };
       case 'poll':
         return { trigger: new PollTrigger(this, flow) };
       case 'webhook': {
@@ -510,6 +523,17 @@ export class FlowService implements TriggerHost {
     for (const [path, hook] of this.hooks) if (hook.flow === loaded.flow.name) this.hooks.delete(path);
     for (const [path, trigger] of this.events)
       if (trigger.flow === loaded.flow.name) this.events.delete(path);
+  }
+
+  /** A tick this coordinator took from the cluster's scheduler. */
+  private async clusterTick(flow: string, at: number): Promise<void> {
+    const trigger = this.flows.get(flow)?.trigger;
+    if (!(trigger instanceof ScheduleTrigger)) {
+      // Coordinators of one cluster serve the same flows folder: this one is behind or ahead.
+      this.log('warn', 'a schedule tick came for a flow this coordinator has no schedule for; skipped', { flow, scheduledAt: new Date(at).toISOString() });
+      return;
+    }
+    await trigger.clusterTick(at);
   }
 
   // ---- TriggerHost ----
@@ -864,7 +888,8 @@ export class FlowService implements TriggerHost {
     await writeFileAtomic(file, text);
     const old = [...this.flows.values()].find((l) => l.flow.file === file);
     if (old) {
-      await old.trigger?.stop();
+      // A schedule the file may no longer have: a cluster's scheduler for it goes (the new one is upserted below).
+      await (old.trigger instanceof ScheduleTrigger ? old.trigger.retire() : old.trigger?.stop());
       this.unregister(old);
     }
     for (let i = this.problems.length - 1; i >= 0; i--) if (this.problems[i]!.file === file) this.problems.splice(i, 1);
@@ -1224,6 +1249,8 @@ export class FlowService implements TriggerHost {
     this.stopping = true;
     clearInterval(this.takeoverTimer);
     for (const slots of this.slots.values()) slots.rejectAll(new ServiceStoppingError());
+    // No more ticks here; the cluster's schedulers stay, for the other coordinators.
+    await this.schedules?.close();
     await Promise.allSettled([...this.flows.values()].map((f) => f.trigger?.stop()));
     await this.app?.close();
     const running = [...this.active.entries()];

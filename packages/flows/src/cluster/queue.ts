@@ -68,7 +68,7 @@ export async function checkQueue(url: string, timeoutMs = 5000): Promise<void> {
   }
 }
 
-function connect(url: string): Redis {
+export function connect(url: string): Redis {
   parseQueueUrl(url);
   // BullMQ's blocking commands need no per-request retry limit.
   return new Redis(url, { maxRetriesPerRequest: null, enableReadyCheck: true });

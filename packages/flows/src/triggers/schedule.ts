@@ -11,12 +11,21 @@
  * A schedule can be disabled (the console's switch) without editing the flow: the switch is kept in
  * the journal's trigger state, read at each tick, so it holds across restarts and for every process
  * sharing the journal.
+ *
+ * On a cluster the ticks come from a BullMQ job scheduler shared by the coordinators (see
+ * cluster/schedules.ts) instead of this process's timer: one coordinator takes each tick. The
+ * rules hold across the cluster: no overlap with a run of the flow running anywhere (the
+ * journal's), and a tick taken late because no coordinator was running is not replayed.
  */
 import { Cron } from 'croner';
 import type { CompiledFlow } from '../definition/load.js';
 import type { TimerHandle } from './clock.js';
 import type { RunStore } from '../engine/run-store.js';
 import { ServiceStoppingError, type RunningTrigger, type TriggerHost } from './host.js';
+import type { ScheduleQueue } from '../cluster/schedules.js';
+
+/** On a cluster, a tick taken later than this after its instant (no coordinator was up) is skipped. */
+export const LATE_TICK_MS = 60_000;
 
 /** The journal's trigger-state key of a flow's schedule switch. */
 export const SCHEDULE_STATE_KEY = 'schedule';
@@ -47,6 +56,8 @@ export class ScheduleTrigger implements RunningTrigger {
   constructor(
     private readonly host: TriggerHost,
     private readonly compiled: CompiledFlow,
+    /** A cluster's shared schedules: the ticks come from there, not from a timer here. */
+    private readonly cluster?: { queue: ScheduleQueue; lateMs?: number },
   ) {
     const trigger = compiled.trigger;
     if (trigger.type !== 'schedule') throw new TypeError(`flow ${compiled.name} has no schedule trigger.`);
@@ -63,14 +74,43 @@ export class ScheduleTrigger implements RunningTrigger {
     return this.cron.nextRun(new Date(time))?.getTime();
   }
 
-  start(): void {
-    this.arm(this.host.clock.now());
+  async start(): Promise<void> {
+    const trigger = this.compiled.trigger as { cron: string; timezone?: string };
+    if (this.cluster) await this.cluster.queue.ensure(this.flow, trigger.cron, trigger.timezone);
+    else this.arm(this.host.clock.now());
     const next = this.nextAfter(this.host.clock.now());
     this.host.log('info', 'schedule started', {
       flow: this.flow,
       trigger: 'schedule',
       next: next === undefined ? null : new Date(next).toISOString(),
+      ...(this.cluster ? { shared: true } : {}),
     });
+  }
+
+  /**
+   * A tick a coordinator took from the cluster's scheduler. Throws when this process is stopping,
+   * so that the job goes to another coordinator.
+   */
+  async clusterTick(at: number): Promise<void> {
+    const late = this.host.clock.now() - at;
+    if (late > (this.cluster?.lateMs ?? LATE_TICK_MS)) {
+      this.host.log('warn', 'tick skipped: it was taken late (no coordinator was running), and missed ticks are not replayed', {
+        flow: this.flow,
+        trigger: 'schedule',
+        scheduledAt: new Date(at).toISOString(),
+        lateMs: late,
+      });
+      return;
+    }
+    if (this.stopped) throw new ServiceStoppingError();
+    this.ticking = this.tick(at, true).finally(() => (this.ticking = undefined));
+    await this.ticking;
+  }
+
+  /** The flow's schedule is gone (its file now says otherwise): on a cluster its scheduler goes too. */
+  async retire(): Promise<void> {
+    await this.stop();
+    await this.cluster?.queue.remove(this.flow);
   }
 
   private arm(after: number): void {
@@ -104,7 +144,7 @@ export class ScheduleTrigger implements RunningTrigger {
     this.arm(Math.max(now, at));
   }
 
-  private async tick(at: number): Promise<void> {
+  private async tick(at: number, shared = false): Promise<void> {
     const scheduledAt = new Date(at).toISOString();
     if (!(await scheduleEnabled(this.host.store, this.flow))) {
       this.host.log('info', 'tick skipped: the schedule is disabled', {
@@ -114,7 +154,9 @@ export class ScheduleTrigger implements RunningTrigger {
       });
       return;
     }
-    if (this.host.activeRuns(this.flow) > 0) {
+    // On a cluster the previous run may be another coordinator's: the journal knows.
+    const running = shared ? (await this.host.store.listRuns({ flow: this.flow, status: 'running', limit: 1 })).length > 0 : this.host.activeRuns(this.flow) > 0;
+    if (running) {
       this.host.log('info', 'tick skipped: the previous run of the flow is still running', {
         flow: this.flow,
         trigger: 'schedule',
@@ -136,7 +178,10 @@ export class ScheduleTrigger implements RunningTrigger {
           scheduledAt,
         });
     } catch (error) {
-      if (error instanceof ServiceStoppingError) return;
+      if (error instanceof ServiceStoppingError) {
+        if (shared) throw error;
+        return;
+      }
       this.host.log('error', 'could not start the scheduled run', {
         flow: this.flow,
         trigger: 'schedule',
