@@ -27,7 +27,8 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { setTimeout } from 'node:timers';
 import { pathToFileURL } from 'node:url';
-import { ROOT, emitSummary, log, metric, requireBuilt, startListening, workloadArgs } from './lib/contract.mjs';
+import { ROOT, emitSummary, log, metric, requireBuilt, workloadArgs } from './lib/contract.mjs';
+import { startListening } from './lib/servers.mjs';
 
 const WORKLOAD = 'scale-out-workers';
 const KEY = 'bench-scale-out-root-key-5e2c';
