@@ -29,11 +29,21 @@ export async function readQueueCounts(service: FlowService): Promise<QueueCounts
   }
 }
 
+/** Where the panel re-reads itself: the counts move while items run, the page must not need a reload. */
+export const QUEUE_PANEL_URL = '/ui/runs/queue';
+
+/**
+ * The panel replaces itself with a fresh copy every 2 s, the error state too (so it recovers once
+ * Redis is back); without a queue there is nothing, so nothing polls. No live region: counts that
+ * change at every poll would keep a screen reader talking; they are read when one goes to them.
+ */
+const POLL = html` hx-get="${QUEUE_PANEL_URL}" hx-trigger="every 2s" hx-swap="outerHTML"`;
+
 export function queuePanel(counts: QueueCounts | { error: string } | undefined): Html | '' {
   if (!counts) return '';
   if ('error' in counts)
-    return html`<section class="notice error queue-panel" aria-labelledby="queue-panel-title"><h2 id="queue-panel-title">Item queue</h2><p>The queue's counts cannot be read: ${counts.error}. Check that its Redis is up.</p></section>`;
-  return html`<section class="notice queue-panel" aria-labelledby="queue-panel-title"><h2 id="queue-panel-title">Item queue</h2>
+    return html`<section class="notice error queue-panel" aria-labelledby="queue-panel-title"${POLL}><h2 id="queue-panel-title">Item queue</h2><p>The queue's counts cannot be read: ${counts.error}. Check that its Redis is up.</p></section>`;
+  return html`<section class="notice queue-panel" aria-labelledby="queue-panel-title"${POLL}><h2 id="queue-panel-title">Item queue</h2>
 <dl class="facts">
 <dt>Waiting</dt><dd data-count="waiting">${count(counts.waiting)}</dd>
 <dt>In flight</dt><dd data-count="active">${count(counts.active)}</dd>

@@ -167,6 +167,9 @@ ${refreshing(section)}`;
 
   ui.get('/runs/table', async (request, reply) => sendFragment(reply, refreshing(await runsSection(request))));
 
+  // Empty without a queue: the swap removes the panel, and with it the polling.
+  ui.get('/runs/queue', async (_request, reply) => sendFragment(reply, html`${queuePanel(await readQueueCounts(service()))}`));
+
   ui.get('/runs/:id', async (request, reply) => {
     const { id } = request.params as { id: string };
     const s = service();

@@ -49,7 +49,7 @@ export interface EngineOptions {
   sleep?: (ms: number, signal: AbortSignal) => Promise<void>;
   /**
    * Awaited right before each attempt of an action that writes through one of the flow's
-   * connections (built-ins without one are not paced): a rate per connection shared with other
+   * connections, and before an `onError` fallback that does (built-ins without one are not paced): a rate per connection shared with other
    * processes (`--tps`). `spec` is what the flow's `connections:` gives for it.
    */
   throttle?: (signal: AbortSignal, connection: { name: string; spec: string | null | Record<string, unknown> }) => Promise<void>;
@@ -963,8 +963,10 @@ class Execution {
           const fallbackInput = await evaluateTemplate(step.onError.with, { ...scope, result: { error: primary } });
           const parsed = step.onError.resolved.action.input.safeParse(fallbackInput);
           if (!parsed.success) throw new StepInputError(`the fallback's input is wrong: ${parsed.error.issues.map((i) => `${i.path.join('.') || '(input)'}: ${i.message}`).join('; ')}`);
+          const fallback = step.onError.resolved.action;
           const ctx = await this.contextFor(step, `${key}:fallback`, this.aborting.signal, step.onError.uses);
-          const output = await step.onError.resolved.action.run!(ctx, parsed.data);
+          await this.pace(step.onError.uses, fallback, this.aborting.signal);
+          const output = await fallback.run!(ctx, parsed.data);
           return await done('succeeded', { output: { fallback: true, error: primary, output } });
         } catch (fallbackError) {
           return await done('failed', { error: { ...errorRecord(fallbackError), message: `${primary.message} (and the fallback failed: ${(fallbackError as Error).message})` } });
@@ -1019,9 +1021,7 @@ class Execution {
       const signal = timeout ? AbortSignal.any([this.aborting.signal, timeout]) : this.aborting.signal;
       try {
         const ctx = await this.contextFor(step, key, signal);
-        const connection = step.uses.slice(0, step.uses.indexOf('.'));
-        if (this.options.throttle && action.kind !== 'read' && connection in this.flow.connections)
-          await this.options.throttle(signal, { name: connection, spec: this.flow.connections[connection] ?? null });
+        await this.pace(step.uses, action, signal);
         return await action.run!(ctx, input);
       } catch (e) {
         if (this.aborting.signal.aborted) throw new Cancelled('aborted');
@@ -1031,6 +1031,17 @@ class Execution {
         await this.sleep(backoffMs(policy, attempt), this.stopping.signal);
       }
     }
+  }
+
+  /**
+   * A write through one of the flow's connections waits for that connection's pace (`--tps`,
+   * shared across a cluster), whichever action sends it, a fallback too; reads, and built-ins
+   * that have no connection, go at once. The `uses` prefix names the connection.
+   */
+  private async pace(uses: string, action: StepAction, signal: AbortSignal): Promise<void> {
+    const connection = uses.slice(0, uses.indexOf('.'));
+    if (this.options.throttle && action.kind !== 'read' && connection in this.flow.connections)
+      await this.options.throttle(signal, { name: connection, spec: this.flow.connections[connection] ?? null });
   }
 
   private async contextFor(step: CompiledStep, key: string, signal: AbortSignal, uses = step.uses): Promise<StepContext> {
