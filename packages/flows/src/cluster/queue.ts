@@ -71,7 +71,30 @@ export async function checkQueue(url: string, timeoutMs = 5000): Promise<void> {
 export function connect(url: string): Redis {
   parseQueueUrl(url);
   // BullMQ's blocking commands need no per-request retry limit.
-  return new Redis(url, { maxRetriesPerRequest: null, enableReadyCheck: true });
+  const connection = new Redis(url, { maxRetriesPerRequest: null, enableReadyCheck: true });
+  // The queue's and worker's own 'error' events say it (once in a while); without a listener here
+  // ioredis would print every failed reconnect as an unhandled error.
+  connection.on('error', () => undefined);
+  return connection;
+}
+
+/**
+ * BullMQ closes by asking Redis (QUIT, moving jobs, the end of a connection): with Redis gone
+ * that waits until it comes back, so a process told to stop would never end. A close is graceful
+ * while Redis answers, and forced, or given up after `CLOSE_WAIT_MS`, when it does not. What a
+ * close given up leaves holds no timer: the process still ends.
+ */
+export function redisAnswers(connection: Redis): boolean {
+  return connection.status === 'ready';
+}
+
+const CLOSE_WAIT_MS = 5000;
+
+export async function closeWithin(closing: Promise<unknown>, ms = CLOSE_WAIT_MS): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const given = new Promise<void>((resolve) => (timer = setTimeout(resolve, ms)));
+  await Promise.race([closing.then(() => undefined, () => undefined), given]);
+  clearTimeout(timer);
 }
 
 interface ItemJobData extends DispatchedItem {
@@ -102,6 +125,9 @@ export class ItemQueue {
   private readonly events: QueueEvents;
   private readonly connection: Redis;
   private readonly eventsConnection: Redis;
+  /** Rejected when the queue closes: a wait for a job's end must not outlive it (Redis gone, no event comes). */
+  private readonly closed: Promise<never>;
+  private close_!: (error: Error) => void;
 
   constructor(private readonly options: ItemQueueOptions) {
     this.connection = connect(options.url);
@@ -118,6 +144,8 @@ export class ItemQueue {
     };
     this.queue.on('error', onError);
     this.events.on('error', onError);
+    this.closed = new Promise<never>((_, reject) => (this.close_ = reject));
+    this.closed.catch(() => undefined);
   }
 
   async ready(): Promise<void> {
@@ -157,7 +185,7 @@ export class ItemQueue {
       ...extra,
     });
     try {
-      await sent.waitUntilFinished(this.events);
+      await Promise.race([sent.waitUntilFinished(this.events), this.closed]);
     } catch (error) {
       // Finished and removed before we looked: the journal has its outcome.
       if (/Missing key for job/.test((error as Error).message)) return;
@@ -172,7 +200,9 @@ export class ItemQueue {
   }
 
   async close(): Promise<void> {
-    await Promise.allSettled([this.events.close(), this.queue.close()]);
+    this.close_(new Error('the queue was closed while a job was waited for; the run resumes from the journal.'));
+    // Closing the events' reader waits for its connection to end, which one that is reconnecting never does.
+    await closeWithin(Promise.allSettled([this.events.close(), this.queue.close()]));
     this.connection.disconnect();
     this.eventsConnection.disconnect();
   }
@@ -333,7 +363,7 @@ export class ItemWorker {
 
   /** Takes no new jobs, lets running ones finish (items are aborted after the engine's grace time). */
   async close(): Promise<void> {
-    const closing = this.worker.close();
+    const closing = this.worker.close(!redisAnswers(this.connection));
     this.drain.abort();
     await closing;
     this.connection.disconnect();

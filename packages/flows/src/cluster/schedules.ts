@@ -12,7 +12,7 @@
 import { Cron } from 'croner';
 import { Queue, Worker, type Job, type RepeatStrategy } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { connect, DEFAULT_QUEUE } from './queue.js';
+import { closeWithin, connect, DEFAULT_QUEUE, redisAnswers } from './queue.js';
 
 /** The next tick after `millis`, by croner, as the scheduler's repeat strategy. */
 export const cronStrategy: RepeatStrategy = (millis, opts) => {
@@ -125,7 +125,8 @@ export class ScheduleQueue {
 
   /** Takes no more ticks; a tick being taken is finished first. The schedulers stay for the other coordinators. */
   async close(): Promise<void> {
-    await Promise.allSettled([this.worker.close(), this.queue.close()]);
+    const answers = this.connections.every(redisAnswers);
+    await closeWithin(Promise.allSettled([this.worker.close(!answers), this.queue.close()]));
     for (const c of this.connections) c.disconnect();
   }
 }
