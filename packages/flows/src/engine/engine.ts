@@ -49,8 +49,9 @@ export interface EngineOptions {
   sleep?: (ms: number, signal: AbortSignal) => Promise<void>;
   /**
    * Awaited right before each attempt of an action that writes through one of the flow's
-   * connections, and before an `onError` fallback that does (built-ins without one are not paced): a rate per connection shared with other
-   * processes (`--tps`). `spec` is what the flow's `connections:` gives for it.
+   * connections, and before an `onError` fallback that does (built-ins without one are not
+   * paced): a rate per connection shared with other processes (`--tps`). `spec` is what the
+   * flow's `connections:` gives for it.
    */
   throttle?: (signal: AbortSignal, connection: { name: string; spec: string | null | Record<string, unknown> }) => Promise<void>;
 }
@@ -436,6 +437,7 @@ class Execution {
       await this.loadOutputs(step.id);
       const stop = this.runOptions.signal;
       const onAbort = (): void => this.aborting.abort();
+      if (stop?.aborted) onAbort();
       stop?.addEventListener('abort', onAbort, { once: true });
       const items: LoopPage['items'] = [];
       const source = this.openLoopSource(step, job.firstIndex, job.cursor);
