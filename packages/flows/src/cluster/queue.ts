@@ -79,6 +79,19 @@ export function connect(url: string): Redis {
 }
 
 /**
+ * An 'error' listener for BullMQ's objects. Redis away, ioredis reconnects on its own and waits
+ * resume: that is said once in a while, not on every try.
+ */
+export function sayOnceInAWhile(log: ((level: 'error', message: string, fields?: Record<string, unknown>) => void) | undefined, message: string, everyMs = 30_000): (error: Error) => void {
+  let last = 0;
+  return (error) => {
+    if (Date.now() - last < everyMs) return;
+    last = Date.now();
+    log?.('error', message, { error: error.message });
+  };
+}
+
+/**
  * BullMQ closes by asking Redis (QUIT, moving jobs, the end of a connection): with Redis gone
  * that waits until it comes back, so a process told to stop would never end. A close is graceful
  * while Redis answers, and forced, or given up after `CLOSE_WAIT_MS`, when it does not. What a
@@ -135,13 +148,7 @@ export class ItemQueue {
     const name = options.name ?? DEFAULT_QUEUE;
     this.queue = new Queue<JobData>(name, { connection: this.connection });
     this.events = new QueueEvents(name, { connection: this.eventsConnection });
-    // Redis away: ioredis reconnects on its own, and waits resume; say so once in a while.
-    let lastError = 0;
-    const onError = (error: Error): void => {
-      if (Date.now() - lastError < 30_000) return;
-      lastError = Date.now();
-      options.log?.('error', 'queue error (reconnecting)', { error: error.message });
-    };
+    const onError = sayOnceInAWhile(options.log, 'queue error (reconnecting)');
     this.queue.on('error', onError);
     this.events.on('error', onError);
     this.closed = new Promise<never>((_, reject) => (this.close_ = reject));
@@ -281,13 +288,7 @@ export class ItemWorker {
       const at = job && ('index' in job.data ? { index: job.data.index } : { firstIndex: job.data.firstIndex });
       this.log('warn', `${job?.name ?? 'item'} job failed`, { runId: job?.data.runId, step: job?.data.step, ...at, error: error.message });
     });
-    // Redis away: ioredis reconnects on its own; say so once in a while, not on every try.
-    let lastError = 0;
-    this.worker.on('error', (error) => {
-      if (Date.now() - lastError < 30_000) return;
-      lastError = Date.now();
-      this.log('error', 'queue error (reconnecting)', { error: error.message });
-    });
+    this.worker.on('error', sayOnceInAWhile(options.log, 'queue error (reconnecting)'));
   }
 
   private log(level: 'debug' | 'info' | 'warn' | 'error', message: string, fields?: Record<string, unknown>): void {

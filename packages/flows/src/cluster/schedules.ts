@@ -12,7 +12,7 @@
 import { Cron } from 'croner';
 import { Queue, Worker, type Job, type RepeatStrategy } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { closeWithin, connect, DEFAULT_QUEUE, redisAnswers } from './queue.js';
+import { closeWithin, connect, DEFAULT_QUEUE, redisAnswers, sayOnceInAWhile } from './queue.js';
 
 /** The next tick after `millis`, by croner, as the scheduler's repeat strategy. */
 export const cronStrategy: RepeatStrategy = (millis, opts) => {
@@ -67,12 +67,7 @@ export class ScheduleQueue {
       concurrency: 8,
       autorun: false,
     });
-    let lastError = 0;
-    const onError = (error: Error): void => {
-      if (Date.now() - lastError < 30_000) return;
-      lastError = Date.now();
-      options.log?.('error', 'schedule queue error (reconnecting)', { error: error.message });
-    };
+    const onError = sayOnceInAWhile(options.log, 'schedule queue error (reconnecting)');
     this.queue.on('error', onError);
     this.worker.on('error', onError);
   }
