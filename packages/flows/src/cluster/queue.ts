@@ -270,6 +270,8 @@ export class ItemWorker {
   private readonly flows = new Map<string, Promise<CompiledFlow>>();
   private readonly pacers = new Map<string, Pacer>();
   private readonly lockMs: number;
+  private running = 0;
+  private readonly idle: Array<() => void> = [];
 
   constructor(private readonly options: ItemWorkerOptions) {
     this.connection = connect(options.url);
@@ -328,8 +330,18 @@ export class ItemWorker {
   }
 
   private async process(job: Job<JobData>, token: string | undefined): Promise<void> {
-    if (job.name === 'page') return this.readPage(job.data as PageJob);
-    return this.runItem(job as Job<ItemJobData>, token);
+    this.running++;
+    try {
+      if (job.name === 'page') return await this.readPage(job.data as PageJob);
+      return await this.runItem(job as Job<ItemJobData>, token);
+    } finally {
+      if (--this.running === 0) for (const resolve of this.idle.splice(0)) resolve();
+    }
+  }
+
+  /** Resolves once no job runs here. */
+  private whenIdle(): Promise<void> {
+    return this.running === 0 ? Promise.resolve() : new Promise((resolve) => this.idle.push(resolve));
   }
 
   private async readPage(data: PageJob): Promise<void> {
@@ -366,7 +378,9 @@ export class ItemWorker {
   async close(): Promise<void> {
     const closing = this.worker.close(!redisAnswers(this.connection));
     this.drain.abort();
-    await closing;
+    // The jobs running here end by themselves (the engine aborts items after its grace time); what
+    // a close waits for after that is Redis, which may have gone meanwhile.
+    await Promise.race([closing, this.whenIdle().then(() => closeWithin(closing))]);
     this.connection.disconnect();
   }
 }
