@@ -1,3 +1,4 @@
+import { brotliDecompressSync, gunzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ROOT_KEY, startStack, type Stack } from './e2e/harness.js';
 
@@ -142,6 +143,27 @@ describe('headers and secrets', () => {
       const res = await stack.app.inject({ method: 'GET', url });
       expect(res.statusCode).toBe(404);
     }
+  });
+
+  it('the static files go compressed to a browser that takes it, and a page view revalidates them with a 304', async () => {
+    const url = '/ui/static/flow-editor.js';
+    const plain = await stack.app.inject({ method: 'GET', url });
+    expect(plain.headers['content-encoding']).toBeUndefined();
+    expect(plain.headers.vary).toContain('Accept-Encoding');
+    const etag = plain.headers.etag as string;
+    expect(etag).toMatch(/^"[\w-]+"$/);
+    const br = await stack.app.inject({ method: 'GET', url, headers: { 'accept-encoding': 'gzip, deflate, br' } });
+    expect(br.headers['content-encoding']).toBe('br');
+    expect(br.rawPayload.length).toBeLessThan(plain.rawPayload.length / 2);
+    expect(brotliDecompressSync(br.rawPayload).equals(plain.rawPayload)).toBe(true);
+    const gzip = await stack.app.inject({ method: 'GET', url, headers: { 'accept-encoding': 'gzip, br;q=0' } });
+    expect(gzip.headers['content-encoding']).toBe('gzip');
+    expect(gunzipSync(gzip.rawPayload).equals(plain.rawPayload)).toBe(true);
+    const again = await stack.app.inject({ method: 'GET', url, headers: { 'if-none-match': etag, 'accept-encoding': 'br' } });
+    expect(again.statusCode).toBe(304);
+    expect(again.rawPayload.length).toBe(0);
+    const other = await stack.app.inject({ method: 'GET', url: '/ui/static/console.css', headers: { 'if-none-match': etag } });
+    expect(other.statusCode).toBe(200);
   });
 
   it('no page shows the API key or the login token', async () => {
