@@ -51,6 +51,7 @@ export {
 export { ServiceRequestError, type ServiceRequestCode } from './service-errors.js';
 export { checkQueue, ItemQueue, ItemWorker, jobIdFor, keyOfJobId, parseQueueUrl, redactUrl as redactQueueUrl, Pacer, paceKey, DEFAULT_QUEUE, type TpsLimits, type QueueCounts, type ItemQueueOptions, type ItemWorkerOptions } from './cluster/queue.js';
 export { ScheduleQueue, cronStrategy, scheduleQueueName, type ScheduledFlow, type ScheduleQueueOptions } from './cluster/schedules.js';
+export { RunStops, stopRunChannel, StopNotSentError, type RunStopsOptions } from './cluster/run-stops.js';
 export { renderBuiltinsMarkdown, withBuiltinsSection, FLOWS_DOC_PATH, BUILTINS_BEGIN, BUILTINS_END } from './docs.js';
 export {
   sync,

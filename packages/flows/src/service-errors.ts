@@ -12,9 +12,12 @@ export type ServiceRequestCode =
   | 'INVALID_FILE_NAME'
   | 'NOT_A_SCHEDULE'
   | 'RUN_ACTIVE'
+  | 'RUN_NOT_RUNNING'
+  | 'RUN_ELSEWHERE'
   | 'NOTHING_TO_RESUME'
   | 'SERVICE_BUSY'
-  | 'SERVICE_STOPPING';
+  | 'SERVICE_STOPPING'
+  | 'QUEUE_UNAVAILABLE';
 
 const STATUS: Record<ServiceRequestCode, number> = {
   UNKNOWN_FLOW: 404,
@@ -24,9 +27,12 @@ const STATUS: Record<ServiceRequestCode, number> = {
   INVALID_FILE_NAME: 400,
   NOT_A_SCHEDULE: 409,
   RUN_ACTIVE: 409,
+  RUN_NOT_RUNNING: 409,
+  RUN_ELSEWHERE: 409,
   NOTHING_TO_RESUME: 409,
   SERVICE_BUSY: 503,
   SERVICE_STOPPING: 503,
+  QUEUE_UNAVAILABLE: 503,
 };
 
 export class ServiceRequestError extends Error {

@@ -8,6 +8,8 @@
  *   interrupted, are resumed on start (logged as such).
  * - Each flow runs at most `concurrency` runs at once; events past that wait (a poll waits, a
  *   webhook request waits up to `maxQueued` deep, then gets 503 + Retry-After).
+ * - One run can be stopped alone (`stopRun`, the console's Stop): it ends `interrupted`, resumable;
+ *   on a cluster the request reaches the coordinator that drives it.
  * - Stop (SIGTERM/SIGINT in `sfx serve`): triggers stop, the HTTP server stops taking requests,
  *   running runs are cancelled through their AbortSignal (in-flight items get `graceMs` to
  *   finish) and end `interrupted`, resumable; then the journal is closed.
@@ -33,7 +35,7 @@ import {
   type RunResult,
   type StepSummary,
 } from './engine/engine.js';
-import type { ItemRecord, ItemStatus, RunFilter, RunRecord, RunStore, RunTrigger } from './engine/run-store.js';
+import type { ItemRecord, ItemStatus, RunFilter, RunRecord, RunStatus, RunStore, RunTrigger } from './engine/run-store.js';
 import type { InputFile } from './definition/schema.js';
 import { writeFileAtomic } from './atomic-write.js';
 import { flowFilePath } from './flow-files.js';
@@ -46,6 +48,7 @@ import { systemClock, type Clock } from './triggers/clock.js';
 import { DamEventsTrigger, eventsPath } from './triggers/dam-events.js';
 import { checkQueue, ItemQueue, ItemWorker, redactUrl, type TpsLimits } from './cluster/queue.js';
 import { ScheduleQueue } from './cluster/schedules.js';
+import { RunStops, StopNotSentError } from './cluster/run-stops.js';
 import {
   ServiceBusyError,
   ServiceStoppingError,
@@ -249,6 +252,8 @@ export class FlowService implements TriggerHost {
   private itemWorker: ItemWorker | undefined;
   /** A coordinator's share of the cluster's schedules. */
   private schedules: ScheduleQueue | undefined;
+  /** A coordinator's line to the others: stop requests for runs another one drives. */
+  private runStops: RunStops | undefined;
   private takeoverTimer: NodeJS.Timeout | undefined;
   /** Loop step ids of each flow version seen in the runs list, by flow hash (bounded). */
   private readonly loopsByHash = new Map<string, Set<string> | undefined>();
@@ -297,6 +302,12 @@ export class FlowService implements TriggerHost {
         log: (level, message, fields) => this.log(level, message, fields),
       });
       await this.schedules.ready();
+      this.runStops = new RunStops({
+        url: queue.url,
+        ...(queue.name ? { name: queue.name } : {}),
+        onStop: (runId) => this.stopAsked(runId),
+      });
+      await this.runStops.ready();
     }
     this.engine = new Engine({
       store: this.store,
@@ -999,6 +1010,64 @@ export class FlowService implements TriggerHost {
     return this.launch(run.flow, run.trigger.type, (o) => this.engine.resume(flow, runId, { ...o, retryFailed }));
   }
 
+  /**
+   * Stops one running run, as a stop of the whole service would: it takes no more items, those in
+   * flight get the grace time, and it ends `interrupted`, resumable. Resolves with its status once
+   * it has ended; `running` when it is driven by another coordinator that has not ended it yet
+   * (its in-flight items are finishing).
+   */
+  async stopRun(runId: string, by?: string): Promise<RunStatus> {
+    const run = await this.runRecord(runId);
+    const local = this.active.get(runId);
+    if (!local && run.status !== 'running')
+      throw new ServiceRequestError(
+        'RUN_NOT_RUNNING',
+        `run ${runId} is not running: it ${run.status === 'interrupted' ? 'was interrupted' : run.status}.`,
+        run.status === 'succeeded' ? 'There is nothing to stop.' : 'There is nothing to stop; an interrupted or failed run can be resumed from its page.',
+      );
+    if (!local && !this.runStops)
+      throw new ServiceRequestError(
+        'RUN_ELSEWHERE',
+        `run ${runId} is run by another process${run.owner ? ` (${run.owner})` : ''}, not by this sfx serve.`,
+        'Stop that process (Ctrl-C in its terminal): the run ends interrupted, and can be resumed here.',
+      );
+    this.log('info', 'run stop requested', { runId, flow: run.flow, ...(by ? { by } : {}) });
+    if (local) {
+      local.controller.abort();
+      await local.done;
+      return (await this.store.getRun(runId))?.status ?? 'interrupted';
+    }
+    try {
+      await this.runStops!.request(runId);
+    } catch (error) {
+      if (!(error instanceof StopNotSentError)) throw error;
+      throw new ServiceRequestError(
+        'QUEUE_UNAVAILABLE',
+        `run ${runId} is run by another coordinator, and the stop could not be sent to it: ${error.message}`,
+        'Try again once Redis is back, or stop the coordinator that runs it.',
+      );
+    }
+    return this.waitForEnd(runId, (this.options.graceMs ?? 10_000) + 5000);
+  }
+
+  /** Another coordinator (or this one) asked for a run to stop: this one stops it if it drives it. */
+  private stopAsked(runId: string): void {
+    const run = this.active.get(runId);
+    if (!run) return;
+    this.log('info', 'stopping a run at the request of another coordinator', { runId, flow: run.flow, trigger: run.trigger });
+    run.controller.abort();
+  }
+
+  /** The run's status once it has left `running`, or `running` still after `ms`. */
+  private async waitForEnd(runId: string, ms: number): Promise<RunStatus> {
+    const until = Date.now() + ms;
+    for (;;) {
+      const status = (await this.store.getRun(runId))?.status ?? 'interrupted';
+      if (status !== 'running' || Date.now() >= until || this.stopping) return status;
+      await new Promise((r) => setTimeout(r, 250));
+    }
+  }
+
   private async hasFailedItems(run: RunRecord): Promise<boolean> {
     for (const step of await this.store.steps(run.id)) {
       if (step.status === 'failed') return true;
@@ -1251,6 +1320,7 @@ export class FlowService implements TriggerHost {
     for (const slots of this.slots.values()) slots.rejectAll(new ServiceStoppingError());
     // No more ticks here; the cluster's schedulers stay, for the other coordinators.
     await this.schedules?.close();
+    await this.runStops?.close();
     await Promise.allSettled([...this.flows.values()].map((f) => f.trigger?.stop()));
     await this.app?.close();
     const running = [...this.active.entries()];

@@ -1,7 +1,8 @@
 /**
  * Runs: the history with filters (flow, status), a run's steps with counts, durations and errors
  * with hints, each step's items a page at a time, live progress over server-sent events while the
- * run runs in this process, and resume / retry of the failed items.
+ * run runs in this process, stop of a running run (it ends interrupted, resumable), and resume /
+ * retry of the failed items.
  */
 import type { OutgoingHttpHeaders } from 'node:http';
 import type { FastifyRequest } from 'fastify';
@@ -55,6 +56,8 @@ export function runBody(detail: RunDetail, failedItems: number): Html {
   const { run, steps, live } = detail;
   const canResume = !live && (run.status === 'interrupted' || run.status === 'failed');
   const canRetry = !live && failedItems > 0;
+  // Also a run marked running that this process does not drive: the service says who can stop it.
+  const canStop = run.status === 'running';
   return html`<div class="page-head"><h1>Run <code>${run.id}</code></h1>${badge(run.status)}</div>
 <dl class="facts">
 <dt>Flow</dt><dd><a href="/ui/flows/${seg(run.flow)}">${run.flow}</a></dd>
@@ -64,11 +67,12 @@ export function runBody(detail: RunDetail, failedItems: number): Html {
 ${Object.keys(run.inputs).length ? html`<dt>Inputs</dt><dd><code>${JSON.stringify(run.inputs)}</code></dd>` : ''}
 </dl>
 ${run.error ? errorBlock(run.error) : ''}
-${canResume || canRetry
+${canResume || canRetry || canStop
   ? html`<div class="buttons">
+${canStop ? html`<form method="post" action="/ui/runs/${seg(run.id)}/stop" hx-post="/ui/runs/${seg(run.id)}/stop" hx-target="#run-actions-result" hx-disabled-elt="find button"><button type="submit">Stop run</button></form>` : ''}
 ${canResume ? html`<form method="post" action="/ui/runs/${seg(run.id)}/resume" hx-post="/ui/runs/${seg(run.id)}/resume" hx-target="#run-actions-result"><button type="submit" class="primary">Resume</button></form>` : ''}
 ${canRetry ? html`<form method="post" action="/ui/runs/${seg(run.id)}/retry" hx-post="/ui/runs/${seg(run.id)}/retry" hx-target="#run-actions-result"><button type="submit">Retry ${count(failedItems)} failed item${failedItems === 1 ? '' : 's'}</button></form>` : ''}
-</div><div id="run-actions-result" aria-live="polite"></div>`
+</div>`
   : ''}
 <h2>Steps</h2>
 <div class="table-wrap"><table class="steps">
@@ -176,6 +180,7 @@ ${refreshing(section)}`;
     const detail = await s.runDetail(id);
     const body = html`<p><a href="/ui/runs">All runs</a></p>
 <div id="run" data-run-live="${detail.live ? `/ui/runs/${seg(id)}/events` : ''}">${runBody(detail, failedCount(detail))}</div>
+<div id="run-actions-result" aria-live="polite"></div>
 <p id="run-status" class="visually-hidden" role="status"></p>`;
     return sendPage(reply, request, { title: `Run ${id}`, nav: 'runs', body, scripts: ['run-live.js'] });
   });
@@ -292,6 +297,32 @@ ${page.length
 ${more ? html`<p><a class="button" href="${base}?${new URLSearchParams({ ...(status ? { status } : {}), after: String(page.at(-1)!.index) }).toString()}">Next ${PAGE} items</a></p>` : ''}`
   : html`<div class="empty"><p>No ${status ?? ''} items${after !== undefined ? ' after this one' : ''}.</p></div>`}`;
     return sendPage(reply, request, { title: `Run ${id} · ${step}`, nav: 'runs', body });
+  });
+
+  /**
+   * Stops a running run; answers once it has ended (the grace time for its in-flight items at
+   * most), with what happened and the run's body as it is now, swapped in place of the old one.
+   */
+  ui.post('/runs/:id/stop', async (request, reply) => {
+    const { id } = request.params as { id: string };
+    const s = service();
+    let status: RunStatus;
+    try {
+      status = await s.stopRun(id, 'console');
+    } catch (error) {
+      if (error instanceof ServiceRequestError && request.headers['hx-request'] === 'true')
+        return sendFragment(reply, refusal(error));
+      throw error;
+    }
+    if (request.headers['hx-request'] !== 'true') return redirect(request, reply, `/ui/runs/${seg(id)}`);
+    const detail = await s.runDetail(id);
+    const message =
+      status === 'interrupted'
+        ? html`<div class="notice ok" role="status"><p>Stopped: the run is interrupted; Resume goes on from where it stopped.</p></div>`
+        : status === 'running'
+          ? html`<div class="notice" role="status"><p>Stop requested: the run takes no more items, and ends interrupted once those in flight end. Reload this page to see it.</p></div>`
+          : html`<div class="notice" role="status"><p>The run ended ${status} before the stop reached it.</p></div>`;
+    return sendFragment(reply, html`${message}<div id="run" hx-swap-oob="innerHTML">${runBody(detail, failedCount(detail))}</div>`);
   });
 
   for (const [action, retryFailed] of [

@@ -532,6 +532,8 @@ class Execution {
       await this.processItem(step, { index: 0, item: undefined, unknown: existing?.status === 'started' && !redo });
     }
     const item = (await this.store.getItem(this.runId, step.id, 0))!;
+    // Cut off by a stop: the action's outcome is unknown, so the step is not done; resume reconciles it.
+    if (item.status === 'started') throw new Cancelled('the step was stopped before its action ended');
     if (item.status === 'failed') {
       const error = item.error ?? { message: 'failed' };
       if (step.onError === 'continue') {
