@@ -8,8 +8,9 @@
  *   interrupted, are resumed on start (logged as such).
  * - Each flow runs at most `concurrency` runs at once; events past that wait (a poll waits, a
  *   webhook request waits up to `maxQueued` deep, then gets 503 + Retry-After).
- * - One run can be stopped alone (`stopRun`, the console's Stop): it ends `interrupted`, resumable;
- *   on a cluster the request reaches the coordinator that drives it.
+ * - One run can be stopped alone (`stopRun`, the console's Stop): it ends `interrupted`, resumable
+ *   (by a person: it is not resumed on start); on a cluster the request reaches the coordinator
+ *   that drives it.
  * - Stop (SIGTERM/SIGINT in `sfx serve`): triggers stop, the HTTP server stops taking requests,
  *   running runs are cancelled through their AbortSignal (in-flight items get `graceMs` to
  *   finish) and end `interrupted`, resumable; then the journal is closed.
@@ -765,7 +766,7 @@ export class FlowService implements TriggerHost {
       ...(await this.store.listRuns({ status: 'running', limit: 100_000 })),
       ...(onlyOrphans
         ? []
-        : (await this.store.listRuns({ status: 'interrupted', limit: 100_000 })).filter((r) => r.trigger.type !== 'manual')),
+        : (await this.store.listRuns({ status: 'interrupted', limit: 100_000 })).filter((r) => r.trigger.type !== 'manual' && r.error?.code !== STOPPED_ON_REQUEST)),
     ];
     for (const run of left.reverse()) {
       if (this.active.has(run.id)) continue;
@@ -1033,7 +1034,7 @@ export class FlowService implements TriggerHost {
       );
     this.log('info', 'run stop requested', { runId, flow: run.flow, ...(by ? { by } : {}) });
     if (local) {
-      local.controller.abort();
+      local.controller.abort(stoppedOnRequest());
       await local.done;
       return (await this.store.getRun(runId))?.status ?? 'interrupted';
     }
@@ -1055,7 +1056,7 @@ export class FlowService implements TriggerHost {
     const run = this.active.get(runId);
     if (!run) return;
     this.log('info', 'stopping a run at the request of another coordinator', { runId, flow: run.flow, trigger: run.trigger });
-    run.controller.abort();
+    run.controller.abort(stoppedOnRequest());
   }
 
   /** The run's status once it has left `running`, or `running` still after `ms`. */
@@ -1395,4 +1396,14 @@ function hookRequest(request: FastifyRequest): HookRequest {
     headers: request.headers as HookRequest['headers'],
     rawBody: Buffer.isBuffer(body) ? body : Buffer.alloc(0),
   };
+}
+
+/**
+ * The code an interrupted run keeps when a person stopped it (the console's Stop): such a run is
+ * not resumed by itself when sfx serve starts again, as a run cut off by a shutdown is.
+ */
+export const STOPPED_ON_REQUEST = 'STOPPED_ON_REQUEST';
+
+function stoppedOnRequest(): Error {
+  return Object.assign(new Error('the run was stopped on request'), { code: STOPPED_ON_REQUEST });
 }

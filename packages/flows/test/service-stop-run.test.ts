@@ -84,6 +84,32 @@ describe('FlowService.stopRun', () => {
     expect(recorded).toEqual(['done']);
   });
 
+  it('a run a person stopped is not resumed by itself when the service starts again; one a shutdown cut off is', async () => {
+    f = await fixture('stop-run-restart', '2026-06-01T10:00:30Z');
+    const hourly = (name: string): string => `name: ${name}\ntrigger: { type: schedule, cron: "1 10 * * *", timezone: UTC }\nsteps:\n  - id: wait\n    uses: t.hold\n`;
+    await f.write('a.yaml', hourly('a'));
+    await f.write('b.yaml', hourly('b'));
+    holdRuns();
+    const first = await f.start({ graceMs: 100 });
+    await f.clock.advanceTo(Date.parse('2026-06-01T10:01:00Z'));
+    const [a, b] = await waitFor('both runs held', async () => {
+      const runs = await first.store.listRuns({ status: 'running' });
+      const byFlow = (flow: string) => runs.find((r) => r.flow === flow)?.id;
+      const [a, b] = [byFlow('a'), byFlow('b')];
+      return a && b ? ([a, b] as const) : undefined;
+    });
+    expect(await first.stopRun(a, 'console')).toBe('interrupted');
+    expect((await first.store.getRun(a))?.error).toMatchObject({ code: 'STOPPED_ON_REQUEST', message: 'the run was stopped on request; resume it to go on.' });
+    await first.stop('test');
+    const second = await f.start();
+    gate.release();
+    await waitFor('b to finish', async () => (await second.store.getRun(b))?.status === 'succeeded');
+    const resumed = f.logs.filter((l) => /resum/.test(l.msg)).map((l) => l.runId);
+    expect(resumed).toContain(b);
+    expect(resumed).not.toContain(a);
+    expect((await second.store.getRun(a))?.status).toBe('interrupted');
+  });
+
   it('refuses an unknown run, and a run another process runs (without a cluster, that process is the one to stop)', async () => {
     f = await fixture('stop-run-refused', '2026-06-01T10:00:00Z');
     await f.write('held.yaml', HELD);

@@ -401,7 +401,12 @@ class Execution {
     } catch (e) {
       if (e instanceof Cancelled || this.stopping.signal.aborted) {
         status = 'interrupted';
-        error = { message: 'the run was stopped before it ended; resume it to go on.', kind: 'cancelled' };
+        // A stop that says why (a person's request: not to be resumed by itself) leaves its code.
+        const reason = signal?.reason as { code?: unknown; message?: unknown } | undefined;
+        error =
+          typeof reason?.code === 'string'
+            ? { message: `${typeof reason.message === 'string' ? reason.message : 'the run was stopped'}; resume it to go on.`, kind: 'cancelled', code: reason.code }
+            : { message: 'the run was stopped before it ended; resume it to go on.', kind: 'cancelled' };
       } else {
         status = 'failed';
         error = this.redact(errorRecord(e));
