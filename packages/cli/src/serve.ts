@@ -13,6 +13,7 @@ import { consoleExposureWarning, consoleHook, consoleLoginLine } from './console
 import { connectionOpener, journalTarget } from './flows.js';
 import { ConnectionStore } from './connections-store.js';
 import { queueUrlOption } from './queue-status.js';
+import { httpUrlOption } from './url-option.js';
 
 const DEFAULT_PORT = 7020;
 
@@ -88,14 +89,7 @@ function level(value: string): LogLevel {
 }
 
 function publicUrl(value: string): string {
-  let url: URL;
-  try {
-    url = new URL(value);
-  } catch {
-    throw new InvalidArgumentError('--public-url must be a URL such as https://hooks.example.com.');
-  }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:')
-    throw new InvalidArgumentError('--public-url must be an http or https URL.');
+  httpUrlOption('--public-url', value, 'a URL such as https://hooks.example.com');
   return value.replace(/\/+$/, '');
 }
 

@@ -223,6 +223,12 @@ describe('sfx url, sfx open', () => {
     expect(byUuid.stdout).toBe(`http://console.test:7020/ui/assets?folder=%2Fproducts&sel=${shoe.uuid}\n`);
     const folder = await sfx(['open', '/archive', '--print', '--console', 'http://127.0.0.1:7999']);
     expect(folder.stdout).toBe('http://127.0.0.1:7999/ui/assets?folder=%2Farchive\n');
+    const notUrl = await sfx(['open', '/archive', '--print', '--console', '127.0.0.1:7999/ui']);
+    expect(notUrl.code).toBe(2);
+    expect(notUrl.stderr).toContain("--console must be the console's URL, such as http://127.0.0.1:7020.");
+    const ftp = await sfx(['open', '/archive', '--print', '--console', 'ftp://127.0.0.1:7999']);
+    expect(ftp.code).toBe(2);
+    expect(ftp.stderr).toContain('--console must be an http or https URL.');
     const unknown = await sfx(['open', '/nope/missing.png', '--print']);
     expect(unknown.code).toBe(1);
     expect(unknown.stdout).toBe('');

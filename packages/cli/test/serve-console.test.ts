@@ -164,3 +164,22 @@ it('--trusted-proxy: that proxy\'s X-Forwarded-Proto https makes the session coo
   expect(bad.code).not.toBe(0);
   expect(bad.stderr).toContain('--trusted-proxy: trusted proxy "10.0.0.0/40" is not an IPv4 or IPv6 CIDR range');
 });
+
+it('--public-url takes an http or https URL only, and says which flag is wrong', async () => {
+  const start = (publicUrl: string) =>
+    new Promise<{ code: number | null; stderr: string }>((done) => {
+      const run = spawn(process.execPath, [BIN, 'serve', '--flows', flows, '--port', '0', '--public-url', publicUrl], {
+        env: { ...process.env, SFX_CONFIG_DIR: join(root, 'config') },
+        stdio: ['ignore', 'ignore', 'pipe'],
+      });
+      let stderr = '';
+      run.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+      run.on('close', (code) => done({ code, stderr }));
+    });
+  const bare = await start('hooks.example.com');
+  expect(bare.code).toBe(2);
+  expect(bare.stderr).toContain('--public-url must be a URL such as https://hooks.example.com.');
+  const ftp = await start('ftp://hooks.example.com');
+  expect(ftp.code).toBe(2);
+  expect(ftp.stderr).toContain('--public-url must be an http or https URL.');
+});

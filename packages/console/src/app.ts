@@ -3,7 +3,6 @@
  * (the one of FlowService, i.e. `sfx serve`). Call it before the instance listens, e.g. through
  * FlowService's `http` option. Page modules are listed in PAGES (see layout.ts for how to add one).
  */
-import type { Filerobot } from '@sfx/client';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { registerAuth, sessionIfAny } from './auth.js';
 import type { ConsoleContext, ConsolePage } from './context.js';
@@ -17,6 +16,7 @@ import { connectionsPage } from './pages/connections.js';
 import { flowsPage } from './pages/flows.js';
 import { runsPage } from './pages/runs.js';
 import { registerSecurityHeaders } from './security.js';
+import { responseEnd, SharedClient } from './shared-client.js';
 import { randomToken, SessionStore } from './sessions.js';
 import { registerStatic } from './static.js';
 
@@ -37,14 +37,17 @@ export async function registerConsole(app: FastifyInstance, options: ConsoleOpti
   const log = options.log ?? options.service?.log ?? stderrLog;
   // The secrets the console itself holds are cut out of anything it logs, should a message quote one.
   const secrets = [token, ...(options.password ? [options.password] : [])];
-  /** Open clients by connection name, with the fingerprint of the stored connection they were opened from. */
-  const clients = new Map<string, { client: Promise<Filerobot>; fingerprint: string | undefined }>();
+  /** The client of each connection name, with the fingerprint of the stored connection it was opened from. */
+  const clients = new Map<string, { shared: SharedClient; fingerprint: string | undefined }>();
+  /** Every client not closed yet: those above, and retired ones that requests still hold. */
+  const open = new Set<SharedClient>();
   const forgetting: Array<(connection: string) => void | Promise<void>> = [];
-  // Drops what is held at once (a request racing this one opens afresh); the closing may finish later.
+  // Hands the connection's client out no more (a request racing this one opens afresh); a request
+  // still using it finishes first. Resolves once what nobody holds is closed.
   const forget = (name: string): Promise<void> => {
     const held = clients.get(name);
     clients.delete(name);
-    const closing = [held?.client.then((c) => c.close(), () => undefined), ...forgetting.map((listener) => listener(name))];
+    const closing = [held?.shared.retire(), ...forgetting.map((listener) => listener(name))];
     return Promise.all(closing).then(() => undefined);
   };
   const ctx: ConsoleContext = {
@@ -54,19 +57,28 @@ export async function registerConsole(app: FastifyInstance, options: ConsoleOpti
       log('error', 'console request failed', { requestId, ...fields, ...failureFields(error as Error, request, secrets) });
       return requestId;
     },
-    async client(name) {
+    async client(name, reply) {
       const fingerprint = await options.connections.fingerprint?.(name);
-      const held = clients.get(name);
-      if (held && held.fingerprint === fingerprint) return held.client;
+      let held = clients.get(name);
       // Changed or removed since it was opened: its credentials (and the upload keys minted with them) go.
-      if (held) void forget(name);
-      const client = options.connections.open(name);
-      const entry = { client, fingerprint };
-      client.catch(() => {
-        if (clients.get(name) === entry) clients.delete(name);
-      });
-      clients.set(name, entry);
-      return client;
+      if (held && held.fingerprint !== fingerprint) {
+        void forget(name);
+        held = undefined;
+      }
+      if (!held) {
+        const shared: SharedClient = new SharedClient(options.connections.open(name), () => open.delete(shared));
+        const entry = { shared, fingerprint };
+        open.add(shared);
+        // A connection that cannot be opened is tried afresh by the next request; there is nothing to close.
+        shared.client.catch(() => {
+          open.delete(shared);
+          if (clients.get(name) === entry) clients.delete(name);
+        });
+        clients.set(name, entry);
+        held = entry;
+      }
+      held.shared.holdUntil(responseEnd(reply.raw));
+      return held.shared.client;
     },
     forgetConnection: forget,
     onForget: (listener) => void forgetting.push(listener),
@@ -103,7 +115,7 @@ export async function registerConsole(app: FastifyInstance, options: ConsoleOpti
       });
       ui.setErrorHandler((error: FastifyError, request, reply) => errorReply(error, request, reply, ctx));
       ui.addHook('onClose', async () => {
-        for (const held of clients.values()) await held.client.then((c) => c.close(), () => undefined);
+        for (const shared of [...open]) await shared.close();
       });
     },
     { prefix: '/ui' },

@@ -1,5 +1,5 @@
 import type { Filerobot } from '@sfx/client';
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { ConsoleOptions } from './options.js';
 
 /** What every page module gets besides the /ui fastify instance. */
@@ -13,10 +13,14 @@ export interface ConsoleContext {
   logFailure(request: FastifyRequest, error: unknown, fields?: Record<string, unknown>): string;
   /**
    * One client per connection name, opened on first use, closed with the server, and opened again
-   * when the stored connection changed (see ConsoleConnections.fingerprint).
+   * when the stored connection changed (see ConsoleConnections.fingerprint). It is held for
+   * `reply`: a client replaced meanwhile closes only once the replies it was handed to are over.
    */
-  client(connection: string): Promise<Filerobot>;
-  /** Drops what is held for a connection (its client, its upload keys): it was changed or removed. */
+  client(connection: string, reply: FastifyReply): Promise<Filerobot>;
+  /**
+   * Drops what is held for a connection (its client, its upload keys): it was changed or removed.
+   * What requests still use closes when they end; the promise does not wait for them.
+   */
   forgetConnection(connection: string): Promise<void>;
   /** Called with the name of each connection forgotten, to drop what a page holds for it. */
   onForget(listener: (connection: string) => void | Promise<void>): void;

@@ -4,8 +4,9 @@
  * an error with how to start one, so `sfx open` never opens a page that cannot load.
  */
 import { spawn } from 'node:child_process';
-import { InvalidArgumentError, type Command } from 'commander';
+import type { Command } from 'commander';
 import { CliError } from '../errors.js';
+import { httpUrlOption } from '../url-option.js';
 import { assetPath } from './asset-view.js';
 import { isUuid, openDam, splitPath, type ConnectionFlags } from './session.js';
 
@@ -30,14 +31,7 @@ system's opener (xdg-open, open, start). Not logged in yet: the console asks for
 then shows the page. Only the CDN URL of an asset: \`sfx url PATH\`.`;
 
 function consoleBase(value: string): string {
-  let url: URL;
-  try {
-    url = new URL(value);
-  } catch {
-    throw new InvalidArgumentError('--console must be the console\'s URL, such as http://127.0.0.1:7020.');
-  }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:')
-    throw new InvalidArgumentError('--console must be an http or https URL.');
+  const url = httpUrlOption('--console', value, `the console's URL, such as ${DEFAULT_CONSOLE}`);
   return url.origin + url.pathname.replace(/\/+$/, '').replace(/\/ui$/, '');
 }
 

@@ -13,6 +13,7 @@ import type { ConsoleContext, ConsolePage } from '../context.js';
 import { html, type Html } from '../html.js';
 import { sendFragment, sendPage } from '../layout.js';
 import { originOf } from '../security.js';
+import { responseEnd } from '../shared-client.js';
 import { UploadKeys } from '../upload-keys.js';
 import { decodeCursor, encodeCursor, nextCursor, type Cursor } from './asset-query.js';
 import { cards, chips, details, fileRoute, notice, stateUrl, tagLabels, tree, TYPES, type ListState, type TreeLevel } from './asset-views.js';
@@ -43,13 +44,16 @@ export const assetsPage: ConsolePage = (ui, ctx) => {
   ui.addHook('onClose', async () => keys.close());
   ctx.onForget((connection) => keys.forget(connection));
 
-  /** The session's connection (or the default), and its client; undefined when none is stored. */
-  async function connectionOf(request: FastifyRequest): Promise<{ name: string; all: string[]; client: Filerobot } | undefined> {
+  /**
+   * The session's connection (or the default), and its client, held until `reply` is over;
+   * undefined when none is stored.
+   */
+  async function connectionOf(request: FastifyRequest, reply: FastifyReply): Promise<{ name: string; all: string[]; client: Filerobot } | undefined> {
     const all = await ctx.options.connections.list();
     if (!all.length) return undefined;
     const session = sessionOf(request);
     const chosen = all.find((c) => c.name === session.connection) ?? all.find((c) => c.isDefault) ?? all[0]!;
-    return { name: chosen.name, all: all.map((c) => c.name), client: await ctx.client(chosen.name) };
+    return { name: chosen.name, all: all.map((c) => c.name), client: await ctx.client(chosen.name, reply) };
   }
 
   async function page(client: Filerobot, state: ListState, cursor: Cursor | undefined): Promise<{ files: FileObject[]; next?: string }> {
@@ -96,7 +100,7 @@ export const assetsPage: ConsolePage = (ui, ctx) => {
 
   ui.get('/assets', async (request, reply) => {
     const state = listState(request.query as Record<string, unknown>);
-    const conn = await connectionOf(request);
+    const conn = await connectionOf(request, reply);
     if (!conn)
       return sendPage(reply, request, {
         title: 'Assets',
@@ -164,7 +168,7 @@ ${first.files.length
   ui.get('/assets/page', async (request, reply) => {
     const query = request.query as Record<string, unknown>;
     const state = listState(query);
-    const conn = await connectionOf(request);
+    const conn = await connectionOf(request, reply);
     if (!conn) return sendFragment(reply, html``);
     const cursor = decodeCursor(query.cursor);
     try {
@@ -190,7 +194,7 @@ ${first.files.length
   const asset = (path: string, action: Action): void => {
     ui.post(`/assets/file/:uuid/${path}`, async (request, reply) => {
       const { uuid } = request.params as { uuid: string };
-      const conn = await connectionOf(request);
+      const conn = await connectionOf(request, reply);
       if (!conn) return sendFragment(reply, notice('error', 'No connection: add one on the Connections page.'), 400);
       const state = listState(request.query as Record<string, unknown>);
       try {
@@ -208,7 +212,7 @@ ${first.files.length
 
   ui.get('/assets/file/:uuid', async (request, reply) => {
     const { uuid } = request.params as { uuid: string };
-    const conn = await connectionOf(request);
+    const conn = await connectionOf(request, reply);
     if (!conn) return sendFragment(reply, notice('error', 'No connection: add one on the Connections page.'), 400);
     try {
       const file = await conn.client.files.get(uuid);
@@ -333,12 +337,12 @@ async function uploadRoute(
   reply: FastifyReply,
   ctx: ConsoleContext,
   keys: UploadKeys,
-  connectionOf: (request: FastifyRequest) => Promise<{ name: string; client: Filerobot } | undefined>,
+  connectionOf: (request: FastifyRequest, reply: FastifyReply) => Promise<{ name: string; client: Filerobot } | undefined>,
 ): Promise<FastifyReply> {
   const fail = (status: number, code: string, msg: string, hint: string): FastifyReply => reply.code(status).send({ status: 'error', code, msg, hint });
   if (!request.headers['content-type']?.startsWith('multipart/form-data'))
     return fail(400, 'NOT_MULTIPART', 'an upload is a multipart/form-data body with a "file" field.', 'Send the file from the Assets page.');
-  const conn = await connectionOf(request);
+  const conn = await connectionOf(request, reply);
   if (!conn) return fail(400, 'NO_CONNECTION', 'no connection is stored.', 'Add one on the Connections page.');
   const query = request.query as Record<string, unknown>;
   const base = typeof query.folder === 'string' && query.folder.startsWith('/') ? query.folder : '/';
@@ -351,7 +355,7 @@ async function uploadRoute(
   // The key is for the drop's folder and below: the files of a dropped folder land in its subfolders.
   let uploader: Filerobot;
   try {
-    uploader = await keys.uploader(conn.name, conn.client, base);
+    uploader = await keys.uploader(conn.name, conn.client, base, responseEnd(reply.raw));
   } catch (error) {
     // The connection's key cannot mint one (revoked, replaced by a wrong one): the DAM's answer, not a 500.
     if (!(error instanceof APIError)) throw error;
