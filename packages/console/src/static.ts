@@ -81,10 +81,12 @@ export function registerStatic(ui: FastifyInstance): void {
             : `not found: ${file} is built by "npm run build" (packages/console/scripts/build-browser.mjs).`,
         );
     const entry = prepare(path, body);
-    reply.header('Cache-Control', 'no-cache').header('ETag', entry.etag).header('Vary', 'Accept-Encoding').type(TYPES[ext]!);
-    const validators = request.headers['if-none-match'];
-    if (validators && validators.split(',').some((v) => v.trim().replace(/^W\//, '') === entry.etag)) return reply.code(304).send();
     const encoding = pickEncoding(request.headers['accept-encoding']);
+    // Each encoding is its own representation, with its own tag (a shared cache keeps them apart).
+    const etag = encoding ? `${entry.etag.slice(0, -1)}-${encoding}"` : entry.etag;
+    reply.header('Cache-Control', 'no-cache').header('ETag', etag).header('Vary', 'Accept-Encoding').type(TYPES[ext]!);
+    const validators = request.headers['if-none-match'];
+    if (validators && validators.split(',').some((v) => v.trim().replace(/^W\//, '') === etag)) return reply.code(304).send();
     if (!encoding) return reply.send(entry.identity);
     return reply.header('Content-Encoding', encoding).send(entry[encoding]);
   });

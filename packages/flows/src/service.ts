@@ -334,6 +334,7 @@ export class FlowService implements TriggerHost {
         concurrency: queue.itemConcurrency ?? 4,
         ...(queue.tps ? { tps: queue.tps } : {}),
         ...(queue.lockMs ? { lockMs: queue.lockMs } : {}),
+        drainMs: (o.graceMs ?? 10_000) + 5000,
         log: (level, message, fields) => this.log(level, message, fields),
       });
       await this.itemWorker.ready();
@@ -354,6 +355,7 @@ export class FlowService implements TriggerHost {
       this.takeoverTimer.unref();
     }
     for (const loaded of this.flows.values()) await this.startTrigger(loaded);
+    await this.pruneSchedules();
     this.schedules?.start();
     this.ready = true;
     this.log('info', 'sfx serve ready', {
@@ -537,13 +539,32 @@ export class FlowService implements TriggerHost {
       if (trigger.flow === loaded.flow.name) this.events.delete(path);
   }
 
+  /**
+   * The cluster's schedulers of flows this coordinator's folder no longer has as schedules (a file
+   * deleted, or edited on disk, while no coordinator ran): removed, or their ticks would come for
+   * ever. Coordinators of one cluster serve the same folder, so this one's is the cluster's.
+   */
+  private async pruneSchedules(): Promise<void> {
+    if (!this.schedules) return;
+    try {
+      for (const scheduled of await this.schedules.list()) {
+        if (this.flows.get(scheduled.flow)?.trigger instanceof ScheduleTrigger) continue;
+        await this.schedules.remove(scheduled.flow);
+        this.log('info', 'schedule removed from the queue: no flow of this folder has it now', { flow: scheduled.flow, cron: scheduled.cron });
+      }
+    } catch (error) {
+      this.log('warn', 'the queue\'s schedules could not be checked', { error: (error as Error).message });
+    }
+  }
+
   /** A tick this coordinator took from the cluster's scheduler. */
   private async clusterTick(flow: string, at: number): Promise<void> {
     const trigger = this.flows.get(flow)?.trigger;
     if (!(trigger instanceof ScheduleTrigger)) {
-      // Coordinators of one cluster serve the same flows folder: this one is behind or ahead.
-      this.log('warn', 'a schedule tick came for a flow this coordinator has no schedule for; skipped', { flow, scheduledAt: new Date(at).toISOString() });
-      return;
+      // Coordinators of one cluster serve the same flows folder: this one is behind or ahead (a
+      // deploy under way), so the tick goes to another coordinator (its job's next attempt).
+      this.log('warn', 'a schedule tick came for a flow this coordinator has no schedule for; handed on', { flow, scheduledAt: new Date(at).toISOString() });
+      throw new Error(`flow ${flow} has no schedule on this coordinator.`);
     }
     await trigger.clusterTick(at);
   }
@@ -1033,13 +1054,16 @@ export class FlowService implements TriggerHost {
         'Stop that process (Ctrl-C in its terminal): the run ends interrupted, and can be resumed here.',
       );
     this.log('info', 'run stop requested', { runId, flow: run.flow, ...(by ? { by } : {}) });
+    const waitMs = (this.options.graceMs ?? 10_000) + 5000;
     if (local) {
       local.controller.abort(stoppedOnRequest());
-      await local.done;
+      // Items in flight on a cluster's workers are withdrawn or finish there: bounded all the same.
+      await Promise.race([local.done, new Promise((r) => setTimeout(r, waitMs).unref())]);
       return (await this.store.getRun(runId))?.status ?? 'interrupted';
     }
+    let answered: boolean;
     try {
-      await this.runStops!.request(runId);
+      answered = await this.runStops!.request(runId);
     } catch (error) {
       if (!(error instanceof StopNotSentError)) throw error;
       throw new ServiceRequestError(
@@ -1048,15 +1072,22 @@ export class FlowService implements TriggerHost {
         'Try again once Redis is back, or stop the coordinator that runs it.',
       );
     }
-    return this.waitForEnd(runId, (this.options.graceMs ?? 10_000) + 5000);
+    if (!answered)
+      throw new ServiceRequestError(
+        'RUN_ELSEWHERE',
+        `run ${runId} is run by ${run.owner ? `process ${run.owner}` : 'another process'}, which did not answer the stop: no coordinator of this cluster drives it.`,
+        'A run of sfx flow run --queue stops with Ctrl-C in its terminal. A run whose coordinator died is taken over by another within about 30 s; stop it then.',
+      );
+    return this.waitForEnd(runId, waitMs);
   }
 
   /** Another coordinator (or this one) asked for a run to stop: this one stops it if it drives it. */
-  private stopAsked(runId: string): void {
+  private stopAsked(runId: string): boolean {
     const run = this.active.get(runId);
-    if (!run) return;
+    if (!run) return false;
     this.log('info', 'stopping a run at the request of another coordinator', { runId, flow: run.flow, trigger: run.trigger });
     run.controller.abort(stoppedOnRequest());
+    return true;
   }
 
   /** The run's status once it has left `running`, or `running` still after `ms`. */

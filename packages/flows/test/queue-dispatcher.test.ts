@@ -257,4 +257,52 @@ steps:
       coordinatorStore.close();
     }
   }, 30_000);
+
+  it('a run stopped past its grace time withdraws its jobs still queued: it ends at once, and its resume does each item once', async () => {
+    calls.clear();
+    gate = latch();
+    const name = 'withdraw';
+    const tenYaml = `
+name: ten
+steps:
+  - id: each
+    forEach: "{% [0..9] %}"
+    concurrency: 10
+    uses: t.held
+    with: { value: "{% $item %}" }
+`;
+    const flow = (): CompiledFlow => loadFlow(tenYaml, { registry, file: 'ten.yaml' }).flow!;
+    const journal = join(dir, 'withdraw.db');
+    const coordinatorStore = new SqliteRunStore(journal);
+    const queue = new ItemQueue({ url: redis.url, name });
+    await queue.ready();
+    const workerStore = new SqliteRunStore(journal);
+    // One worker taking two at a time: eight of the ten jobs wait in the queue.
+    const worker = new ItemWorker({ url: redis.url, name, engine: new Engine({ store: workerStore }), concurrency: 2, loadRunFlow: async () => flow() });
+    worker.start();
+    try {
+      const engine = new Engine({ store: coordinatorStore, dispatcher: queue.dispatcher(coordinatorStore), graceMs: 200 });
+      const stop = new AbortController();
+      const running = engine.run(flow(), { signal: stop.signal });
+      for (let i = 0; i < 400 && calls.size < 2; i++) await new Promise((r) => setTimeout(r, 25));
+      expect(calls.size).toBe(2);
+      stop.abort();
+      // Ends while the two held items still run on the worker: the eight queued are withdrawn.
+      const first = await running;
+      expect(first.status).toBe('interrupted');
+      expect(await queue.counts()).toMatchObject({ waiting: 0, delayed: 0 });
+      expect(calls.size).toBe(2);
+      gate.resolve();
+      for (let i = 0; i < 400 && (await coordinatorStore.counts(first.runId, 'each')).succeeded < 2; i++) await new Promise((r) => setTimeout(r, 25));
+      const second = await engine.resume(flow(), first.runId);
+      expect(second.steps[0]).toMatchObject({ status: 'succeeded', total: 10, succeeded: 10 });
+      expect([...calls.values()]).toEqual(Array(10).fill(1));
+    } finally {
+      gate.resolve();
+      await worker.close();
+      workerStore.close();
+      await queue.close();
+      coordinatorStore.close();
+    }
+  }, 60_000);
 });

@@ -120,6 +120,24 @@ describe('schedules on a cluster', () => {
     expect(await store.listRuns({ flow: 'slow' })).toHaveLength(1);
   });
 
+  it('a coordinator starting removes the schedulers of flows its folder no longer has as schedules', async () => {
+    f = await fixture('sched-prune', '2026-01-01T00:00:00Z');
+    await f.write('kept.yaml', everySecond('kept').replace('"* * * * * *"', '"0 3 * * *"'));
+    await f.write('manual.yaml', 'name: manual\nsteps:\n  - id: note\n    uses: t.record\n    with: { value: 1 }\n');
+    const queue = `sched-${process.pid}-prune`;
+    const schedules = new ScheduleQueue({ url: redis.url, name: queue, onTick: async () => {} });
+    try {
+      // Left by an earlier version of the folder: a deleted flow, and one that is manual now.
+      await schedules.ensure('deleted', '0 1 * * *');
+      await schedules.ensure('manual', '0 2 * * *');
+      await f.start({ clock: systemClock, journal: await openPostgresStore({ schema: 'sched_prune' }), queue: { url: redis.url, name: queue }, role: 'coordinator' });
+      expect((await schedules.list()).map((s) => [s.flow, s.cron])).toEqual([['kept', '0 3 * * *']]);
+      expect(f.logs.filter((l) => l.msg.startsWith('schedule removed from the queue')).map((l) => l.flow).sort()).toEqual(['deleted', 'manual']);
+    } finally {
+      await schedules.close();
+    }
+  });
+
   it('a flow saved without its schedule takes its scheduler out of Redis; saved with a new cron, the scheduler follows', async () => {
     f = await fixture('sched-save', '2026-01-01T00:00:00Z');
     await f.write('save.yaml', everySecond('save'));

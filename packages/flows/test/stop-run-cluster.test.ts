@@ -75,4 +75,25 @@ describe('stopping a run on a cluster', () => {
     expect(recorded).toEqual(['done']);
     expect(await b.store.getItem(runId, 'wait', 0)).toMatchObject({ status: 'succeeded', output: { held: true }, attempts: 2 });
   });
+
+  it('a running run no coordinator drives (a sfx flow run --queue in a terminal) is refused, not reported stopped', { timeout: 60_000 }, async () => {
+    f = await fixture('stop-cluster-nobody', '2026-01-01T00:00:00Z');
+    await f.write('held.yaml', HELD);
+    const service = await f.start({
+      clock: systemClock,
+      journal: await openPostgresStore({ schema: `stop_nobody_${process.pid}` }),
+      queue: { url: redis.url, name: `stop-nobody-${process.pid}`, takeoverMs: 3_600_000 },
+      role: 'coordinator',
+    });
+    // As `sfx flow run --queue` on another machine journals it: running, owned by that process.
+    await service.store.createRun({ id: 'r-terminal', flow: 'held', flowHash: 'h', source: HELD, baseDir: f.dir, trigger: { type: 'manual' }, inputs: {}, owner: 'laptop:4242' });
+    const error = await service.stopRun('r-terminal').then(
+      () => undefined,
+      (e: unknown) => e as { code?: string; message: string; hint?: string },
+    );
+    expect(error).toMatchObject({ code: 'RUN_ELSEWHERE' });
+    expect(error?.message).toContain('laptop:4242');
+    expect(error?.hint).toContain('Ctrl-C');
+    expect((await service.store.getRun('r-terminal'))?.status).toBe('running');
+  });
 });

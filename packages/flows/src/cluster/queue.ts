@@ -138,9 +138,8 @@ export class ItemQueue {
   private readonly events: QueueEvents;
   private readonly connection: Redis;
   private readonly eventsConnection: Redis;
-  /** Rejected when the queue closes: a wait for a job's end must not outlive it (Redis gone, no event comes). */
-  private readonly closed: Promise<never>;
-  private close_!: (error: Error) => void;
+  /** Waits for jobs' ends, rejected when the queue closes: none may outlive it (Redis gone, no event comes). */
+  private readonly waits = new Set<(error: Error) => void>();
 
   constructor(private readonly options: ItemQueueOptions) {
     this.connection = connect(options.url);
@@ -151,8 +150,6 @@ export class ItemQueue {
     const onError = sayOnceInAWhile(options.log, 'queue error (reconnecting)');
     this.queue.on('error', onError);
     this.events.on('error', onError);
-    this.closed = new Promise<never>((_, reject) => (this.close_ = reject));
-    this.closed.catch(() => undefined);
   }
 
   async ready(): Promise<void> {
@@ -168,7 +165,7 @@ export class ItemQueue {
     const plan = (job.item as { plan: { item: unknown; unknown: boolean } }).plan;
     const seenAttempts = (await store.getItem(job.runId, job.step, job.index))?.attempts ?? 0;
     const data: ItemJobData = { runId: job.runId, step: job.step, index: job.index, key: job.key, item: plan.item, unknown: plan.unknown, seenAttempts };
-    await this.sendAndWait('item', data, job.key);
+    await this.sendAndWait('item', data, job.key, {}, job.signal);
   }
 
   /**
@@ -180,7 +177,12 @@ export class ItemQueue {
     await this.sendAndWait('page', job, job.key, { lifo: true });
   }
 
-  private async sendAndWait(name: 'item' | 'page', data: JobData, key: string, extra: { lifo?: boolean } = {}): Promise<void> {
+  /**
+   * Sends a job and waits for its end. `abandon` aborted (a stopped run, past its grace time): a
+   * job still queued is withdrawn and the wait ends; one a worker runs finishes there, and the
+   * journal has its outcome for the resume.
+   */
+  private async sendAndWait(name: 'item' | 'page', data: JobData, key: string, extra: { lifo?: boolean } = {}, abandon?: AbortSignal): Promise<void> {
     // Same key, same job: a job still queued or running from an earlier coordinator is waited for, not doubled.
     const sent = await this.queue.add(name, data, {
       jobId: jobIdFor(key),
@@ -191,29 +193,49 @@ export class ItemQueue {
       removeOnFail: true,
       ...extra,
     });
+    let reject!: (error: Error) => void;
+    const ended = new Promise<never>((_, r) => (reject = r));
+    ended.catch(() => undefined);
+    this.waits.add(reject);
+    const onAbandon = (): void => {
+      // Removing fails for a job a worker holds (it is locked): that one runs to its end.
+      void sent.remove().catch(() => undefined);
+      reject(new AbandonedWait());
+    };
+    if (abandon?.aborted) onAbandon();
+    else abandon?.addEventListener('abort', onAbandon, { once: true });
     try {
-      await Promise.race([sent.waitUntilFinished(this.events), this.closed]);
+      await Promise.race([sent.waitUntilFinished(this.events), ended]);
     } catch (error) {
+      if (error instanceof AbandonedWait) return;
       // Finished and removed before we looked: the journal has its outcome.
       if (/Missing key for job/.test((error as Error).message)) return;
       throw error;
+    } finally {
+      this.waits.delete(reject);
+      abandon?.removeEventListener('abort', onAbandon);
     }
   }
 
   async counts(): Promise<QueueCounts> {
+    // Asked while Redis is away, the commands would wait in ioredis's queue (one more per look).
+    if (['reconnecting', 'close', 'end'].includes(this.connection.status)) throw new Error('the queue\'s Redis does not answer');
     const c = await this.queue.getJobCounts('waiting', 'active', 'delayed', 'failed', 'prioritized', 'waiting-children');
     const failed = Number((await this.connection.get(failedCounterKey(this.queue.name))) ?? 0);
     return { waiting: (c.waiting ?? 0) + (c.prioritized ?? 0), active: c.active ?? 0, delayed: c.delayed ?? 0, failed };
   }
 
   async close(): Promise<void> {
-    this.close_(new Error('the queue was closed while a job was waited for; the run resumes from the journal.'));
+    const closed = new Error('the queue was closed while a job was waited for; the run resumes from the journal.');
+    for (const reject of this.waits) reject(closed);
     // Closing the events' reader waits for its connection to end, which one that is reconnecting never does.
     await closeWithin(Promise.allSettled([this.events.close(), this.queue.close()]));
     this.connection.disconnect();
     this.eventsConnection.disconnect();
   }
 }
+
+class AbandonedWait extends Error {}
 
 function failedCounterKey(queue: string): string {
   return `sfx:${queue}:failed-jobs`;
@@ -259,6 +281,11 @@ export interface ItemWorkerOptions {
   tps?: TpsLimits;
   /** How long a job's lock lasts without renewal: a killed worker's jobs go to others after about this. */
   lockMs?: number;
+  /**
+   * How long a close waits for the jobs running here (the engine aborts items after its grace
+   * time, so they end before this unless stuck on a Redis that is gone). Default 30 s.
+   */
+  drainMs?: number;
   log?: (level: 'debug' | 'info' | 'warn' | 'error', message: string, fields?: Record<string, unknown>) => void;
 }
 
@@ -378,9 +405,11 @@ export class ItemWorker {
   async close(): Promise<void> {
     const closing = this.worker.close(!redisAnswers(this.connection));
     this.drain.abort();
-    // The jobs running here end by themselves (the engine aborts items after its grace time); what
-    // a close waits for after that is Redis, which may have gone meanwhile.
-    await Promise.race([closing, this.whenIdle().then(() => closeWithin(closing))]);
+    // The jobs running here end by themselves (the engine aborts items after its grace time), and
+    // journal their outcome, Redis or not (a forced close does not wait for them: this does); what a
+    // close waits for after that is Redis, which may have gone meanwhile.
+    await closeWithin(this.whenIdle(), this.options.drainMs ?? 30_000);
+    await closeWithin(closing);
     this.connection.disconnect();
   }
 }
@@ -407,16 +436,24 @@ export class Pacer {
     this.intervalUs = Math.round(1_000_000 / tps);
   }
 
+  /** Resolves at the slot, or at once when `signal` aborts (the attempt is then given up, not sent). */
   async take(signal?: AbortSignal): Promise<void> {
-    const waitUs = Number(await this.redis.eval(PACE, 1, this.key, String(this.intervalUs)));
-    if (waitUs <= 0) return;
-    await new Promise<void>((resolve) => {
-      const timer = setTimeout(resolve, Math.ceil(waitUs / 1000));
-      signal?.addEventListener('abort', () => {
-        clearTimeout(timer);
-        resolve();
-      }, { once: true });
-    });
+    if (signal?.aborted) return;
+    let onAbort!: () => void;
+    const aborted = new Promise<void>((resolve) => (onAbort = resolve));
+    signal?.addEventListener('abort', onAbort, { once: true });
+    try {
+      // Redis away, the slot's command waits for it: a stop must not.
+      const slot = await Promise.race([this.redis.eval(PACE, 1, this.key, String(this.intervalUs)), aborted]);
+      if (slot === undefined) return;
+      const waitUs = Number(slot);
+      if (waitUs <= 0) return;
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([new Promise<void>((resolve) => (timer = setTimeout(resolve, Math.ceil(waitUs / 1000)))), aborted]);
+      clearTimeout(timer);
+    } finally {
+      signal?.removeEventListener('abort', onAbort);
+    }
   }
 }
 

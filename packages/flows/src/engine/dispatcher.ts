@@ -11,6 +11,8 @@ export interface ItemJob {
   /** `runId:step:index`: a queue's job id, so a job sent twice is one job. */
   key: string;
   item: unknown;
+  /** Aborted when the run stops waiting for the item (stopped, past its grace time). */
+  signal?: AbortSignal;
 }
 
 /**

@@ -230,9 +230,10 @@ export class Engine {
 
   /**
    * Reads one page of a loop's source, as a worker does for a coordinator (see `PageJob`): the
-   * source's input from the journal, the page journaled. A page already there is left as it is,
-   * so a job delivered twice reads the source once; what the source throws is journaled with the
-   * items before it, for the coordinator to fail the loop with, as it would reading it itself.
+   * source's input from the journal, the page journaled. A page already there is left as it is
+   * (a job delivered again reads nothing; two deliveries at once both read, and the first page
+   * journaled stands); what the source throws is journaled with the items before it, for the
+   * coordinator to fail the loop with, as it would reading it itself.
    */
   async readPage(flow: CompiledFlow, job: PageJob, options: { signal?: AbortSignal } = {}): Promise<LoopPage> {
     const kept = await this.store.getPage(job.runId, job.step, job.firstIndex);
@@ -243,6 +244,9 @@ export class Engine {
     if (!step?.forEach) throw new Error(`run ${job.runId}: the flow has no loop step "${job.step}".`);
     const execution = new Execution(this, this.options, flow, run, { inputs: run.inputs, trigger: run.trigger, ...(options.signal ? { signal: options.signal } : {}) }, false);
     const page = await execution.readOnePage(step, job);
+    // A page read ahead for a loop that has ended since (an item failed under onError: fail) is
+    // not kept: the loop dropped its pages, and a later retry reads the source afresh.
+    if ((await this.store.getStep(job.runId, job.step))?.status !== 'running') return page;
     await this.store.savePage(job.runId, job.step, page);
     // Another delivery may have journaled the page first: that one stands.
     return (await this.store.getPage(job.runId, job.step, job.firstIndex)) ?? page;
@@ -447,12 +451,18 @@ class Execution {
       const items: LoopPage['items'] = [];
       const source = this.openLoopSource(step, job.firstIndex, job.cursor);
       try {
+        let end = false;
         while (items.length < job.size) {
           const next = await source.next();
-          if (next.done) return { firstIndex: job.firstIndex, items, end: true };
+          if (next.done) {
+            end = true;
+            break;
+          }
           items.push({ item: next.value.item, cursor: next.value.cursor });
         }
-        return { firstIndex: job.firstIndex, items, end: false };
+        // A source that ends quietly when told to stop has not ended: the page is not journaled short.
+        if (this.aborting.signal.aborted) throw new Cancelled('the page read was stopped');
+        return { firstIndex: job.firstIndex, items, end };
       } catch (error) {
         // A worker told to stop: the job goes to another, which reads the page again.
         if (this.aborting.signal.aborted) throw error;
@@ -576,7 +586,7 @@ class Execution {
       // Stopped while waiting for a slot: the item is left for the resume.
       if (this.stopping.signal.aborted) return { job: Promise.resolve(false) };
       const job = this.dispatcher
-        .execute({ runId: this.runId, step: step.id, index: plan.index, key: idempotencyKey(this.runId, step.id, plan.index), item: { plan } })
+        .execute({ runId: this.runId, step: step.id, index: plan.index, key: idempotencyKey(this.runId, step.id, plan.index), item: { plan }, signal: this.aborting.signal })
         .then(
           async () => {
             const done = await this.store.getItem(this.runId, step.id, plan.index);
@@ -588,7 +598,8 @@ class Execution {
             return done !== undefined && done.status !== 'started';
           },
           (error: unknown) => {
-            this.log('error', 'an item job failed outside its action', { runId: this.runId, step: step.id, index: plan.index, error: String(error) });
+            // Stopping, a wait cut short (the queue closed) is expected: the resume finds the item.
+            this.log(this.stopping.signal.aborted ? 'debug' : 'error', 'an item job failed outside its action', { runId: this.runId, step: step.id, index: plan.index, error: String(error) });
             return false;
           },
         );

@@ -110,7 +110,10 @@ export class ScheduleTrigger implements RunningTrigger {
   /** The flow's schedule is gone (its file now says otherwise): on a cluster its scheduler goes too. */
   async retire(): Promise<void> {
     await this.stop();
-    await this.cluster?.queue.remove(this.flow);
+    // Redis away: the flow still reloads; its old scheduler goes when a coordinator next starts.
+    await this.cluster?.queue.remove(this.flow).catch((error: unknown) =>
+      this.host.log('warn', 'the schedule\'s scheduler could not be removed from the queue', { flow: this.flow, trigger: 'schedule', error: (error as Error).message }),
+    );
   }
 
   private arm(after: number): void {
