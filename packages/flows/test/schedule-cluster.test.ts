@@ -4,25 +4,17 @@
  * a schedule in one process (no overlap, the on/off switch, no replay of missed ticks) hold across
  * coordinators.
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { ScheduleQueue, systemClock, type FlowService, type FlowServiceOptions } from '../src/index.js';
 import { openPostgresStore, useBackends } from './support/backends.js';
-import { startRedis, type TestRedis } from './support/redis.js';
+import { useRedis } from './support/redis.js';
 import { fixture, gate, holdRuns, recorded, waitFor, type Fixture } from './triggers-fixture.js';
 
 useBackends();
 
-let redis: TestRedis;
+const redis = useRedis();
 let f: Fixture | undefined;
 let clusters = 0;
-
-beforeAll(async () => {
-  redis = await startRedis();
-}, 60_000);
-
-afterAll(async () => {
-  await redis?.stop();
-});
 
 afterEach(async () => {
   await f?.close();

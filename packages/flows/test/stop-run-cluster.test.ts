@@ -3,24 +3,16 @@
  * can stop a run another coordinator drives; the request goes over Redis pub/sub and the run
  * ends `interrupted`, resumable.
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { systemClock, type FlowService } from '../src/index.js';
 import { openPostgresStore, useBackends } from './support/backends.js';
-import { startRedis, type TestRedis } from './support/redis.js';
+import { useRedis } from './support/redis.js';
 import { fixture, gate, holdRuns, recorded, waitFor, type Fixture } from './triggers-fixture.js';
 
 useBackends();
 
-let redis: TestRedis;
+const redis = useRedis();
 let f: Fixture | undefined;
-
-beforeAll(async () => {
-  redis = await startRedis();
-}, 60_000);
-
-afterAll(async () => {
-  await redis?.stop();
-});
 
 afterEach(async () => {
   await f?.close();
