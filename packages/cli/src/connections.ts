@@ -18,6 +18,7 @@ import {
 } from './connections-store.js';
 import { CliError } from './errors.js';
 import { keyValues, table } from './table.js';
+import { print } from './output.js';
 
 /** The command-line flag for each connection field, so errors name what the user typed. */
 const FLAG: Record<string, string> = {
@@ -45,10 +46,6 @@ function problemsAsFlags(problems: readonly Problem[]): string {
 
 function openStore(): ConnectionStore {
   return new ConnectionStore();
-}
-
-function print(text: string): void {
-  process.stdout.write(text.endsWith('\n') ? text : `${text}\n`);
 }
 
 /** Reads a secret from stdin: a hidden prompt on a terminal, otherwise everything piped in (one line). */

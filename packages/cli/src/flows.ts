@@ -35,6 +35,8 @@ import { readJsonOption } from './input.js';
 import { formatCount, formatDuration, RunProgress } from './progress.js';
 import { openStored } from './run.js';
 import { keyValues, table } from './table.js';
+import { registerRunStop } from './run-stop.js';
+import { print } from './output.js';
 
 const DEFAULT_JOURNAL = '.sfx/runs.db';
 
@@ -53,10 +55,6 @@ export function journalTarget(flags: JournalFlags): string {
   if (/^[a-z][a-z0-9+.-]*:\/\//i.test(target))
     throw new UsageError(`--store ${redactUrl(target)}: only postgres:// (or postgresql://) URLs and SQLite file paths are journals.`);
   return resolve(target);
-}
-
-function print(text: string): void {
-  process.stdout.write(text.endsWith('\n') ? text : `${text}\n`);
 }
 
 async function readFlowFile(file: string): Promise<string> {
@@ -223,12 +221,12 @@ export function summaryTable(result: RunResult): string {
 }
 
 /** An open run journal, and how to name it in messages. */
-interface Journal {
+export interface Journal {
   store: RunStore;
   where: string;
 }
 
-async function openJournal(flags: JournalFlags): Promise<Journal> {
+export async function openJournal(flags: JournalFlags): Promise<Journal> {
   try {
     return await openRunStore(journalTarget(flags));
   } catch (error) {
@@ -237,7 +235,7 @@ async function openJournal(flags: JournalFlags): Promise<Journal> {
   }
 }
 
-async function getRun(journal: Journal, id: string): Promise<RunRecord> {
+export async function getRun(journal: Journal, id: string): Promise<RunRecord> {
   const run = await journal.store.getRun(id);
   if (!run) throw new UsageError(`no run has the id "${id}" in ${journal.where}: sfx runs lists them.`);
   return run;
@@ -394,6 +392,7 @@ Examples:
   sfx runs --flow import-products --status failed
   sfx runs show r20261203-4f2a1c    # steps, counts and failed items with their errors
   sfx runs retry r20261203-4f2a1c --failed
+  sfx runs stop r20261203-4f2a1c --queue redis://10.0.0.5:6379   # a run a cluster's coordinator drives
   SFX_STORE=postgres://sfx@db.internal/sfx sfx runs   # runs in a PostgreSQL journal (password: $PGPASSWORD)`;
 
 export function registerFlowCommands(program: Command): void {
@@ -470,4 +469,5 @@ export function registerFlowCommands(program: Command): void {
     .option('--store <url>', STORE_OPTION)
     .addHelpText('after', '\nExamples:\n  sfx runs retry r20261203-4f2a1c --failed')
     .action((id: string, flags: RunFlags & { failed?: boolean }) => resumeRun(id, { ...runs.opts<JournalFlags>(), ...flags, failed: true }));
+  registerRunStop(runs);
 }

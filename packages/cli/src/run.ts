@@ -33,15 +33,12 @@ import { CliError, EXIT_INTERRUPTED, UsageError } from './errors.js';
 import { parseJson, readJsonOption, applySets } from './input.js';
 import { renderOutput, renderTable } from './render.js';
 import { keyValues, table } from './table.js';
+import { print } from './output.js';
 
 type Client = ReturnType<typeof openConnection>;
 
 /** Output fields that hold a secret for one action, besides the usual names (secret, password ...). */
 const SECRET_OUTPUT: Record<string, string[]> = { 'access.exchange': ['key'] };
-
-function print(text: string): void {
-  process.stdout.write(text.endsWith('\n') ? text : `${text}\n`);
-}
 
 function note(text: string): void {
   process.stderr.write(text.endsWith('\n') ? text : `${text}\n`);
@@ -67,7 +64,6 @@ export function nearIds(id: string, known: readonly string[], max = 5): string[]
     .sort((a, b) => a.distance - b.distance || a.candidate.localeCompare(b.candidate));
   return scored.slice(0, max).map((s) => s.candidate);
 }
-
 
 function unknownId(what: 'action' | 'trigger', id: string): UsageError {
   const known = what === 'action' ? ACTIONS.map((a) => a.id) : TRIGGERS.map((t) => t.id);

@@ -138,6 +138,18 @@ async function startCluster(name: string, workerCount: number, options: { tps?: 
   return cluster;
 }
 
+/** One `sfx` command to its end. */
+function sfxOnce(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((done) => {
+    const child = spawn(process.execPath, [BIN, ...args], { env: env() });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('close', (code) => done({ code, stdout, stderr }));
+  });
+}
+
 async function makeFiles(dir: string, count: number): Promise<Map<string, string>> {
   await mkdir(dir, { recursive: true });
   const expected = new Map<string, string>();
@@ -288,6 +300,45 @@ describe('sfx serve --queue: a coordinator and workers', () => {
     expect(() => tpsOption('a b=3', undefined)).toThrow(/"a b" is not a connection name/);
   });
 
+  it('sfx runs stop RUN --queue stops a run a coordinator drives: it ends interrupted, and is not resumed by itself', async () => {
+    const cluster = await startCluster('stop-cli', 1);
+    try {
+      const dir = join(root, 'stop-cli');
+      // Enough for the run to outlast the checks below (one worker, three at a time).
+      await makeFiles(dir, 300);
+      const runId = await trigger(cluster.coordinator, { dir, folder: '/stop-cli' });
+      await sleep(500);
+      expect(await runStatus(cluster.journal, runId)).toBe('running');
+      const target = ['--store', cluster.storeUrl];
+      // Without the queue, the command cannot reach the coordinator: it says how to stop it.
+      const local = await sfxOnce(['runs', 'stop', runId, ...target]);
+      expect(local.code).toBe(2);
+      expect(local.stderr).toContain('give --queue redis://HOST:PORT');
+      // A queue whose coordinators do not drive it: nobody answers.
+      const elsewhere = await sfxOnce(['runs', 'stop', runId, ...target, '--queue', redis.url, '--queue-name', 'nobody-here']);
+      expect(elsewhere.code).toBe(1);
+      expect(elsewhere.stderr).toMatch(/no coordinator .* drives run/);
+      expect(await runStatus(cluster.journal, runId)).toBe('running');
+
+      const stopped = await sfxOnce(['runs', 'stop', runId, ...target, '--queue', redis.url, '--queue-name', 'stop-cli']);
+      expect(stopped.code, stopped.stderr).toBe(0);
+      expect(stopped.stdout).toContain(`Run ${runId}: interrupted.`);
+      expect((await cluster.journal.getRun(runId))?.error?.code).toBe('STOPPED_ON_REQUEST');
+      const again = await sfxOnce(['runs', 'stop', runId, ...target, '--queue', redis.url, '--queue-name', 'stop-cli']);
+      expect(again.code).toBe(1);
+      expect(again.stderr).toContain('is not running: it was interrupted');
+      // A coordinator started now leaves it alone: a person stopped it.
+      const other = await cluster.startCoordinator();
+      await sleep(1500);
+      expect(await runStatus(cluster.journal, runId)).toBe('interrupted');
+      expect(other.logs.filter((l) => l.runId === runId)).toEqual([]);
+      other.child.kill('SIGTERM');
+      await other.exited;
+    } finally {
+      await cluster.stop();
+    }
+  });
+
   it('sfx runs --queue shows the item jobs waiting, in flight and failed', async () => {
     const name = 'status';
     const queue = new ItemQueue({ url: redis.url, name });
@@ -296,15 +347,7 @@ describe('sfx serve --queue: a coordinator and workers', () => {
     await queue.queue.add('item', job(1), { jobId: 'r-none%3Aeach%3A1', attempts: 1 });
     const journal = join(root, 'status.db');
     new SqliteRunStore(journal).close();
-    const runs = (json: boolean) =>
-      new Promise<{ code: number | null; stdout: string; stderr: string }>((done) => {
-        const child = spawn(process.execPath, [BIN, 'runs', '--journal', journal, '--queue', redis.url, '--queue-name', name, ...(json ? ['--json'] : [])], { env: env() });
-        let stdout = '';
-        let stderr = '';
-        child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-        child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-        child.on('close', (code) => done({ code, stdout, stderr }));
-      });
+    const runs = (json: boolean) => sfxOnce(['runs', '--journal', journal, '--queue', redis.url, '--queue-name', name, ...(json ? ['--json'] : [])]);
     const waiting = await runs(false);
     expect(waiting.code, waiting.stderr).toBe(0);
     expect(waiting.stdout).toContain('Queue status: 2 waiting, 0 in flight, 0 to retry, 0 failed.');
@@ -350,15 +393,7 @@ steps:
     with: { message: "{% 'uploaded ' & $steps.upload.succeeded & ' of ' & $steps.upload.total %}" }
 `,
     );
-    const sfxRun = (args: string[]) =>
-      new Promise<{ code: number | null; stdout: string; stderr: string }>((done) => {
-        const child = spawn(process.execPath, [BIN, 'flow', 'run', flowFile, '--connection', 'local', '--json', ...args], { env: env() });
-        let stdout = '';
-        let stderr = '';
-        child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-        child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-        child.on('close', (code) => done({ code, stdout, stderr }));
-      });
+    const sfxRun = (args: string[]) => sfxOnce(['flow', 'run', flowFile, '--connection', 'local', '--json', ...args]);
     const finishedEvent = (stdout: string) =>
       stdout
         .trim()
