@@ -24,9 +24,6 @@ import {
   type ItemRecord,
   type RunResult,
   type RunStore,
-  isPostgresUrl,
-  openRunStore,
-  redactUrl,
 } from '@sfx/flows';
 import { ConnectionStore } from './connections-store.js';
 import { queueCounts, queueLine, queueUrlOption, type QueueFlags } from './queue-status.js';
@@ -37,25 +34,7 @@ import { openStored } from './run.js';
 import { keyValues, table } from './table.js';
 import { registerRunStop } from './run-stop.js';
 import { print } from './output.js';
-
-const DEFAULT_JOURNAL = '.sfx/runs.db';
-
-export interface JournalFlags {
-  journal?: string;
-  /** A `postgres://` URL (or a SQLite file): the journal shared by processes on several machines. */
-  store?: string;
-}
-
-/** The journal to open: a `postgres://` URL as given, or a SQLite file's absolute path. */
-export function journalTarget(flags: JournalFlags): string {
-  if (flags.store !== undefined && flags.journal !== undefined)
-    throw new UsageError('give either --store or --journal, not both: --store takes a postgres:// URL or a file, --journal a file.');
-  const target = flags.store ?? flags.journal ?? (process.env.SFX_STORE || process.env.SFX_JOURNAL || DEFAULT_JOURNAL);
-  if (isPostgresUrl(target)) return target;
-  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(target))
-    throw new UsageError(`--store ${redactUrl(target)}: only postgres:// (or postgresql://) URLs and SQLite file paths are journals.`);
-  return resolve(target);
-}
+import { DEFAULT_JOURNAL, getRun, openJournal, STORE_OPTION, type JournalFlags } from './journal.js';
 
 async function readFlowFile(file: string): Promise<string> {
   try {
@@ -220,27 +199,6 @@ export function summaryTable(result: RunResult): string {
   return `\nrun ${result.runId}: ${result.status}\n${table(['STEP', 'STATUS', 'ITEMS', 'OK', 'FAILED', 'SKIPPED', 'TIME'], rows)}`;
 }
 
-/** An open run journal, and how to name it in messages. */
-export interface Journal {
-  store: RunStore;
-  where: string;
-}
-
-export async function openJournal(flags: JournalFlags): Promise<Journal> {
-  try {
-    return await openRunStore(journalTarget(flags));
-  } catch (error) {
-    if (error instanceof UsageError) throw error;
-    throw new CliError((error as Error).message);
-  }
-}
-
-export async function getRun(journal: Journal, id: string): Promise<RunRecord> {
-  const run = await journal.store.getRun(id);
-  if (!run) throw new UsageError(`no run has the id "${id}" in ${journal.where}: sfx runs lists them.`);
-  return run;
-}
-
 async function runFlow(file: string, flags: RunFlags): Promise<void> {
   const flow = await compileFlowFile(file);
   const { values, problems } = resolveInputs(flow, parseInputs(flags.input));
@@ -369,8 +327,6 @@ async function showRun(id: string, flags: JournalFlags & { json?: boolean }): Pr
     await store.close();
   }
 }
-
-const STORE_OPTION = 'the run journal as a postgres:// URL (shared by several processes and machines; default: $SFX_STORE), or a SQLite file';
 
 const collect = (value: string, previous: string[] | undefined): string[] => [...(previous ?? []), value];
 

@@ -7,13 +7,11 @@
 import type { Command } from 'commander';
 import { checkQueue, redactQueueUrl, RunStops, StopNotSentError, type RunRecord } from '@sfx/flows';
 import { CliError, UsageError } from './errors.js';
-import { getRun, openJournal, type JournalFlags } from './flows.js';
+import { DEFAULT_JOURNAL, getRun, openJournal, STORE_OPTION, type JournalFlags } from './journal.js';
 import { queueUrlOption, type QueueFlags } from './queue-status.js';
 import { print } from './output.js';
 
 type StopFlags = JournalFlags & QueueFlags & { json?: boolean; waitMs?: string };
-
-const STORE_OPTION = 'the run journal in PostgreSQL, postgres://USER@HOST:PORT/DB (password from $PGPASSWORD; default: $SFX_STORE)';
 
 export function registerRunStop(runs: Command): void {
   runs
@@ -24,7 +22,7 @@ export function registerRunStop(runs: Command): void {
     // No default here: `sfx runs` has these options too, and takes their values wherever they stand.
     .option('--queue-name <name>', 'with --queue: the queue\'s name (default: sfx-items)')
     .option('--json', 'print the outcome as JSON')
-    .option('--journal <file>', 'the run journal (default: $SFX_JOURNAL)')
+    .option('--journal <file>', `the run journal (default: $SFX_JOURNAL or ${DEFAULT_JOURNAL})`)
     .option('--store <url>', STORE_OPTION)
     .addHelpText(
       'after',
