@@ -20,14 +20,13 @@ import { spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { createServer, request as httpRequest } from 'node:http';
 import { createServer as createNetServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { setTimeout } from 'node:timers';
 import { pathToFileURL } from 'node:url';
 import { ROOT, emitSummary, log, metric, requireBuilt, workloadArgs } from './lib/contract.mjs';
+import { startDelayProxy } from './lib/delay-proxy.mjs';
 import { startListening } from './lib/servers.mjs';
 
 const WORKLOAD = 'scale-out-workers';
@@ -83,34 +82,6 @@ async function startRedis() {
   return { url: `redis://127.0.0.1:${port}`, stop: () => child.kill('SIGKILL') };
 }
 
-/** Forwards every request to `target` after `delayMs`, streaming both ways. */
-async function startLatencyProxy(target, delayMs) {
-  const upstream = new URL(target);
-  const server = createServer((req, res) => {
-    req.pause();
-    setTimeout(() => {
-      const out = httpRequest({ host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers: req.headers }, (reply) => {
-        res.writeHead(reply.statusCode ?? 502, reply.headers);
-        reply.pipe(res);
-      });
-      out.on('error', () => {
-        if (!res.headersSent) res.writeHead(502);
-        res.end();
-      });
-      req.pipe(out);
-      req.resume();
-    }, delayMs);
-  });
-  await new Promise((done) => server.listen(0, '127.0.0.1', done));
-  return {
-    url: `http://127.0.0.1:${server.address().port}`,
-    close: () => new Promise((done) => {
-      server.closeAllConnections();
-      server.close(() => done());
-    }),
-  };
-}
-
 function sfx(argv, env, { onLine } = {}) {
   const child = spawn(process.execPath, [CLI, ...argv], { env, stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
@@ -154,7 +125,7 @@ async function makeFiles(dir, count) {
 const root = await mkdtemp(join(tmpdir(), 'sfx-bench-scale-out-'));
 const redis = await startRedis();
 const server = await startListening([join(ROOT, 'bench/lib/dist-server.mjs'), JSON.stringify({ data: join(root, 'dam'), rootKey: KEY, token: TOKEN, duplicatePolicy: 'allow' })], 'server');
-const proxy = await startLatencyProxy(server.url, LATENCY);
+const proxy = await startDelayProxy(server.url, LATENCY);
 const client = new Filerobot({ endpoint: `${server.url}/${TOKEN}`, apiKey: KEY });
 const env = { ...process.env, SFX_CONFIG_DIR: join(root, 'config'), SFX_BENCH_KEY: KEY };
 delete env.SFX_CONNECTION;

@@ -4,7 +4,6 @@
  * long enough to be killed mid-way) and records when each request arrived (to measure a rate).
  */
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import { createServer, request as httpRequest, type Server } from 'node:http';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -77,46 +76,4 @@ export function spawnServe(args: string[], env: NodeJS.ProcessEnv): ServeProcess
   };
 }
 
-export interface DelayProxy {
-  url: string;
-  /** Arrival time (ms, performance.now) and method + path of every request, in order. */
-  requests: Array<{ at: number; method: string; path: string }>;
-  close(): Promise<void>;
-}
-
-/** Forwards every request to `target` after `delayMs`, streaming both ways. */
-export async function startDelayProxy(target: string, delayMs: number): Promise<DelayProxy> {
-  const upstream = new URL(target);
-  const requests: DelayProxy['requests'] = [];
-  const server: Server = createServer((req, res) => {
-    requests.push({ at: performance.now(), method: req.method ?? 'GET', path: req.url ?? '/' });
-    req.pause();
-    setTimeout(() => {
-      const out = httpRequest(
-        { host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers: req.headers },
-        (reply) => {
-          res.writeHead(reply.statusCode ?? 502, reply.headers);
-          reply.pipe(res);
-        },
-      );
-      out.on('error', () => {
-        if (!res.headersSent) res.writeHead(502);
-        res.end();
-      });
-      req.pipe(out);
-      req.resume();
-    }, delayMs);
-  });
-  server.keepAliveTimeout = 30_000;
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const { port } = server.address() as { port: number };
-  return {
-    url: `http://127.0.0.1:${port}`,
-    requests,
-    close: () =>
-      new Promise<void>((r) => {
-        server.closeAllConnections();
-        server.close(() => r());
-      }),
-  };
-}
+export { startDelayProxy, type DelayProxy } from '../../../../bench/lib/delay-proxy.mjs';
