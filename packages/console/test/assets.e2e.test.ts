@@ -117,16 +117,18 @@ it('edits metadata, tags and the product link in the details panel; the URL buil
 it('uploads dropped files and a chosen folder through a SASS key, with per-file progress', async () => {
   const { page } = e2e;
   await page.goto(`${stack.url}/ui/assets?folder=%2Fbanners`);
-  const bytes = (await samplePng(9)).toString('base64');
-  await page.evaluate(async (b64) => {
-    const data = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+  // Two different images: the DAM skips a second upload of the same bytes to a folder (its
+  // duplicate policy), so with equal bytes whichever upload landed first would be the only one.
+  const images = [(await samplePng(9)).toString('base64'), (await samplePng(10)).toString('base64')];
+  await page.evaluate(async ([summer, winter]) => {
+    const bytes = (b64: string): Uint8Array => Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
     const transfer = new DataTransfer();
-    transfer.items.add(new File([data], 'summer-hero.png', { type: 'image/png' }));
-    transfer.items.add(new File([data], 'winter-hero.png', { type: 'image/png' }));
+    transfer.items.add(new File([bytes(summer!)], 'summer-hero.png', { type: 'image/png' }));
+    transfer.items.add(new File([bytes(winter!)], 'winter-hero.png', { type: 'image/png' }));
     const zone = document.getElementById('dropzone')!;
     zone.dispatchEvent(new DragEvent('dragover', { bubbles: true, cancelable: true, dataTransfer: transfer }));
     zone.dispatchEvent(new DragEvent('drop', { bubbles: true, cancelable: true, dataTransfer: transfer }));
-  }, bytes);
+  }, images);
   const uploads = page.locator('#uploads li');
   await poll(() => uploads.locator('.state', { hasText: 'uploaded' }).count()).toBe(2);
   await poll(() => page.locator('#results .card', { hasText: 'summer-hero.png' }).count()).toBe(1);
